@@ -1,0 +1,95 @@
+// Shared contracts of the pipeline, modelled on the OpenTelemetry Collector's component API.
+// Every receiver, processor and exporter folder implements one of the factories below; the
+// wiring (src/pipeline/) only ever sees these types.
+import type { Resource } from '@opentelemetry/resources';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { Schema } from 'convict';
+import type { AgentLogger } from './logger';
+
+export type Signal = 'metrics' | 'logs';
+export const SIGNALS: readonly Signal[] = ['metrics', 'logs'];
+
+/** The payload each signal carries through a pipeline. */
+export interface SignalData {
+  metrics: ResourceMetrics;
+  logs: readonly ReadableLogRecord[];
+}
+
+/** Something that accepts data of one signal: a processor, an exporter or a fan-out. */
+export interface Consumer<S extends Signal> {
+  consume(data: SignalData[S]): Promise<void>;
+}
+
+/** The next consumer of each signal a receiver feeds (absent when no pipeline of that signal uses it). */
+export type Consumers = { readonly [S in Signal]?: Consumer<S> };
+
+/** What a running component may ask of the agent. */
+export interface Host {
+  /** Called when a component fails after start() and the agent must stop. */
+  reportFatal(error: Error): void;
+}
+
+/**
+ * start() returns quickly (long work continues in the background); shutdown() is idempotent,
+ * safe without start(), and for exporters flushes what is buffered.
+ */
+export interface Component {
+  start(host: Host): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export type Receiver = Component;
+
+export interface Processor<S extends Signal> extends Component, Consumer<S> {}
+
+export interface Exporter extends Component {
+  /** One consumer per signal the exporter was configured for. */
+  readonly consumers: Consumers;
+  forceFlush(): Promise<void>;
+}
+
+/** `type[/name]`, as in the Collector. */
+export interface ComponentId {
+  readonly type: string;
+  readonly name?: string;
+  /** The id as written in the config: `type` or `type/name`. */
+  readonly text: string;
+}
+
+export interface CreateSettings {
+  readonly id: ComponentId;
+  /** Describes the agent itself (service.name=tcpscope, host.name, ...). */
+  readonly resource: Resource;
+  readonly logger: AgentLogger;
+}
+
+export type ComponentKind = 'receiver' | 'processor' | 'exporter';
+
+interface FactoryBase<C> {
+  readonly type: string;
+  /** Signals this component can take part in. */
+  readonly signals: readonly Signal[];
+  /** convict schema of this component's config; defaults live in the schema. */
+  readonly schema: Schema<C>;
+}
+
+export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'receiver';
+  /** One receiver instance per id, shared by every pipeline that lists it. */
+  create(settings: CreateSettings, config: C, next: Consumers): Receiver;
+}
+
+export interface ProcessorFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'processor';
+  /** One processor instance per (id, pipeline). */
+  create<S extends Signal>(settings: CreateSettings, config: C, signal: S, next: Consumer<S>): Processor<S>;
+}
+
+export interface ExporterFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'exporter';
+  /** One exporter instance per id, with a consumer for each signal in `signals`. */
+  create(settings: CreateSettings, config: C, signals: readonly Signal[]): Exporter;
+}
+
+export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
