@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcp_lifecycle: connect/accept/close of every TCP socket, from stable tracepoints only.
+ *
+ * Per socket we keep a small state record from the moment we first see it (SYN_SENT for
+ * clients, ESTABLISHED for servers) until CLOSE. Every transition updates per-cgroup kernel
+ * aggregates (complete, never sampled); events go to a ring buffer that user space drains in
+ * batches. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "tcp_lifecycle.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Settings written by user space before load; names map one-to-one to config keys. */
+const volatile __u32 cfg_events_enabled = 1;       /* events: false when only metrics pipelines use it */
+const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this much is pending */
+
+_Static_assert(sizeof(struct tcp_lifecycle_event) == 120, "event layout changed: update the TS decoder");
+_Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout changed");
+
+#define STATE_FIN_SENT 1
+#define STATE_ACCEPTED 2
+
+/* What we remember about one socket between its transitions. */
+struct sock_state {
+	__u64 syn_ns;
+	__u64 established_ns;
+	__u64 cgroup_id;
+	__u64 bytes_acked_at_established;
+	__u64 bytes_received_at_established;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 pid;
+	__u32 netns_inode;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 role;
+	__u8 flags;
+	char comm[TCP_LIFECYCLE_COMM_LEN];
+};
+
+/* LRU: sockets that vanish without a CLOSE transition (or that we only half saw) are evicted
+ * instead of leaking. Size set from config `max_connections`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct sock_state);
+} tcp_lifecycle_sockets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tcp_lifecycle_stats_key);
+	__type(value, struct tcp_lifecycle_stats);
+} tcp_lifecycle_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} tcp_lifecycle_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCP_LIFECYCLE_DROP_KINDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_lifecycle_drops SEC(".maps");
+
+/* A zeroed stats value to insert from: too large for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_lifecycle_stats);
+} tcp_lifecycle_zero SEC(".maps");
+
+static __always_inline void count_drop(__u32 kind)
+{
+	__u64 *counter = bpf_map_lookup_elem(&tcp_lifecycle_drops, &kind);
+	if (counter)
+		*counter += 1;
+}
+
+static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __u8 role)
+{
+	struct tcp_lifecycle_stats_key key = { .cgroup_id = cgroup_id, .role = role };
+	struct tcp_lifecycle_stats *stats = bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
+	if (stats)
+		return stats;
+	__u32 zero_index = 0;
+	struct tcp_lifecycle_stats *zero = bpf_map_lookup_elem(&tcp_lifecycle_zero, &zero_index);
+	if (!zero)
+		return 0;
+	if (bpf_map_update_elem(&tcp_lifecycle_stats, &key, zero, BPF_NOEXIST) == 0 ||
+	    (stats = bpf_map_lookup_elem(&tcp_lifecycle_stats, &key)) != 0) {
+		if (!stats)
+			stats = bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
+		if (stats)
+			return stats;
+	}
+	/* Map full: fold into the overflow series, which user space creates before attaching. */
+	count_drop(TCP_LIFECYCLE_DROP_STATS_FULL);
+	key.cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP;
+	return bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
+}
+
+/* ceil(log2(x)) for x >= 1, without loops (the verifier prefers straight-line code). */
+static __always_inline __u32 ceil_log2(__u64 x)
+{
+	if (x <= 1)
+		return 0;
+	__u64 v = x - 1;
+	__u32 r = 0;
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r + 1;
+}
+
+static __always_inline __u32 duration_bucket(__u64 duration_ns)
+{
+	/* d <= 2^i us  <=>  ceil(d / 1000 ns) <= 2^i  <=>  i >= ceil(log2(ceil(d / 1000))) */
+	__u32 bucket = ceil_log2((duration_ns + 999) / 1000);
+	return bucket < TCP_LIFECYCLE_DURATION_BUCKETS - 1 ? bucket : TCP_LIFECYCLE_DURATION_BUCKETS - 1;
+}
+
+static __always_inline __u64 socket_cgroup_id(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+}
+
+static __always_inline void read_tuple(const struct sock *sk, struct sock_state *st)
+{
+	st->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	st->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (st->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&st->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&st->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)st->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)st->daddr, sk, __sk_common.skc_daddr);
+	}
+	st->netns_inode = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline void submit(struct tcp_lifecycle_event *event)
+{
+	/* Batch wake-ups: a wake-up per event costs more than the event itself. User space also
+	 * drains on a short timer, so a quiet ring buffer is never left unread for long. */
+	__u64 pending = bpf_ringbuf_query(&tcp_lifecycle_events, BPF_RB_AVAIL_DATA);
+	__u64 flags = pending >= cfg_wakeup_min_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(event, flags);
+}
+
+static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now)
+{
+	if (!cfg_events_enabled)
+		return 0;
+	struct tcp_lifecycle_event *e = bpf_ringbuf_reserve(&tcp_lifecycle_events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(TCP_LIFECYCLE_DROP_RINGBUF);
+		return 0;
+	}
+	e->timestamp_ns = now;
+	e->duration_ns = 0;
+	e->cgroup_id = st->cgroup_id;
+	e->bytes_sent = 0;
+	e->bytes_received = 0;
+	__builtin_memcpy(e->saddr, st->saddr, 16);
+	__builtin_memcpy(e->daddr, st->daddr, 16);
+	e->pid = st->pid;
+	e->netns_inode = st->netns_inode;
+	e->segments_sent = 0;
+	e->segments_received = 0;
+	e->retransmits = 0;
+	e->srtt_us = 0;
+	e->sport = st->sport;
+	e->dport = st->dport;
+	e->family = st->family;
+	e->kind = kind;
+	e->role = st->role;
+	__builtin_memcpy(e->comm, st->comm, TCP_LIFECYCLE_COMM_LEN);
+	return e;
+}
+
+static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
+{
+	/* connect() runs tcp_set_state(SYN_SENT) in the caller's context: current is the owner. */
+	struct sock_state st = {};
+	st.syn_ns = now;
+	st.role = TCP_LIFECYCLE_ROLE_CLIENT;
+	st.pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(st.comm, sizeof(st.comm));
+	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &st, BPF_ANY);
+}
+
+static __always_inline void fill_established(const struct sock *sk, struct sock_state *st, __u64 now)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	st->established_ns = now;
+	st->cgroup_id = socket_cgroup_id(sk);
+	st->bytes_acked_at_established = BPF_CORE_READ(tp, bytes_acked);
+	st->bytes_received_at_established = BPF_CORE_READ(tp, bytes_received);
+	read_tuple(sk, st);
+}
+
+static __always_inline void count_established(const struct sock_state *st)
+{
+	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role);
+	if (stats)
+		__sync_fetch_and_add(&stats->established, 1);
+}
+
+static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
+{
+	struct sock_state *st = 0;
+	if (oldstate == TCP_SYN_SENT)
+		st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+	if (st) {
+		fill_established(sk, st, now);
+		count_established(st);
+		struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CONNECT, now);
+		if (e)
+			submit(e);
+		return;
+	}
+	/* Server side (SYN_RECV -> ESTABLISHED runs in softirq, so current is not the owner: the
+	 * accept() hook fills pid and comm), or a client whose SYN predates the agent (no event:
+	 * we cannot tell who connected). */
+	struct sock_state fresh = {};
+	fresh.role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
+	fill_established(sk, &fresh, now);
+	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &fresh, BPF_ANY);
+	count_established(&fresh);
+}
+
+static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
+{
+	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+	if (!st)
+		return; /* established before the agent started, or never established */
+	if (!st->established_ns) {
+		bpf_map_delete_elem(&tcp_lifecycle_sockets, &key); /* failed connect: tcp_handshake's business */
+		return;
+	}
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 duration = now - st->established_ns;
+
+	/* bytes_acked/bytes_received count SYN and FIN sequence space too. The SYN is in the
+	 * value taken at ESTABLISHED; our FIN is in bytes_acked once acknowledged (all of write_seq
+	 * acked after we sent one); the peer's FIN is in bytes_received once tcp_fin() ran, which
+	 * sets SOCK_DONE. */
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked) - st->bytes_acked_at_established;
+	__u64 received = BPF_CORE_READ(tp, bytes_received) - st->bytes_received_at_established;
+	if ((st->flags & STATE_FIN_SENT) && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq) && acked > 0)
+		acked -= 1;
+	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	if ((sk_flags & (1UL << SOCK_DONE)) && received > 0)
+		received -= 1;
+
+	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role);
+	if (stats) {
+		__sync_fetch_and_add(&stats->established, -1);
+		stats->closed += 1;
+		stats->duration_sum_ns += duration;
+		stats->bytes_sent += acked;
+		stats->bytes_received += received;
+		__u32 bucket = duration_bucket(duration);
+		if (bucket < TCP_LIFECYCLE_DURATION_BUCKETS)
+			stats->duration_buckets[bucket] += 1;
+	}
+
+	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now);
+	if (e) {
+		e->duration_ns = duration;
+		e->bytes_sent = acked;
+		e->bytes_received = received;
+		e->segments_sent = BPF_CORE_READ(tp, segs_out);
+		e->segments_received = BPF_CORE_READ(tp, segs_in);
+		e->retransmits = BPF_CORE_READ(tp, total_retrans);
+		e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+		submit(e);
+	}
+	bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u64 key = (__u64)sk;
+	__u64 now = bpf_ktime_get_ns();
+
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		on_syn_sent(sk, key, now);
+		break;
+	case TCP_ESTABLISHED:
+		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV)
+			on_established(sk, key, oldstate, now);
+		break;
+	case TCP_FIN_WAIT1:
+	case TCP_LAST_ACK: {
+		struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+		if (st)
+			st->flags |= STATE_FIN_SENT;
+		break;
+	}
+	case TCP_CLOSE:
+		on_close(sk, key, oldstate, now);
+		break;
+	}
+	return 0;
+}
+
+/* The socket behind file descriptor `fd` of the current task, or 0. */
+static __always_inline __u64 socket_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *file = 0;
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return 0;
+	return (__u64)BPF_CORE_READ(sock, sk);
+}
+
+/* accept() returns in the context of the process taking the connection: that is its owner. */
+static __always_inline void on_accept_return(long ret)
+{
+	if (ret < 0)
+		return;
+	__u64 key = socket_of_fd((int)ret);
+	if (!key)
+		return;
+	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || (st->flags & STATE_ACCEPTED))
+		return;
+	st->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	st->flags |= STATE_ACCEPTED;
+	/* Reported with the time it reached ESTABLISHED, which is what the event describes. */
+	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_ACCEPT, st->established_ns);
+	if (e)
+		submit(e);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tcp_lifecycle_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	on_accept_return(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tcp_lifecycle_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	on_accept_return(ctx->ret);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,70 @@
+/* Structs shared between bpf/tcp_lifecycle.bpf.c and src/receivers/tcp_lifecycle/.
+ * Fixed-width fields only, largest first, explicit padding; the TypeScript decoder is checked
+ * against the compiled layout by test/layout (offsets from the compiler's BTF, not by eye). */
+#ifndef TCPSCOPE_TCP_LIFECYCLE_H
+#define TCPSCOPE_TCP_LIFECYCLE_H
+
+#define TCP_LIFECYCLE_COMM_LEN 16
+
+/* tcp_lifecycle_event.kind */
+#define TCP_LIFECYCLE_EVENT_CONNECT 1
+#define TCP_LIFECYCLE_EVENT_ACCEPT 2
+#define TCP_LIFECYCLE_EVENT_CLOSE 3
+
+/* role: which side of the handshake this socket was on */
+#define TCP_LIFECYCLE_ROLE_CLIENT 1
+#define TCP_LIFECYCLE_ROLE_SERVER 2
+
+/* Lifetime histogram: bucket i counts lifetimes d with 2^(i-1) us < d <= 2^i us (bucket 0: d <= 1 us),
+ * the last bucket everything above 2^(BUCKETS-2) us (~9.5 h). The bounds are OpenTelemetry's
+ * (lower, upper] explicit-bucket semantics, so user space exports them unchanged. */
+#define TCP_LIFECYCLE_DURATION_BUCKETS 37
+
+/* Index of the dropped-events counters (percpu array `tcp_lifecycle_drops`). */
+#define TCP_LIFECYCLE_DROP_RINGBUF 0   /* ring buffer full: event lost, metrics still counted */
+#define TCP_LIFECYCLE_DROP_STATS_FULL 1 /* stats map full: aggregated into the overflow key */
+#define TCP_LIFECYCLE_DROP_KINDS 2
+
+/* Stats key for data that did not fit in the stats map (exported with otel.metric.overflow=true). */
+#define TCP_LIFECYCLE_OVERFLOW_CGROUP 0xffffffffffffffffULL
+
+struct tcp_lifecycle_event {
+	__u64 timestamp_ns;      /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the transition reported */
+	__u64 duration_ns;       /* close: ESTABLISHED -> CLOSE; 0 otherwise */
+	__u64 cgroup_id;         /* cgroup v2 id of the socket (inode of its cgroup directory) */
+	__u64 bytes_sent;        /* close: payload bytes acknowledged by the peer (SYN/FIN excluded) */
+	__u64 bytes_received;    /* close: payload bytes received (SYN/FIN excluded) */
+	__u8 saddr[16];          /* local address: IPv4 in the first 4 bytes, or IPv6 */
+	__u8 daddr[16];          /* peer address, same encoding */
+	__u32 pid;               /* tgid of the process that connected or accepted; 0 if unknown */
+	__u32 netns_inode;
+	__u32 segments_sent;     /* close: tcp_sock.segs_out */
+	__u32 segments_received; /* close: tcp_sock.segs_in */
+	__u32 retransmits;       /* close: tcp_sock.total_retrans */
+	__u32 srtt_us;           /* close: smoothed RTT (tcp_sock.srtt_us >> 3) */
+	__u16 sport;             /* local port, host order */
+	__u16 dport;             /* peer port, host order */
+	__u16 family;            /* AF_INET or AF_INET6 */
+	__u8 kind;               /* TCP_LIFECYCLE_EVENT_* */
+	__u8 role;               /* TCP_LIFECYCLE_ROLE_* */
+	char comm[TCP_LIFECYCLE_COMM_LEN];
+};
+
+struct tcp_lifecycle_stats_key {
+	__u64 cgroup_id;
+	__u32 role;
+	__u32 _pad;
+};
+
+/* Per-CPU aggregates; user space sums the CPUs. `established` may be negative on one CPU
+ * (open on one, close on another); only the sum means something. */
+struct tcp_lifecycle_stats {
+	__s64 established;       /* connections currently established */
+	__u64 closed;            /* closed connections (= histogram count) */
+	__u64 duration_sum_ns;
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 duration_buckets[TCP_LIFECYCLE_DURATION_BUCKETS];
+};
+
+#endif

@@ -1,0 +1,29 @@
+/* Module registration for the tcpscope libbpf bridge. */
+#include "bridge.h"
+
+#define EXPORT(name, fn)                                                                  \
+	do {                                                                              \
+		napi_value f;                                                             \
+		napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);          \
+		napi_set_named_property(env, exports, name, f);                           \
+	} while (0)
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	bridge_install_libbpf_logger();
+	EXPORT("open", object_open);
+	EXPORT("setGlobal", object_set_global);
+	EXPORT("setMaxEntries", object_set_max_entries);
+	EXPORT("load", object_load);
+	EXPORT("attach", object_attach);
+	EXPORT("close", object_close);
+	EXPORT("mapDump", map_dump);
+	EXPORT("mapUpdate", map_update);
+	EXPORT("mapDelete", map_delete);
+	EXPORT("possibleCpus", possible_cpus);
+	EXPORT("ringOpen", ring_reader_open);
+	EXPORT("ringClose", ring_reader_close);
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
