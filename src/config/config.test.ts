@@ -1,0 +1,426 @@
+// Table-driven config tests against small fake factories, so that they pin the validator's
+// behaviour and messages independently of the real components.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { ExporterFactory, Factory, ProcessorFactory, ReceiverFactory } from '../component';
+import { ConfigError } from '../errors';
+import { FactoryRegistry } from '../pipeline/registry';
+import { loadConfigFile, parseConfigText, validateConfig, type Environment, type ValidatedConfig } from './index';
+
+const notCreated = (): never => {
+  throw new Error('config tests never create components');
+};
+
+function portList(value: unknown): void {
+  if (!Array.isArray(value) || !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
+    throw new Error('must be a list of ports 1-65535');
+  }
+}
+
+interface LifecycleConfig {
+  ring_buffer_size: number;
+  enabled: boolean;
+  sampling: { mode: string; rate: number };
+  ports: number[];
+  endpoint: string;
+}
+
+const lifecycle: ReceiverFactory<LifecycleConfig> = {
+  kind: 'receiver',
+  type: 'tcp_lifecycle',
+  signals: ['metrics', 'logs'],
+  schema: {
+    ring_buffer_size: { doc: 'ring buffer size in bytes', format: 'nat', default: 262144 },
+    enabled: { doc: 'attach the programs', format: Boolean, default: true },
+    sampling: {
+      mode: { doc: 'which events to keep', format: ['all', 'threshold'], default: 'all' },
+      rate: { doc: 'fraction kept', format: Number, default: 1 },
+    },
+    ports: { doc: 'local ports to watch (empty: all)', format: portList, default: [] },
+    endpoint: { doc: 'where to send', format: String, default: 'http://localhost:4318' },
+  },
+  create: notCreated,
+};
+
+const rtt: ReceiverFactory<{ interval_s: number }> = {
+  kind: 'receiver',
+  type: 'tcp_rtt',
+  signals: ['metrics'],
+  schema: { interval_s: { doc: 'collection interval in seconds', format: 'nat', default: 10 } },
+  create: notCreated,
+};
+
+const sampling: ProcessorFactory<{ threshold_ms: number }> = {
+  kind: 'processor',
+  type: 'sampling',
+  signals: ['logs'],
+  schema: { threshold_ms: { doc: 'keep slower connections', format: 'nat', default: 0 } },
+  create: notCreated,
+};
+
+const debugExporter: ExporterFactory<{ verbosity: string }> = {
+  kind: 'exporter',
+  type: 'debug',
+  signals: ['metrics', 'logs'],
+  schema: { verbosity: { doc: 'how much to print', format: ['basic', 'detailed'], default: 'basic' } },
+  create: notCreated,
+};
+
+const logfile: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter',
+  type: 'logfile',
+  signals: ['logs'],
+  schema: {},
+  create: notCreated,
+};
+
+const FAKES: Factory[] = [lifecycle, rtt, sampling, debugExporter, logfile];
+const registry = new FactoryRegistry(FAKES);
+
+function validate(yaml: string, env: Environment = {}): ValidatedConfig {
+  return validateConfig(parseConfigText(yaml, 'test.yaml', env), registry);
+}
+
+/** A valid tail appended to cases that break something above it. */
+const PIPELINE = `
+service:
+  pipelines:
+    logs:
+      receivers: [tcp_lifecycle]
+      exporters: [debug]
+`;
+
+const INVALID: { name: string; yaml: string; env?: Environment; message: string }[] = [
+  {
+    name: 'unknown top-level key',
+    yaml: `extensions: {}\nreceivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}`,
+    message: 'extensions: unknown top-level key; expected one of: receivers, processors, exporters, service',
+  },
+  {
+    name: 'unknown component type lists the known ones',
+    yaml: `receivers: {tcp_lifecycel: }\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycel: unknown receiver type "tcp_lifecycel"; known receiver types: tcp_lifecycle, tcp_rtt',
+  },
+  {
+    name: 'unknown key in a named component',
+    yaml: `receivers:\n  tcp_lifecycle/x:\n    ring_bufer_size: 4096\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle/x.ring_bufer_size: unknown key; expected one of: ring_buffer_size, enabled, sampling, ports, endpoint',
+  },
+  {
+    name: 'unknown key in a nested section',
+    yaml: `receivers:\n  tcp_lifecycle:\n    sampling: {mode: all, ratio: 2}\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.sampling.ratio: unknown key; expected one of: mode, rate',
+  },
+  {
+    name: 'a string where an integer belongs is not coerced',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ring_buffer_size: big\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got "big" (ring buffer size in bytes; default 262144)',
+  },
+  {
+    name: 'a negative integer fails convict\'s nat format',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ring_buffer_size: -1\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got -1 (ring buffer size in bytes; default 262144)',
+  },
+  {
+    name: 'YAML 1.2 "no" is a string, not false',
+    yaml: `receivers:\n  tcp_lifecycle:\n    enabled: no\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.enabled: must be true or false, got "no" (attach the programs; default true)',
+  },
+  {
+    name: 'a number where a string belongs',
+    yaml: `receivers:\n  tcp_lifecycle:\n    endpoint: 4318\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.endpoint: must be a string, got 4318 (where to send; default "http://localhost:4318")',
+  },
+  {
+    name: 'a value outside an enum',
+    yaml: `receivers:\n  tcp_lifecycle:\n    sampling: {mode: some}\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.sampling.mode: must be one of "all", "threshold", got "some" (which events to keep; default "all")',
+  },
+  {
+    name: 'a custom format function',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ports: [80, 70000]\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.ports: must be a list of ports 1-65535, got [80,70000] (local ports to watch (empty: all); default [])',
+  },
+  {
+    name: 'a single value where a section belongs',
+    yaml: `receivers:\n  tcp_lifecycle:\n    sampling: 5\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.sampling: must be a map with keys mode, rate, got 5',
+  },
+  {
+    name: 'a map where a single value belongs',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ring_buffer_size: {size: 1}\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got a map (ring buffer size in bytes; default 262144)',
+  },
+  {
+    name: 'the first error in document order, not schema order',
+    yaml: `receivers:\n  tcp_lifecycle:\n    enabled: 3\n    ring_buffer_size: 1.5\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.enabled: must be true or false, got 3 (attach the programs; default true)',
+  },
+  {
+    name: 'component settings that are not a map',
+    yaml: `receivers: {tcp_lifecycle: [1]}\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle: must be a map of settings (or empty for the defaults), got [1]',
+  },
+  {
+    name: 'malformed component id',
+    yaml: `receivers: {tcp_lifecycle/: }\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle/: invalid component id "tcp_lifecycle/": the name after "/" must be non-empty and use only letters, digits, "_", "." or "-"',
+  },
+  {
+    name: 'pipeline references an undefined component',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }\nservice:\n  pipelines:\n    logs:\n      receivers: [tcp_lifecycle]\n      exporters: [debug, otlp]\n`,
+    message: 'service.pipelines.logs.exporters[1]: exporter "otlp" is not defined under exporters (defined exporters: debug)',
+  },
+  {
+    name: 'pipeline references a processor when none are defined',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }\nservice:\n  pipelines:\n    logs:\n      receivers: [tcp_lifecycle]\n      processors: [sampling]\n      exporters: [debug]\n`,
+    message: 'service.pipelines.logs.processors[0]: processor "sampling" is not defined under processors (no processors are defined)',
+  },
+  {
+    name: 'component defined but used in no pipeline',
+    yaml: `receivers: {tcp_lifecycle: , tcp_rtt: }\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_rtt: defined but not used in any pipeline; add it to a pipeline under service.pipelines or remove it',
+  },
+  {
+    name: 'component in a pipeline of a signal it does not support',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {logfile: }\nservice:\n  pipelines:\n    metrics:\n      receivers: [tcp_lifecycle]\n      exporters: [logfile]\n`,
+    message: 'service.pipelines.metrics.exporters[0]: exporter "logfile" does not support metrics (logfile supports: logs)',
+  },
+  {
+    name: 'pipeline without receivers',
+    yaml: `exporters: {debug: }\nservice:\n  pipelines:\n    logs/audit:\n      exporters: [debug]\n`,
+    message: 'service.pipelines.logs/audit.receivers: a pipeline needs at least one receiver',
+  },
+  {
+    name: 'pipeline without exporters',
+    yaml: `receivers: {tcp_lifecycle: }\nservice:\n  pipelines:\n    logs:\n      receivers: [tcp_lifecycle]\n      exporters: []\n`,
+    message: 'service.pipelines.logs.exporters: a pipeline needs at least one exporter',
+  },
+  {
+    name: 'pipeline of an unknown signal',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }\nservice:\n  pipelines:\n    traces:\n      receivers: [tcp_lifecycle]\n      exporters: [debug]\n`,
+    message: 'service.pipelines.traces: unknown pipeline type "traces"; expected metrics or logs, optionally followed by /<name>',
+  },
+  {
+    name: 'unknown key in a pipeline',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }\nservice:\n  pipelines:\n    logs:\n      receivers: [tcp_lifecycle]\n      exporter: [debug]\n`,
+    message: 'service.pipelines.logs.exporter: unknown key; expected one of: receivers, processors, exporters',
+  },
+  {
+    name: 'the same component twice in one pipeline',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }\nservice:\n  pipelines:\n    logs:\n      receivers: [tcp_lifecycle, tcp_lifecycle]\n      exporters: [debug]\n`,
+    message: 'service.pipelines.logs.receivers[1]: receiver "tcp_lifecycle" is listed twice in this pipeline',
+  },
+  {
+    name: 'a service section written before a bad component is checked first',
+    yaml: `service:\n  pipelines:\n    logs:\n      receivers: [tcp_lifecycle]\n      exporters: [nope]\nreceivers: {tcp_lifecycle: {bogus: 1}}\nexporters: {debug: }\n`,
+    message: 'service.pipelines.logs.exporters[0]: exporter "nope" is not defined under exporters (defined exporters: debug)',
+  },
+  {
+    name: 'no service section',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }\n`,
+    message: 'service: missing; define service.pipelines with at least one pipeline (metrics or logs)',
+  },
+  {
+    name: 'empty pipelines',
+    yaml: `service:\n  pipelines: {}\n`,
+    message:
+      'service.pipelines: must be a map of pipeline ids (metrics, logs, metrics/<name>, logs/<name>) to pipelines, got a map',
+  },
+  {
+    name: 'invalid log level',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}  telemetry:\n    logs:\n      level: verbose\n`,
+    message:
+      'service.telemetry.logs.level: must be one of "debug", "info", "warn", "error", got "verbose" (the agent\'s own log level; default "info")',
+  },
+  {
+    name: 'unset environment variable without default names the key',
+    yaml: `receivers:\n  tcp_lifecycle:\n    endpoint: http://\${env:OTLP_HOST}:4318\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.endpoint: environment variable OTLP_HOST is not set; set it or give a default with ${env:OTLP_HOST:-default}',
+  },
+  {
+    name: 'malformed environment reference',
+    yaml: `receivers:\n  tcp_lifecycle:\n    endpoint: \${env:1BAD}\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.endpoint: malformed reference ${env:1BAD}; expected ${env:NAME} or ${env:NAME:-default}',
+  },
+  {
+    name: 'an environment value is checked like a written one',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ring_buffer_size: \${env:RB}\nexporters: {debug: }${PIPELINE}`,
+    env: { RB: '64k' },
+    message:
+      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got "64k" (ring buffer size in bytes; default 262144)',
+  },
+  {
+    name: 'YAML syntax error names file, line and column',
+    yaml: `receivers:\n  tcp_lifecycle: {\nexporters: {debug: }\n`,
+    message: 'test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }',
+  },
+  {
+    name: 'a key written twice',
+    yaml: `receivers: {tcp_lifecycle: }\nreceivers: {tcp_rtt: }\n`,
+    message: 'test.yaml:2:1: YAML syntax error: Map keys must be unique',
+  },
+  {
+    name: 'a top level that is not a map',
+    yaml: `- receivers\n`,
+    message: 'test.yaml: the top level must be a map with receivers, processors, exporters and service',
+  },
+];
+
+describe('invalid configs', () => {
+  for (const { name, yaml, env, message } of INVALID) {
+    it(name, () => {
+      assert.throws(
+        () => validate(yaml, env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+          assert.equal(error.code, 'CONFIG_INVALID');
+          assert.equal(error.message, message);
+          return true;
+        },
+      );
+    });
+  }
+});
+
+describe('valid configs', () => {
+  it('applies defaults to empty and partial component settings', () => {
+    const config = validate(`
+receivers:
+  tcp_lifecycle:
+    sampling: {mode: threshold}
+  tcp_rtt:
+processors:
+  sampling:
+exporters:
+  debug:
+service:
+  pipelines:
+    logs:
+      receivers: [tcp_lifecycle]
+      processors: [sampling]
+      exporters: [debug]
+    metrics:
+      receivers: [tcp_lifecycle, tcp_rtt]
+      exporters: [debug]
+`);
+    assert.deepEqual(config.receivers.get('tcp_lifecycle')?.config, {
+      ring_buffer_size: 262144,
+      enabled: true,
+      sampling: { mode: 'threshold', rate: 1 },
+      ports: [],
+      endpoint: 'http://localhost:4318',
+    });
+    assert.deepEqual(config.receivers.get('tcp_rtt')?.config, { interval_s: 10 });
+    assert.deepEqual(config.processors.get('sampling')?.config, { threshold_ms: 0 });
+    assert.deepEqual(config.exporters.get('debug')?.config, { verbosity: 'basic' });
+    assert.equal(config.telemetry.logs.level, 'info');
+    assert.deepEqual(
+      config.pipelines.map((p) => [p.id.text, p.id.signal, p.receivers, p.processors, p.exporters]),
+      [
+        ['logs', 'logs', ['tcp_lifecycle'], ['sampling'], ['debug']],
+        ['metrics', 'metrics', ['tcp_lifecycle', 'tcp_rtt'], [], ['debug']],
+      ],
+    );
+  });
+
+  it('keeps named ids apart and in document order', () => {
+    const config = validate(`
+receivers:
+  tcp_lifecycle:
+exporters:
+  debug/verbose: {verbosity: detailed}
+  debug:
+service:
+  telemetry: {logs: {level: debug}}
+  pipelines:
+    logs/audit:
+      receivers: [tcp_lifecycle]
+      exporters: [debug/verbose, debug]
+`);
+    assert.deepEqual([...config.exporters.keys()], ['debug/verbose', 'debug']);
+    const verbose = config.exporters.get('debug/verbose');
+    assert.deepEqual(verbose?.id, { type: 'debug', name: 'verbose', text: 'debug/verbose' });
+    assert.equal(verbose?.kind, 'exporter');
+    assert.deepEqual(verbose?.config, { verbosity: 'detailed' });
+    assert.deepEqual(config.exporters.get('debug')?.config, { verbosity: 'basic' });
+    assert.deepEqual(config.pipelines[0].id, { signal: 'logs', name: 'audit', text: 'logs/audit' });
+    assert.equal(config.telemetry.logs.level, 'debug');
+  });
+
+  it('substitutes environment variables, typed when a whole value', () => {
+    const config = validate(
+      `
+receivers:
+  tcp_lifecycle:
+    ring_buffer_size: \${env:RB}
+    enabled: \${env:ENABLED}
+    endpoint: http://\${env:OTLP_HOST:-localhost}:\${env:OTLP_PORT:-4318}/\$\${env:LITERAL}
+    sampling:
+      mode: \${env:MODE:-threshold}
+exporters: {debug: }
+${PIPELINE}`,
+      { RB: '4096', ENABLED: 'false', OTLP_PORT: '', MODE: '' },
+    );
+    assert.deepEqual(config.receivers.get('tcp_lifecycle')?.config, {
+      ring_buffer_size: 4096,
+      enabled: false,
+      sampling: { mode: 'threshold', rate: 1 },
+      ports: [],
+      endpoint: 'http://localhost:4318/${env:LITERAL}',
+    });
+  });
+
+  it('an empty file is a config without pipelines', () => {
+    assert.throws(() => validate(''), { message: 'service: missing; define service.pipelines with at least one pipeline (metrics or logs)' });
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('reads a file and substitutes from the given environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcpscope-config-'));
+    try {
+      const file = join(dir, 'agent.yaml');
+      writeFileSync(file, `receivers:\n  tcp_rtt:\n    interval_s: \${env:INTERVAL}\n`);
+      assert.deepEqual(loadConfigFile(file, { INTERVAL: '5' }), { receivers: { tcp_rtt: { interval_s: 5 } } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a missing file is a ConfigError naming the file', () => {
+    assert.throws(() => loadConfigFile('/nonexistent/tcpscope.yaml', {}), {
+      name: 'ConfigError',
+      message: 'cannot read config file /nonexistent/tcpscope.yaml: no such file',
+    });
+  });
+});
+
+describe('FactoryRegistry', () => {
+  it('refuses a type registered twice', () => {
+    assert.throws(() => new FactoryRegistry([rtt, rtt]), { message: 'receiver factory "tcp_rtt" is registered twice' });
+  });
+
+  it('refuses a schema convict cannot use', () => {
+    const broken: ReceiverFactory = { ...rtt, type: 'broken', schema: { x: { default: 1, format: 'no_such_format' } } };
+    assert.throws(() => new FactoryRegistry([broken]), /receiver factory "broken": invalid convict schema: 'x' uses an unknown format type: no_such_format/);
+  });
+
+  it('lists types per kind, sorted', () => {
+    assert.deepEqual(registry.types('receiver'), ['tcp_lifecycle', 'tcp_rtt']);
+    assert.deepEqual(registry.types('exporter'), ['debug', 'logfile']);
+    assert.equal(registry.get('processor', 'debug'), undefined);
+  });
+});

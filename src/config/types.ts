@@ -1,0 +1,46 @@
+// The data model of a config, before and after validation.
+import type { ComponentId, ComponentKind, Signal } from '../component';
+import type { LogLevel } from '../logger';
+
+/** A config file as parsed from YAML, after `${env:...}` substitution and before validation. */
+export type ConfigDocument = { readonly [key: string]: unknown };
+
+/** `metrics`, `logs`, `metrics/<name>`, `logs/<name>`. */
+export interface PipelineId {
+  readonly signal: Signal;
+  readonly name?: string;
+  /** The id as written in the config. */
+  readonly text: string;
+}
+
+export interface ValidatedComponent {
+  readonly kind: ComponentKind;
+  readonly id: ComponentId;
+  /** The component's settings with schema defaults applied (what convict's getProperties() returns). */
+  readonly config: unknown;
+}
+
+export interface PipelineSpec {
+  readonly id: PipelineId;
+  /** Component ids (`type[/name]`), in the order the config lists them. */
+  readonly receivers: readonly string[];
+  readonly processors: readonly string[];
+  readonly exporters: readonly string[];
+}
+
+export interface TelemetrySettings {
+  readonly logs: { readonly level: LogLevel };
+}
+
+/**
+ * A config that passed every check. Every component listed here is used by at least one pipeline
+ * and every pipeline reference resolves to a component of the right kind and signal. Components
+ * and pipelines keep the config file's order.
+ */
+export interface ValidatedConfig {
+  readonly receivers: ReadonlyMap<string, ValidatedComponent>;
+  readonly processors: ReadonlyMap<string, ValidatedComponent>;
+  readonly exporters: ReadonlyMap<string, ValidatedComponent>;
+  readonly pipelines: readonly PipelineSpec[];
+  readonly telemetry: TelemetrySettings;
+}

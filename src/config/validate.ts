@@ -1,0 +1,211 @@
+// Validates a parsed config against the registered factories. Throws one ConfigError: the first
+// problem in document order (top-level keys in the order written, and within them the order
+// written), then the checks that need the whole file (missing service, unused components).
+// Reporting one precise error rather than a list keeps the message actionable; the user fixes
+// it and runs `tcpscope validate` again.
+import type { ComponentId, ComponentKind, Factory, Signal } from '../component';
+import { ConfigError } from '../errors';
+import type { LogLevel } from '../logger';
+import type { FactoryRegistry } from '../pipeline/registry';
+import { validateComponentSettings } from './component_settings';
+import { parseComponentId, parsePipelineId } from './ids';
+import { describeValue, formatKeyPath, isPlainMap } from './keypath';
+import type { PipelineSpec, TelemetrySettings, ValidatedComponent, ValidatedConfig } from './types';
+
+type SectionName = 'receivers' | 'processors' | 'exporters';
+const SECTIONS: readonly SectionName[] = ['receivers', 'processors', 'exporters'];
+const TOP_LEVEL_KEYS: readonly string[] = [...SECTIONS, 'service'];
+const KIND_OF: { readonly [S in SectionName]: ComponentKind } = {
+  receivers: 'receiver',
+  processors: 'processor',
+  exporters: 'exporter',
+};
+const PIPELINE_KEYS: readonly SectionName[] = SECTIONS;
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const TELEMETRY_SCHEMA = {
+  logs: {
+    level: {
+      doc: "the agent's own log level",
+      format: LOG_LEVELS,
+      default: 'info',
+    },
+  },
+};
+
+/** What the config defines, by raw id text; the factory is absent when the id or type is bad. */
+type DefinedIds = { readonly [S in SectionName]: ReadonlyMap<string, Factory | undefined> };
+
+export function validateConfig(raw: unknown, registry: FactoryRegistry): ValidatedConfig {
+  const doc = raw ?? {};
+  if (!isPlainMap(doc)) {
+    throw new ConfigError('', `the config must be a map with ${TOP_LEVEL_KEYS.join(', ')}, got ${describeValue(doc)}`);
+  }
+  const defined = indexDefinedIds(doc, registry);
+  const components: { [S in SectionName]: Map<string, ValidatedComponent> } = {
+    receivers: new Map(),
+    processors: new Map(),
+    exporters: new Map(),
+  };
+  let service: { pipelines: PipelineSpec[]; telemetry: TelemetrySettings } | undefined;
+
+  for (const [key, value] of Object.entries(doc)) {
+    if (isSectionName(key)) {
+      validateSection(key, value, registry, components[key]);
+    } else if (key === 'service') {
+      service = validateService(value, defined);
+    } else {
+      throw new ConfigError(key, `unknown top-level key; expected one of: ${TOP_LEVEL_KEYS.join(', ')}`);
+    }
+  }
+  if (!service) {
+    throw new ConfigError('service', 'missing; define service.pipelines with at least one pipeline (metrics or logs)');
+  }
+  const used = new Set(service.pipelines.flatMap((p) => SECTIONS.flatMap((s) => p[s].map((id) => `${s}.${id}`))));
+  for (const section of SECTIONS) {
+    for (const id of components[section].keys()) {
+      if (!used.has(`${section}.${id}`)) {
+        throw new ConfigError(
+          `${section}.${id}`,
+          'defined but not used in any pipeline; add it to a pipeline under service.pipelines or remove it',
+        );
+      }
+    }
+  }
+  return { ...components, pipelines: service.pipelines, telemetry: service.telemetry };
+}
+
+function isSectionName(key: string): key is SectionName {
+  return (SECTIONS as readonly string[]).includes(key);
+}
+
+function indexDefinedIds(doc: Record<string, unknown>, registry: FactoryRegistry): DefinedIds {
+  const index = (section: SectionName): Map<string, Factory | undefined> => {
+    const entries = isPlainMap(doc[section]) ? Object.keys(doc[section]) : [];
+    return new Map(
+      entries.map((text) => {
+        const id = parseComponentId(text);
+        return [text, typeof id === 'string' ? undefined : registry.get(KIND_OF[section], id.type)];
+      }),
+    );
+  };
+  return { receivers: index('receivers'), processors: index('processors'), exporters: index('exporters') };
+}
+
+function validateSection(
+  section: SectionName,
+  value: unknown,
+  registry: FactoryRegistry,
+  out: Map<string, ValidatedComponent>,
+): void {
+  if (value === null || value === undefined) return;
+  const kind = KIND_OF[section];
+  if (!isPlainMap(value)) {
+    throw new ConfigError(section, `must be a map of ${kind} ids to their settings, got ${describeValue(value)}`);
+  }
+  for (const [text, settings] of Object.entries(value)) {
+    const path = `${section}.${text}`;
+    const id = parseComponentId(text);
+    if (typeof id === 'string') throw new ConfigError(path, id);
+    const factory = registry.get(kind, id.type);
+    if (!factory) throw new ConfigError(path, unknownType(kind, id, registry));
+    const config = validateComponentSettings(factory.schema, settings, [section, text]);
+    out.set(text, { kind, id, config });
+  }
+}
+
+function unknownType(kind: ComponentKind, id: ComponentId, registry: FactoryRegistry): string {
+  const known = registry.types(kind);
+  const list = known.length > 0 ? `known ${kind} types: ${known.join(', ')}` : `no ${kind} types are registered`;
+  return `unknown ${kind} type "${id.type}"; ${list}`;
+}
+
+function validateService(
+  value: unknown,
+  defined: DefinedIds,
+): { pipelines: PipelineSpec[]; telemetry: TelemetrySettings } {
+  if (!isPlainMap(value)) {
+    throw new ConfigError('service', `must be a map with pipelines and telemetry, got ${describeValue(value)}`);
+  }
+  let pipelines: PipelineSpec[] | undefined;
+  let telemetry = validateComponentSettings(TELEMETRY_SCHEMA, {}, ['service', 'telemetry']) as TelemetrySettings;
+  for (const [key, section] of Object.entries(value)) {
+    if (key === 'pipelines') pipelines = validatePipelines(section, defined);
+    else if (key === 'telemetry') {
+      telemetry = validateComponentSettings(TELEMETRY_SCHEMA, section, ['service', 'telemetry']) as TelemetrySettings;
+    } else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry');
+  }
+  if (!pipelines) {
+    throw new ConfigError('service.pipelines', 'missing; define at least one pipeline (metrics or logs)');
+  }
+  return { pipelines, telemetry };
+}
+
+function validatePipelines(value: unknown, defined: DefinedIds): PipelineSpec[] {
+  if (!isPlainMap(value) || Object.keys(value).length === 0) {
+    throw new ConfigError(
+      'service.pipelines',
+      `must be a map of pipeline ids (metrics, logs, metrics/<name>, logs/<name>) to pipelines, got ${describeValue(value)}`,
+    );
+  }
+  return Object.entries(value).map(([text, body]) => validatePipeline(text, body, defined));
+}
+
+function validatePipeline(text: string, body: unknown, defined: DefinedIds): PipelineSpec {
+  const base = `service.pipelines.${text}`;
+  const id = parsePipelineId(text);
+  if (typeof id === 'string') throw new ConfigError(base, id);
+  if (!isPlainMap(body)) {
+    throw new ConfigError(base, `must be a map with receivers, processors and exporters, got ${describeValue(body)}`);
+  }
+  const lists: { [S in SectionName]: string[] } = { receivers: [], processors: [], exporters: [] };
+  for (const [key, entries] of Object.entries(body)) {
+    if (!(PIPELINE_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(`${base}.${key}`, `unknown key; expected one of: ${PIPELINE_KEYS.join(', ')}`);
+    }
+    const section = key as SectionName;
+    lists[section] = validateReferences(`${base}.${section}`, section, entries, id.signal, defined);
+  }
+  if (lists.receivers.length === 0) {
+    throw new ConfigError(`${base}.receivers`, 'a pipeline needs at least one receiver');
+  }
+  if (lists.exporters.length === 0) {
+    throw new ConfigError(`${base}.exporters`, 'a pipeline needs at least one exporter');
+  }
+  return { id, ...lists };
+}
+
+function validateReferences(
+  path: string,
+  section: SectionName,
+  entries: unknown,
+  signal: Signal,
+  defined: DefinedIds,
+): string[] {
+  if (entries === null || entries === undefined) return [];
+  if (!Array.isArray(entries)) {
+    throw new ConfigError(path, `must be a list of ${KIND_OF[section]} ids, got ${describeValue(entries)}`);
+  }
+  const kind = KIND_OF[section];
+  const seen = new Set<string>();
+  return entries.map((entry: unknown, i) => {
+    const at = formatKeyPath([path, i]);
+    if (typeof entry !== 'string') throw new ConfigError(at, `must be a ${kind} id, got ${describeValue(entry)}`);
+    if (seen.has(entry)) throw new ConfigError(at, `${kind} "${entry}" is listed twice in this pipeline`);
+    seen.add(entry);
+    const ids = defined[section];
+    if (!ids.has(entry)) {
+      const list = ids.size > 0 ? `defined ${section}: ${[...ids.keys()].join(', ')}` : `no ${section} are defined`;
+      throw new ConfigError(at, `${kind} "${entry}" is not defined under ${section} (${list})`);
+    }
+    // An unknown type is reported where the component is defined; here only the signal matters.
+    const factory = ids.get(entry);
+    if (factory && !factory.signals.includes(signal)) {
+      throw new ConfigError(
+        at,
+        `${kind} "${entry}" does not support ${signal} (${factory.type} supports: ${factory.signals.join(', ')})`,
+      );
+    }
+    return entry;
+  });
+}
