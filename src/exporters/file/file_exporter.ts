@@ -1,0 +1,155 @@
+// Appends one OTLP/JSON export request per line to a file, the format of the Collector's file
+// exporter (and what its otlpjsonfile receiver reads back).
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal, SignalData } from '../../component';
+import { ExportError } from '../../errors';
+import type { AgentLogger } from '../../logger';
+import type { DropCounting, DroppedItems } from '../dropped_items';
+import { itemCount } from '../signal_counts';
+import type { FileExporterSettings } from './config';
+import { encodeLogsRequest, encodeMetricsRequest } from './otlp_json';
+
+/** Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks. */
+export const MAX_BUFFERED_BYTES = 1 << 20;
+
+interface BufferedLine {
+  readonly text: string;
+  readonly signal: Signal;
+  readonly items: number;
+}
+
+type State = 'created' | 'started' | 'stopped';
+
+export class FileExporter implements Exporter, DropCounting {
+  readonly consumers: Consumers;
+  private readonly logger: AgentLogger;
+  private state: State = 'created';
+  private handle: FileHandle | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private buffer: BufferedLine[] = [];
+  private bufferedBytes = 0;
+  // Writes are chained so lines reach the file in consume() order even when a timer tick, a
+  // full buffer and forceFlush() overlap.
+  private writes: Promise<void> = Promise.resolve();
+  private failing = false;
+  private shutdownDone: Promise<void> | undefined;
+  private readonly dropped: Record<Signal, number> = { metrics: 0, logs: 0 };
+
+  constructor(
+    settings: CreateSettings,
+    private readonly config: FileExporterSettings,
+    signals: readonly Signal[],
+  ) {
+    this.logger = settings.logger;
+    const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
+    if (signals.includes('metrics')) consumers.metrics = { consume: (data) => this.append('metrics', data) };
+    if (signals.includes('logs')) consumers.logs = { consume: (data) => this.append('logs', data) };
+    this.consumers = consumers;
+  }
+
+  async start(_host: Host): Promise<void> {
+    if (this.state !== 'created') return;
+    try {
+      await mkdir(dirname(this.config.path), { recursive: true });
+      this.handle = await open(this.config.path, 'a');
+    } catch (cause) {
+      throw new ExportError(
+        `cannot open ${this.config.path} for appending: ${(cause as Error).message}; check the directory exists or can be created and is writable by the agent`,
+        { cause },
+      );
+    }
+    this.state = 'started';
+    this.timer = setInterval(() => this.flushOnTimer(), this.config.flushIntervalMs);
+    // A pending flush tick must not keep the agent alive; shutdown() does the final flush.
+    this.timer.unref();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.flush();
+  }
+
+  shutdown(): Promise<void> {
+    this.shutdownDone ??= this.stop();
+    return this.shutdownDone;
+  }
+
+  droppedItems(): DroppedItems {
+    return { ...this.dropped };
+  }
+
+  private async append<S extends Signal>(signal: S, data: SignalData[S]): Promise<void> {
+    if (this.state === 'stopped') throw new ExportError(`file exporter for ${this.config.path} is shut down`);
+    const items = itemCount(signal, data);
+    if (items === 0) return;
+    let text: string;
+    try {
+      text =
+        signal === 'metrics'
+          ? encodeMetricsRequest(data as SignalData['metrics'])
+          : encodeLogsRequest(data as SignalData['logs']);
+    } catch (cause) {
+      this.dropped[signal] += items;
+      throw new ExportError(`cannot encode ${signal} as OTLP/JSON: ${(cause as Error).message}`, { cause });
+    }
+    this.buffer.push({ text, signal, items });
+    this.bufferedBytes += Buffer.byteLength(text) + 1;
+    if (this.bufferedBytes >= MAX_BUFFERED_BYTES && this.state === 'started') await this.flush();
+  }
+
+  private flush(): Promise<void> {
+    const next = this.writes.then(() => this.writeBuffered());
+    // Keep the chain alive after a failure; the caller of this flush still sees the error.
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeBuffered(): Promise<void> {
+    const handle = this.handle;
+    if (!handle || this.buffer.length === 0) return;
+    const lines = this.buffer;
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    try {
+      await handle.appendFile(lines.map((l) => l.text + '\n').join(''), 'utf8');
+    } catch (cause) {
+      // Keeping failed lines would grow without bound while the disk stays full; count them.
+      for (const line of lines) this.dropped[line.signal] += line.items;
+      throw new ExportError(
+        `cannot append ${lines.length} lines to ${this.config.path}: ${(cause as Error).message}; they were dropped`,
+        { cause },
+      );
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.logger.info(`writing to ${this.config.path} works again`);
+    }
+  }
+
+  private flushOnTimer(): void {
+    this.flush().catch((error: unknown) => {
+      // One line per failure spell, not per tick: the dropped counter tells how much was lost.
+      if (this.failing) return;
+      this.failing = true;
+      this.logger.error(`${(error as Error).message}; will keep trying every ${this.config.flushIntervalMs}ms`);
+    });
+  }
+
+  private async stop(): Promise<void> {
+    const wasStarted = this.state === 'started';
+    this.state = 'stopped';
+    if (this.timer) clearInterval(this.timer);
+    if (!wasStarted) {
+      // Never opened: whatever was consumed cannot be written.
+      for (const line of this.buffer) this.dropped[line.signal] += line.items;
+      this.buffer = [];
+      return;
+    }
+    try {
+      await this.flush();
+    } finally {
+      await this.handle?.close();
+      this.handle = undefined;
+    }
+  }
+}
