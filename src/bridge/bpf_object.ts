@@ -1,0 +1,182 @@
+// Typed wrapper over the libbpf bridge: one opened BPF object file and what hangs off it.
+// Every failure becomes a BpfLoadError with the errno and a message a person can act on.
+import { existsSync } from 'node:fs';
+import { BpfLoadError } from '../errors';
+import { isNativeError, nativeAddon, type NativeAddon, type NativeHandle } from './native';
+import { checkKernelRequirements, ensureTracefs } from './preflight';
+import { RingReader, type RingBatchHandler } from './ring_reader';
+
+export interface AttachedProgram {
+  readonly program: string;
+  /** The SEC() name, e.g. `tp_btf/inet_sock_set_state`: what it is hooked to. */
+  readonly section: string;
+}
+
+/** Entries of a map as read in one pass; per-CPU values are already split per CPU. */
+export interface MapEntries {
+  readonly count: number;
+  readonly keySize: number;
+  /** Bytes of one CPU's value (rounded up to 8 for per-CPU maps). */
+  readonly valueSize: number;
+  /** 1 for ordinary maps, the number of possible CPUs for per-CPU maps. */
+  readonly cpus: number;
+  readonly keys: Buffer;
+  readonly values: Buffer;
+  key(index: number): Buffer;
+  /** Value of entry `index` on CPU `cpu` (cpu 0 for ordinary maps). */
+  value(index: number, cpu?: number): Buffer;
+}
+
+const ERRNO_EPERM = 1;
+const ERRNO_EACCES = 13;
+
+function explain(action: string, error: unknown): BpfLoadError {
+  if (!isNativeError(error)) return new BpfLoadError(0, `${action}: ${String(error)}`);
+  let hint = '';
+  if (error.errno === ERRNO_EPERM) hint = ' (needs CAP_BPF and CAP_PERFMON, or root)';
+  const verifier = error.errno === ERRNO_EACCES || error.libbpfLog.includes('PROG LOAD LOG');
+  if (verifier) hint = ' (the BPF verifier rejected a program; its log tail follows)';
+  const tail = verifier ? '\n' + error.libbpfLog.trim().split('\n').slice(-20).join('\n') : '';
+  return new BpfLoadError(error.errno, `${action}: ${error.message}${hint}${tail}`, verifier ? error.libbpfLog : undefined);
+}
+
+export class BpfObject {
+  private handle: NativeHandle | undefined;
+  private readonly rings = new Set<RingReader>();
+
+  private constructor(
+    private readonly addon: NativeAddon,
+    handle: NativeHandle,
+    readonly path: string,
+  ) {
+    this.handle = handle;
+  }
+
+  /** Opens a compiled CO-RE object after checking BTF and privileges. */
+  static open(path: string): BpfObject {
+    checkKernelRequirements();
+    if (!existsSync(path)) throw new BpfLoadError(2, `BPF object ${path} does not exist: run \`npm run build\``);
+    const addon = nativeAddon();
+    try {
+      return new BpfObject(addon, addon.open(path), path);
+    } catch (error) {
+      throw explain(`opening ${path}`, error);
+    }
+  }
+
+  private get native(): NativeHandle {
+    if (!this.handle) throw new BpfLoadError(0, `BPF object ${this.path} is closed`);
+    return this.handle;
+  }
+
+  /** Writes a `const volatile` global before load; `bytes` must match the C variable's size. */
+  setGlobal(name: string, bytes: Buffer): void {
+    try {
+      this.addon.setGlobal(this.native, name, bytes);
+    } catch (error) {
+      throw explain(`setting ${name}`, error);
+    }
+  }
+
+  setGlobalU32(name: string, value: number): void {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32LE(value >>> 0);
+    this.setGlobal(name, bytes);
+  }
+
+  setGlobalU64(name: string, value: bigint): void {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(value);
+    this.setGlobal(name, bytes);
+  }
+
+  setMaxEntries(map: string, entries: number): void {
+    try {
+      this.addon.setMaxEntries(this.native, map, entries);
+    } catch (error) {
+      throw explain(`sizing map ${map}`, error);
+    }
+  }
+
+  load(): void {
+    try {
+      this.addon.load(this.native);
+    } catch (error) {
+      throw explain(`loading ${this.path}`, error);
+    }
+  }
+
+  /** Attaches every program by its SEC() name. */
+  attach(): AttachedProgram[] {
+    ensureTracefs();
+    try {
+      return this.addon.attach(this.native);
+    } catch (error) {
+      throw explain(`attaching programs of ${this.path}`, error);
+    }
+  }
+
+  readMap(map: string): MapEntries {
+    let dump;
+    try {
+      dump = this.addon.mapDump(this.native, map);
+    } catch (error) {
+      throw explain(`reading map ${map}`, error);
+    }
+    const cpus = dump.percpu ? this.addon.possibleCpus() : 1;
+    const perCpu = dump.valueSize / cpus;
+    const { keys, values, keySize, valueSize } = dump;
+    return {
+      count: dump.count,
+      keySize,
+      valueSize: perCpu,
+      cpus,
+      keys,
+      values,
+      key: (i) => keys.subarray(i * keySize, (i + 1) * keySize),
+      value: (i, cpu = 0) => values.subarray(i * valueSize + cpu * perCpu, i * valueSize + (cpu + 1) * perCpu),
+    };
+  }
+
+  /** `value` holds every CPU's copy for per-CPU maps. */
+  updateMap(map: string, key: Buffer, value: Buffer): void {
+    try {
+      this.addon.mapUpdate(this.native, map, key, value);
+    } catch (error) {
+      throw explain(`updating map ${map}`, error);
+    }
+  }
+
+  deleteFromMap(map: string, key: Buffer): boolean {
+    try {
+      return this.addon.mapDelete(this.native, map, key);
+    } catch (error) {
+      throw explain(`deleting from map ${map}`, error);
+    }
+  }
+
+  possibleCpus(): number {
+    return this.addon.possibleCpus();
+  }
+
+  /** Starts delivering the ring buffer's records in batches (see RingReader). */
+  openRing(map: string, onBatch: RingBatchHandler, drainIntervalMs: number): RingReader {
+    try {
+      const ring = new RingReader(this.addon, this.addon.ringOpen(this.native, map, (b, n, e) => onBatch(b, n, e), drainIntervalMs), () =>
+        this.rings.delete(ring),
+      );
+      this.rings.add(ring);
+      return ring;
+    } catch (error) {
+      throw explain(`opening ring buffer ${map}`, error);
+    }
+  }
+
+  /** Delivers what is left in the ring buffers, then detaches everything. Idempotent. */
+  close(): void {
+    for (const ring of [...this.rings]) ring.close();
+    if (!this.handle) return;
+    this.addon.close(this.handle);
+    this.handle = undefined;
+  }
+}

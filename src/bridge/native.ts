@@ -1,0 +1,60 @@
+// The raw Node-API addon (native/). Only src/bridge/ touches it; receivers use BpfObject.
+import { existsSync } from 'node:fs';
+import { NATIVE_ADDON_PATH } from '../paths';
+import { BpfLoadError } from '../errors';
+
+export type NativeHandle = { readonly __brand: 'NativeHandle' };
+export type NativeRingHandle = { readonly __brand: 'NativeRingHandle' };
+
+export interface NativeMapDump {
+  keys: Buffer;
+  values: Buffer;
+  count: number;
+  keySize: number;
+  /** Bytes per entry: for per-CPU maps, all CPUs, each value rounded up to 8 bytes. */
+  valueSize: number;
+  percpu: boolean;
+}
+
+/** Thrown by the addon: a libbpf errno and what libbpf printed last. */
+export interface NativeError extends Error {
+  errno: number;
+  code: 'BPF_ERROR';
+  libbpfLog: string;
+}
+
+export interface NativeAddon {
+  open(path: string): NativeHandle;
+  setGlobal(handle: NativeHandle, name: string, bytes: Buffer): void;
+  setMaxEntries(handle: NativeHandle, map: string, entries: number): void;
+  load(handle: NativeHandle): void;
+  attach(handle: NativeHandle): { program: string; section: string }[];
+  close(handle: NativeHandle): void;
+  mapDump(handle: NativeHandle, map: string): NativeMapDump;
+  mapUpdate(handle: NativeHandle, map: string, key: Buffer, value: Buffer): void;
+  mapDelete(handle: NativeHandle, map: string, key: Buffer): boolean;
+  possibleCpus(): number;
+  ringOpen(
+    handle: NativeHandle,
+    map: string,
+    onBatch: (batch: Buffer, records: number, errno: number) => void,
+    drainIntervalMs: number,
+  ): NativeRingHandle;
+  ringClose(ring: NativeRingHandle): void;
+}
+
+export function isNativeError(error: unknown): error is NativeError {
+  return error instanceof Error && (error as Partial<NativeError>).code === 'BPF_ERROR';
+}
+
+let addon: NativeAddon | undefined;
+
+export function nativeAddon(): NativeAddon {
+  if (addon) return addon;
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    throw new BpfLoadError(0, `the libbpf bridge is not built (${NATIVE_ADDON_PATH}): run \`npm run build\``);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  addon = require(NATIVE_ADDON_PATH) as NativeAddon;
+  return addon;
+}

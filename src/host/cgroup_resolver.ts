@@ -1,0 +1,52 @@
+// cgroup v2 id -> path. The kernel reports a socket's cgroup by id, which is the inode number of
+// the cgroup's directory in the v2 hierarchy; we walk that hierarchy to find paths, cache them,
+// and walk again (at most once per `rescanIntervalMs`) when an unknown id shows up.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The cgroup v2 mount: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
+export function findCgroupV2Root(mounts = readFileSync('/proc/self/mounts', 'utf8')): string | undefined {
+  for (const line of mounts.split('\n')) {
+    const [, mountPoint, fsType] = line.split(' ');
+    if (fsType === 'cgroup2' && mountPoint) return mountPoint;
+  }
+  return undefined;
+}
+
+export class CgroupResolver {
+  private readonly paths = new Map<bigint, string>();
+  private lastScan = 0;
+
+  constructor(
+    readonly root: string | undefined = findCgroupV2Root(),
+    private readonly rescanIntervalMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The path relative to the v2 root (`/` for the root cgroup), or undefined if unknown. */
+  resolve(id: bigint): string | undefined {
+    const known = this.paths.get(id);
+    if (known !== undefined) return known;
+    if (this.now() - this.lastScan < this.rescanIntervalMs) return undefined;
+    this.scan();
+    return this.paths.get(id);
+  }
+
+  /** Forget every cached path (ids can be reused after a cgroup is removed). */
+  scan(): void {
+    this.lastScan = this.now();
+    this.paths.clear();
+    if (!this.root || !existsSync(this.root)) return;
+    const walk = (dir: string, relative: string) => {
+      try {
+        this.paths.set(statSync(dir, { bigint: true }).ino, relative);
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          if (entry.isDirectory()) walk(join(dir, entry.name), relative === '/' ? `/${entry.name}` : `${relative}/${entry.name}`);
+        }
+      } catch {
+        // a cgroup removed while we walk: it simply is not there
+      }
+    };
+    walk(this.root, '/');
+  }
+}

@@ -1,0 +1,64 @@
+// Config of the tcp_lifecycle receiver. Keys map one-to-one to the BPF side's settings
+// (`cfg_*` globals) and map sizes.
+import type { Schema } from 'convict';
+import { durationFormat, type DurationSetting } from '../../exporters/duration';
+
+export interface TcpLifecycleConfig {
+  /** How often kernel aggregates are read and pushed down the metrics pipelines. */
+  collection_interval: DurationSetting;
+  /** Longest time an event waits in the ring buffer when the stream is quiet. */
+  drain_interval: DurationSetting;
+  ring_buffer_size: number;
+  max_connections: number;
+  max_cgroups: number;
+  wakeup_min_bytes: number;
+}
+
+function powerOfTwoAtLeast(min: number) {
+  return (value: unknown) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (value & (value - 1)) !== 0) {
+      throw new Error(`must be a power of two of at least ${min} (got ${JSON.stringify(value)})`);
+    }
+  };
+}
+
+function integerBetween(min: number, max: number) {
+  return (value: unknown) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+  };
+}
+
+export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
+  collection_interval: {
+    doc: 'How often the kernel aggregates are read and exported as metrics ("10s", "500ms" or milliseconds).',
+    format: durationFormat(100),
+    default: '10s',
+  },
+  drain_interval: {
+    doc: 'Longest time an event waits in the ring buffer before it is read when traffic is quiet.',
+    format: durationFormat(1),
+    default: '100ms',
+  },
+  ring_buffer_size: {
+    doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096). Events beyond it are dropped and counted in tcpscope.receiver.dropped_events.',
+    format: powerOfTwoAtLeast(4096),
+    default: 4 * 1024 * 1024,
+  },
+  max_connections: {
+    doc: 'Sockets tracked at once (LRU: the least recently used is evicted when full).',
+    format: integerBetween(1024, 16 * 1024 * 1024),
+    default: 65536,
+  },
+  max_cgroups: {
+    doc: 'Distinct (cgroup, role) series in the kernel aggregates; beyond it, data goes to one series with otel.metric.overflow=true.',
+    format: integerBetween(16, 1024 * 1024),
+    default: 4096,
+  },
+  wakeup_min_bytes: {
+    doc: 'Pending ring buffer bytes that wake the agent up early (batches wake-ups: one per event would cost more than the event).',
+    format: integerBetween(1, 1 << 30),
+    default: 65536,
+  },
+};

@@ -1,0 +1,80 @@
+// Decodes tcp_lifecycle_event records (bpf/tcp_lifecycle.h) from a ring buffer batch.
+import { formatAddress, type IpAddress } from '../../host/ip_address';
+import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
+
+export type LifecycleEventKind = 'connect' | 'accept' | 'close';
+export type HandshakeRole = 'client' | 'server';
+
+export interface LifecycleEvent {
+  readonly kind: LifecycleEventKind;
+  readonly role: HandshakeRole;
+  /** CLOCK_MONOTONIC nanoseconds. */
+  readonly timestampNs: bigint;
+  readonly cgroupId: bigint;
+  readonly netnsInode: number;
+  /** 0 when unknown (a server connection closed before any process accepted it). */
+  readonly pid: number;
+  readonly comm: string;
+  readonly local: IpAddress;
+  readonly localPort: number;
+  readonly peer: IpAddress;
+  readonly peerPort: number;
+  /** Present on close only. */
+  readonly close?: CloseFields;
+}
+
+export interface CloseFields {
+  readonly durationNs: bigint;
+  readonly bytesSent: bigint;
+  readonly bytesReceived: bigint;
+  readonly segmentsSent: number;
+  readonly segmentsReceived: number;
+  readonly retransmits: number;
+  readonly srttUs: number;
+}
+
+const KINDS: Record<number, LifecycleEventKind> = {
+  [CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT]: 'connect',
+  [CONSTANTS.TCP_LIFECYCLE_EVENT_ACCEPT]: 'accept',
+  [CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE]: 'close',
+};
+
+export class DecodeError extends Error {}
+
+function cString(buf: Buffer, offset: number, size: number): string {
+  const end = buf.indexOf(0, offset);
+  return buf.toString('latin1', offset, end < 0 || end > offset + size ? offset + size : end);
+}
+
+export function decodeLifecycleEvent(buf: Buffer, offset: number, length: number): LifecycleEvent {
+  if (length !== EVENT_SIZE) throw new DecodeError(`tcp_lifecycle_event of ${length} bytes, expected ${EVENT_SIZE}`);
+  const kind = KINDS[buf[offset + F.kind.offset]];
+  if (!kind) throw new DecodeError(`unknown tcp_lifecycle event kind ${buf[offset + F.kind.offset]}`);
+  const family = buf.readUInt16LE(offset + F.family.offset);
+  const event: LifecycleEvent = {
+    kind,
+    role: buf[offset + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? 'server' : 'client',
+    timestampNs: buf.readBigUInt64LE(offset + F.timestamp_ns.offset),
+    cgroupId: buf.readBigUInt64LE(offset + F.cgroup_id.offset),
+    netnsInode: buf.readUInt32LE(offset + F.netns_inode.offset),
+    pid: buf.readUInt32LE(offset + F.pid.offset),
+    comm: cString(buf, offset + F.comm.offset, F.comm.size),
+    local: formatAddress(family, buf, offset + F.saddr.offset),
+    localPort: buf.readUInt16LE(offset + F.sport.offset),
+    peer: formatAddress(family, buf, offset + F.daddr.offset),
+    peerPort: buf.readUInt16LE(offset + F.dport.offset),
+  };
+  if (kind !== 'close') return event;
+  return {
+    ...event,
+    close: {
+      durationNs: buf.readBigUInt64LE(offset + F.duration_ns.offset),
+      bytesSent: buf.readBigUInt64LE(offset + F.bytes_sent.offset),
+      bytesReceived: buf.readBigUInt64LE(offset + F.bytes_received.offset),
+      segmentsSent: buf.readUInt32LE(offset + F.segments_sent.offset),
+      segmentsReceived: buf.readUInt32LE(offset + F.segments_received.offset),
+      retransmits: buf.readUInt32LE(offset + F.retransmits.offset),
+      srttUs: buf.readUInt32LE(offset + F.srtt_us.offset),
+    },
+  };
+}

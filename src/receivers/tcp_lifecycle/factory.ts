@@ -1,0 +1,11 @@
+import type { ReceiverFactory } from '../../component';
+import { tcpLifecycleSchema, type TcpLifecycleConfig } from './config';
+import { TcpLifecycleReceiver } from './receiver';
+
+export const tcpLifecycleReceiverFactory: ReceiverFactory<TcpLifecycleConfig> = {
+  kind: 'receiver',
+  type: 'tcp_lifecycle',
+  signals: ['metrics', 'logs'],
+  schema: tcpLifecycleSchema,
+  create: (settings, config, next) => new TcpLifecycleReceiver(settings, config, next),
+};

@@ -1,0 +1,57 @@
+// Lifecycle events as OpenTelemetry log records named by their event name.
+import type { Attributes } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { CgroupResolver } from '../../host/cgroup_resolver';
+import { hrTimeNow, type MonotonicClock } from '../../host/monotonic_clock';
+import { ATTR } from '../../telemetry/attributes';
+import { EVENTS } from '../../telemetry/signals';
+import type { LifecycleEvent } from './decoder';
+import { cgroupAttributes } from './workload_attributes';
+
+const EVENT_NAMES = { connect: EVENTS.connect.name, accept: EVENTS.accept.name, close: EVENTS.close.name };
+
+export interface LogRecordContext {
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly clock: MonotonicClock;
+  readonly cgroups: CgroupResolver;
+}
+
+export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext): ReadableLogRecord {
+  const attributes: Attributes = {
+    [ATTR.networkTransport.key]: 'tcp',
+    [ATTR.networkType.key]: event.local.type,
+    [ATTR.localAddress.key]: event.local.text,
+    [ATTR.localPort.key]: event.localPort,
+    [ATTR.peerAddress.key]: event.peer.text,
+    [ATTR.peerPort.key]: event.peerPort,
+    [ATTR.handshakeRole.key]: event.role,
+  };
+  if (event.pid !== 0) {
+    attributes[ATTR.processPid.key] = event.pid;
+    attributes[ATTR.processExecutableName.key] = event.comm;
+  }
+  cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
+  attributes[ATTR.netnsInode.key] = event.netnsInode;
+  const close = event.close;
+  if (close) {
+    attributes[ATTR.tcpDuration.key] = Number(close.durationNs) / 1e9;
+    attributes[ATTR.tcpBytesSent.key] = Number(close.bytesSent);
+    attributes[ATTR.tcpBytesReceived.key] = Number(close.bytesReceived);
+    attributes[ATTR.tcpSegmentsSent.key] = close.segmentsSent;
+    attributes[ATTR.tcpSegmentsReceived.key] = close.segmentsReceived;
+    attributes[ATTR.tcpRetransmits.key] = close.retransmits;
+    attributes[ATTR.tcpRtt.key] = close.srttUs / 1e6;
+  }
+  return {
+    hrTime: ctx.clock.toHrTime(event.timestampNs),
+    hrTimeObserved: hrTimeNow(),
+    eventName: EVENT_NAMES[event.kind],
+    attributes,
+    resource: ctx.resource,
+    instrumentationScope: ctx.scope,
+    droppedAttributesCount: 0,
+  };
+}

@@ -1,0 +1,79 @@
+// Every attribute key tcpscope emits. Names follow OpenTelemetry semantic conventions where one
+// exists; `tcp.*` are per-event fields of our own; `tcpscope.*` describe the agent itself.
+// docs/telemetry.md is generated from these definitions (npm run docs:telemetry).
+
+export type AttributeType = 'string' | 'int' | 'double' | 'boolean';
+
+export interface AttributeDefinition {
+  readonly key: string;
+  readonly type: AttributeType;
+  readonly description: string;
+  readonly example: string;
+}
+
+function attribute(key: string, type: AttributeType, description: string, example: string): AttributeDefinition {
+  return { key, type, description, example };
+}
+
+export const ATTR = {
+  networkTransport: attribute('network.transport', 'string', 'Always `tcp`.', 'tcp'),
+  networkType: attribute(
+    'network.type',
+    'string',
+    '`ipv4` or `ipv6`. An IPv6 socket talking to an IPv4-mapped address (`::ffff:a.b.c.d`) reports `ipv4` and dotted addresses: that is what is on the wire.',
+    'ipv4',
+  ),
+  localAddress: attribute('network.local.address', 'string', 'Local IP address of the socket.', '127.0.0.1'),
+  localPort: attribute('network.local.port', 'int', 'Local TCP port.', '8080'),
+  peerAddress: attribute('network.peer.address', 'string', 'Peer IP address.', '198.18.0.2'),
+  peerPort: attribute('network.peer.port', 'int', 'Peer TCP port.', '443'),
+  handshakeRole: attribute(
+    'network.tcp.handshake.role',
+    'string',
+    '`client` for sockets that sent the SYN (connect), `server` for sockets created by a listener (accept).',
+    'client',
+  ),
+  processPid: attribute(
+    'process.pid',
+    'int',
+    'The process that called connect() (client) or accept() (server). Absent when unknown: a server connection closed before any process accepted it.',
+    '4242',
+  ),
+  processExecutableName: attribute('process.executable.name', 'string', 'Command name (comm, at most 15 characters) of that process.', 'curl'),
+  processLinuxCgroup: attribute(
+    'process.linux.cgroup',
+    'string',
+    'cgroup v2 of the socket, in the `/proc/<pid>/cgroup` form `0::<path>`. For server sockets this is the listening socket\'s cgroup.',
+    '0::/system.slice/nginx.service',
+  ),
+  cgroupId: attribute(
+    'tcp.cgroup.id',
+    'int',
+    'cgroup v2 id (inode of the cgroup directory), given instead of `process.linux.cgroup` when the cgroup no longer exists and its path cannot be resolved.',
+    '1234',
+  ),
+  netnsInode: attribute('tcp.netns.inode', 'int', 'Inode number of the socket\'s network namespace (as in `/proc/<pid>/ns/net`).', '4026531840'),
+  connectionState: attribute('network.connection.state', 'string', 'Always `established` for `system.network.connection.count`.', 'established'),
+  ioDirection: attribute('network.io.direction', 'string', '`transmit` (payload bytes acknowledged by the peer) or `receive` (payload bytes received).', 'transmit'),
+  tcpDuration: attribute('tcp.duration', 'double', 'Lifetime of the connection in seconds, from ESTABLISHED to CLOSE.', '1.25'),
+  tcpBytesSent: attribute(
+    'tcp.bytes.sent',
+    'int',
+    'Application payload bytes sent and acknowledged by the peer (SYN and FIN sequence space excluded).',
+    '1000',
+  ),
+  tcpBytesReceived: attribute('tcp.bytes.received', 'int', 'Application payload bytes received (SYN and FIN excluded).', '1000'),
+  tcpSegmentsSent: attribute('tcp.segments.sent', 'int', 'Segments sent over the connection\'s life (`tcp_sock.segs_out`, pure ACKs and retransmissions included).', '12'),
+  tcpSegmentsReceived: attribute('tcp.segments.received', 'int', 'Segments received (`tcp_sock.segs_in`).', '11'),
+  tcpRetransmits: attribute('tcp.retransmits', 'int', 'Segments retransmitted (`tcp_sock.total_retrans`).', '0'),
+  tcpRtt: attribute('tcp.rtt', 'double', 'Final smoothed RTT in seconds (`tcp_sock.srtt_us >> 3`).', '0.000042'),
+  receiver: attribute('receiver', 'string', 'Id of the receiver (`type[/name]`) whose events were lost.', 'tcp_lifecycle'),
+  overflow: attribute(
+    'otel.metric.overflow',
+    'boolean',
+    '`true` on the one series that aggregates everything beyond a map\'s or metric\'s cardinality limit.',
+    'true',
+  ),
+} as const;
+
+export type AttributeName = keyof typeof ATTR;

@@ -1,0 +1,77 @@
+// Test cgroups under the cgroup v2 hierarchy, so that assertions count only the sockets of
+// processes the test started. Removed on cleanup, also when a test fails.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findCgroupV2Root } from '../../src/host/cgroup_resolver';
+
+export class TestCgroup {
+  private constructor(
+    readonly root: string,
+    /** Path relative to the v2 root, e.g. `/tcpscope-test-123/client`. */
+    readonly path: string,
+  ) {}
+
+  get directory(): string {
+    return join(this.root, this.path);
+  }
+
+  /** The value tcpscope reports as process.linux.cgroup. */
+  get attribute(): string {
+    return `0::${this.path}`;
+  }
+
+  static create(relativePath: string): TestCgroup {
+    const root = findCgroupV2Root();
+    if (!root) throw new Error('no cgroup v2 hierarchy is mounted (looked for cgroup2 in /proc/self/mounts)');
+    const cgroup = new TestCgroup(root, relativePath.startsWith('/') ? relativePath : `/${relativePath}`);
+    mkdirSync(cgroup.directory, { recursive: true });
+    return cgroup;
+  }
+
+  /** A shell prefix that moves the shell into this cgroup and then execs the command. */
+  wrap(command: readonly string[]): string[] {
+    const quoted = command.map((c) => `'${c.replace(/'/g, `'\\''`)}'`).join(' ');
+    return ['sh', '-c', `echo $$ > '${this.directory}/cgroup.procs' && exec ${quoted}`];
+  }
+
+  pids(): number[] {
+    const file = join(this.directory, 'cgroup.procs');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+  }
+
+  /** Kills what is left inside, then removes the directory (and empty parents up to `until`). */
+  remove(until?: string): void {
+    for (const pid of this.pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const deadline = Date.now() + 2000;
+    while (this.pids().length > 0 && Date.now() < deadline) {
+      // processes take a moment to leave the cgroup after SIGKILL
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+    removeDirectory(this.directory);
+    if (until) {
+      let parent = this.path;
+      while ((parent = parent.slice(0, parent.lastIndexOf('/'))) && parent.startsWith(until)) {
+        removeDirectory(join(this.root, parent));
+      }
+    }
+  }
+}
+
+function removeDirectory(dir: string): void {
+  try {
+    if (existsSync(dir)) rmdirSync(dir);
+  } catch {
+    // not empty or busy: reported by the next run's leftover check
+  }
+}
+
+export function writeCgroupProcs(cgroup: TestCgroup, pid: number): void {
+  writeFileSync(join(cgroup.directory, 'cgroup.procs'), String(pid));
+}
