@@ -24,7 +24,7 @@ describe('parseDuration', () => {
     it(`${String(JSON.stringify(input))} is rejected`, () => assert.throws(() => parseDuration(input), /must be a duration/));
   }
   it('durationFormat enforces a minimum', () => {
-    assert.throws(() => durationFormat(10)('5ms'), /must be at least 10ms \(got "5ms"\)/);
+    assert.throws(() => durationFormat(10)('5ms'), /must be a duration of at least 10ms/);
     durationFormat(10)('10ms');
   });
 });

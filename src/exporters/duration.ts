@@ -44,19 +44,18 @@ export function parseDuration(value: unknown): number {
   return invalid(value);
 }
 
-function invalid(value: unknown): never {
+// The message says only what is expected: convict and the config loader add the key path and the
+// value given.
+function invalid(_value: unknown): never {
   throw new Error(
-    `must be a duration: milliseconds as a number, or a string like "500ms", "5s" or "1m30s" (got ${JSON.stringify(value)})`,
+    'must be a duration: milliseconds as a number, or a string like "500ms", "5s" or "1m30s"',
   );
 }
 
-/**
- * A convict `format` function for a duration of at least `minMs` milliseconds. convict prefixes
- * the thrown message with the key path, so the message says only what is expected.
- */
+/** A convict `format` function for a duration of at least `minMs` milliseconds. */
 export function durationFormat(minMs = 0): (value: unknown) => void {
   return (value) => {
     const ms = parseDuration(value);
-    if (ms < minMs) throw new Error(`must be at least ${minMs}ms (got ${JSON.stringify(value)})`);
+    if (ms < minMs) throw new Error(`must be a duration of at least ${minMs}ms`);
   };
 }

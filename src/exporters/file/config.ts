@@ -17,16 +17,16 @@ export interface FileExporterSettings {
 
 export const fileExporterSchema: Schema<FileExporterConfig> = {
   path: {
-    doc: 'File to append OTLP/JSON lines to (one ExportMetricsServiceRequest or ExportLogsServiceRequest per line). Required.',
+    doc: 'file to append OTLP/JSON lines to, one export request per line; created with its directory when missing',
     format: (value: unknown) => {
       if (typeof value !== 'string' || value.trim() === '') {
-        throw new Error('is required: the file to write OTLP/JSON lines to, e.g. /var/lib/tcpscope/telemetry.jsonl');
+        throw new Error('must be a non-empty file path, e.g. /var/lib/tcpscope/telemetry.jsonl');
       }
     },
     default: '',
   },
   flush_interval: {
-    doc: 'How often buffered lines are appended to the file: milliseconds, or a duration string such as "1s" or "500ms". Lines are also written when the buffer passes 1 MiB, on forceFlush and on shutdown.',
+    doc: 'how often buffered lines are appended: milliseconds, or a duration such as "500ms" or "1s"',
     format: durationFormat(1),
     // A string default on purpose: convict coerces string values by the type of the default, and
     // a number default would turn "1m" into parseFloat("1m") = 1 before our format sees it.
