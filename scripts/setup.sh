@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what tcpscope needs on a Debian host, then its npm dependencies. Idempotent: each step
+# runs only when something is missing. Needs root for apt-get (as the README says).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command or file that proves a package is there -> Debian package
+declare -A NEEDED=(
+  [clang]=clang
+  [llvm-strip]=llvm
+  [/usr/sbin/bpftool]=bpftool
+  [/usr/include/bpf/libbpf.h]=libbpf-dev
+  [/usr/include/libelf.h]=libelf-dev
+  [/usr/include/zlib.h]=zlib1g-dev
+  [make]=make
+  [g++]=g++
+  [ip]=iproute2
+  [tc]=iproute2
+  [iptables]=iptables
+)
+missing=()
+for probe in "${!NEEDED[@]}"; do
+  if [[ "$probe" == /* ]]; then [[ -e "$probe" ]] || missing+=("${NEEDED[$probe]}")
+  else command -v "$probe" >/dev/null 2>&1 || missing+=("${NEEDED[$probe]}"); fi
+done
+if ((${#missing[@]})); then
+  packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "setup: installing Debian packages: $packages" >&2
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: apt-get needs root: run as root, or install them yourself: apt-get install $packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $packages >/dev/null
+fi
+
+# npm dependencies: reinstall when package-lock.json changed since the last install
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
