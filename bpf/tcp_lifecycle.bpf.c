@@ -110,29 +110,6 @@ static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __
 	return bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
 }
 
-/* ceil(log2(x)) for x >= 1, without loops (the verifier prefers straight-line code). */
-static __always_inline __u32 ceil_log2(__u64 x)
-{
-	if (x <= 1)
-		return 0;
-	__u64 v = x - 1;
-	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r + 1;
-}
-
-static __always_inline __u32 duration_bucket(__u64 duration_ns)
-{
-	/* d <= 2^i us  <=>  ceil(d / 1000 ns) <= 2^i  <=>  i >= ceil(log2(ceil(d / 1000))) */
-	__u32 bucket = ceil_log2((duration_ns + 999) / 1000);
-	return bucket < TCP_LIFECYCLE_DURATION_BUCKETS - 1 ? bucket : TCP_LIFECYCLE_DURATION_BUCKETS - 1;
-}
-
 static __always_inline __u64 socket_cgroup_id(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
@@ -275,7 +252,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		stats->duration_sum_ns += duration;
 		stats->bytes_sent += acked;
 		stats->bytes_received += received;
-		__u32 bucket = duration_bucket(duration);
+		__u32 bucket = tcp_lifecycle_duration_bucket(duration);
 		if (bucket < TCP_LIFECYCLE_DURATION_BUCKETS)
 			stats->duration_buckets[bucket] += 1;
 	}

@@ -1,0 +1,40 @@
+// Golden test: records captured from the kernel (testdata/events.hex, one record per line:
+// connect/accept/close of a v4-mapped and an IPv6 loopback connection carrying 33 bytes one way
+// and 77 the other) decode to testdata/events.golden.json. Regenerate with UPDATE_GOLDEN=1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../paths';
+import { decodeLifecycleEvent, DecodeError } from './decoder';
+import { EVENT_SIZE } from './layout';
+
+const TESTDATA = join(PACKAGE_ROOT, 'src', 'receivers', 'tcp_lifecycle', 'testdata');
+
+const asJson = (value: unknown) => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+
+test('kernel-captured records decode to the golden file', () => {
+  const records = readFileSync(join(TESTDATA, 'events.hex'), 'utf8').trim().split('\n').map((h) => Buffer.from(h, 'hex'));
+  const decoded = asJson(records.map((r) => decodeLifecycleEvent(r, 0, r.length)));
+  const goldenPath = join(TESTDATA, 'events.golden.json');
+  if (process.env.UPDATE_GOLDEN) writeFileSync(goldenPath, JSON.stringify(decoded, null, 2) + '\n');
+  assert.deepEqual(decoded, JSON.parse(readFileSync(goldenPath, 'utf8')));
+});
+
+test('golden records say what the capture did', () => {
+  const golden = JSON.parse(readFileSync(join(TESTDATA, 'events.golden.json'), 'utf8')) as {
+    kind: string;
+    role: string;
+    local: { type: string };
+    close?: { bytesSent: string; bytesReceived: string };
+  }[];
+  assert.deepEqual(golden.map((e) => e.kind).sort(), ['accept', 'accept', 'close', 'close', 'close', 'close', 'connect', 'connect']);
+  assert.deepEqual(golden.map((e) => e.local.type).sort(), ['ipv4', 'ipv4', 'ipv4', 'ipv4', 'ipv6', 'ipv6', 'ipv6', 'ipv6']);
+  const bytes = golden.filter((e) => e.close).map((e) => `${e.role}:${e.close!.bytesSent}/${e.close!.bytesReceived}`).sort();
+  assert.deepEqual(bytes, ['client:33/77', 'client:33/77', 'server:77/33', 'server:77/33']);
+});
+
+test('a record of the wrong size or kind is a DecodeError', () => {
+  assert.throws(() => decodeLifecycleEvent(Buffer.alloc(EVENT_SIZE - 8), 0, EVENT_SIZE - 8), DecodeError);
+  assert.throws(() => decodeLifecycleEvent(Buffer.alloc(EVENT_SIZE), 0, EVENT_SIZE), /unknown tcp_lifecycle event kind 0/);
+});
