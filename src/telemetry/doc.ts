@@ -1,0 +1,73 @@
+// Renders docs/telemetry.md from the same definitions the receivers use. A test fails when the
+// committed file differs: run `npm run docs:telemetry` after changing a definition.
+import type { AttributeDefinition } from './attributes';
+import { ATTR } from './attributes';
+import { EVENTS, METRICS } from './signals';
+
+const INTRO = `# tcpscope telemetry
+
+Generated from \`src/telemetry/\` by \`npm run docs:telemetry\`; do not edit by hand.
+
+Names follow the OpenTelemetry semantic conventions where one exists (metrics follow the
+\`system.network.tcp.*\` shape proposed in semantic-conventions issue #3682, development status).
+Fields of our own are \`tcp.*\`; the agent's own health is \`tcpscope.*\`. Durations are in seconds,
+sizes in bytes. The Resource describes the agent (\`service.name=tcpscope\`, \`service.version\`,
+\`host.name\`, \`k8s.node.name\` from \`$K8S_NODE_NAME\`); what was observed is in data point and log
+record attributes.
+
+**Metrics are complete, events are sampled.** Every metric below is aggregated in the kernel from
+every transition, before anything can be lost or sampled; only the event stream (logs) can lose
+records, and then \`tcpscope.receiver.dropped_events\` counts them.
+`;
+
+const NOTES = `## How the numbers are obtained
+
+- **Hooks.** \`tp_btf/inet_sock_set_state\` for every TCP state change, and the
+  \`syscalls:sys_exit_accept4\` / \`sys_exit_accept\` tracepoints to learn which process accepted a
+  connection. Stable tracepoints only: no kprobes, no fentry.
+- **Owner.** A client socket's owner is the process running when the socket enters SYN_SENT
+  (that is inside \`connect()\`). A server socket reaches ESTABLISHED in softirq context, where the
+  running process is unrelated (on loopback it is the client), so its owner is taken when
+  \`accept()\` returns it. \`tcp.accept\` is therefore emitted when accept() returns, stamped with the
+  time of the ESTABLISHED transition. A server connection that closes before any process accepts it
+  has no \`tcp.accept\` event and its \`tcp.close\` has no \`process.pid\`.
+- **Bytes.** The kernel's \`bytes_acked\` / \`bytes_received\` count SYN and FIN sequence space. The
+  values at ESTABLISHED are subtracted (removing the SYN); our FIN is subtracted from the sent bytes
+  when it was sent and acknowledged (\`snd_una == write_seq\` after FIN_WAIT1/LAST_ACK); the peer's
+  FIN is subtracted from the received bytes when the kernel processed it (\`SOCK_DONE\`). What is
+  reported is application payload, exactly.
+- **Tuple.** Addresses and ports are read at ESTABLISHED and kept: at CLOSE the local port of the
+  side that closed first can already be 0.
+- **cgroup.** \`sk->sk_cgrp_data.cgroup->kn->id\` (the inode of the cgroup v2 directory) resolved to
+  a path by walking the cgroup v2 hierarchy (cached, rescanned on a miss). Server sockets inherit
+  the listener's cgroup.
+- **Connections open before the agent started** produce no events and are not in the metrics: the
+  hook sees transitions, and the agent did not see theirs. A client whose SYN was sent before the
+  agent started is counted in the metrics from ESTABLISHED on but has no \`tcp.connect\` event (its
+  owner is unknown).
+- **Bounded state.** Per-socket state lives in an LRU hash (\`max_connections\`): sockets that vanish
+  without a CLOSE transition are evicted, never leaked. Per-cgroup aggregates are bounded by
+  \`max_cgroups\`; beyond it, data is added to one series per role with \`otel.metric.overflow=true\`.
+`;
+
+function attributeList(attributes: readonly AttributeDefinition[]): string {
+  return attributes.map((a) => `\`${a.key}\``).join(', ');
+}
+
+export function renderTelemetryDoc(): string {
+  const out: string[] = [INTRO, '## Metrics', ''];
+  out.push('| name | instrument | unit | description | attributes | emitted by |', '|---|---|---|---|---|---|');
+  for (const m of Object.values(METRICS)) {
+    const notes = 'notes' in m ? ` ${m.notes}` : '';
+    out.push(`| \`${m.name}\` | ${m.instrument} | \`${m.unit}\` | ${m.description}${notes} | ${attributeList(m.attributes)} | ${m.emittedBy.join(', ')} |`);
+  }
+  out.push('', '## Events', '', 'Log records whose event name (`EventName`) is:', '');
+  out.push('| event | description | attributes | emitted by |', '|---|---|---|---|');
+  for (const e of Object.values(EVENTS)) {
+    out.push(`| \`${e.name}\` | ${e.description} | ${attributeList(e.attributes)} | ${e.emittedBy.join(', ')} |`);
+  }
+  out.push('', '## Attributes', '', '| key | type | description | example |', '|---|---|---|---|');
+  for (const a of Object.values(ATTR)) out.push(`| \`${a.key}\` | ${a.type} | ${a.description} | \`${a.example}\` |`);
+  out.push('', NOTES);
+  return out.join('\n');
+}
