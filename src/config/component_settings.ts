@@ -19,6 +19,8 @@ interface Leaf {
   readonly default: unknown;
   readonly format?: unknown;
   readonly doc?: string;
+  /** convict's flag for secrets (tokens, passwords): their values never appear in a message. */
+  readonly sensitive?: boolean;
 }
 
 /** Lower-case names convict gives the built-in constructors it accepts as formats. */
@@ -96,7 +98,7 @@ function checkShape(
     const target = coercionTarget(leaf);
     const mapAllowed = target === 'object' || target === null;
     if ((typeof value === 'string' && isCoercedFromString(target)) || (isPlainMap(value) && !mapAllowed)) {
-      throw new ConfigError(keyPath, `${expectation(leaf, target)}, got ${describeValue(value)}${explain(leaf)}`);
+      throw new ConfigError(keyPath, `${expectation(leaf, target)}, got ${shown(leaf, value)}${explain(leaf)}`);
     }
     order.push([...dotted, key].join('.'));
     cleaned[key] = value;
@@ -144,11 +146,17 @@ function expectation(leaf: Leaf, target: string | null): string {
   }
 }
 
+function shown(leaf: Leaf, value: unknown): string {
+  return leaf.sensitive ? 'a value not shown because the setting is sensitive' : describeValue(value);
+}
+
 /** ` (doc; default X)`: what the setting is for and what it is when left out. */
 function explain(leaf: Leaf): string {
   const parts: string[] = [];
   if (leaf.doc) parts.push(leaf.doc);
-  if (leaf.default !== null && leaf.default !== undefined) parts.push(`default ${describeValue(leaf.default)}`);
+  if (leaf.default !== null && leaf.default !== undefined && !leaf.sensitive) {
+    parts.push(`default ${describeValue(leaf.default)}`);
+  }
   return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
@@ -219,7 +227,7 @@ function toConfigError(
     // Nothing given, and the default does not pass: a setting the user must provide.
     return new ConfigError(keyPath, `is required: ${problem}${explain(leaf)}`, { cause: error });
   }
-  return new ConfigError(keyPath, `${problem}, got ${describeValue(lookup(given, segments))}${explain(leaf)}`, {
+  return new ConfigError(keyPath, `${problem}, got ${shown(leaf, lookup(given, segments))}${explain(leaf)}`, {
     cause: error,
   });
 }

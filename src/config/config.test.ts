@@ -77,7 +77,25 @@ const logfile: ExporterFactory<Record<string, never>> = {
   create: notCreated,
 };
 
-const FAKES: Factory[] = [lifecycle, rtt, sampling, debugExporter, logfile];
+interface OtlpConfig {
+  endpoint: string | null;
+  headers: Record<string, string>;
+  token: string;
+}
+
+const otlp: ExporterFactory<OtlpConfig> = {
+  kind: 'exporter',
+  type: 'otlp',
+  signals: ['metrics', 'logs'],
+  schema: {
+    endpoint: { doc: 'host:port of the OTLP receiver', format: String, default: null },
+    headers: { doc: 'extra request headers', format: Object, default: {} },
+    token: { doc: 'bearer token', format: String, default: '', sensitive: true },
+  },
+  create: notCreated,
+};
+
+const FAKES: Factory[] = [lifecycle, rtt, sampling, debugExporter, logfile, otlp];
 const registry = new FactoryRegistry(FAKES);
 
 function validate(yaml: string, env: Environment = {}): ValidatedConfig {
@@ -158,12 +176,27 @@ const INVALID: { name: string; yaml: string; env?: Environment; message: string 
     name: 'a map where a single value belongs',
     yaml: `receivers:\n  tcp_lifecycle:\n    ring_buffer_size: {size: 1}\nexporters: {debug: }${PIPELINE}`,
     message:
-      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got a map (ring buffer size in bytes; default 262144)',
+      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got {"size":1} (ring buffer size in bytes; default 262144)',
   },
   {
     name: 'the first error in document order, not schema order',
     yaml: `receivers:\n  tcp_lifecycle:\n    enabled: 3\n    ring_buffer_size: 1.5\nexporters: {debug: }${PIPELINE}`,
     message: 'receivers.tcp_lifecycle.enabled: must be true or false, got 3 (attach the programs; default true)',
+  },
+  {
+    name: 'a required setting left out',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {otlp: {headers: {x-team: sre}}}\nservice:\n  pipelines:\n    logs: {receivers: [tcp_lifecycle], exporters: [otlp]}\n`,
+    message: 'exporters.otlp.endpoint: is required: must be a string (host:port of the OTLP receiver)',
+  },
+  {
+    name: 'a sensitive value is never echoed',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {otlp: {endpoint: 'c:4317', token: 123456}}\nservice:\n  pipelines:\n    logs: {receivers: [tcp_lifecycle], exporters: [otlp]}\n`,
+    message: 'exporters.otlp.token: must be a string, got a value not shown because the setting is sensitive (bearer token)',
+  },
+  {
+    name: 'a string where a map setting belongs',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {otlp: {endpoint: 'c:4317', headers: 'x-team=sre'}}\nservice:\n  pipelines:\n    logs: {receivers: [tcp_lifecycle], exporters: [otlp]}\n`,
+    message: 'exporters.otlp.headers: must be a map, got "x-team=sre" (extra request headers; default {})',
   },
   {
     name: 'component settings that are not a map',
@@ -235,7 +268,7 @@ const INVALID: { name: string; yaml: string; env?: Environment; message: string 
     name: 'empty pipelines',
     yaml: `service:\n  pipelines: {}\n`,
     message:
-      'service.pipelines: must be a map of pipeline ids (metrics, logs, metrics/<name>, logs/<name>) to pipelines, got a map',
+      'service.pipelines: must be a map of pipeline ids (metrics, logs, metrics/<name>, logs/<name>) to pipelines, got {}',
   },
   {
     name: 'invalid log level',
@@ -336,6 +369,24 @@ service:
     );
   });
 
+  it('takes a map-valued setting as a whole', () => {
+    const config = validate(`
+receivers: {tcp_lifecycle: }
+exporters:
+  otlp:
+    endpoint: collector:4317
+    headers: {x-team: sre, x-env: prod}
+service:
+  pipelines:
+    metrics: {receivers: [tcp_lifecycle], exporters: [otlp]}
+`);
+    assert.deepEqual(config.exporters.get('otlp')?.config, {
+      endpoint: 'collector:4317',
+      headers: { 'x-team': 'sre', 'x-env': 'prod' },
+      token: '',
+    });
+  });
+
   it('keeps named ids apart and in document order', () => {
     const config = validate(`
 receivers:
@@ -420,7 +471,7 @@ describe('FactoryRegistry', () => {
 
   it('lists types per kind, sorted', () => {
     assert.deepEqual(registry.types('receiver'), ['tcp_lifecycle', 'tcp_rtt']);
-    assert.deepEqual(registry.types('exporter'), ['debug', 'logfile']);
+    assert.deepEqual(registry.types('exporter'), ['debug', 'logfile', 'otlp']);
     assert.equal(registry.get('processor', 'debug'), undefined);
   });
 });

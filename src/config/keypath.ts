@@ -20,7 +20,6 @@ export function isPlainMap(value: unknown): value is Record<string, unknown> {
 /** A short rendering of a config value for error messages. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (isPlainMap(value)) return 'a map';
   const json = JSON.stringify(value);
   if (json === undefined) return String(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
