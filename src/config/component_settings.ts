@@ -97,8 +97,14 @@ function checkShape(
     const leaf = asLeaf(node);
     const target = coercionTarget(leaf);
     const mapAllowed = target === 'object' || target === null;
-    if ((typeof value === 'string' && isCoercedFromString(target)) || (isPlainMap(value) && !mapAllowed)) {
+    if (typeof value === 'string' && isCoercedFromString(target)) {
       throw new ConfigError(keyPath, `${expectation(leaf, target)}, got ${shown(leaf, value)}${explain(leaf)}`);
+    }
+    if (isPlainMap(value) && !mapAllowed) {
+      // convict would take the map for a nested section and report "did you override its parent?".
+      // A format function may accept more than its default's type, so it only says "not a map".
+      const expected = typeof leaf.format === 'function' ? 'must not be a map' : expectation(leaf, target);
+      throw new ConfigError(keyPath, `${expected}, got ${shown(leaf, value)}${explain(leaf)}`);
     }
     order.push([...dotted, key].join('.'));
     cleaned[key] = value;

@@ -179,6 +179,11 @@ const INVALID: { name: string; yaml: string; env?: Environment; message: string 
       'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got {"size":1} (ring buffer size in bytes; default 262144)',
   },
   {
+    name: 'a map for a setting with a format function',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ports: {http: 80}\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.ports: must not be a map, got {"http":80} (local ports to watch (empty: all); default [])',
+  },
+  {
     name: 'the first error in document order, not schema order',
     yaml: `receivers:\n  tcp_lifecycle:\n    enabled: 3\n    ring_buffer_size: 1.5\nexporters: {debug: }${PIPELINE}`,
     message: 'receivers.tcp_lifecycle.enabled: must be true or false, got 3 (attach the programs; default true)',
