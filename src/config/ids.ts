@@ -2,7 +2,8 @@
 import { SIGNALS, type ComponentId, type Signal } from '../component';
 import type { PipelineId } from './types';
 
-const TYPE = /^[a-z][a-z0-9_]*$/;
+/** A component type: lower_snake_case, equal to its folder name and BPF file stem. */
+export const COMPONENT_TYPE = /^[a-z][a-z0-9_]*$/;
 // Names are free-form labels but must stay readable in key paths and logs.
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
@@ -11,7 +12,7 @@ export function parseComponentId(text: string): ComponentId | string {
   const slash = text.indexOf('/');
   const type = slash < 0 ? text : text.slice(0, slash);
   const name = slash < 0 ? undefined : text.slice(slash + 1);
-  if (!TYPE.test(type)) {
+  if (!COMPONENT_TYPE.test(type)) {
     return `invalid component id "${text}": the type must be lower_snake_case, as in tcp_lifecycle or tcp_lifecycle/name`;
   }
   if (name !== undefined && !NAME.test(name)) {

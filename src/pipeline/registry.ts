@@ -8,6 +8,7 @@ import type {
   ProcessorFactory,
   ReceiverFactory,
 } from '../component';
+import { COMPONENT_TYPE } from '../config/ids';
 
 /** The factory type that belongs to each component kind. */
 export interface FactoryOfKind {
@@ -17,8 +18,6 @@ export interface FactoryOfKind {
 }
 
 export const COMPONENT_KINDS: readonly ComponentKind[] = ['receiver', 'processor', 'exporter'];
-
-const TYPE_PATTERN = /^[a-z][a-z0-9_]*$/;
 
 export class FactoryRegistry {
   private readonly byKind: { readonly [K in ComponentKind]: Map<string, FactoryOfKind[K]> } = {
@@ -47,7 +46,7 @@ export class FactoryRegistry {
 
   private add(factory: Factory): void {
     const where = `${factory.kind} factory "${factory.type}"`;
-    if (!TYPE_PATTERN.test(factory.type)) {
+    if (!COMPONENT_TYPE.test(factory.type)) {
       throw new Error(`${where}: type must be lower_snake_case (it is the config type and folder name)`);
     }
     if (factory.signals.length === 0) throw new Error(`${where}: supports no signal`);
