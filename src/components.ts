@@ -1,10 +1,15 @@
 // The wiring in one place: every receiver, processor and exporter the agent ships is listed here,
 // and nowhere else. Adding a component means adding its factory to FACTORIES.
 import type { Factory } from './component';
+import { fileExporterFactory } from './exporters/file/factory';
 import { FactoryRegistry } from './pipeline/registry';
+import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
 
 export const FACTORIES: readonly Factory[] = [
-  // factories are registered here
+  // receivers
+  tcpLifecycleReceiverFactory,
+  // exporters
+  fileExporterFactory,
 ];
 
 export function defaultRegistry(): FactoryRegistry {
