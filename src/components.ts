@@ -1,6 +1,7 @@
 // The wiring in one place: every receiver, processor and exporter the agent ships is listed here,
 // and nowhere else. Adding a component means adding its factory to FACTORIES.
 import type { Factory } from './component';
+import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
@@ -9,6 +10,7 @@ export const FACTORIES: readonly Factory[] = [
   // receivers
   tcpLifecycleReceiverFactory,
   // exporters
+  debugExporterFactory,
   fileExporterFactory,
 ];
 
