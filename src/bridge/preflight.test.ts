@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BpfLoadError } from '../errors';
+import { checkKernelRequirements, effectiveCapabilities } from './preflight';
+
+const CAP = (n: number) => 1n << BigInt(n);
+
+test('reads effective capabilities from /proc/self/status', () => {
+  assert.equal(effectiveCapabilities('Name:\tnode\nCapEff:\t000001ffffffffff\n'), 0x1ffffffffffn);
+  assert.equal(effectiveCapabilities('Name:\tnode\n'), 0n);
+});
+
+test('a kernel without BTF is named with what is needed', () => {
+  assert.throws(
+    () => checkKernelRequirements('/nonexistent/btf/vmlinux', CAP(21)),
+    (e: unknown) => e instanceof BpfLoadError && /kernel has no BTF at \/nonexistent\/btf\/vmlinux: .*CONFIG_DEBUG_INFO_BTF=y/.test(e.message),
+  );
+});
+
+test('missing CAP_BPF/CAP_PERFMON says which capabilities are needed', () => {
+  const btf = '/proc/self/status'; // any existing file stands in for the BTF blob here
+  const refused = (caps: bigint) => () => checkKernelRequirements(btf, caps);
+  assert.throws(refused(0n), /needs CAP_BPF and CAP_PERFMON \(or CAP_SYS_ADMIN, or root\)/);
+  assert.throws(refused(CAP(39)), /needs CAP_BPF and CAP_PERFMON/, 'CAP_BPF alone is not enough');
+  assert.doesNotThrow(refused(CAP(39) | CAP(38)));
+  assert.doesNotThrow(refused(CAP(21)));
+});
