@@ -1,0 +1,66 @@
+// When the ring buffer overflows, events are lost but counted, and metrics stay complete:
+// they are aggregated in the kernel before the ring buffer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { HistogramMetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
+import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+
+const CONNECTIONS = 40; // 160 events of 128 ring bytes each (with header) into a 4 KiB ring: 32 fit
+
+test('a full ring buffer drops events, counts every drop, and leaves metrics exact', async (t) => {
+  if (!requireKernel(t)) return;
+  const base = `/tcpscope-drops-${process.pid}`;
+  const cgroup = TestCgroup.create(`${base}/app`);
+  const children: RunningChild[] = [];
+  const logs = new RecordingLogsConsumer();
+  const receiver = new TcpLifecycleReceiver(
+    testSettings('tcp_lifecycle', 'tiny'),
+    {
+      collection_interval: '1h',
+      drain_interval: '1h', // nothing reads the ring until shutdown drains it
+      ring_buffer_size: 4096,
+      max_connections: 65536,
+      max_cgroups: 1024,
+      wakeup_min_bytes: 1 << 30,
+    },
+    { logs, metrics: new RecordingMetricsConsumer() },
+  );
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    cgroup.remove(base);
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+
+  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
+  children.push(server);
+  const ports = await server.nextJson<{ v4: number }>();
+  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '0', 'client-first']));
+  children.push(client);
+  await client.nextJson();
+  await new Promise((r) => setTimeout(r, 100)); // let the last closes happen in the kernel
+
+  const metrics = receiver.collect().scopeMetrics[0].metrics;
+  const dropped = (metrics.find((m) => m.descriptor.name === 'tcpscope.receiver.dropped_events') as SumMetricData).dataPoints[0];
+  assert.equal(dropped.attributes.receiver, 'tcp_lifecycle/tiny');
+  const durations = metrics.find((m) => m.descriptor.name === 'system.network.tcp.connection.duration') as HistogramMetricData;
+  for (const role of ['client', 'server']) {
+    const point = durations.dataPoints.find((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role);
+    assert.equal(point?.value.count, CONNECTIONS, `${role}: metrics count every connection despite the drops`);
+  }
+
+  await receiver.shutdown(); // drains what the ring buffer holds
+  const ours = logs.records.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute).length;
+  const drops = dropped.value;
+  assert.ok(drops > 0, 'events were dropped');
+  assert.ok(logs.records.length <= 32, `at most a ring's worth was delivered (${logs.records.length})`);
+  // Every event of ours is either delivered or counted as dropped (other host traffic in the
+  // same window can only add to the drops, never hide ours).
+  assert.ok(ours + drops >= 4 * CONNECTIONS, `delivered ${ours} + dropped ${drops} >= ${4 * CONNECTIONS}`);
+  assert.ok(logs.records.length + drops <= 4 * CONNECTIONS + 40, 'no event counted twice (40 events of slack for other traffic)');
+});
