@@ -46,7 +46,10 @@ const NOTES = `## How the numbers are obtained
   agent started is counted in the metrics from ESTABLISHED on but has no \`tcp.connect\` event (its
   owner is unknown).
 - **Bounded state.** Per-socket state lives in an LRU hash (\`max_connections\`): sockets that vanish
-  without a CLOSE transition are evicted, never leaked. Per-cgroup aggregates are bounded by
+  without a CLOSE transition are evicted, never leaked. The price: if more sockets than that are
+  open at once, the close of an evicted one is not seen (no \`tcp.close\`, and
+  \`system.network.connection.count\` stays one higher for it), so size \`max_connections\` above
+  the host's peak of concurrent connections. Per-cgroup aggregates are bounded by
   \`max_cgroups\`; beyond it, data is added to one series per role with \`otel.metric.overflow=true\`.
 `;
 
