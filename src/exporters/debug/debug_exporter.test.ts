@@ -8,7 +8,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Host } from '../../component';
 import { validateComponentSettings } from '../../config/component_settings';
 import { ConfigError, ExportError } from '../../errors';
-import { testSettings } from '../../../test/support/settings';
+import { recordingSettings as testSettings } from '../../../test/support/recording-settings';
 import { END, resource, sampleLogs, sampleMetrics } from '../../../test/support/telemetry-fixtures';
 import { DebugExporter, debugExporterFactory, type Verbosity } from './factory';
 

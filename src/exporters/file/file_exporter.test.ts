@@ -8,7 +8,7 @@ import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@op
 import type { Host } from '../../component';
 import { ConfigError, ExportError } from '../../errors';
 import { validateComponentSettings } from '../../config/component_settings';
-import { testSettings } from '../../../test/support/settings';
+import { recordingSettings as testSettings } from '../../../test/support/recording-settings';
 import { END, START, resource, sampleLogs, sampleMetrics, scope } from '../../../test/support/telemetry-fixtures';
 import { resolveFileExporterConfig } from './config';
 import { fileExporterFactory, type FileExporterConfig } from './factory';

@@ -1,0 +1,267 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { createLogger } from '../../logger';
+import { ExponentialBackoff } from './backoff';
+import type { Clock } from './clock';
+import { DeliveryQueue, type RetrySettings, type SendOutcome } from './delivery_queue';
+
+/** Time that moves only when a test says so; backoff waits are recorded, not slept. */
+class FakeClock implements Clock {
+  time = 0;
+  readonly waits: number[] = [];
+  private current: { until: number; done: () => void } | undefined;
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number, wake: AbortSignal): Promise<void> {
+    this.waits.push(ms);
+    return new Promise((resolve) => {
+      const done = () => {
+        this.current = undefined;
+        resolve();
+      };
+      if (wake.aborted) return done();
+      this.current = { until: this.time + ms, done };
+      wake.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Ends the wait in progress at its due time. */
+  async elapse(): Promise<void> {
+    assert.ok(this.current, 'a backoff wait is in progress');
+    this.time = this.current.until;
+    this.current.done();
+    await settle();
+  }
+
+  get sleeping(): boolean {
+    return this.current !== undefined;
+  }
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A backend whose answers the test scripts: each send takes the next outcome (default: sent). */
+class ScriptedBackend {
+  readonly attempts: number[] = [];
+  readonly delivered: number[] = [];
+  script: SendOutcome[] = [];
+  fallback: SendOutcome = { kind: 'sent' };
+  hang = false;
+
+  send = (batch: number): Promise<SendOutcome> => {
+    this.attempts.push(batch);
+    if (this.hang) return new Promise(() => undefined);
+    const outcome = this.script.shift() ?? this.fallback;
+    if (outcome.kind === 'sent') this.delivered.push(batch);
+    return Promise.resolve(outcome);
+  };
+}
+
+const DOWN: SendOutcome = { kind: 'retryable', reason: 'UNAVAILABLE: connection refused' };
+const REFUSED: SendOutcome = { kind: 'permanent', reason: 'INVALID_ARGUMENT: bad data' };
+
+const RETRY: RetrySettings = {
+  enabled: true,
+  initialIntervalMs: 100,
+  maxIntervalMs: 400,
+  maxElapsedTimeMs: 0,
+  multiplier: 2,
+  randomizationFactor: 0,
+};
+
+function setup(overrides: { capacity?: number; retry?: Partial<RetrySettings> } = {}) {
+  const clock = new FakeClock();
+  const backend = new ScriptedBackend();
+  const lines: string[] = [];
+  const queue = new DeliveryQueue<number>({
+    signal: 'logs',
+    destination: 'collector:4317',
+    capacity: overrides.capacity ?? 10,
+    retry: { ...RETRY, ...overrides.retry },
+    send: backend.send,
+    // Batch n carries n log records, so drop counts identify the batches.
+    countItems: (n) => n,
+    logger: createLogger('debug', (line) => lines.push(line.replace(/^\S+ /, ''))),
+    clock,
+  });
+  return { clock, backend, lines, queue };
+}
+
+describe('ExponentialBackoff', () => {
+  it('grows by the multiplier up to max_interval', () => {
+    const b = new ExponentialBackoff({ ...RETRY, multiplier: 1.5, maxIntervalMs: 1000 }, () => 0.5);
+    const waits = Array.from({ length: 8 }, () => b.next(0));
+    assert.deepStrictEqual(waits, [100, 150, 225, 337.5, 506.25, 759.375, 1000, 1000]);
+  });
+
+  it('spreads each wait over interval × [1 - f, 1 + f]', () => {
+    const settings = { ...RETRY, randomizationFactor: 0.5 };
+    assert.equal(new ExponentialBackoff(settings, () => 0).next(0), 50);
+    assert.equal(new ExponentialBackoff(settings, () => 0.75).next(0), 125);
+    assert.equal(new ExponentialBackoff(settings, () => 0.99).next(0), 149);
+  });
+
+  it('stops when the next wait would end past max_elapsed_time', () => {
+    const b = new ExponentialBackoff({ ...RETRY, maxElapsedTimeMs: 350 }, () => 0.5);
+    assert.equal(b.next(0), 100);
+    assert.equal(b.next(100), 200); // ends at 300
+    assert.equal(b.next(300), undefined); // 300 + 400 > 350
+  });
+});
+
+describe('DeliveryQueue', () => {
+  it('retries with exponential backoff and logs the outage once, not per attempt', async () => {
+    const { clock, backend, lines, queue } = setup();
+    backend.script = [DOWN, DOWN, DOWN, DOWN];
+    queue.start();
+    queue.enqueue(3);
+    await settle();
+    for (let i = 0; i < 4; i++) await clock.elapse();
+    assert.deepStrictEqual(clock.waits, [100, 200, 400, 400]);
+    assert.deepStrictEqual(backend.attempts, [3, 3, 3, 3, 3]);
+    assert.deepStrictEqual(backend.delivered, [3]);
+    assert.equal(queue.dropped(), 0);
+    assert.equal(queue.pending(), 0);
+    assert.deepStrictEqual(lines, [
+      'WARN  logs: cannot deliver to collector:4317 (UNAVAILABLE: connection refused); keeping up to 10 batches and retrying with backoff',
+      'INFO  logs: delivering to collector:4317 again after 1.1s; 0 log records were dropped since the last successful delivery',
+    ]);
+  });
+
+  it('sends batches in order, one at a time', async () => {
+    const { backend, queue } = setup();
+    queue.enqueue(1);
+    queue.enqueue(2);
+    assert.deepStrictEqual(backend.attempts, [], 'nothing is sent before start()');
+    queue.start();
+    queue.enqueue(3);
+    await settle();
+    assert.deepStrictEqual(backend.delivered, [1, 2, 3]);
+  });
+
+  it('drops a batch once max_elapsed_time would be exceeded, then goes on with the next', async () => {
+    const { clock, backend, lines, queue } = setup({ retry: { maxElapsedTimeMs: 350 } });
+    backend.script = [DOWN, DOWN, DOWN];
+    queue.start();
+    queue.enqueue(4);
+    queue.enqueue(5);
+    await settle();
+    await clock.elapse(); // 100
+    await clock.elapse(); // 200: the next wait (400) would end at 700 > 350
+    assert.deepStrictEqual(backend.attempts, [4, 4, 4, 5]);
+    assert.deepStrictEqual(backend.delivered, [5]);
+    assert.equal(queue.dropped(), 4);
+    assert.ok(lines.includes('DEBUG logs: gave up on a batch after 300ms of retries (retry_on_failure.max_elapsed_time)'));
+    assert.ok(lines.at(-1)?.startsWith('INFO  logs: delivering to collector:4317 again after 0.3s; 4 log records were dropped since the last successful delivery'));
+  });
+
+  it('drops at the first failure when retry_on_failure is disabled', async () => {
+    const { clock, backend, lines, queue } = setup({ retry: { enabled: false } });
+    backend.script = [DOWN];
+    queue.start();
+    queue.enqueue(2);
+    queue.enqueue(7);
+    await settle();
+    assert.deepStrictEqual(clock.waits, []);
+    assert.deepStrictEqual(backend.delivered, [7]);
+    assert.equal(queue.dropped(), 2);
+    assert.match(lines[0], /dropping batches until it is back \(retry_on_failure is disabled\)$/);
+  });
+
+  it('never retries a permanent rejection, and logs it once', async () => {
+    const { clock, backend, lines, queue } = setup();
+    backend.script = [REFUSED, REFUSED];
+    queue.start();
+    queue.enqueue(1);
+    queue.enqueue(2);
+    queue.enqueue(3);
+    await settle();
+    assert.deepStrictEqual(clock.waits, []);
+    assert.deepStrictEqual(backend.attempts, [1, 2, 3]);
+    assert.equal(queue.dropped(), 3);
+    assert.deepStrictEqual(lines, [
+      'WARN  logs: collector:4317 rejected a batch (INVALID_ARGUMENT: bad data); dropped its 1 log records without retrying, as retrying cannot help; further rejections are counted, not logged',
+      'INFO  logs: collector:4317 accepts data again',
+    ]);
+  });
+
+  it('bounds the queue: a full queue drops its oldest batch and counts exactly the overflow', async () => {
+    const { clock, backend, lines, queue } = setup({ capacity: 2 });
+    backend.fallback = DOWN;
+    queue.start();
+    for (const batch of [1, 10, 100, 1000, 10000]) queue.enqueue(batch);
+    await settle();
+    // Batch 1 is being retried; 10 and 100 were the oldest waiting when 1000 and 10000 came.
+    assert.equal(queue.dropped(), 110);
+    assert.equal(queue.pending(), 3);
+    assert.equal(lines.filter((l) => l.includes('sending queue full')).length, 1, 'one warning for the overflow');
+    backend.fallback = { kind: 'sent' };
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [1, 1000, 10000]);
+    assert.equal(queue.pending(), 0);
+    assert.match(lines.at(-1) ?? '', /110 log records were dropped since the last successful delivery$/);
+  });
+
+  it('flush() retries at once and reports whether the queue emptied', async () => {
+    const { clock, backend, queue } = setup();
+    backend.script = [DOWN];
+    queue.start();
+    queue.enqueue(1);
+    await settle();
+    assert.ok(clock.sleeping, 'waiting 100ms before the retry');
+    assert.equal(await queue.flush(5_000), true, 'the flush cut the wait short and the retry succeeded');
+    assert.deepStrictEqual(backend.delivered, [1]);
+
+    backend.fallback = DOWN;
+    queue.enqueue(2);
+    await settle();
+    assert.equal(await queue.flush(5_000), false, 'a failed attempt ends the flush at once');
+    assert.equal(queue.pending(), 1, 'the batch stays queued');
+  });
+
+  it('shutdown() delivers what is queued when the backend is up', async () => {
+    const { backend, queue } = setup();
+    queue.start();
+    backend.script = [DOWN];
+    for (const batch of [1, 2, 3]) queue.enqueue(batch);
+    await settle();
+    assert.equal(await queue.shutdown(1_000), 0);
+    assert.deepStrictEqual(backend.delivered, [1, 2, 3]);
+  });
+
+  it('shutdown() gives up after one failed attempt when the backend is down', async () => {
+    const { clock, backend, queue } = setup();
+    backend.fallback = DOWN;
+    queue.start();
+    for (const batch of [1, 2, 4]) queue.enqueue(batch);
+    await settle();
+    assert.equal(await queue.shutdown(60_000), 7);
+    assert.deepStrictEqual(backend.attempts, [1, 1], 'one attempt at shutdown, no more waits');
+    assert.deepStrictEqual(clock.waits, [100]);
+    assert.equal(queue.dropped(), 7);
+  });
+
+  it('shutdown() stops waiting for a hung send after its timeout', async () => {
+    const { backend, queue } = setup();
+    backend.hang = true;
+    queue.start();
+    queue.enqueue(5);
+    queue.enqueue(6);
+    const started = Date.now();
+    assert.equal(await queue.shutdown(50), 11);
+    assert.ok(Date.now() - started < 1_000);
+    assert.equal(queue.pending(), 0);
+  });
+
+  it('counts what arrives after shutdown, and shutdown is idempotent', async () => {
+    const { backend, queue } = setup();
+    assert.equal(await queue.shutdown(10), 0, 'safe without start');
+    queue.enqueue(9);
+    assert.equal(queue.dropped(), 9);
+    assert.equal(await queue.shutdown(10), 0);
+    assert.deepStrictEqual(backend.attempts, []);
+  });
+});

@@ -1,0 +1,258 @@
+// A bounded queue of batches for one signal, drained by a single sender that retries with
+// exponential backoff: the Collector's sending_queue + retry_on_failure, sized for an agent.
+//
+// - enqueue() never waits: the pipeline keeps running while the backend is down.
+// - At most `capacity` batches wait; the batch being sent or retried is not counted among them.
+//   When a new batch arrives at a full queue the *oldest* waiting batch is dropped: for
+//   cumulative metrics the newest point carries everything older ones had, and for events the
+//   recent past is what someone debugging an outage looks at first.
+// - Every dropped batch is counted in items (data points or log records).
+// - The log says when the backend goes away, when the queue starts overflowing and when the
+//   backend is back (with what was lost meanwhile): one line per change, not one per batch.
+import type { Signal } from '../../component';
+import type { AgentLogger } from '../../logger';
+import { ExponentialBackoff, type BackoffSettings } from './backoff';
+import { systemClock, type Clock } from './clock';
+
+/** What one attempt to send a batch came to. */
+export type SendOutcome =
+  | { readonly kind: 'sent' }
+  /** Worth trying again later (backend unreachable, overloaded, timed out). */
+  | { readonly kind: 'retryable'; readonly reason: string }
+  /** Retrying cannot help (the backend refused the data itself). */
+  | { readonly kind: 'permanent'; readonly reason: string };
+
+export interface RetrySettings extends BackoffSettings {
+  readonly enabled: boolean;
+}
+
+export interface DeliveryQueueOptions<T> {
+  readonly signal: Signal;
+  /** Where batches go, for log lines (e.g. `collector:4317`). */
+  readonly destination: string;
+  /** Batches that may wait besides the one being sent; at least 1. */
+  readonly capacity: number;
+  readonly retry: RetrySettings;
+  /** One attempt; must resolve (never reject) within the exporter's timeout. */
+  readonly send: (batch: T) => Promise<SendOutcome>;
+  readonly countItems: (batch: T) => number;
+  readonly logger: AgentLogger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+type Health = 'ok' | 'unavailable' | 'rejecting';
+
+export class DeliveryQueue<T> {
+  private readonly waiting: T[] = [];
+  private inFlight: T | undefined;
+  private started = false;
+  private running = false;
+  /** Shutting down: no more backoff waits; the first failure drops everything left. */
+  private draining = false;
+  /** Nothing more will be sent. */
+  private closed = false;
+  private loop: Promise<void> = Promise.resolve();
+  private wake = new AbortController();
+  private readonly clock: Clock;
+  private readonly unit: string;
+
+  private droppedItems = 0;
+  private health: Health = 'ok';
+  private downSince = 0;
+  /** Dropped count at the last successful delivery, to report what an outage cost. */
+  private droppedAtLastSuccess = 0;
+  private overflowing = false;
+  /** Flushes waiting for the queue to empty; told `false` when an attempt fails. */
+  private flushWaiters: ((drained: boolean) => void)[] = [];
+
+  constructor(private readonly options: DeliveryQueueOptions<T>) {
+    this.clock = options.clock ?? systemClock;
+    this.unit = options.signal === 'metrics' ? 'data points' : 'log records';
+  }
+
+  /** Items dropped so far: data points for metrics, log records for logs. */
+  dropped(): number {
+    return this.droppedItems;
+  }
+
+  /** Batches not yet delivered, including the one being sent. */
+  pending(): number {
+    return this.waiting.length + (this.inFlight === undefined ? 0 : 1);
+  }
+
+  start(): void {
+    this.started = true;
+    this.pump();
+  }
+
+  /** Queues a batch and returns at once. After shutdown the batch is dropped (and counted). */
+  enqueue(batch: T): void {
+    if (this.draining || this.closed) {
+      this.drop(batch);
+      return;
+    }
+    if (this.waiting.length >= this.options.capacity) {
+      this.drop(this.waiting.shift() as T);
+      if (!this.overflowing) {
+        this.overflowing = true;
+        this.options.logger.warn(
+          `${this.options.signal}: sending queue full (${this.options.capacity} batches): ${this.options.destination} is unreachable or not keeping up; dropping the oldest batch for each new one until a delivery succeeds`,
+        );
+      }
+    }
+    this.waiting.push(batch);
+    this.pump();
+  }
+
+  /**
+   * Tries to deliver everything now (cutting a backoff wait short). Resolves true once the queue
+   * is empty, false as soon as an attempt fails or `timeoutMs` passes; batches stay queued.
+   */
+  flush(timeoutMs: number): Promise<boolean> {
+    if (this.pending() === 0) return Promise.resolve(true);
+    if (!this.started) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const settle = (drained: boolean) => {
+        clearTimeout(timer);
+        this.flushWaiters = this.flushWaiters.filter((w) => w !== settle);
+        resolve(drained);
+      };
+      this.flushWaiters.push(settle);
+      this.wake.abort();
+    });
+  }
+
+  /**
+   * Sends what it can within `timeoutMs` (one attempt per batch, no backoff waits), then drops and
+   * counts whatever is left. Returns the number of items dropped by this shutdown.
+   */
+  async shutdown(timeoutMs: number): Promise<number> {
+    const before = this.droppedItems;
+    if (this.closed) return 0;
+    this.draining = true;
+    this.wake.abort();
+    if (this.started) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([this.loop, deadline]);
+      clearTimeout(timer);
+    }
+    this.close();
+    return this.droppedItems - before;
+  }
+
+  private close(): void {
+    this.closed = true;
+    for (const batch of this.waiting.splice(0)) this.drop(batch);
+    // A send still in flight past the deadline is given up for lost: counted now, and its late
+    // outcome ignored (deliver() checks `closed`).
+    if (this.inFlight !== undefined) {
+      this.drop(this.inFlight);
+      this.inFlight = undefined;
+    }
+    this.settleFlushes(this.pending() === 0);
+  }
+
+  private pump(): void {
+    if (!this.started || this.running || this.closed) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for (let batch = this.waiting.shift(); batch !== undefined && !this.closed; batch = this.waiting.shift()) {
+        this.inFlight = batch;
+        await this.deliver(batch);
+        if (this.closed) return;
+        this.inFlight = undefined;
+        if (this.waiting.length === 0) this.settleFlushes(true);
+      }
+    } finally {
+      // Synchronous with the last emptiness check above, so an enqueue() can never find the
+      // loop "running" after it has decided to stop.
+      this.running = false;
+    }
+  }
+
+  private async deliver(batch: T): Promise<void> {
+    const { retry } = this.options;
+    const backoff = new ExponentialBackoff(retry, this.options.random);
+    const startedAt = this.clock.now();
+    for (;;) {
+      const outcome = await this.options.send(batch);
+      if (this.closed) return;
+      if (outcome.kind === 'sent') {
+        this.recovered();
+        return;
+      }
+      this.settleFlushes(false);
+      if (outcome.kind === 'permanent') {
+        this.drop(batch);
+        this.rejected(outcome.reason, this.options.countItems(batch));
+        return;
+      }
+      this.unavailable(outcome.reason);
+      if (this.draining) {
+        // The backend is down and we are stopping: one failure is enough to know.
+        this.close();
+        return;
+      }
+      const wait = retry.enabled ? backoff.next(this.clock.now() - startedAt) : undefined;
+      if (wait === undefined) {
+        this.drop(batch);
+        this.options.logger.debug(
+          retry.enabled
+            ? `${this.options.signal}: gave up on a batch after ${Math.round(this.clock.now() - startedAt)}ms of retries (retry_on_failure.max_elapsed_time)`
+            : `${this.options.signal}: dropped a batch (retry_on_failure disabled)`,
+        );
+        return;
+      }
+      await this.clock.sleep(wait, this.wake.signal);
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+    }
+  }
+
+  private drop(batch: T): void {
+    this.droppedItems += this.options.countItems(batch);
+  }
+
+  private settleFlushes(drained: boolean): void {
+    for (const waiter of [...this.flushWaiters]) waiter(drained);
+  }
+
+  private unavailable(reason: string): void {
+    if (this.health === 'unavailable') return;
+    this.health = 'unavailable';
+    this.downSince = this.clock.now();
+    const plan = this.options.retry.enabled
+      ? `keeping up to ${this.options.capacity} batches and retrying with backoff`
+      : 'dropping batches until it is back (retry_on_failure is disabled)';
+    this.options.logger.warn(`${this.options.signal}: cannot deliver to ${this.options.destination} (${reason}); ${plan}`);
+  }
+
+  private rejected(reason: string, items: number): void {
+    if (this.health === 'rejecting') return;
+    this.health = 'rejecting';
+    this.options.logger.warn(
+      `${this.options.signal}: ${this.options.destination} rejected a batch (${reason}); dropped its ${items} ${this.unit} without retrying, as retrying cannot help; further rejections are counted, not logged`,
+    );
+  }
+
+  private recovered(): void {
+    if (this.health === 'unavailable') {
+      const seconds = ((this.clock.now() - this.downSince) / 1000).toFixed(1);
+      const lost = this.droppedItems - this.droppedAtLastSuccess;
+      this.options.logger.info(
+        `${this.options.signal}: delivering to ${this.options.destination} again after ${seconds}s; ${lost} ${this.unit} were dropped since the last successful delivery`,
+      );
+    } else if (this.health === 'rejecting') {
+      this.options.logger.info(`${this.options.signal}: ${this.options.destination} accepts data again`);
+    }
+    this.health = 'ok';
+    this.overflowing = false;
+    this.droppedAtLastSuccess = this.droppedItems;
+  }
+}

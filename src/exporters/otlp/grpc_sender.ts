@@ -1,0 +1,93 @@
+// One export attempt over OTLP/gRPC, through the OpenTelemetry JS SDK's exporters (which own the
+// protobuf encoding, the channel, compression and deadlines). The SDK's gRPC exporters do not
+// retry and report every failure alike, so the outcome is classified here, by gRPC status, the
+// way the OTLP specification says a client must: retry only the transient ones.
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
+import type { OtlpExporterSettings } from './config';
+import type { SendOutcome } from './delivery_queue';
+
+/** One attempt per call; resolves (never rejects) within the configured timeout. */
+export interface BatchSender<T> {
+  send(batch: T): Promise<SendOutcome>;
+  /** Closes the channel, failing a call still in flight. */
+  shutdown(): Promise<void>;
+}
+
+// OTLP/gRPC spec, "Failures": these codes are transient; all others mean the data was refused.
+const RETRYABLE = new Set<number>([
+  status.CANCELLED,
+  status.DEADLINE_EXCEEDED,
+  status.RESOURCE_EXHAUSTED,
+  status.ABORTED,
+  status.OUT_OF_RANGE,
+  status.UNAVAILABLE,
+  status.DATA_LOSS,
+]);
+
+export function classify(result: ExportResult): SendOutcome {
+  if (result.code === ExportResultCode.SUCCESS) return { kind: 'sent' };
+  const error = result.error as (Error & { code?: unknown; details?: unknown }) | undefined;
+  if (error && typeof error.code === 'number') {
+    const reason = `${status[error.code] ?? `status ${error.code}`}: ${typeof error.details === 'string' && error.details ? error.details : error.message}`;
+    return { kind: RETRYABLE.has(error.code) ? 'retryable' : 'permanent', reason };
+  }
+  // No gRPC status: the request could not even be built (encoding, credentials): retrying the
+  // same batch would fail the same way.
+  return { kind: 'permanent', reason: error?.message ?? 'export failed' };
+}
+
+interface SdkExporter<T> {
+  export(items: T, done: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+}
+
+class SdkSender<T> implements BatchSender<T> {
+  constructor(private readonly exporter: SdkExporter<T>) {}
+
+  send(batch: T): Promise<SendOutcome> {
+    return new Promise((resolve) => {
+      try {
+        this.exporter.export(batch, (result) => resolve(classify(result)));
+      } catch (error) {
+        resolve({ kind: 'permanent', reason: (error as Error).message });
+      }
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.exporter.shutdown();
+  }
+}
+
+type SdkGrpcOptions = NonNullable<ConstructorParameters<typeof OTLPLogExporter>[0]>;
+
+function sdkOptions(settings: OtlpExporterSettings): SdkGrpcOptions {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(settings.headers)) metadata.set(key, value);
+  return {
+    // The SDK wants a URL; the scheme only steers its defaults, as credentials are explicit.
+    url: `${settings.insecure ? 'http' : 'https'}://${settings.endpoint}`,
+    credentials: settings.insecure ? credentials.createInsecure() : credentials.createSsl(),
+    metadata,
+    compression: settings.compression as SdkGrpcOptions['compression'],
+    timeoutMillis: settings.timeoutMs,
+  };
+}
+
+export function createMetricsSender(settings: OtlpExporterSettings): BatchSender<ResourceMetrics> {
+  return new SdkSender(new OTLPMetricExporter(sdkOptions(settings)));
+}
+
+export function createLogsSender(settings: OtlpExporterSettings): BatchSender<readonly ReadableLogRecord[]> {
+  const exporter = new OTLPLogExporter(sdkOptions(settings));
+  return new SdkSender<readonly ReadableLogRecord[]>({
+    // The SDK does not modify the array; its signature just predates readonly arrays.
+    export: (records, done) => exporter.export(records as ReadableLogRecord[], done),
+    shutdown: () => exporter.shutdown(),
+  });
+}

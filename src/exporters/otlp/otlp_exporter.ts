@@ -1,0 +1,153 @@
+// Sends metrics and logs over OTLP/gRPC. Each signal has its own bounded delivery queue, so a
+// backend that is down or slow never blocks the pipeline: consume() queues and returns.
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal } from '../../component';
+import { ExportError } from '../../errors';
+import type { AgentLogger } from '../../logger';
+import type { DropCounting, DroppedItems } from '../dropped_items';
+import { dataPointCount } from '../signal_counts';
+import type { Clock } from './clock';
+import type { OtlpExporterSettings } from './config';
+import { DeliveryQueue } from './delivery_queue';
+import { createLogsSender, createMetricsSender, type BatchSender } from './grpc_sender';
+
+/** Seams for tests: fake senders and a fake clock. */
+export interface OtlpExporterDependencies {
+  readonly metricsSender?: (settings: OtlpExporterSettings) => BatchSender<ResourceMetrics>;
+  readonly logsSender?: (settings: OtlpExporterSettings) => BatchSender<readonly ReadableLogRecord[]>;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+interface Lane<T> {
+  readonly queue: DeliveryQueue<T>;
+  sender: BatchSender<T> | undefined;
+}
+
+export class OtlpExporter implements Exporter, DropCounting {
+  readonly consumers: Consumers;
+  private readonly logger: AgentLogger;
+  private readonly metrics: Lane<ResourceMetrics> | undefined;
+  private readonly logs: Lane<readonly ReadableLogRecord[]> | undefined;
+  private started = false;
+  private shutdownDone: Promise<void> | undefined;
+
+  constructor(
+    settings: CreateSettings,
+    private readonly config: OtlpExporterSettings,
+    signals: readonly Signal[],
+    private readonly deps: OtlpExporterDependencies = {},
+  ) {
+    this.logger = settings.logger;
+    const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
+    if (signals.includes('metrics')) {
+      const lane = (this.metrics = this.lane<ResourceMetrics>('metrics', dataPointCount, () => this.metricsSender()));
+      consumers.metrics = { consume: async (data) => this.accept(lane, 'metrics', data) };
+    }
+    if (signals.includes('logs')) {
+      const lane = (this.logs = this.lane<readonly ReadableLogRecord[]>('logs', (r) => r.length, () => this.logsSender()));
+      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', data) };
+    }
+    this.consumers = consumers;
+  }
+
+  async start(_host: Host): Promise<void> {
+    if (this.started || this.shutdownDone) return;
+    this.started = true;
+    // The SDK exporters connect lazily, on the first export: start() stays quick and never fails
+    // because the backend is not up yet.
+    if (this.metrics) {
+      this.metrics.sender = this.metricsSender();
+      this.metrics.queue.start();
+    }
+    if (this.logs) {
+      this.logs.sender = this.logsSender();
+      this.logs.queue.start();
+    }
+  }
+
+  /**
+   * Delivers what is queued now. Rejects with EXPORT_FAILED, leaving the batches queued for
+   * retry, when an attempt fails or `timeout` passes first.
+   */
+  async forceFlush(): Promise<void> {
+    const lanes = this.lanes();
+    const results = await Promise.all(lanes.map(([, lane]) => lane.queue.flush(this.config.timeoutMs)));
+    const stuck = lanes.filter((_, i) => !results[i]).map(([signal, lane]) => `${lane.queue.pending()} ${signal}`);
+    if (stuck.length > 0) {
+      throw new ExportError(
+        `could not deliver to ${this.config.endpoint} now; ${stuck.join(' and ')} batches stay queued for retry`,
+      );
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.shutdownDone ??= this.stop();
+    return this.shutdownDone;
+  }
+
+  droppedItems(): DroppedItems {
+    return { metrics: this.metrics?.queue.dropped() ?? 0, logs: this.logs?.queue.dropped() ?? 0 };
+  }
+
+  private async accept<T>(lane: Lane<T>, signal: Signal, batch: T): Promise<void> {
+    if (this.shutdownDone) {
+      lane.queue.enqueue(batch); // counted as dropped
+      throw new ExportError(`otlp exporter for ${this.config.endpoint} is shut down; ${signal} batch dropped`);
+    }
+    lane.queue.enqueue(batch);
+  }
+
+  private async stop(): Promise<void> {
+    // All lanes drain in parallel within one `timeout`, then the channels close, which ends any
+    // call still in flight.
+    const lanes = this.lanes();
+    const dropped = await Promise.all(lanes.map(([, lane]) => lane.queue.shutdown(this.config.timeoutMs)));
+    lanes.forEach(([signal, lane], i) => {
+      if (dropped[i] > 0) {
+        this.logger.warn(
+          `${signal}: ${dropped[i]} ${signal === 'metrics' ? 'data points' : 'log records'} still queued for ${this.config.endpoint} were dropped at shutdown`,
+        );
+      }
+    });
+    await Promise.all(
+      lanes.map(([signal, lane]) =>
+        lane.sender?.shutdown().catch((error: unknown) => this.logger.debug(`${signal}: closing the gRPC channel: ${(error as Error).message}`)),
+      ),
+    );
+  }
+
+  private lanes(): [Signal, Lane<unknown>][] {
+    const lanes: [Signal, Lane<unknown>][] = [];
+    if (this.metrics) lanes.push(['metrics', this.metrics as Lane<unknown>]);
+    if (this.logs) lanes.push(['logs', this.logs as Lane<unknown>]);
+    return lanes;
+  }
+
+  private lane<T>(signal: Signal, countItems: (batch: T) => number, sender: () => BatchSender<T>): Lane<T> {
+    const lane: Lane<T> = {
+      sender: undefined,
+      queue: new DeliveryQueue<T>({
+        signal,
+        destination: this.config.endpoint,
+        capacity: this.config.queueSize,
+        retry: this.config.retry,
+        countItems,
+        logger: this.logger,
+        clock: this.deps.clock,
+        random: this.deps.random,
+        send: (batch) => (lane.sender ??= sender()).send(batch),
+      }),
+    };
+    return lane;
+  }
+
+  private metricsSender(): BatchSender<ResourceMetrics> {
+    return (this.deps.metricsSender ?? createMetricsSender)(this.config);
+  }
+
+  private logsSender(): BatchSender<readonly ReadableLogRecord[]> {
+    return (this.deps.logsSender ?? createLogsSender)(this.config);
+  }
+}
