@@ -37,7 +37,7 @@ export class DebugExporter implements Exporter {
   }
 
   /** The text one export prints, every line ending in a newline. */
-  render<S extends Signal>(signal: S, data: SignalData[S]): string {
+  private render<S extends Signal>(signal: S, data: SignalData[S]): string {
     const lines =
       signal === 'metrics' ? this.metricLines(data as SignalData['metrics']) : this.logLines(data as SignalData['logs']);
     return lines.map((line) => line + '\n').join('');

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import { ConfigError, ExportError } from '../../errors';
 import { validateComponentSettings } from '../../config/component_settings';
 import { recordingSettings as testSettings } from '../../../test/support/recording-settings';
 import { END, START, resource, sampleLogs, sampleMetrics, scope } from '../../../test/support/telemetry-fixtures';
+import { countsDroppedItems } from '../dropped_items';
 import { resolveFileExporterConfig } from './config';
 import { fileExporterFactory, type FileExporterConfig } from './factory';
 
@@ -277,21 +279,26 @@ describe('file exporter', () => {
     await exporter.shutdown();
   });
 
-  it('counts the items of lines it could not write', async () => {
-    const path = join(dir, 'readonly', 'out.jsonl');
+  it('counts the items of lines it could not write, and logs the failure once', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, async () => {
+    // Every write to /dev/full fails with ENOSPC: a disk that is full.
     const settings = testSettings('file');
-    const exporter = fileExporterFactory.create(settings, config(path), ['metrics', 'logs']);
+    const exporter = fileExporterFactory.create(settings, config('/dev/full', 20), ['metrics', 'logs']);
     await exporter.start(host);
-    // Replace the handle's target with a read-only file descriptor: appending fails with EBADF.
-    await chmod(path, 0o444);
-    const readOnly = await (await import('node:fs/promises')).open(path, 'r');
-    const internals = exporter as unknown as { handle: typeof readOnly };
-    await internals.handle.close();
-    internals.handle = readOnly;
     await exporter.consumers.metrics!.consume(sampleMetrics());
     await exporter.consumers.logs!.consume(sampleLogs());
-    await assert.rejects(exporter.forceFlush(), /cannot append 2 lines to .*they were dropped/);
-    assert.deepStrictEqual((exporter as unknown as { droppedItems(): unknown }).droppedItems(), { metrics: 5, logs: 2 });
+    await assert.rejects(exporter.forceFlush(), /^ExportError: cannot append 2 lines to \/dev\/full: ENOSPC.*; they were dropped$/);
+    assert.ok(countsDroppedItems(exporter));
+    assert.deepStrictEqual(exporter.droppedItems(), { metrics: 5, logs: 2 });
+
+    // Interval flushes keep failing; the log says so once, not once per tick.
+    for (let i = 0; i < 3; i++) {
+      await exporter.consumers.logs!.consume(sampleLogs());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepStrictEqual(exporter.droppedItems(), { metrics: 5, logs: 8 });
+    const errors = settings.lines.filter((l) => l.startsWith('ERROR'));
+    assert.equal(errors.length, 1, errors.join(' | '));
+    assert.match(errors[0], /^ERROR file: cannot append 1 lines to \/dev\/full: ENOSPC.*they were dropped; will keep trying every 20ms$/);
     await exporter.shutdown();
   });
 });

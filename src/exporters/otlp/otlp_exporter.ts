@@ -7,18 +7,9 @@ import { ExportError } from '../../errors';
 import type { AgentLogger } from '../../logger';
 import type { DropCounting, DroppedItems } from '../dropped_items';
 import { dataPointCount } from '../signal_counts';
-import type { Clock } from './clock';
 import type { OtlpExporterSettings } from './config';
 import { DeliveryQueue } from './delivery_queue';
 import { createLogsSender, createMetricsSender, type BatchSender } from './grpc_sender';
-
-/** Seams for tests: fake senders and a fake clock. */
-export interface OtlpExporterDependencies {
-  readonly metricsSender?: (settings: OtlpExporterSettings) => BatchSender<ResourceMetrics>;
-  readonly logsSender?: (settings: OtlpExporterSettings) => BatchSender<readonly ReadableLogRecord[]>;
-  readonly clock?: Clock;
-  readonly random?: () => number;
-}
 
 interface Lane<T> {
   readonly queue: DeliveryQueue<T>;
@@ -37,7 +28,6 @@ export class OtlpExporter implements Exporter, DropCounting {
     settings: CreateSettings,
     private readonly config: OtlpExporterSettings,
     signals: readonly Signal[],
-    private readonly deps: OtlpExporterDependencies = {},
   ) {
     this.logger = settings.logger;
     const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
@@ -135,8 +125,6 @@ export class OtlpExporter implements Exporter, DropCounting {
         retry: this.config.retry,
         countItems,
         logger: this.logger,
-        clock: this.deps.clock,
-        random: this.deps.random,
         send: (batch) => (lane.sender ??= sender()).send(batch),
       }),
     };
@@ -144,10 +132,10 @@ export class OtlpExporter implements Exporter, DropCounting {
   }
 
   private metricsSender(): BatchSender<ResourceMetrics> {
-    return (this.deps.metricsSender ?? createMetricsSender)(this.config);
+    return createMetricsSender(this.config);
   }
 
   private logsSender(): BatchSender<readonly ReadableLogRecord[]> {
-    return (this.deps.logsSender ?? createLogsSender)(this.config);
+    return createLogsSender(this.config);
   }
 }
