@@ -120,6 +120,10 @@ export interface OtlpGrpcServer {
   readonly rejected: number;
   /** Answer every export with `code` (e.g. grpc.status.UNAVAILABLE) until called with undefined. */
   failWith(code: grpc.status | undefined, details?: string): void;
+  /** While true, hold every request without answering (a hung backend); false answers them. */
+  stall(on: boolean): void;
+  /** Requests received and being held by stall(true). */
+  readonly stalled: number;
   /** Resolves when `predicate` holds, checking after every request; rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -162,10 +166,17 @@ export async function startOtlpGrpcServer(options: OtlpGrpcServerOptions = {}): 
   const listeners = new Set<() => void>();
   let failure: { code: grpc.status; details: string } | undefined;
   let rejected = 0;
+  let stalling = false;
+  let held: (() => void)[] = [];
 
   const handler =
     <R extends ExportMetricsServiceRequest | ExportLogsServiceRequest>(sink: R[]): grpc.handleUnaryCall<R, object> =>
     (call, callback) => {
+      if (stalling) {
+        held.push(() => handler(sink)(call, callback));
+        for (const listener of listeners) listener();
+        return;
+      }
       if (failure) {
         rejected++;
         callback({ code: failure.code, details: failure.details });
@@ -201,6 +212,16 @@ export async function startOtlpGrpcServer(options: OtlpGrpcServerOptions = {}): 
     },
     failWith(code, details = 'test server says so') {
       failure = code === undefined ? undefined : { code, details };
+    },
+    stall(on) {
+      stalling = on;
+      if (on) return;
+      const release = held;
+      held = [];
+      for (const answer of release) answer();
+    },
+    get stalled() {
+      return held.length;
     },
     waitFor(predicate, timeoutMs = 5_000) {
       if (predicate()) return Promise.resolve();

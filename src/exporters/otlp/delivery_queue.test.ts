@@ -131,9 +131,10 @@ describe('DeliveryQueue', () => {
     ]);
   });
 
-  it('sends batches in order, one at a time', async () => {
+  it('sends batches in order, one at a time, skipping empty ones', async () => {
     const { backend, queue } = setup();
     queue.enqueue(1);
+    queue.enqueue(0);
     queue.enqueue(2);
     assert.deepStrictEqual(backend.attempts, [], 'nothing is sent before start()');
     queue.start();

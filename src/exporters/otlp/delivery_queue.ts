@@ -88,6 +88,8 @@ export class DeliveryQueue<T> {
 
   /** Queues a batch and returns at once. After shutdown the batch is dropped (and counted). */
   enqueue(batch: T): void {
+    // An empty batch has nothing to deliver; sending it would only cost a round trip.
+    if (this.options.countItems(batch) === 0) return;
     if (this.draining || this.closed) {
       this.drop(batch);
       return;

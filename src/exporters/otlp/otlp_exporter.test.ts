@@ -239,6 +239,20 @@ describe('otlp exporter over gRPC', () => {
     assert.deepStrictEqual(e.droppedItems(), { metrics: 5, logs: 6 }, 'late batches are counted too');
   });
 
+  it('shutdown takes at most about the timeout when the backend hangs', async () => {
+    const srv = await server();
+    const { exporter: e } = await exporter(srv.endpoint, { timeout: '400ms' });
+    srv.stall(true);
+    await e.consumers.logs!.consume(sampleLogs());
+    await srv.waitFor(() => srv.stalled === 1);
+    const started = Date.now();
+    await e.shutdown();
+    const took = Date.now() - started;
+    assert.ok(took < 1_000, `shutdown took ${took}ms`);
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 2 });
+    assert.equal(srv.logsRequests.length, 0);
+  });
+
   it('forceFlush resolves once delivered and rejects at once while the backend is down', async () => {
     const port = await freePort();
     const { exporter: e } = await exporter(`127.0.0.1:${port}`);

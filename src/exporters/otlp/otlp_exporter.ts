@@ -90,8 +90,9 @@ export class OtlpExporter implements Exporter, DropCounting {
   }
 
   private async stop(): Promise<void> {
-    // All lanes drain in parallel within one `timeout`, then the channels close, which ends any
-    // call still in flight.
+    // One `timeout` for everything: the lanes drain in parallel, then the channels close. A call
+    // still in flight at the end is left to its own gRPC deadline rather than waited for.
+    const deadline = Date.now() + this.config.timeoutMs;
     const lanes = this.lanes();
     const dropped = await Promise.all(lanes.map(([, lane]) => lane.queue.shutdown(this.config.timeoutMs)));
     lanes.forEach(([signal, lane], i) => {
@@ -101,11 +102,18 @@ export class OtlpExporter implements Exporter, DropCounting {
         );
       }
     });
-    await Promise.all(
+    const closing = Promise.all(
       lanes.map(([signal, lane]) =>
         lane.sender?.shutdown().catch((error: unknown) => this.logger.debug(`${signal}: closing the gRPC channel: ${(error as Error).message}`)),
       ),
     );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      timer.unref();
+    });
+    await Promise.race([closing, late]);
+    clearTimeout(timer);
   }
 
   private lanes(): [Signal, Lane<unknown>][] {
