@@ -32,11 +32,11 @@ export class OtlpExporter implements Exporter, DropCounting {
     this.logger = settings.logger;
     const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
     if (signals.includes('metrics')) {
-      const lane = (this.metrics = this.lane<ResourceMetrics>('metrics', dataPointCount, () => this.metricsSender()));
+      const lane = (this.metrics = this.lane('metrics', dataPointCount, createMetricsSender));
       consumers.metrics = { consume: async (data) => this.accept(lane, 'metrics', data) };
     }
     if (signals.includes('logs')) {
-      const lane = (this.logs = this.lane<readonly ReadableLogRecord[]>('logs', (r) => r.length, () => this.logsSender()));
+      const lane = (this.logs = this.lane<readonly ReadableLogRecord[]>('logs', (r) => r.length, createLogsSender));
       consumers.logs = { consume: async (data) => this.accept(lane, 'logs', data) };
     }
     this.consumers = consumers;
@@ -45,16 +45,9 @@ export class OtlpExporter implements Exporter, DropCounting {
   async start(_host: Host): Promise<void> {
     if (this.started || this.shutdownDone) return;
     this.started = true;
-    // The SDK exporters connect lazily, on the first export: start() stays quick and never fails
-    // because the backend is not up yet.
-    if (this.metrics) {
-      this.metrics.sender = this.metricsSender();
-      this.metrics.queue.start();
-    }
-    if (this.logs) {
-      this.logs.sender = this.logsSender();
-      this.logs.queue.start();
-    }
+    // Senders (and their gRPC channels) are made on the first export, and connect then: start()
+    // stays quick and never fails because the backend is not up yet.
+    for (const [, lane] of this.lanes()) lane.queue.start();
   }
 
   /**
@@ -123,7 +116,11 @@ export class OtlpExporter implements Exporter, DropCounting {
     return lanes;
   }
 
-  private lane<T>(signal: Signal, countItems: (batch: T) => number, sender: () => BatchSender<T>): Lane<T> {
+  private lane<T>(
+    signal: Signal,
+    countItems: (batch: T) => number,
+    createSender: (settings: OtlpExporterSettings) => BatchSender<T>,
+  ): Lane<T> {
     const lane: Lane<T> = {
       sender: undefined,
       queue: new DeliveryQueue<T>({
@@ -133,17 +130,9 @@ export class OtlpExporter implements Exporter, DropCounting {
         retry: this.config.retry,
         countItems,
         logger: this.logger,
-        send: (batch) => (lane.sender ??= sender()).send(batch),
+        send: (batch) => (lane.sender ??= createSender(this.config)).send(batch),
       }),
     };
     return lane;
-  }
-
-  private metricsSender(): BatchSender<ResourceMetrics> {
-    return createMetricsSender(this.config);
-  }
-
-  private logsSender(): BatchSender<readonly ReadableLogRecord[]> {
-    return createLogsSender(this.config);
   }
 }
