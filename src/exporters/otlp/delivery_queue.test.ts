@@ -72,7 +72,7 @@ const RETRY: RetrySettings = {
   randomizationFactor: 0,
 };
 
-function setup(overrides: { capacity?: number; retry?: Partial<RetrySettings> } = {}) {
+function setup(overrides: { capacity?: number; retry?: Partial<RetrySettings>; send?: (batch: number) => Promise<SendOutcome> } = {}) {
   const clock = new FakeClock();
   const backend = new ScriptedBackend();
   const lines: string[] = [];
@@ -81,7 +81,7 @@ function setup(overrides: { capacity?: number; retry?: Partial<RetrySettings> } 
     destination: 'collector:4317',
     capacity: overrides.capacity ?? 10,
     retry: { ...RETRY, ...overrides.retry },
-    send: backend.send,
+    send: overrides.send ?? backend.send,
     // Batch n carries n log records, so drop counts identify the batches.
     countItems: (n) => n,
     logger: createLogger('debug', (line) => lines.push(line.replace(/^\S+ /, ''))),
@@ -187,6 +187,19 @@ describe('DeliveryQueue', () => {
       'WARN  logs: collector:4317 rejected a batch (INVALID_ARGUMENT: bad data); dropped its 1 log records without retrying, as retrying cannot help; further rejections are counted, not logged',
       'INFO  logs: collector:4317 accepts data again',
     ]);
+  });
+
+  it('treats a send that throws as a permanent failure', async () => {
+    const { lines, queue } = setup({
+      send: () => {
+        throw new Error('cannot build credentials');
+      },
+    });
+    queue.start();
+    queue.enqueue(4);
+    await settle();
+    assert.equal(queue.dropped(), 4);
+    assert.match(lines[0], /rejected a batch \(cannot build credentials\)/);
   });
 
   it('bounds the queue: a full queue drops its oldest batch and counts exactly the overflow', async () => {

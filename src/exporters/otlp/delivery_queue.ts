@@ -33,7 +33,7 @@ export interface DeliveryQueueOptions<T> {
   /** Batches that may wait besides the one being sent; at least 1. */
   readonly capacity: number;
   readonly retry: RetrySettings;
-  /** One attempt; must resolve (never reject) within the exporter's timeout. */
+  /** One attempt, resolving within the exporter's timeout; a throw counts as a permanent failure. */
   readonly send: (batch: T) => Promise<SendOutcome>;
   readonly countItems: (batch: T) => number;
   readonly logger: AgentLogger;
@@ -160,7 +160,11 @@ export class DeliveryQueue<T> {
   private pump(): void {
     if (!this.started || this.running || this.closed) return;
     this.running = true;
-    this.loop = this.run();
+    // run() handles every failure of a send; anything else escaping it is a bug worth a log line,
+    // not an unhandled rejection that would take the agent down.
+    this.loop = this.run().catch((error: unknown) =>
+      this.options.logger.error(`${this.options.signal}: delivery loop failed: ${(error as Error).stack ?? String(error)}`),
+    );
   }
 
   private async run(): Promise<void> {
@@ -184,7 +188,7 @@ export class DeliveryQueue<T> {
     const backoff = new ExponentialBackoff(retry, this.options.random);
     const startedAt = this.clock.now();
     for (;;) {
-      const outcome = await this.options.send(batch);
+      const outcome = await this.attempt(batch);
       if (this.closed) return;
       if (outcome.kind === 'sent') {
         this.recovered();
@@ -214,6 +218,14 @@ export class DeliveryQueue<T> {
       }
       await this.clock.sleep(wait, this.wake.signal);
       if (this.wake.signal.aborted) this.wake = new AbortController();
+    }
+  }
+
+  private async attempt(batch: T): Promise<SendOutcome> {
+    try {
+      return await this.options.send(batch);
+    } catch (error) {
+      return { kind: 'permanent', reason: error instanceof Error ? error.message : String(error) };
     }
   }
 
