@@ -3,6 +3,7 @@
 import type { Factory } from './component';
 import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
+import { otlpExporterFactory } from './exporters/otlp/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
 
@@ -12,6 +13,7 @@ export const FACTORIES: readonly Factory[] = [
   // exporters
   debugExporterFactory,
   fileExporterFactory,
+  otlpExporterFactory,
 ];
 
 export function defaultRegistry(): FactoryRegistry {

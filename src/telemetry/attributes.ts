@@ -68,6 +68,8 @@ export const ATTR = {
   tcpRetransmits: attribute('tcp.retransmits', 'int', 'Segments retransmitted (`tcp_sock.total_retrans`).', '0'),
   tcpRtt: attribute('tcp.rtt', 'double', 'Final smoothed RTT in seconds (`tcp_sock.srtt_us >> 3`).', '0.000042'),
   receiver: attribute('receiver', 'string', 'Id of the receiver (`type[/name]`) whose events were lost.', 'tcp_lifecycle'),
+  exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) that lost the items.', 'otlp'),
+  signal: attribute('signal', 'string', '`metrics` (items are data points) or `logs` (items are log records).', 'logs'),
   overflow: attribute(
     'otel.metric.overflow',
     'boolean',

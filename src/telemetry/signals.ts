@@ -73,6 +73,15 @@ export const METRICS = {
     attributes: [ATTR.receiver],
     emittedBy: ['tcp_lifecycle'],
   },
+  exporterDroppedItems: {
+    name: 'tcpscope.exporter.dropped_items',
+    instrument: 'counter',
+    unit: '{item}',
+    description:
+      'Items an exporter gave up on: batches pushed out of a full retry queue while the backend was unreachable, retries past max_elapsed_time, permanent errors, failed file writes.',
+    attributes: [ATTR.exporter, ATTR.signal],
+    emittedBy: ['otlp', 'file (agent self-telemetry, added to every metrics export)'],
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 const CLOSE_FIELDS = [

@@ -1,0 +1,73 @@
+// End to end over a real OTLP/gRPC connection: the real agent process with config/otlp.yaml
+// pointed at a receiver built in the test from the OTLP protos, real loopback traffic, SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { attributesOf, startOtlpGrpcServer, type LogRecordMessage, type MetricMessage } from '../support/otlp-grpc-server';
+
+const CONNECTIONS = 5;
+
+test('config/otlp.yaml delivers events and metrics over OTLP/gRPC', async (t) => {
+  if (!requireKernel(t)) return;
+  const backend = await startOtlpGrpcServer();
+  const base = `/tcpscope-otlp-${process.pid}`;
+  const cgroup = TestCgroup.create(`${base}/app`);
+  const children: RunningChild[] = [];
+  t.after(async () => {
+    for (const c of children) c.kill();
+    cgroup.remove(base);
+    await backend.close();
+  });
+
+  const agent = startChild([process.execPath, join(PACKAGE_ROOT, 'bin', 'tcpscope.js'), 'run', '--config', join(PACKAGE_ROOT, 'config', 'otlp.yaml')], {
+    ...process.env,
+    OTLP_ENDPOINT: backend.endpoint,
+  });
+  children.push(agent);
+  await waitUntil(() => agent.stderr().includes('attached'), 15_000, 'the agent to attach');
+
+  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '300', 'client-first']));
+  children.push(server);
+  const ports = await server.nextJson<{ v6: number }>();
+  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '::1', String(ports.v6), String(CONNECTIONS), '200', '5', 'client-first']));
+  children.push(client);
+  await client.nextJson();
+
+  agent.process.kill('SIGTERM');
+  assert.equal(await agent.exited(8000), 0, agent.stderr());
+
+  const records: LogRecordMessage[] = backend.logsRequests.flatMap((r) => r.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []);
+  const ours = records.filter((r) => attributesOf(r.attributes)['process.linux.cgroup'] === cgroup.attribute);
+  const count = (name: string) => ours.filter((r) => r.eventName === name).length;
+  assert.deepEqual([count('tcp.connect'), count('tcp.accept'), count('tcp.close')], [CONNECTIONS, CONNECTIONS, 2 * CONNECTIONS]);
+  for (const r of ours.filter((x) => x.eventName === 'tcp.close')) {
+    const a = attributesOf(r.attributes);
+    assert.equal(a['network.type'], 'ipv6');
+    assert.equal(a['network.peer.address'], '::1');
+    assert.equal(a['tcp.bytes.sent'], a['network.tcp.handshake.role'] === 'client' ? 200 : 300);
+  }
+  const resource = attributesOf(backend.logsRequests[0].resourceLogs?.[0].resource?.attributes);
+  assert.equal(resource['service.name'], 'tcpscope');
+
+  // The last metrics export (the final flush) counts every connection of ours.
+  const lastExport = backend.metricsRequests.at(-1);
+  const metrics: MetricMessage[] = (lastExport?.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics ?? []).flatMap((sm) => sm.metrics ?? []);
+  const duration = metrics.find((m) => m.name === 'system.network.tcp.connection.duration');
+  const clientPoint = duration?.histogram?.dataPoints?.find((p) => {
+    const a = attributesOf(p.attributes);
+    return a['process.linux.cgroup'] === cgroup.attribute && a['network.tcp.handshake.role'] === 'client';
+  });
+  assert.equal(clientPoint?.count, String(CONNECTIONS));
+  const drops = metrics.find((m) => m.name === 'tcpscope.exporter.dropped_items');
+  assert.deepEqual(
+    drops?.sum?.dataPoints?.map((p) => [attributesOf(p.attributes).exporter, attributesOf(p.attributes).signal, p.asInt]),
+    [
+      ['otlp', 'metrics', '0'],
+      ['otlp', 'logs', '0'],
+    ],
+  );
+});
