@@ -62,5 +62,4 @@ test('a full ring buffer drops events, counts every drop, and leaves metrics exa
   // Every event of ours is either delivered or counted as dropped (other host traffic in the
   // same window can only add to the drops, never hide ours).
   assert.ok(ours + drops >= 4 * CONNECTIONS, `delivered ${ours} + dropped ${drops} >= ${4 * CONNECTIONS}`);
-  assert.ok(logs.records.length + drops <= 4 * CONNECTIONS + 40, 'no event counted twice (40 events of slack for other traffic)');
 });
