@@ -1,0 +1,271 @@
+// Turns the rounds of one benchmark run into the summary table and the verdicts against the
+// targets of DESIGN.md §7.
+import type { ChurnResult } from './churn_load';
+import type { Interference } from './interference';
+
+export type Mode = 'off' | 'metrics' | 'events';
+export const MODES: readonly Mode[] = ['off', 'metrics', 'events'];
+
+export const MODE_LABELS: Readonly<Record<Mode, string>> = {
+  off: 'agent off',
+  metrics: 'metrics only',
+  events: 'every connection as a log event',
+};
+
+/** DESIGN.md §7 targets. */
+export const TARGETS = {
+  metricsChurnRatio: 0.98,
+  eventsChurnRatio: 0.8,
+  peakRssBytes: 80 * 1024 * 1024,
+} as const;
+
+export interface BpfRuns {
+  readonly name: string;
+  readonly runTimeNs: number;
+  readonly runCount: number;
+}
+
+export interface AgentMeasurements {
+  /** utime + stime of the agent between "attached" (+ settle time) and just before SIGTERM. */
+  readonly cpuSeconds: number;
+  readonly peakRssBytes: number;
+  /** Seconds the agent kept working after the load ended (draining, encoding, writing). */
+  readonly catchUpSeconds: number;
+  /** Closed connections the kernel aggregates counted (all traffic, not only ours). */
+  readonly closedConnections: number | undefined;
+  readonly droppedEvents: number | undefined;
+  /** Events mode only. */
+  readonly events?: {
+    readonly expected: number;
+    readonly exported: number;
+    readonly byName: Readonly<Record<string, number>>;
+    /** All records in the file, including other traffic on the machine. */
+    readonly exportedAll: number;
+  };
+  /** Only with --bpf-stats: run time of each of the agent's BPF programs during the load. */
+  readonly bpf?: readonly BpfRuns[];
+}
+
+export interface RoundResult {
+  readonly mode: Mode;
+  readonly round: number;
+  readonly load: ChurnResult;
+  /** CPU used by other processes on the machine while the load ran. */
+  readonly interference: Interference;
+  /** 1, or more when earlier attempts were discarded for interference. */
+  readonly attempts: number;
+  readonly agent?: AgentMeasurements;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export interface ModeSummary {
+  readonly mode: Mode;
+  readonly rounds: number;
+  readonly medianRate: number;
+  readonly minRate: number;
+  readonly maxRate: number;
+  /** Median rate / median rate with the agent off, in this same run. */
+  readonly ratio: number;
+  /** Median over rounds of rate / the nearest "off" rounds' mean rate (before and after it). */
+  readonly pairedRatio: number;
+  readonly cpuSecondsPer1000: number | undefined;
+  readonly peakRssMb: number | undefined;
+  readonly eventsExported: number | undefined;
+  readonly eventsExpected: number | undefined;
+  readonly eventsPerSecond: number | undefined;
+  readonly eventsLost: number | undefined;
+  readonly droppedEvents: number | undefined;
+  readonly catchUpSeconds: number | undefined;
+  readonly errors: number;
+}
+
+/**
+ * Each round's rate against the mean of the nearest "off" round before it and after it: the
+ * machine's speed drifts over minutes, and neighbours share the drift.
+ */
+export function pairedRatios(results: readonly RoundResult[]): Map<RoundResult, number> {
+  const ratios = new Map<RoundResult, number>();
+  results.forEach((r, i) => {
+    const before = results.slice(0, i).reverse().find((o) => o.mode === 'off');
+    const after = results.slice(i + 1).find((o) => o.mode === 'off');
+    const refs = [before, after].flatMap((o) => (o ? [o.load.connectionsPerSecond] : []));
+    if (refs.length > 0) ratios.set(r, r.load.connectionsPerSecond / (refs.reduce((a, b) => a + b, 0) / refs.length));
+  });
+  return ratios;
+}
+
+export function summarize(results: readonly RoundResult[]): ModeSummary[] {
+  const paired = pairedRatios(results);
+  const offRate = median(results.filter((r) => r.mode === 'off').map((r) => r.load.connectionsPerSecond));
+  const summaries: ModeSummary[] = [];
+  for (const mode of MODES) {
+    const rounds = results.filter((r) => r.mode === mode);
+    if (rounds.length === 0) continue;
+    const rates = rounds.map((r) => r.load.connectionsPerSecond);
+    const agents = rounds.flatMap((r) => (r.agent ? [{ load: r.load, agent: r.agent }] : []));
+    const withEvents = agents.flatMap(({ load, agent }) => (agent.events ? [{ load, agent, events: agent.events }] : []));
+    const sumOf = <T>(items: readonly T[], pick: (item: T) => number) => items.reduce((sum, item) => sum + pick(item), 0);
+    const dropped = agents.map((a) => a.agent.droppedEvents);
+    summaries.push({
+      mode,
+      rounds: rounds.length,
+      medianRate: median(rates),
+      minRate: Math.min(...rates),
+      maxRate: Math.max(...rates),
+      ratio: median(rates) / offRate,
+      pairedRatio: mode === 'off' ? 1 : median(rounds.flatMap((r) => (paired.has(r) ? [paired.get(r) as number] : []))),
+      cpuSecondsPer1000: agents.length ? median(agents.map(({ load, agent }) => (agent.cpuSeconds / load.completed) * 1000)) : undefined,
+      peakRssMb: agents.length ? Math.max(...agents.map((a) => a.agent.peakRssBytes)) / (1024 * 1024) : undefined,
+      eventsExported: withEvents.length ? sumOf(withEvents, (e) => e.events.exported) : undefined,
+      eventsExpected: withEvents.length ? sumOf(withEvents, (e) => e.events.expected) : undefined,
+      eventsPerSecond: withEvents.length
+        ? median(withEvents.map((e) => e.events.exported / (e.load.elapsedSeconds + e.agent.catchUpSeconds)))
+        : undefined,
+      eventsLost: withEvents.length ? sumOf(withEvents, (e) => Math.max(0, e.events.expected - e.events.exported)) : undefined,
+      droppedEvents: agents.length && dropped.every((d) => d !== undefined) ? sumOf(dropped, (d) => d ?? 0) : undefined,
+      catchUpSeconds: agents.length ? Math.max(...agents.map((a) => a.agent.catchUpSeconds)) : undefined,
+      errors: sumOf(rounds, (r) => r.load.errors),
+    });
+  }
+  return summaries;
+}
+
+const fmt = {
+  int: (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : Math.round(n).toLocaleString('en-US')),
+  fixed: (n: number | undefined, digits: number) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits)),
+};
+
+/** A Markdown table (readable as plain text too), one row per mode. */
+export function summaryTable(summaries: readonly ModeSummary[]): string {
+  const header = [
+    'mode',
+    'rounds',
+    'connections/s median (min-max)',
+    'ratio vs off',
+    'paired ratio',
+    'agent CPU s / 1000 conn',
+    'agent peak RSS MB',
+    'events exported / expected',
+    'events/s via agent',
+    'events lost',
+    'dropped_events metric',
+    'agent catch-up s (max)',
+  ];
+  const rows = summaries.map((s) => [
+    MODE_LABELS[s.mode],
+    String(s.rounds),
+    `${fmt.int(s.medianRate)} (${fmt.int(s.minRate)}-${fmt.int(s.maxRate)})`,
+    fmt.fixed(s.ratio, 3),
+    fmt.fixed(s.pairedRatio, 3),
+    fmt.fixed(s.cpuSecondsPer1000, 3),
+    fmt.fixed(s.peakRssMb, 1),
+    s.eventsExported === undefined ? '-' : `${fmt.int(s.eventsExported)} / ${fmt.int(s.eventsExpected)}`,
+    fmt.int(s.eventsPerSecond),
+    fmt.int(s.eventsLost),
+    fmt.int(s.droppedEvents),
+    fmt.fixed(s.catchUpSeconds, 2),
+  ]);
+  return markdownTable(header, rows);
+}
+
+export function roundsTable(results: readonly RoundResult[]): string {
+  const header = ['#', 'mode', 'attempts', 'other CPU %', 'connections', 'seconds', 'connections/s', 'errors', 'agent CPU s', 'peak RSS MB', 'events exported', 'dropped', 'catch-up s'];
+  const rows = results.map((r, i) => [
+    String(i + 1),
+    r.mode,
+    String(r.attempts),
+    fmt.fixed(r.interference.fraction * 100, 1),
+    fmt.int(r.load.completed),
+    fmt.fixed(r.load.elapsedSeconds, 2),
+    fmt.int(r.load.connectionsPerSecond),
+    fmt.int(r.load.errors),
+    fmt.fixed(r.agent?.cpuSeconds, 2),
+    fmt.fixed(r.agent === undefined ? undefined : r.agent.peakRssBytes / (1024 * 1024), 1),
+    r.agent?.events === undefined ? '-' : `${fmt.int(r.agent.events.exported)} / ${fmt.int(r.agent.events.expected)}`,
+    fmt.int(r.agent?.droppedEvents),
+    fmt.fixed(r.agent?.catchUpSeconds, 2),
+  ]);
+  return markdownTable(header, rows);
+}
+
+/** Kernel-side cost from BPF run statistics (only with --bpf-stats). */
+export function bpfTable(results: readonly RoundResult[]): string | undefined {
+  const rows: string[][] = [];
+  for (const mode of MODES) {
+    const rounds = results.filter((r) => r.mode === mode && r.agent?.bpf !== undefined);
+    if (rounds.length === 0) continue;
+    const byProgram = new Map<string, { ns: number; runs: number }>();
+    let connections = 0;
+    for (const r of rounds) {
+      connections += r.load.completed;
+      for (const p of r.agent?.bpf ?? []) {
+        const entry = byProgram.get(p.name) ?? { ns: 0, runs: 0 };
+        entry.ns += p.runTimeNs;
+        entry.runs += p.runCount;
+        byProgram.set(p.name, entry);
+      }
+    }
+    let totalNs = 0;
+    for (const [name, { ns, runs }] of byProgram) {
+      totalNs += ns;
+      rows.push([MODE_LABELS[mode], name, fmt.fixed(runs / connections, 2), fmt.int(runs ? ns / runs : undefined), fmt.fixed(ns / connections / 1000, 2)]);
+    }
+    rows.push([MODE_LABELS[mode], 'all programs', '', '', fmt.fixed(totalNs / connections / 1000, 2)]);
+  }
+  if (rows.length === 0) return undefined;
+  return markdownTable(['mode', 'BPF program', 'runs / connection', 'ns / run', 'us / connection'], rows);
+}
+
+export interface Verdict {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+export function verdicts(summaries: readonly ModeSummary[]): Verdict[] {
+  const of = (mode: Mode) => summaries.find((s) => s.mode === mode);
+  const metrics = of('metrics');
+  const events = of('events');
+  const rss = Math.max(...summaries.map((s) => s.peakRssMb ?? 0));
+  const result: Verdict[] = [];
+  if (metrics) {
+    result.push({
+      target: `metrics pipeline churn ratio >= ${TARGETS.metricsChurnRatio}`,
+      measured: `${metrics.ratio.toFixed(3)} (paired ${metrics.pairedRatio.toFixed(3)})`,
+      met: metrics.ratio >= TARGETS.metricsChurnRatio,
+    });
+  }
+  if (events) {
+    result.push({
+      target: `every connection as a log event: churn ratio >= ${TARGETS.eventsChurnRatio}`,
+      measured: `${events.ratio.toFixed(3)} (paired ${events.pairedRatio.toFixed(3)})`,
+      met: events.ratio >= TARGETS.eventsChurnRatio,
+    });
+    const lost = (events.eventsLost ?? 0) + (events.droppedEvents ?? 0);
+    result.push({
+      target: 'every connection as a log event: zero lost',
+      measured: `${fmt.int(events.eventsLost)} missing of ${fmt.int(events.eventsExpected)}, dropped_events ${fmt.int(events.droppedEvents)}`,
+      met: events.droppedEvents === undefined ? undefined : lost === 0,
+    });
+  }
+  if (metrics || events) {
+    result.push({ target: `agent peak RSS <= ${TARGETS.peakRssBytes / (1024 * 1024)} MB`, measured: `${rss.toFixed(1)} MB`, met: rss * 1024 * 1024 <= TARGETS.peakRssBytes });
+  }
+  return result;
+}
+
+export function verdictLines(list: readonly Verdict[]): string {
+  return list.map((v) => `${v.met === undefined ? 'UNKNOWN' : v.met ? 'MET    ' : 'MISSED '} ${v.target}: ${v.measured}`).join('\n');
+}
+
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,349 @@
+// `npm run bench`: connection churn with the agent off, with a metrics-only pipeline, and with
+// every connection exported as an OTLP log event, in alternating rounds of one run so that the
+// machine's noise hits every mode alike; prints ratios against "off" from the same run, the
+// agent's CPU and peak RSS, and whether every event arrived. Run as root after `npm run build`.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths';
+import { AgentProcess, sleep } from './agent_process';
+import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs, type ChurnOptions, type ChurnResult } from './churn_load';
+import { onExit, spawnTracked } from './child_processes';
+import { InterferenceMonitor, type Interference } from './interference';
+import { countLogRecords, readFinalMetrics } from './otlp_counts';
+import { bpfProgramNames, bpfProgramRuns, bpfStatsEnabled, cpuSeconds, memoryUse, setBpfStatsEnabled, type BpfProgramRuns } from './proc_stats';
+import {
+  bpfTable,
+  MODE_LABELS,
+  MODES,
+  roundsTable,
+  summarize,
+  summaryTable,
+  TARGETS,
+  verdictLines,
+  verdicts,
+  type AgentMeasurements,
+  type BpfRuns,
+  type Mode,
+  type RoundResult,
+} from './report';
+
+interface BenchOptions {
+  readonly churn: ChurnOptions;
+  readonly rounds: number;
+  readonly agentBin: string;
+  readonly bpfStats: boolean;
+  readonly maxInterference: number;
+  readonly retries: number;
+}
+
+interface MeasuredLoad {
+  readonly load: ChurnResult;
+  readonly interference: Interference;
+}
+
+const CHURN_SCRIPT = join(__dirname, 'churn_load.js');
+const AGENT_ATTACH_TIMEOUT_MS = 60_000;
+const AGENT_STOP_TIMEOUT_MS = 60_000;
+/** After "attached" the agent still logs its banner and arms timers; let that pass before measuring. */
+const AGENT_SETTLE_MS = 500;
+/** The agent counts as idle below 5% of a core over 250 ms. */
+const IDLE_WINDOW_MS = 250;
+const IDLE_FRACTION = 0.05;
+const CATCH_UP_TIMEOUT_MS = 60_000;
+const PAUSE_BETWEEN_ROUNDS_MS = 1000;
+const WARM_UP_SECONDS = 2;
+
+const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build)
+
+  --connections N   connections per round at most (default 300000)
+  --seconds S       seconds per round at most (default 5); a round stops at whichever comes first
+  --rounds R        rounds of each mode (default 5); modes alternate, rotated each round
+  --workers W       load worker threads, each with its own server (default: max(2, nproc))
+  --concurrency C   connections in flight per worker (default ${DEFAULT_CHURN_OPTIONS.concurrency})
+  --agent FILE      agent launcher (default bin/tcpscope.js)
+  --max-interference F  rerun a round when other processes used more than this fraction of
+                    all CPUs while its load ran (default 0.03)
+  --retries N       reruns per round at most (default 2); the last attempt is kept either way
+  --bpf-stats       also measure kernel time per BPF program (sets kernel.bpf_stats_enabled=1
+                    for the run, which adds ~2 clock reads per program run to every mode)
+`;
+
+function parseOptions(argv: readonly string[]): BenchOptions | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
+  const args = parseArgs(
+    argv,
+    ['connections', 'seconds', 'rounds', 'workers', 'concurrency', 'agent', 'max-interference', 'retries'],
+    ['bpf-stats'],
+  );
+  const integer = (name: string, fallback: number, max: number) => {
+    const value = numberArg(args, name, fallback);
+    if (!Number.isInteger(value) || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
+    return value;
+  };
+  const seconds = numberArg(args, 'seconds', 5);
+  if (seconds > 600) throw new Error('--seconds must be at most 600');
+  return {
+    churn: {
+      ...DEFAULT_CHURN_OPTIONS,
+      connections: integer('connections', 300_000, 100_000_000),
+      seconds,
+      workers: integer('workers', DEFAULT_CHURN_OPTIONS.workers, 256),
+      concurrency: integer('concurrency', DEFAULT_CHURN_OPTIONS.concurrency, 4096),
+    },
+    rounds: integer('rounds', 5, 50),
+    agentBin: args.get('agent') ?? join(PACKAGE_ROOT, 'bin', 'tcpscope.js'),
+    bpfStats: args.has('bpf-stats'),
+    maxInterference: numberArg(args, 'max-interference', 0.03),
+    retries: args.get('retries') === '0' ? 0 : integer('retries', 2, 10),
+  };
+}
+
+function checkPrerequisites(options: BenchOptions): void {
+  if (process.getuid?.() !== 0) throw new Error('run as root: the agent loads BPF programs and the benchmark reads its /proc entries');
+  if (!existsSync(CHURN_SCRIPT)) throw new Error(`${CHURN_SCRIPT} is missing: run npm run build first`);
+  if (!existsSync(options.agentBin)) throw new Error(`agent launcher ${options.agentBin} not found`);
+  if (!existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'cli.js'))) throw new Error('the agent is not built: run npm run build first');
+}
+
+/** The load in its own process (worker threads inside), so the runner's own work stays out of it. */
+async function runLoad(churn: ChurnOptions): Promise<ChurnResult> {
+  const args = [
+    CHURN_SCRIPT,
+    '--json',
+    '--connections', String(churn.connections),
+    '--seconds', String(churn.seconds),
+    '--workers', String(churn.workers),
+    '--concurrency', String(churn.concurrency),
+    '--payload-bytes', String(churn.payloadBytes),
+  ];
+  const child = spawnTracked(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8192)));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (exitCode) => resolve(exitCode));
+  });
+  if (code !== 0) throw new Error(`churn load exited with ${code}: ${stderr.trim()}`);
+  const last = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as ChurnResult;
+}
+
+async function measuredLoad(churn: ChurnOptions): Promise<MeasuredLoad> {
+  const monitor = new InterferenceMonitor(availableParallelism());
+  try {
+    const load = await runLoad(churn);
+    return { load, interference: monitor.stop() };
+  } catch (error) {
+    monitor.stop();
+    throw error;
+  }
+}
+
+function agentConfig(mode: Exclude<Mode, 'off'>, dir: string): string {
+  // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
+  const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
+  const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
+  const lines = [
+    'receivers:',
+    '  tcp_lifecycle:',
+    '    collection_interval: 10s',
+    'exporters:',
+    '  file/metrics:',
+    `    path: ${metricsPath}`,
+  ];
+  if (mode === 'events') lines.push('  file/logs:', `    path: ${logsPath}`);
+  lines.push('service:', '  pipelines:', '    metrics: {receivers: [tcp_lifecycle], exporters: [file/metrics]}');
+  if (mode === 'events') lines.push('    logs: {receivers: [tcp_lifecycle], exporters: [file/logs]}');
+  return lines.join('\n') + '\n';
+}
+
+function bpfDelta(before: readonly BpfProgramRuns[], after: readonly BpfProgramRuns[]): BpfRuns[] {
+  const names = bpfProgramNames(after.map((p) => p.id));
+  return after.map((p) => {
+    const start = before.find((b) => b.id === p.id);
+    return {
+      name: names.get(p.id) ?? `prog ${p.id}`,
+      runTimeNs: p.runTimeNs - (start?.runTimeNs ?? 0),
+      runCount: p.runCount - (start?.runCount ?? 0),
+    };
+  });
+}
+
+async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, dir: string): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, agentConfig(mode, dir));
+  const agent = await AgentProcess.start(options.agentBin, configPath, AGENT_ATTACH_TIMEOUT_MS);
+  let load: ChurnResult;
+  let interference: Interference;
+  let cpu: number;
+  let peakRssBytes: number;
+  let catchUpSeconds: number;
+  let bpf: BpfRuns[] | undefined;
+  try {
+    await sleep(AGENT_SETTLE_MS);
+    const cpuBefore = cpuSeconds(agent.pid);
+    const bpfBefore = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
+    ({ load, interference } = await measuredLoad(options.churn));
+    const bpfAfterLoad = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
+    catchUpSeconds = await agent.waitUntilIdle(IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
+    // Just before SIGTERM: all of it is gone once the process exits.
+    cpu = cpuSeconds(agent.pid) - cpuBefore;
+    peakRssBytes = memoryUse(agent.pid).peakRssBytes;
+    if (options.bpfStats) bpf = bpfDelta(bpfBefore, bpfAfterLoad);
+    await agent.stop(AGENT_STOP_TIMEOUT_MS);
+  } finally {
+    agent.kill();
+  }
+  const metrics = await readFinalMetrics(join(dir, 'metrics.jsonl'));
+  let events: AgentMeasurements['events'];
+  if (mode === 'events') {
+    const counts = await countLogRecords(join(dir, 'logs.jsonl'), new Set(load.serverPorts));
+    // connect + accept + a close on each side, for every completed connection.
+    events = { expected: 4 * load.completed, exported: counts.oursTotal, byName: counts.ours, exportedAll: counts.total };
+  }
+  return {
+    load,
+    interference,
+    agent: {
+      cpuSeconds: cpu,
+      peakRssBytes,
+      catchUpSeconds,
+      closedConnections: metrics.closedConnections,
+      droppedEvents: metrics.droppedEvents,
+      events,
+      bpf,
+    },
+  };
+}
+
+function describeRound(result: RoundResult): string {
+  const parts = [
+    `${Math.round(result.load.connectionsPerSecond).toLocaleString('en-US')} connections/s`,
+    `${result.load.completed} connections in ${result.load.elapsedSeconds.toFixed(2)} s`,
+    `other processes ${(result.interference.fraction * 100).toFixed(1)}% CPU`,
+  ];
+  if (result.load.errors) parts.push(`${result.load.errors} socket errors`);
+  const agent = result.agent;
+  if (agent) {
+    parts.push(`agent ${agent.cpuSeconds.toFixed(2)} CPU s`, `peak RSS ${(agent.peakRssBytes / 1048576).toFixed(1)} MB`);
+    if (agent.catchUpSeconds > IDLE_WINDOW_MS / 1000 + 0.05) parts.push(`caught up ${agent.catchUpSeconds.toFixed(2)} s after the load`);
+    if (agent.closedConnections !== undefined) parts.push(`kernel counted ${agent.closedConnections} closes`);
+    if (agent.events) parts.push(`events ${agent.events.exported}/${agent.events.expected} (${JSON.stringify(agent.events.byName)})`);
+    parts.push(`dropped_events ${agent.droppedEvents ?? 'not exported'}`);
+  }
+  return parts.join(', ');
+}
+
+function machineDescription(): string[] {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['-C', PACKAGE_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['-C', PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    if (dirty.trim() !== '') commit += ' (with uncommitted changes)';
+  } catch {
+    // not a git checkout
+  }
+  return [
+    `machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, node ${process.version}`,
+    `agent: ${commit}`,
+  ];
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const options = parseOptions(argv);
+  if (!options) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  checkPrerequisites(options);
+  const tmpRoot = mkdtempSync(join(tmpdir(), 'tcpscope-bench-'));
+  const removeTmp = () => rmSync(tmpRoot, { recursive: true, force: true });
+  onExit(removeTmp);
+  const statsWere = bpfStatsEnabled();
+  const restoreStats = () => {
+    if (options.bpfStats && !statsWere) setBpfStatsEnabled(false);
+  };
+  onExit(restoreStats);
+  const began = Date.now();
+  const { churn } = options;
+  const header = [
+    `command: node dist/bench/run.js ${argv.join(' ')}`.trimEnd(),
+    ...machineDescription(),
+    `load: connect, send ${churn.payloadBytes} bytes, close on 127.0.0.1; ${churn.workers} workers x ${churn.concurrency} in flight; ` +
+      `each round at most ${churn.connections} connections or ${churn.seconds} s; ${options.rounds} rounds per mode`,
+  ];
+  process.stdout.write(header.join('\n') + '\n\n');
+  try {
+    if (options.bpfStats) setBpfStatsEnabled(true);
+    process.stderr.write(`warm-up: ${WARM_UP_SECONDS} s of load, not recorded\n`);
+    await runLoad({ ...churn, seconds: WARM_UP_SECONDS });
+    let discarded = 0;
+    const results: RoundResult[] = [];
+    const total = options.rounds * MODES.length;
+    for (let round = 0; round < options.rounds; round++) {
+      // Rotated order: every 3 rounds each mode runs once first, once second, once last.
+      const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]);
+      for (const mode of order) {
+        await sleep(PAUSE_BETWEEN_ROUNDS_MS);
+        for (let attempt = 1; ; attempt++) {
+          const dir = join(tmpRoot, `${results.length + 1}-${mode}-${attempt}`);
+          mkdirSync(dir);
+          let result: RoundResult;
+          try {
+            const measured = mode === 'off' ? await measuredLoad(churn) : await runAgentRound(mode, options, dir);
+            result = { mode, round, attempts: attempt, ...measured };
+          } finally {
+            // Event files run to hundreds of MB per round: not kept.
+            rmSync(dir, { recursive: true, force: true });
+          }
+          const label = `[${results.length + 1}/${total}] ${MODE_LABELS[mode]}`;
+          if (result.interference.fraction > options.maxInterference && attempt <= options.retries) {
+            process.stderr.write(
+              `${label}: other processes used ${(result.interference.fraction * 100).toFixed(1)}% of the CPUs ` +
+                `(${result.interference.top.join(', ')}); discarded, running it again\n`,
+            );
+            discarded++;
+            await sleep(PAUSE_BETWEEN_ROUNDS_MS);
+            continue;
+          }
+          results.push(result);
+          process.stderr.write(`${label}: ${describeRound(result)}\n`);
+          break;
+        }
+      }
+    }
+    const summaries = summarize(results);
+    const out = ['rounds, in the order run:', roundsTable(results), '', 'summary (ratio vs off = median connections/s / median with the agent off; paired ratio = median of each round / mean of the nearest off rounds before and after it):', summaryTable(summaries)];
+    const bpf = bpfTable(results);
+    if (bpf) out.push('', 'kernel time in the agent\'s BPF programs during the load (kernel.bpf_stats_enabled):', bpf);
+    const noisy = results.filter((r) => r.interference.fraction > options.maxInterference).length;
+    out.push(
+      '',
+      `interference: ${discarded} attempt(s) discarded because other processes used more than ${(options.maxInterference * 100).toFixed(0)}% of the CPUs; ` +
+        `${noisy} kept round(s) still above it (retries exhausted)`,
+    );
+    out.push('', `targets (DESIGN.md §7; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdicts(summaries)));
+    out.push('', `finished in ${((Date.now() - began) / 1000).toFixed(0)} s`);
+    process.stdout.write(out.join('\n') + '\n');
+    return 0;
+  } finally {
+    restoreStats();
+    removeTmp();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Exits now rather than when the event loop drains: the 'exit' handler kills any child left.
+    process.exit(1);
+  },
+);
