@@ -99,3 +99,10 @@ export function bpfStatsEnabled(): boolean {
 export function setBpfStatsEnabled(enabled: boolean): void {
   writeFileSync(BPF_STATS_SYSCTL, enabled ? '1' : '0');
 }
+
+/** CPU seconds all CPUs spent busy since boot (user, nice, system, irq, softirq; not idle or steal). */
+export function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq] = fields;
+  return (user + nice + system + irq + softirq) / clockTicksPerSecond();
+}

@@ -52,6 +52,8 @@ export interface RoundResult {
   readonly load: ChurnResult;
   /** CPU used by other processes on the machine while the load ran. */
   readonly interference: Interference;
+  /** Busy CPU seconds of the whole machine (all CPUs) while the load ran and the agent caught up. */
+  readonly machineCpuSeconds: number;
   /** 1, or more when earlier attempts were discarded for interference. */
   readonly attempts: number;
   readonly agent?: AgentMeasurements;
@@ -74,6 +76,8 @@ export interface ModeSummary {
   readonly ratio: number;
   /** Median over rounds of rate / the nearest "off" rounds' mean rate (before and after it). */
   readonly pairedRatio: number;
+  /** Busy CPU of the whole machine per connection, microseconds (median over rounds). */
+  readonly machineCpuUsPerConnection: number;
   readonly cpuSecondsPer1000: number | undefined;
   readonly peakRssMb: number | undefined;
   readonly eventsExported: number | undefined;
@@ -120,6 +124,7 @@ export function summarize(results: readonly RoundResult[]): ModeSummary[] {
       maxRate: Math.max(...rates),
       ratio: median(rates) / offRate,
       pairedRatio: mode === 'off' ? 1 : median(rounds.flatMap((r) => (paired.has(r) ? [paired.get(r) as number] : []))),
+      machineCpuUsPerConnection: median(rounds.map((r) => (r.machineCpuSeconds / r.load.completed) * 1e6)),
       cpuSecondsPer1000: agents.length ? median(agents.map(({ load, agent }) => (agent.cpuSeconds / load.completed) * 1000)) : undefined,
       peakRssMb: agents.length ? Math.max(...agents.map((a) => a.agent.peakRssBytes)) / (1024 * 1024) : undefined,
       eventsExported: withEvents.length ? sumOf(withEvents, (e) => e.events.exported) : undefined,
@@ -149,6 +154,7 @@ export function summaryTable(summaries: readonly ModeSummary[]): string {
     'connections/s median (min-max)',
     'ratio vs off',
     'paired ratio',
+    'machine CPU us / conn',
     'agent CPU s / 1000 conn',
     'agent peak RSS MB',
     'events exported / expected',
@@ -163,6 +169,7 @@ export function summaryTable(summaries: readonly ModeSummary[]): string {
     `${fmt.int(s.medianRate)} (${fmt.int(s.minRate)}-${fmt.int(s.maxRate)})`,
     fmt.fixed(s.ratio, 3),
     fmt.fixed(s.pairedRatio, 3),
+    fmt.int(s.machineCpuUsPerConnection),
     fmt.fixed(s.cpuSecondsPer1000, 3),
     fmt.fixed(s.peakRssMb, 1),
     s.eventsExported === undefined ? '-' : `${fmt.int(s.eventsExported)} / ${fmt.int(s.eventsExpected)}`,
@@ -202,8 +209,12 @@ export function bpfTable(results: readonly RoundResult[]): string | undefined {
     if (rounds.length === 0) continue;
     const byProgram = new Map<string, { ns: number; runs: number }>();
     let connections = 0;
+    let agentSeconds = 0;
+    let machineSeconds = 0;
     for (const r of rounds) {
       connections += r.load.completed;
+      agentSeconds += r.agent?.cpuSeconds ?? 0;
+      machineSeconds += r.machineCpuSeconds;
       for (const p of r.agent?.bpf ?? []) {
         const entry = byProgram.get(p.name) ?? { ns: 0, runs: 0 };
         entry.ns += p.runTimeNs;
@@ -211,15 +222,18 @@ export function bpfTable(results: readonly RoundResult[]): string | undefined {
         byProgram.set(p.name, entry);
       }
     }
+    const share = (seconds: number) => `${((seconds / machineSeconds) * 100).toFixed(1)}%`;
     let totalNs = 0;
     for (const [name, { ns, runs }] of byProgram) {
       totalNs += ns;
-      rows.push([MODE_LABELS[mode], name, fmt.fixed(runs / connections, 2), fmt.int(runs ? ns / runs : undefined), fmt.fixed(ns / connections / 1000, 2)]);
+      rows.push([MODE_LABELS[mode], name, fmt.fixed(runs / connections, 2), fmt.int(runs ? ns / runs : undefined), fmt.fixed(ns / connections / 1000, 2), share(ns / 1e9)]);
     }
-    rows.push([MODE_LABELS[mode], 'all programs', '', '', fmt.fixed(totalNs / connections / 1000, 2)]);
+    rows.push([MODE_LABELS[mode], 'all BPF programs', '', '', fmt.fixed(totalNs / connections / 1000, 2), share(totalNs / 1e9)]);
+    rows.push([MODE_LABELS[mode], 'agent process (user+sys)', '', '', fmt.fixed((agentSeconds / connections) * 1e6, 2), share(agentSeconds)]);
+    rows.push([MODE_LABELS[mode], 'BPF + agent process', '', '', fmt.fixed(((totalNs / 1e9 + agentSeconds) / connections) * 1e6, 2), share(totalNs / 1e9 + agentSeconds)]);
   }
   if (rows.length === 0) return undefined;
-  return markdownTable(['mode', 'BPF program', 'runs / connection', 'ns / run', 'us / connection'], rows);
+  return markdownTable(['mode', 'where', 'runs / connection', 'ns / run', 'us / connection', 'share of machine CPU'], rows);
 }
 
 export interface Verdict {

@@ -12,7 +12,16 @@ import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs, type ChurnOptions, type Ch
 import { onExit, spawnTracked } from './child_processes';
 import { InterferenceMonitor, type Interference } from './interference';
 import { countLogRecords, readFinalMetrics } from './otlp_counts';
-import { bpfProgramNames, bpfProgramRuns, bpfStatsEnabled, cpuSeconds, memoryUse, setBpfStatsEnabled, type BpfProgramRuns } from './proc_stats';
+import {
+  bpfProgramNames,
+  bpfProgramRuns,
+  bpfStatsEnabled,
+  cpuSeconds,
+  machineBusySeconds,
+  memoryUse,
+  setBpfStatsEnabled,
+  type BpfProgramRuns,
+} from './proc_stats';
 import {
   bpfTable,
   MODE_LABELS,
@@ -41,6 +50,7 @@ interface BenchOptions {
 interface MeasuredLoad {
   readonly load: ChurnResult;
   readonly interference: Interference;
+  readonly machineCpuSeconds: number;
 }
 
 const CHURN_SCRIPT = join(__dirname, 'churn_load.js');
@@ -134,9 +144,11 @@ async function runLoad(churn: ChurnOptions): Promise<ChurnResult> {
 
 async function measuredLoad(churn: ChurnOptions): Promise<MeasuredLoad> {
   const monitor = new InterferenceMonitor(availableParallelism());
+  const busyBefore = machineBusySeconds();
   try {
     const load = await runLoad(churn);
-    return { load, interference: monitor.stop() };
+    const machineCpuSeconds = machineBusySeconds() - busyBefore;
+    return { load, interference: monitor.stop(), machineCpuSeconds };
   } catch (error) {
     monitor.stop();
     throw error;
@@ -179,6 +191,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
   const agent = await AgentProcess.start(options.agentBin, configPath, AGENT_ATTACH_TIMEOUT_MS);
   let load: ChurnResult;
   let interference: Interference;
+  let machineCpuSeconds: number;
   let cpu: number;
   let peakRssBytes: number;
   let catchUpSeconds: number;
@@ -187,9 +200,12 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
     await sleep(AGENT_SETTLE_MS);
     const cpuBefore = cpuSeconds(agent.pid);
     const bpfBefore = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
-    ({ load, interference } = await measuredLoad(options.churn));
+    ({ load, interference, machineCpuSeconds } = await measuredLoad(options.churn));
     const bpfAfterLoad = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
+    const busyAtLoadEnd = machineBusySeconds();
     catchUpSeconds = await agent.waitUntilIdle(IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
+    // The agent's catch-up work is part of what these connections cost the machine.
+    machineCpuSeconds += machineBusySeconds() - busyAtLoadEnd;
     // Just before SIGTERM: all of it is gone once the process exits.
     cpu = cpuSeconds(agent.pid) - cpuBefore;
     peakRssBytes = memoryUse(agent.pid).peakRssBytes;
@@ -208,6 +224,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
   return {
     load,
     interference,
+    machineCpuSeconds,
     agent: {
       cpuSeconds: cpu,
       peakRssBytes,
@@ -320,7 +337,14 @@ async function main(argv: readonly string[]): Promise<number> {
     const summaries = summarize(results);
     const out = ['rounds, in the order run:', roundsTable(results), '', 'summary (ratio vs off = median connections/s / median with the agent off; paired ratio = median of each round / mean of the nearest off rounds before and after it):', summaryTable(summaries)];
     const bpf = bpfTable(results);
-    if (bpf) out.push('', 'kernel time in the agent\'s BPF programs during the load (kernel.bpf_stats_enabled):', bpf);
+    if (bpf) {
+      out.push(
+        '',
+        'CPU spent on the agent\'s behalf during the load (BPF run time from kernel.bpf_stats_enabled; share = of all busy CPU ' +
+          'of the machine; not included: syscall-tracepoint slow path, wake-up IPIs, cache effects):',
+        bpf,
+      );
+    }
     const noisy = results.filter((r) => r.interference.fraction > options.maxInterference).length;
     out.push(
       '',
