@@ -252,14 +252,14 @@ export function verdicts(summaries: readonly ModeSummary[]): Verdict[] {
     result.push({
       target: `metrics pipeline churn ratio >= ${TARGETS.metricsChurnRatio}`,
       measured: `${metrics.ratio.toFixed(3)} (paired ${metrics.pairedRatio.toFixed(3)})`,
-      met: metrics.ratio >= TARGETS.metricsChurnRatio,
+      met: Number.isFinite(metrics.ratio) ? metrics.ratio >= TARGETS.metricsChurnRatio : undefined,
     });
   }
   if (events) {
     result.push({
       target: `every connection as a log event: churn ratio >= ${TARGETS.eventsChurnRatio}`,
       measured: `${events.ratio.toFixed(3)} (paired ${events.pairedRatio.toFixed(3)})`,
-      met: events.ratio >= TARGETS.eventsChurnRatio,
+      met: Number.isFinite(events.ratio) ? events.ratio >= TARGETS.eventsChurnRatio : undefined,
     });
     const lost = (events.eventsLost ?? 0) + (events.droppedEvents ?? 0);
     result.push({

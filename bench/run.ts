@@ -41,6 +41,7 @@ import {
 interface BenchOptions {
   readonly churn: ChurnOptions;
   readonly rounds: number;
+  readonly modes: readonly Mode[];
   readonly agentBin: string;
   readonly bpfStats: boolean;
   readonly maxInterference: number;
@@ -72,6 +73,8 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
   --rounds R        rounds of each mode (default 5); modes alternate, rotated each round
   --workers W       load worker threads, each with its own server (default: max(2, nproc))
   --concurrency C   connections in flight per worker (default ${DEFAULT_CHURN_OPTIONS.concurrency})
+  --modes LIST      comma-separated subset of off,metrics,events (default all three; ratios
+                    need off)
   --agent FILE      agent launcher (default bin/tcpscope.js)
   --max-interference F  rerun a round when other processes used more than this fraction of
                     all CPUs while its load ran (default 0.03)
@@ -84,7 +87,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const args = parseArgs(
     argv,
-    ['connections', 'seconds', 'rounds', 'workers', 'concurrency', 'agent', 'max-interference', 'retries'],
+    ['connections', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries'],
     ['bpf-stats'],
   );
   const integer = (name: string, fallback: number, max: number) => {
@@ -93,6 +96,9 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     return value;
   };
   const seconds = numberArg(args, 'seconds', 5);
+  const modes = (args.get('modes') ?? MODES.join(',')).split(',').map((m) => m.trim());
+  const unknown = modes.filter((m) => !(MODES as readonly string[]).includes(m));
+  if (unknown.length > 0 || modes.length === 0) throw new Error(`--modes takes a comma-separated subset of ${MODES.join(',')} (got "${args.get('modes')}")`);
   if (seconds > 600) throw new Error('--seconds must be at most 600');
   return {
     churn: {
@@ -103,6 +109,8 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
       concurrency: integer('concurrency', DEFAULT_CHURN_OPTIONS.concurrency, 4096),
     },
     rounds: integer('rounds', 5, 50),
+    // In the canonical order whatever the order given, so that rotation works the same.
+    modes: MODES.filter((m) => modes.includes(m)),
     agentBin: args.get('agent') ?? join(PACKAGE_ROOT, 'bin', 'tcpscope.js'),
     bpfStats: args.has('bpf-stats'),
     maxInterference: numberArg(args, 'max-interference', 0.03),
@@ -292,7 +300,7 @@ async function main(argv: readonly string[]): Promise<number> {
     `command: node dist/bench/run.js ${argv.join(' ')}`.trimEnd(),
     ...machineDescription(),
     `load: connect, send ${churn.payloadBytes} bytes, close on 127.0.0.1; ${churn.workers} workers x ${churn.concurrency} in flight; ` +
-      `each round at most ${churn.connections} connections or ${churn.seconds} s; ${options.rounds} rounds per mode`,
+      `each round at most ${churn.connections} connections or ${churn.seconds} s; ${options.rounds} rounds of each of ${options.modes.join(', ')}`,
   ];
   process.stdout.write(header.join('\n') + '\n\n');
   try {
@@ -301,10 +309,10 @@ async function main(argv: readonly string[]): Promise<number> {
     await runLoad({ ...churn, seconds: WARM_UP_SECONDS });
     let discarded = 0;
     const results: RoundResult[] = [];
-    const total = options.rounds * MODES.length;
+    const total = options.rounds * options.modes.length;
     for (let round = 0; round < options.rounds; round++) {
-      // Rotated order: every 3 rounds each mode runs once first, once second, once last.
-      const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]);
+      // Rotated order: over as many rounds as there are modes, each mode runs once in each position.
+      const order = options.modes.map((_, i) => options.modes[(i + round) % options.modes.length]);
       for (const mode of order) {
         await sleep(PAUSE_BETWEEN_ROUNDS_MS);
         for (let attempt = 1; ; attempt++) {
