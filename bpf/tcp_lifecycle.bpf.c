@@ -112,31 +112,38 @@ static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __
 
 static __always_inline __u64 socket_cgroup_id(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	return sk->sk_cgrp_data.cgroup->kn->id;
 }
 
 static __always_inline void read_tuple(const struct sock *sk, struct sock_state *st)
 {
-	st->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	st->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	st->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	st->family = sk->__sk_common.skc_family;
+	st->sport = sk->__sk_common.skc_num;
+	st->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (st->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&st->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&st->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		__builtin_memcpy(st->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(st->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)st->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)st->daddr, sk, __sk_common.skc_daddr);
+		__u32 saddr = sk->__sk_common.skc_rcv_saddr;
+		__u32 daddr = sk->__sk_common.skc_daddr;
+		__builtin_memcpy(st->saddr, &saddr, 4);
+		__builtin_memcpy(st->daddr, &daddr, 4);
 	}
-	st->netns_inode = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	st->netns_inode = sk->__sk_common.skc_net.net->ns.inum;
 }
+
+/* Bytes a record takes in the ring buffer: 8-byte header, rounded up to 8. */
+#define RINGBUF_RECORD_BYTES ((sizeof(struct tcp_lifecycle_event) + 8 + 7) / 8 * 8)
 
 static __always_inline void submit(struct tcp_lifecycle_event *event)
 {
-	/* Batch wake-ups: a wake-up per event costs more than the event itself. User space also
-	 * drains on a short timer, so a quiet ring buffer is never left unread for long. */
+	/* Batch wake-ups: a wake-up per event costs more than the event itself. Only the record
+	 * that makes the pending data cross cfg_wakeup_min_bytes wakes user space; while it lags
+	 * behind it is busy draining anyway, and when traffic is quiet its drain timer reads what
+	 * is left. (The reserved, not yet submitted record is already counted in AVAIL_DATA.) */
 	__u64 pending = bpf_ringbuf_query(&tcp_lifecycle_events, BPF_RB_AVAIL_DATA);
-	__u64 flags = pending >= cfg_wakeup_min_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(event, flags);
+	bool crossing = pending >= cfg_wakeup_min_bytes && pending < cfg_wakeup_min_bytes + RINGBUF_RECORD_BYTES;
+	bpf_ringbuf_submit(event, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now)
@@ -183,11 +190,11 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 
 
 static __always_inline void fill_established(const struct sock *sk, struct sock_state *st, __u64 now)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	st->established_ns = now;
 	st->cgroup_id = socket_cgroup_id(sk);
-	st->bytes_acked_at_established = BPF_CORE_READ(tp, bytes_acked);
-	st->bytes_received_at_established = BPF_CORE_READ(tp, bytes_received);
+	st->bytes_acked_at_established = tp ? tp->bytes_acked : 0;
+	st->bytes_received_at_established = tp ? tp->bytes_received : 0;
 	read_tuple(sk, st);
 }
 
@@ -230,18 +237,22 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		bpf_map_delete_elem(&tcp_lifecycle_sockets, &key); /* failed connect: tcp_handshake's business */
 		return;
 	}
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	__u64 duration = now - st->established_ns;
 
 	/* bytes_acked/bytes_received count SYN and FIN sequence space too. The SYN is in the
 	 * value taken at ESTABLISHED; our FIN is in bytes_acked once acknowledged (all of write_seq
 	 * acked after we sent one); the peer's FIN is in bytes_received once tcp_fin() ran, which
 	 * sets SOCK_DONE. */
-	__u64 acked = BPF_CORE_READ(tp, bytes_acked) - st->bytes_acked_at_established;
-	__u64 received = BPF_CORE_READ(tp, bytes_received) - st->bytes_received_at_established;
-	if ((st->flags & STATE_FIN_SENT) && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq) && acked > 0)
+	if (!tp) {
+		bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
+		return;
+	}
+	__u64 acked = tp->bytes_acked - st->bytes_acked_at_established;
+	__u64 received = tp->bytes_received - st->bytes_received_at_established;
+	if ((st->flags & STATE_FIN_SENT) && tp->snd_una == tp->write_seq && acked > 0)
 		acked -= 1;
-	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	unsigned long sk_flags = sk->__sk_common.skc_flags;
 	if ((sk_flags & (1UL << SOCK_DONE)) && received > 0)
 		received -= 1;
 
@@ -262,10 +273,10 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		e->duration_ns = duration;
 		e->bytes_sent = acked;
 		e->bytes_received = received;
-		e->segments_sent = BPF_CORE_READ(tp, segs_out);
-		e->segments_received = BPF_CORE_READ(tp, segs_in);
-		e->retransmits = BPF_CORE_READ(tp, total_retrans);
-		e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+		e->segments_sent = tp->segs_out;
+		e->segments_received = tp->segs_in;
+		e->retransmits = tp->total_retrans;
+		e->srtt_us = tp->srtt_us >> 3;
 		submit(e);
 	}
 	bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
@@ -274,18 +285,22 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/* Ten transitions per connection run this: leave the ones we ignore before doing anything. */
+	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED && newstate != TCP_FIN_WAIT1 &&
+	    newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	if (newstate == TCP_ESTABLISHED && oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
-	__u64 now = bpf_ktime_get_ns();
 
 	switch (newstate) {
 	case TCP_SYN_SENT:
-		on_syn_sent(sk, key, now);
+		on_syn_sent(sk, key, bpf_ktime_get_ns());
 		break;
 	case TCP_ESTABLISHED:
-		if (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV)
-			on_established(sk, key, oldstate, now);
+		on_established(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
 	case TCP_FIN_WAIT1:
 	case TCP_LAST_ACK: {
@@ -295,7 +310,7 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 		break;
 	}
 	case TCP_CLOSE:
-		on_close(sk, key, oldstate, now);
+		on_close(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
 	}
 	return 0;

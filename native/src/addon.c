@@ -14,6 +14,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("open", object_open);
 	EXPORT("setGlobal", object_set_global);
 	EXPORT("setMaxEntries", object_set_max_entries);
+	EXPORT("setAutoload", object_set_autoload);
 	EXPORT("load", object_load);
 	EXPORT("attach", object_attach);
 	EXPORT("close", object_close);
@@ -23,6 +24,8 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("possibleCpus", possible_cpus);
 	EXPORT("ringOpen", ring_reader_open);
 	EXPORT("ringClose", ring_reader_close);
+	EXPORT("ringPause", ring_reader_pause);
+	EXPORT("ringResume", ring_reader_resume);
 	return exports;
 }
 

@@ -40,6 +40,7 @@ napi_value object_open(napi_env env, napi_callback_info info);
 napi_value object_set_global(napi_env env, napi_callback_info info);
 napi_value object_set_max_entries(napi_env env, napi_callback_info info);
 napi_value object_load(napi_env env, napi_callback_info info);
+napi_value object_set_autoload(napi_env env, napi_callback_info info);
 napi_value object_attach(napi_env env, napi_callback_info info);
 napi_value object_close(napi_env env, napi_callback_info info);
 
@@ -52,5 +53,7 @@ napi_value possible_cpus(napi_env env, napi_callback_info info);
 /* ring_reader.c */
 napi_value ring_reader_open(napi_env env, napi_callback_info info);
 napi_value ring_reader_close(napi_env env, napi_callback_info info);
+napi_value ring_reader_pause(napi_env env, napi_callback_info info);
+napi_value ring_reader_resume(napi_env env, napi_callback_info info);
 
 #endif

@@ -180,6 +180,31 @@ napi_value object_attach(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/* setAutoload(handle, programName, enabled): leave a program out of load and attach (before load).
+ * Lets a receiver skip hooks whose cost buys nothing in its configuration. */
+napi_value object_set_autoload(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	struct bpf_handle *h;
+	char name[256];
+	bool enabled;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 3 || !arg_handle(env, argv[0], &h) || !arg_string(env, argv[1], name, sizeof(name)))
+		return NULL;
+	if (napi_get_value_bool(env, argv[2], &enabled) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a boolean");
+		return NULL;
+	}
+	struct bpf_program *prog = bpf_object__find_program_by_name(h->obj, name);
+	if (!prog)
+		return bridge_throw(env, ENOENT, "BPF object has no program %s", name);
+	int err = bpf_program__set_autoload(prog, enabled);
+	if (err)
+		return bridge_throw(env, err, "cannot change autoload of %s: %s", name, strerror(-err));
+	return NULL;
+}
+
 /* close(handle): detaches and frees; idempotent. */
 napi_value object_close(napi_env env, napi_callback_info info)
 {

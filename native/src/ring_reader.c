@@ -18,6 +18,8 @@ struct ring_reader {
 	uv_timer_t timer;
 	int open_handles;
 	bool closing;
+	bool paused;
+	unsigned int interval_ms;
 	napi_ref callback;
 	napi_ref object; /* keeps the BPF object alive while we read its map */
 	napi_async_context async_context;
@@ -162,6 +164,7 @@ napi_value ring_reader_open(napi_env env, napi_callback_info info)
 	napi_value resource_name;
 	napi_create_string_utf8(env, "tcpscope:RingReader", NAPI_AUTO_LENGTH, &resource_name);
 	napi_async_init(env, NULL, resource_name, &r->async_context);
+	r->interval_ms = interval_ms;
 	uv_poll_start(&r->poll, UV_READABLE, on_readable);
 	if (interval_ms > 0)
 		uv_timer_start(&r->timer, on_timer, interval_ms, interval_ms);
@@ -169,6 +172,46 @@ napi_value ring_reader_open(napi_env env, napi_callback_info info)
 	napi_value result;
 	napi_create_external(env, r, NULL, NULL, &result);
 	return result;
+}
+
+/* pause(reader) / resume(reader): stop and restart reading. While paused the kernel ring buffer
+ * fills and then drops (counted by the BPF side): memory in user space stays bounded when the
+ * pipeline cannot keep up. The ring buffer's fd is level-triggered, so resume() wakes at once
+ * if records are waiting. */
+static struct ring_reader *arg_reader(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	struct ring_reader *r;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&r) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a ring reader");
+		return NULL;
+	}
+	return r->closing ? NULL : r;
+}
+
+napi_value ring_reader_pause(napi_env env, napi_callback_info info)
+{
+	struct ring_reader *r = arg_reader(env, info);
+	if (r && !r->paused) {
+		r->paused = true;
+		uv_poll_stop(&r->poll);
+		uv_timer_stop(&r->timer);
+	}
+	return NULL;
+}
+
+napi_value ring_reader_resume(napi_env env, napi_callback_info info)
+{
+	struct ring_reader *r = arg_reader(env, info);
+	if (r && r->paused) {
+		r->paused = false;
+		uv_poll_start(&r->poll, UV_READABLE, on_readable);
+		if (r->interval_ms > 0)
+			uv_timer_start(&r->timer, on_timer, r->interval_ms, r->interval_ms);
+	}
+	return NULL;
 }
 
 /* close(reader): delivers the remaining records, then stops; idempotent. */

@@ -98,6 +98,15 @@ export class BpfObject {
     }
   }
 
+  /** Leaves a program out of load and attach (call before load). */
+  setAutoload(program: string, enabled: boolean): void {
+    try {
+      this.addon.setAutoload(this.native, program, enabled);
+    } catch (error) {
+      throw explain(`configuring program ${program}`, error);
+    }
+  }
+
   load(): void {
     try {
       this.addon.load(this.native);

@@ -27,6 +27,7 @@ export interface NativeAddon {
   open(path: string): NativeHandle;
   setGlobal(handle: NativeHandle, name: string, bytes: Buffer): void;
   setMaxEntries(handle: NativeHandle, map: string, entries: number): void;
+  setAutoload(handle: NativeHandle, program: string, enabled: boolean): void;
   load(handle: NativeHandle): void;
   attach(handle: NativeHandle): { program: string; section: string }[];
   close(handle: NativeHandle): void;
@@ -41,6 +42,8 @@ export interface NativeAddon {
     drainIntervalMs: number,
   ): NativeRingHandle;
   ringClose(ring: NativeRingHandle): void;
+  ringPause(ring: NativeRingHandle): void;
+  ringResume(ring: NativeRingHandle): void;
 }
 
 export function isNativeError(error: unknown): error is NativeError {

@@ -19,6 +19,18 @@ export class RingReader {
     this.ring = ring;
   }
 
+  /**
+   * Stops reading until resume(): the kernel ring buffer then fills and drops what does not fit
+   * (counted on the BPF side), which keeps user-space memory bounded when consumers lag.
+   */
+  pause(): void {
+    if (this.ring) this.addon.ringPause(this.ring);
+  }
+
+  resume(): void {
+    if (this.ring) this.addon.ringResume(this.ring);
+  }
+
   /** Hands over the records still pending, then stops. Idempotent. */
   close(): void {
     if (!this.ring) return;

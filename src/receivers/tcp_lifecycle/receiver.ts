@@ -26,6 +26,15 @@ const MAPS = {
   drops: 'tcp_lifecycle_drops',
 } as const;
 
+/**
+ * Event batches handed to the logs pipeline and not yet done with. At this many the ring reader
+ * pauses: the kernel ring buffer absorbs the burst and counts what it cannot hold, instead of
+ * the agent's heap growing without bound behind a slow exporter.
+ */
+const MAX_LOG_BATCHES_IN_FLIGHT = 4;
+
+const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exit'] as const;
+
 export class TcpLifecycleReceiver implements Receiver {
   private bpf: BpfObject | undefined;
   private ring: RingReader | undefined;
@@ -34,6 +43,7 @@ export class TcpLifecycleReceiver implements Receiver {
   private readonly cgroups = new CgroupResolver();
   private readonly scope: InstrumentationScope = { name: 'tcpscope/receiver/tcp_lifecycle', version: VERSION };
   private decodeFailures = 0;
+  private logBatchesInFlight = 0;
   private stopped = false;
   /** Pushes in flight, awaited by shutdown so that nothing is cut off mid-way. */
   private readonly pending = new Set<Promise<void>>();
@@ -48,7 +58,11 @@ export class TcpLifecycleReceiver implements Receiver {
   async start(_host: Host): Promise<void> {
     const bpf = BpfObject.open(this.objectPath);
     try {
-      bpf.setGlobalU32('cfg_events_enabled', this.next.logs ? 1 : 0);
+      const events = this.next.logs !== undefined;
+      bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
+      // The accept hooks only name the owner of server sockets for events. Syscall tracepoints
+      // put every syscall of every process on a slower path, so metrics-only runs go without.
+      for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, events);
       bpf.setGlobalU32('cfg_wakeup_min_bytes', this.config.wakeup_min_bytes);
       bpf.setMaxEntries(MAPS.events, this.config.ring_buffer_size);
       bpf.setMaxEntries(MAPS.sockets, this.config.max_connections);
@@ -104,10 +118,17 @@ export class TcpLifecycleReceiver implements Receiver {
         if (this.decodeFailures++ === 0) this.settings.logger.error(`cannot decode an event: ${(error as Error).message}`);
       }
     });
+    this.logBatchesInFlight++;
+    if (this.logBatchesInFlight >= MAX_LOG_BATCHES_IN_FLIGHT) this.ring?.pause();
     this.track(
-      consumer.consume(logRecords).catch((error: unknown) => {
-        this.settings.logger.warn(`logs pipeline rejected ${logRecords.length} events: ${(error as Error).message}`);
-      }),
+      consumer
+        .consume(logRecords)
+        .catch((error: unknown) => {
+          this.settings.logger.warn(`logs pipeline rejected ${logRecords.length} events: ${(error as Error).message}`);
+        })
+        .finally(() => {
+          if (this.logBatchesInFlight-- === MAX_LOG_BATCHES_IN_FLIGHT) this.ring?.resume();
+        }),
     );
   }
 
