@@ -14,6 +14,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { createExportMetricsServiceRequest } from '@opentelemetry/otlp-transformer/build/src/metrics/internal';
 import { createExportLogsServiceRequest } from '@opentelemetry/otlp-transformer/build/src/logs/internal';
 import { JSON_ENCODER } from '@opentelemetry/otlp-transformer/build/src/common/utils';
+import { writeLogsRequestJson } from './logs_json_writer';
 
 /** One `ExportMetricsServiceRequest` as a single line of OTLP/JSON (no trailing newline). */
 export function encodeMetricsRequest(data: ResourceMetrics): string {
@@ -22,6 +23,11 @@ export function encodeMetricsRequest(data: ResourceMetrics): string {
 
 /** One `ExportLogsServiceRequest` as a single line of OTLP/JSON (no trailing newline). */
 export function encodeLogsRequest(records: readonly ReadableLogRecord[]): string {
+  return writeLogsRequestJson(records) ?? encodeLogsRequestGeneric(records);
+}
+
+/** The transformer's path: any record shape (bodies, arrays, span contexts...). */
+export function encodeLogsRequestGeneric(records: readonly ReadableLogRecord[]): string {
   // The transformer does not mutate its input; its signature just predates readonly arrays.
   return JSON.stringify(createExportLogsServiceRequest(records as ReadableLogRecord[], JSON_ENCODER), proto3JsonValue);
 }
