@@ -20,6 +20,7 @@ struct ring_reader {
 	bool closing;
 	bool paused;
 	unsigned int interval_ms;
+	uint32_t max_batch_records;
 	napi_ref callback;
 	napi_ref object; /* keeps the BPF object alive while we read its map */
 	napi_async_context async_context;
@@ -29,6 +30,9 @@ struct ring_reader {
 	uint32_t batch_records;
 	uint32_t error; /* errno of the last failed append; reported with the next batch */
 };
+
+/* Returned by append_record to end a pass early; not an error. */
+#define BATCH_FULL (-EFBIG)
 
 static int append_record(void *ctx, void *data, size_t size)
 {
@@ -51,16 +55,23 @@ static int append_record(void *ctx, void *data, size_t size)
 	memcpy(r->batch + r->batch_length + sizeof(length), data, size);
 	r->batch_length = needed;
 	r->batch_records++;
-	return 0;
+	/* A full batch stops this pass (the record just taken is kept: libbpf has already moved the
+	 * consumer past it); the rest stays in the kernel for the next pass, so one batch never
+	 * holds more than max_batch_records and JS memory per batch stays bounded. */
+	return r->batch_records >= r->max_batch_records ? BATCH_FULL : 0;
 }
 
-static void deliver_batch(struct ring_reader *r)
+/* Hands one batch to JS; returns how many records it held. */
+static uint32_t deliver_batch(struct ring_reader *r)
 {
 	if (r->closing)
-		return;
+		return 0;
 	int consumed = ring_buffer__consume(r->rb);
+	if (consumed == BATCH_FULL)
+		consumed = 0;
 	if (r->batch_records == 0 && consumed >= 0)
-		return;
+		return 0;
+	uint32_t delivered = r->batch_records;
 	napi_env env = r->env;
 	napi_handle_scope scope;
 	napi_open_handle_scope(env, &scope);
@@ -80,6 +91,7 @@ static void deliver_batch(struct ring_reader *r)
 		napi_fatal_exception(env, exception);
 	}
 	napi_close_handle_scope(env, scope);
+	return delivered;
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events)
@@ -110,7 +122,8 @@ static void close_reader(struct ring_reader *r)
 	if (r->closing)
 		return;
 	/* Hand what is still in the ring buffer to JS before closing: nothing is left unread. */
-	deliver_batch(r);
+	while (deliver_batch(r) >= r->max_batch_records)
+		;
 	r->closing = true;
 	uv_poll_stop(&r->poll);
 	uv_timer_stop(&r->timer);
@@ -118,18 +131,21 @@ static void close_reader(struct ring_reader *r)
 	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
 }
 
-/* open(handle, mapName, callback(batch: Buffer, records: number, errno: number), drainIntervalMs) */
+/* open(handle, mapName, callback(batch: Buffer, records: number, errno: number), drainIntervalMs,
+ *      maxBatchRecords) */
 napi_value ring_reader_open(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	struct bpf_handle *h;
 	char name[256];
-	unsigned int interval_ms;
+	unsigned int interval_ms, max_batch_records;
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 4 || !arg_handle(env, argv[0], &h) || !arg_string(env, argv[1], name, sizeof(name)) ||
-	    !arg_u32(env, argv[3], &interval_ms))
+	if (argc < 5 || !arg_handle(env, argv[0], &h) || !arg_string(env, argv[1], name, sizeof(name)) ||
+	    !arg_u32(env, argv[3], &interval_ms) || !arg_u32(env, argv[4], &max_batch_records))
 		return NULL;
+	if (max_batch_records == 0)
+		max_batch_records = 1;
 	napi_valuetype type;
 	napi_typeof(env, argv[2], &type);
 	if (type != napi_function) {
@@ -165,6 +181,7 @@ napi_value ring_reader_open(napi_env env, napi_callback_info info)
 	napi_create_string_utf8(env, "tcpscope:RingReader", NAPI_AUTO_LENGTH, &resource_name);
 	napi_async_init(env, NULL, resource_name, &r->async_context);
 	r->interval_ms = interval_ms;
+	r->max_batch_records = max_batch_records;
 	uv_poll_start(&r->poll, UV_READABLE, on_readable);
 	if (interval_ms > 0)
 		uv_timer_start(&r->timer, on_timer, interval_ms, interval_ms);

@@ -168,12 +168,14 @@ export class BpfObject {
     return this.addon.possibleCpus();
   }
 
-  /** Starts delivering the ring buffer's records in batches (see RingReader). */
-  openRing(map: string, onBatch: RingBatchHandler, drainIntervalMs: number): RingReader {
+  /**
+   * Starts delivering the ring buffer's records in batches of at most `maxBatchRecords` (see
+   * RingReader): on each wake-up, and every `drainIntervalMs` for what a quiet stream leaves.
+   */
+  openRing(map: string, onBatch: RingBatchHandler, drainIntervalMs: number, maxBatchRecords = 4096): RingReader {
     try {
-      const ring = new RingReader(this.addon, this.addon.ringOpen(this.native, map, (b, n, e) => onBatch(b, n, e), drainIntervalMs), () =>
-        this.rings.delete(ring),
-      );
+      const native = this.addon.ringOpen(this.native, map, (b, n, e) => onBatch(b, n, e), drainIntervalMs, maxBatchRecords);
+      const ring = new RingReader(this.addon, native, () => this.rings.delete(ring));
       this.rings.add(ring);
       return ring;
     } catch (error) {

@@ -40,6 +40,7 @@ export interface NativeAddon {
     map: string,
     onBatch: (batch: Buffer, records: number, errno: number) => void,
     drainIntervalMs: number,
+    maxBatchRecords: number,
   ): NativeRingHandle;
   ringClose(ring: NativeRingHandle): void;
   ringPause(ring: NativeRingHandle): void;
