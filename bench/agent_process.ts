@@ -22,7 +22,9 @@ export class AgentProcess {
 
   /** Starts the agent and resolves once it has attached; rejects (and kills it) otherwise. */
   static async start(agentBin: string, configPath: string, timeoutMs: number): Promise<AgentProcess> {
-    const child = spawnTracked(process.execPath, [agentBin, 'run', '--config', configPath], {
+    // bin/tcpscope is an executable launcher (it sets the agent's heap flags); a .js file runs under node.
+    const [command, ...prefix] = agentBin.endsWith('.js') ? [process.execPath, agentBin] : [agentBin];
+    const child = spawnTracked(command, [...prefix, 'run', '--config', configPath], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const agent = new AgentProcess(child);

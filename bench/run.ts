@@ -75,7 +75,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
   --concurrency C   connections in flight per worker (default ${DEFAULT_CHURN_OPTIONS.concurrency})
   --modes LIST      comma-separated subset of off,metrics,events (default all three; ratios
                     need off)
-  --agent FILE      agent launcher (default bin/tcpscope.js)
+  --agent FILE      agent launcher, an executable (default bin/tcpscope)
   --max-interference F  rerun a round when other processes used more than this fraction of
                     all CPUs while its load ran (default 0.03)
   --retries N       reruns per round at most (default 2); the last attempt is kept either way
@@ -111,7 +111,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     rounds: integer('rounds', 5, 50),
     // In the canonical order whatever the order given, so that rotation works the same.
     modes: MODES.filter((m) => modes.includes(m)),
-    agentBin: args.get('agent') ?? join(PACKAGE_ROOT, 'bin', 'tcpscope.js'),
+    agentBin: args.get('agent') ?? join(PACKAGE_ROOT, 'bin', 'tcpscope'),
     bpfStats: args.has('bpf-stats'),
     maxInterference: numberArg(args, 'max-interference', 0.03),
     retries: args.get('retries') === '0' ? 0 : integer('retries', 2, 10),

@@ -29,6 +29,7 @@ export interface MapEntries {
 
 const ERRNO_EPERM = 1;
 const ERRNO_EACCES = 13;
+const ERRNO_EAGAIN = 11;
 
 function explain(action: string, error: unknown): BpfLoadError {
   if (!isNativeError(error)) return new BpfLoadError(0, `${action}: ${String(error)}`);
@@ -50,6 +51,25 @@ export class BpfObject {
     readonly path: string,
   ) {
     this.handle = handle;
+  }
+
+  /**
+   * Opens, prepares (globals, map sizes, autoload) and loads an object. The verifier gives up
+   * with EAGAIN when a signal arrives mid-verification (a profiler's timer, for one), and libbpf
+   * cannot load a failed object again, so such a failure is retried from a fresh open.
+   */
+  static openAndLoad(path: string, prepare: (bpf: BpfObject) => void, attempts = 5): BpfObject {
+    for (let attempt = 1; ; attempt++) {
+      const bpf = BpfObject.open(path);
+      try {
+        prepare(bpf);
+        bpf.load();
+        return bpf;
+      } catch (error) {
+        bpf.close();
+        if (!(error instanceof BpfLoadError && error.errno === ERRNO_EAGAIN && attempt < attempts)) throw error;
+      }
+    }
   }
 
   /** Opens a compiled CO-RE object after checking BTF and privileges. */

@@ -45,7 +45,7 @@ service:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const agent = startChild([process.execPath, join(PACKAGE_ROOT, 'bin', 'tcpscope.js'), 'run', '--config', config], {
+  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config], {
     ...process.env,
     TCPSCOPE_E2E_OUT: out,
   });

@@ -23,7 +23,7 @@ test('config/otlp.yaml delivers events and metrics over OTLP/gRPC', async (t) =>
     await backend.close();
   });
 
-  const agent = startChild([process.execPath, join(PACKAGE_ROOT, 'bin', 'tcpscope.js'), 'run', '--config', join(PACKAGE_ROOT, 'config', 'otlp.yaml')], {
+  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', join(PACKAGE_ROOT, 'config', 'otlp.yaml')], {
     ...process.env,
     OTLP_ENDPOINT: backend.endpoint,
   });

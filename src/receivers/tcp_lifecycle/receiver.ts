@@ -56,19 +56,19 @@ export class TcpLifecycleReceiver implements Receiver {
   ) {}
 
   async start(_host: Host): Promise<void> {
-    const bpf = BpfObject.open(this.objectPath);
-    try {
-      const events = this.next.logs !== undefined;
-      bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
+    const events = this.next.logs !== undefined;
+    const bpf = BpfObject.openAndLoad(this.objectPath, (object) => {
+      object.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
+      object.setGlobalU32('cfg_wakeup_min_bytes', this.config.wakeup_min_bytes);
       // The accept hooks only name the owner of server sockets for events. Syscall tracepoints
       // put every syscall of every process on a slower path, so metrics-only runs go without.
-      for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, events);
-      bpf.setGlobalU32('cfg_wakeup_min_bytes', this.config.wakeup_min_bytes);
-      bpf.setMaxEntries(MAPS.events, this.config.ring_buffer_size);
-      bpf.setMaxEntries(MAPS.sockets, this.config.max_connections);
+      for (const program of ACCEPT_PROGRAMS) object.setAutoload(program, events);
+      object.setMaxEntries(MAPS.events, this.config.ring_buffer_size);
+      object.setMaxEntries(MAPS.sockets, this.config.max_connections);
       // +2: the overflow series of each role always has its slot
-      bpf.setMaxEntries(MAPS.stats, this.config.max_cgroups + 2);
-      bpf.load();
+      object.setMaxEntries(MAPS.stats, this.config.max_cgroups + 2);
+    });
+    try {
       const zero = Buffer.alloc(STATS_SIZE * bpf.possibleCpus());
       for (const role of [CONSTANTS.TCP_LIFECYCLE_ROLE_CLIENT, CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER]) {
         bpf.updateMap(MAPS.stats, statsKey(OVERFLOW_CGROUP_ID, role), zero);
