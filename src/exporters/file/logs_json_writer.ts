@@ -12,15 +12,30 @@ function nanos(time: HrTime): string {
   return seconds === 0 ? String(ns) : `${seconds}${String(ns).padStart(9, '0')}`;
 }
 
+// Attribute keys repeat in every record: their JSON prefix is built once.
+const keyPrefixes = new Map<string, string>();
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `{"key":${JSON.stringify(key)},"value":`;
+    if (keyPrefixes.size < 4096) keyPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+// Strings that need no escaping (addresses, names, paths) skip JSON.stringify.
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** `{"key":…,"value":{…}}` pairs, or undefined when a value is not a string, number or boolean. */
 function attributesJson(attributes: Readonly<Record<string, unknown>>): string | undefined {
   let out = '';
+  let first = true;
   for (const key in attributes) {
     const value = attributes[key];
     let encoded: string;
     switch (typeof value) {
       case 'string':
-        encoded = `{"stringValue":${JSON.stringify(value)}}`;
+        encoded = PLAIN.test(value) ? `{"stringValue":"${value}"}` : `{"stringValue":${JSON.stringify(value)}}`;
         break;
       case 'number':
         if (Number.isInteger(value)) encoded = `{"intValue":"${value}"}`;
@@ -33,7 +48,8 @@ function attributesJson(attributes: Readonly<Record<string, unknown>>): string |
       default:
         return undefined;
     }
-    out += `${out ? ',' : ''}{"key":${JSON.stringify(key)},"value":${encoded}}`;
+    out += (first ? '' : ',') + keyPrefix(key) + encoded + '}';
+    first = false;
   }
   return out;
 }
