@@ -24,7 +24,10 @@ const NOTES = `## How the numbers are obtained
 
 - **Hooks.** \`tp_btf/inet_sock_set_state\` for every TCP state change, and the
   \`syscalls:sys_exit_accept4\` / \`sys_exit_accept\` tracepoints to learn which process accepted a
-  connection. Stable tracepoints only: no kprobes, no fentry.
+  connection. Stable tracepoints only: no kprobes, no fentry. The accept hooks are loaded only
+  when a logs pipeline uses the receiver: an enabled syscall tracepoint puts every syscall of
+  every process on the kernel's slower tracing path (measured +55 ns per syscall), a price only
+  worth paying for events.
 - **Owner.** A client socket's owner is the process running when the socket enters SYN_SENT
   (that is inside \`connect()\`). A server socket reaches ESTABLISHED in softirq context, where the
   running process is unrelated (on loopback it is the client), so its owner is taken when
