@@ -94,14 +94,25 @@ static uint32_t deliver_batch(struct ring_reader *r)
 	return delivered;
 }
 
+static void on_timer(uv_timer_t *handle);
+
+/* A full batch means more is waiting. The ring buffer will not wake us for it (its wake-up
+ * fired when the pending bytes crossed the threshold, not again while they stay above), so the
+ * next batch is read on the next loop iteration, after JS has had its turn. */
+static void deliver_and_continue(struct ring_reader *r)
+{
+	if (deliver_batch(r) >= r->max_batch_records && !r->closing && !r->paused)
+		uv_timer_start(&r->timer, on_timer, 0, r->interval_ms);
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events)
 {
-	deliver_batch(handle->data);
+	deliver_and_continue(handle->data);
 }
 
 static void on_timer(uv_timer_t *handle)
 {
-	deliver_batch(handle->data);
+	deliver_and_continue(handle->data);
 }
 
 static void on_handle_closed(uv_handle_t *handle)
@@ -225,8 +236,8 @@ napi_value ring_reader_resume(napi_env env, napi_callback_info info)
 	if (r && r->paused) {
 		r->paused = false;
 		uv_poll_start(&r->poll, UV_READABLE, on_readable);
-		if (r->interval_ms > 0)
-			uv_timer_start(&r->timer, on_timer, r->interval_ms, r->interval_ms);
+		/* read at once what piled up while paused: no wake-up will announce it */
+		uv_timer_start(&r->timer, on_timer, 0, r->interval_ms);
 	}
 	return NULL;
 }
