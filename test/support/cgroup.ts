@@ -64,11 +64,20 @@ export class TestCgroup {
   }
 }
 
+/** rmdir, retried for up to 2 s: a cgroup stays busy (EBUSY) until killed tasks are reaped. */
 function removeDirectory(dir: string): void {
-  try {
-    if (existsSync(dir)) rmdirSync(dir);
-  } catch {
-    // not empty or busy: reported by the next run's leftover check
+  const deadline = Date.now() + 2000;
+  while (existsSync(dir)) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) {
+        process.stderr.write(`warning: could not remove test cgroup ${dir}: ${(error as Error).message}\n`);
+        return;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
   }
 }
 
