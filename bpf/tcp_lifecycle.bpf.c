@@ -263,7 +263,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		stats->duration_sum_ns += duration;
 		stats->bytes_sent += acked;
 		stats->bytes_received += received;
-		__u32 bucket = tcp_lifecycle_duration_bucket(duration);
+		__u32 bucket = tcpscope_duration_bucket(duration);
 		if (bucket < TCP_LIFECYCLE_DURATION_BUCKETS)
 			stats->duration_buckets[bucket] += 1;
 	}

@@ -15,10 +15,10 @@
 #define TCP_LIFECYCLE_ROLE_CLIENT 1
 #define TCP_LIFECYCLE_ROLE_SERVER 2
 
-/* Lifetime histogram: bucket i counts lifetimes d with 2^(i-1) us < d <= 2^i us (bucket 0: d <= 1 us),
- * the last bucket everything above 2^(BUCKETS-2) us (~9.5 h). The bounds are OpenTelemetry's
- * (lower, upper] explicit-bucket semantics, so user space exports them unchanged. */
-#define TCP_LIFECYCLE_DURATION_BUCKETS 37
+#include "duration_histogram.h"
+
+/* Lifetime histogram: see duration_histogram.h. */
+#define TCP_LIFECYCLE_DURATION_BUCKETS TCPSCOPE_DURATION_BUCKETS
 
 /* Index of the dropped-events counters (percpu array `tcp_lifecycle_drops`). */
 #define TCP_LIFECYCLE_DROP_RINGBUF 0   /* ring buffer full: event lost, metrics still counted */
@@ -66,29 +66,5 @@ struct tcp_lifecycle_stats {
 	__u64 bytes_received;
 	__u64 duration_buckets[TCP_LIFECYCLE_DURATION_BUCKETS];
 };
-
-/* ceil(log2(x)) for x >= 1, without loops (the verifier prefers straight-line code). Shared
- * with user-space tests, which check the bucket boundaries at every power of two. */
-static inline __u32 tcp_lifecycle_ceil_log2(__u64 x)
-{
-	if (x <= 1)
-		return 0;
-	__u64 v = x - 1;
-	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r + 1;
-}
-
-/* Histogram bucket of a lifetime: d <= 2^i us  <=>  ceil(d / 1000 ns) <= 2^i. */
-static inline __u32 tcp_lifecycle_duration_bucket(__u64 duration_ns)
-{
-	__u32 bucket = tcp_lifecycle_ceil_log2((duration_ns + 999) / 1000);
-	return bucket < TCP_LIFECYCLE_DURATION_BUCKETS - 1 ? bucket : TCP_LIFECYCLE_DURATION_BUCKETS - 1;
-}
 
 #endif

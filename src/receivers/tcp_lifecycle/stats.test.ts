@@ -19,7 +19,7 @@ test('kernel bucket of a lifetime equals the OpenTelemetry bucket of the exporte
     samples.push(edge - 1n, edge, edge + 1n);
   }
   samples.push(2n ** 62n);
-  const expressions = samples.map((ns) => `tcp_lifecycle_duration_bucket(${ns}ULL)`);
+  const expressions = samples.map((ns) => `tcpscope_duration_bucket(${ns}ULL)`);
   const kernel = compileLayout('tcp_lifecycle.h', {}, expressions).constants;
   for (const [i, ns] of samples.entries()) {
     assert.equal(kernel[expressions[i]], otelBucket(ns), `bucket of ${ns} ns`);
