@@ -214,8 +214,10 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 		fill_established(sk, st, now);
 		count_established(st);
 		struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CONNECT, now);
-		if (e)
+		if (e) {
+			e->duration_ns = now - st->syn_ns; /* the handshake: SYN sent -> ESTABLISHED */
 			submit(e);
+		}
 		return;
 	}
 	/* Server side (SYN_RECV -> ESTABLISHED runs in softirq, so current is not the owner: the

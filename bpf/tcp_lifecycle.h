@@ -30,7 +30,7 @@
 
 struct tcp_lifecycle_event {
 	__u64 timestamp_ns;      /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the transition reported */
-	__u64 duration_ns;       /* close: ESTABLISHED -> CLOSE; 0 otherwise */
+	__u64 duration_ns;       /* close: ESTABLISHED -> CLOSE; connect: SYN sent -> ESTABLISHED */
 	__u64 cgroup_id;         /* cgroup v2 id of the socket (inode of its cgroup directory) */
 	__u64 bytes_sent;        /* close: payload bytes acknowledged by the peer (SYN/FIN excluded) */
 	__u64 bytes_received;    /* close: payload bytes received (SYN/FIN excluded) */

@@ -62,6 +62,12 @@ export interface CreateSettings {
   /** Describes the agent itself (service.name=tcpscope, host.name, ...). */
   readonly resource: Resource;
   readonly logger: AgentLogger;
+  /**
+   * Receivers only: the types of the other receivers that feed a logs pipeline this one feeds,
+   * so that two receivers able to report the same event (tcp_lifecycle and tcp_handshake both
+   * see a successful connect) can agree that only one of them does.
+   */
+  readonly logsPeers?: ReadonlySet<string>;
 }
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';

@@ -64,7 +64,13 @@ export function buildGraph(config: ValidatedConfig, registry: FactoryRegistry, s
     const factory = factoryFor(registry, 'receiver', spec);
     const label = `receiver "${text}"`;
     const consumers: Consumers = next;
-    const receiver = create(label, () => factory.create(settingsFor(settings, spec.id, text), spec.config, consumers));
+    const logsPeers = new Set(
+      config.pipelines
+        .filter((p) => p.id.signal === 'logs' && p.receivers.includes(text))
+        .flatMap((p) => p.receivers.filter((r) => r !== text).map((r) => lookup(config.receivers, r, 'receiver').id.type)),
+    );
+    const receiverSettings: CreateSettings = { ...settingsFor(settings, spec.id, text), logsPeers };
+    const receiver = create(label, () => factory.create(receiverSettings, spec.config, consumers));
     receiverEntries.push({ label, component: receiver });
   }
   return [...exporterEntries, ...processorEntries, ...receiverEntries];

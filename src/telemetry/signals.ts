@@ -48,6 +48,17 @@ export const METRICS = {
     notes:
       'Explicit buckets with upper bounds 2^i microseconds (i = 0..35, about 1 us to 9.5 h) plus an overflow bucket, counted in the kernel; bounds are (lower, upper] as OpenTelemetry defines them. Sum and count are exact.',
   },
+  handshakeDuration: {
+    name: 'system.network.tcp.handshake.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description:
+      'One record per terminal outcome of each TCP handshake: its count is the number of attempts, so the success rate is one query (count without error.type / all).',
+    attributes: [ATTR.handshakeRole, ATTR.errorType, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.overflow],
+    emittedBy: ['tcp_handshake'],
+    notes:
+      'Same explicit buckets as the connection duration (2^i microseconds). Counted in the kernel before any event filter: failed_only, connect_only, ports and cgroup_prefix never change it.',
+  },
   io: {
     name: 'system.network.tcp.io',
     instrument: 'counter',
@@ -71,7 +82,7 @@ export const METRICS = {
     unit: '{event}',
     description: 'Events lost because the kernel ring buffer was full. Metrics are unaffected: they are aggregated in the kernel before the ring buffer.',
     attributes: [ATTR.receiver],
-    emittedBy: ['tcp_lifecycle'],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
   },
   exporterDroppedItems: {
     name: 'tcpscope.exporter.dropped_items',
@@ -97,16 +108,17 @@ const CLOSE_FIELDS = [
 export const EVENTS = {
   connect: {
     name: 'tcp.connect',
-    description: 'An outbound connection reached ESTABLISHED. Timestamp: the moment of the transition.',
-    attributes: SOCKET,
-    emittedBy: ['tcp_lifecycle'],
+    description:
+      'The terminal outcome of an outbound connection attempt. From tcp_lifecycle: it reached ESTABLISHED (with `tcp.handshake.duration`). From tcp_handshake: every outcome, failures with `error.type`; when both receivers feed one logs pipeline, successes come from tcp_lifecycle only (one event per attempt). Timestamp: the outcome.',
+    attributes: [...SOCKET, ATTR.tcpHandshakeDuration, ATTR.errorType, ATTR.socketFd],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
   },
   accept: {
     name: 'tcp.accept',
     description:
-      'An inbound connection reached ESTABLISHED and a process accepted it. Emitted when accept() returns (that is when the owner is known); timestamp: the moment it reached ESTABLISHED.',
-    attributes: SOCKET,
-    emittedBy: ['tcp_lifecycle'],
+      'An inbound connection reached ESTABLISHED. From tcp_lifecycle: emitted when accept() returns (that is when the owner is known), stamped with the time of the transition. From tcp_handshake (only when tcp_lifecycle does not share its logs pipeline): at the transition, with `tcp.handshake.duration` and no process.',
+    attributes: [...SOCKET, ATTR.tcpHandshakeDuration],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
   },
   close: {
     name: 'tcp.close',

@@ -1,9 +1,11 @@
 // Decodes tcp_lifecycle_event records (bpf/tcp_lifecycle.h) from a ring buffer batch.
 import { formatAddress, type IpAddress } from '../../host/ip_address';
+import type { HandshakeRole } from '../shared/workload_attributes';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 
+export type { HandshakeRole };
+
 export type LifecycleEventKind = 'connect' | 'accept' | 'close';
-export type HandshakeRole = 'client' | 'server';
 
 export interface LifecycleEvent {
   readonly kind: LifecycleEventKind;
@@ -19,6 +21,8 @@ export interface LifecycleEvent {
   readonly localPort: number;
   readonly peer: IpAddress;
   readonly peerPort: number;
+  /** connect only: SYN sent -> ESTABLISHED. */
+  readonly handshakeNs?: bigint;
   /** Present on close only. */
   readonly close?: CloseFields;
 }
@@ -64,6 +68,7 @@ export function decodeLifecycleEvent(buf: Buffer, offset: number, length: number
     peer: formatAddress(family, buf, offset + F.daddr.offset),
     peerPort: buf.readUInt16LE(offset + F.dport.offset),
   };
+  if (kind === 'connect') return { ...event, handshakeNs: buf.readBigUInt64LE(offset + F.duration_ns.offset) };
   if (kind !== 'close') return event;
   return {
     ...event,

@@ -37,7 +37,9 @@ export const STATS_KEY_FIELDS = {
   role: { offset: 8, size: 4 },
 } as const satisfies Record<string, FieldLayout>;
 
-export const DURATION_BUCKETS = 37;
+import { DURATION_BUCKETS } from '../shared/duration_buckets';
+
+export { DURATION_BUCKETS };
 export const STATS_STRUCT = 'tcp_lifecycle_stats';
 export const STATS_SIZE = 40 + 8 * DURATION_BUCKETS;
 export const STATS_FIELDS = {
@@ -63,4 +65,4 @@ export const CONSTANTS = {
   TCP_LIFECYCLE_COMM_LEN: 16,
 } as const;
 
-export const OVERFLOW_CGROUP_ID = 0xffffffffffffffffn;
+export { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';

@@ -8,7 +8,7 @@ import { hrTimeNow, type MonotonicClock } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
 import type { LifecycleEvent } from './decoder';
-import { cgroupAttributes } from './workload_attributes';
+import { cgroupAttributes } from '../shared/workload_attributes';
 
 const EVENT_NAMES = { connect: EVENTS.connect.name, accept: EVENTS.accept.name, close: EVENTS.close.name };
 
@@ -35,6 +35,7 @@ export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext)
   }
   cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
   attributes[ATTR.netnsInode.key] = event.netnsInode;
+  if (event.handshakeNs !== undefined) attributes[ATTR.tcpHandshakeDuration.key] = Number(event.handshakeNs) / 1e9;
   const close = event.close;
   if (close) {
     attributes[ATTR.tcpDuration.key] = Number(close.durationNs) / 1e9;

@@ -5,8 +5,9 @@ import { AggregationTemporality, DataPointType, type MetricData } from '@opentel
 import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS, type MetricDefinition } from '../../telemetry/signals';
-import { DURATION_BOUNDARIES_S, type WorkloadStats } from './stats';
-import { workloadAttributes } from './workload_attributes';
+import { durationHistogramValue } from '../shared/duration_buckets';
+import { workloadAttributes } from '../shared/workload_attributes';
+import type { WorkloadStats } from './stats';
 
 function descriptor(def: MetricDefinition, valueType: ValueType) {
   return { name: def.name, description: def.description, unit: def.unit, valueType };
@@ -56,11 +57,7 @@ export function lifecycleMetrics(input: LifecycleMetricsInput): MetricData[] {
       startTime,
       endTime,
       attributes,
-      value: {
-        buckets: { boundaries: [...DURATION_BOUNDARIES_S], counts: s.durationBuckets.map(Number) },
-        sum: Number(s.durationSumNs) / 1e9,
-        count: Number(s.closed),
-      },
+      value: durationHistogramValue(s.durationBuckets, s.durationSumNs, s.closed),
     });
     io.dataPoints.push(
       { startTime, endTime, attributes: { ...attributes, [ATTR.ioDirection.key]: 'transmit' }, value: Number(s.bytesSent) },

@@ -58,6 +58,3 @@ export function statsKey(cgroupId: bigint, role: number): Buffer {
   key.writeUInt32LE(role, K.role.offset);
   return key;
 }
-
-/** Upper bounds, in seconds, of all but the last (overflow) bucket: 2^i microseconds. */
-export const DURATION_BOUNDARIES_S: readonly number[] = Array.from({ length: DURATION_BUCKETS - 1 }, (_, i) => 2 ** i / 1e6);

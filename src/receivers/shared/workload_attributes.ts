@@ -2,8 +2,11 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { ATTR } from '../../telemetry/attributes';
-import type { HandshakeRole } from './decoder';
-import { OVERFLOW_CGROUP_ID } from './layout';
+
+export type HandshakeRole = 'client' | 'server';
+
+/** The cgroup id the kernel programs use for their one overflow series (map full). */
+export const OVERFLOW_CGROUP_ID = 0xffffffffffffffffn;
 
 export function cgroupAttributes(resolver: CgroupResolver, cgroupId: bigint, into: Attributes): void {
   if (cgroupId === OVERFLOW_CGROUP_ID) {

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcp_handshake: every terminal outcome of every TCP handshake, from stable tracepoints only.
+ *
+ * Client: SYN_SENT -> ESTABLISHED (success) or SYN_SENT -> CLOSE (failure, errno from sk_err,
+ * which the kernel set before closing: RST -> ECONNREFUSED, SYN retries exhausted -> ETIMEDOUT,
+ * ICMP -> EHOSTUNREACH/ENETUNREACH...). connect() failing before any SYN (no route, no
+ * local address, policy) is seen at sys_exit_connect. Server: SYN_RECV -> ESTABLISHED, timed
+ * from the SYN-ACK by the kernel's own SYN-ACK RTT sample.
+ * Every outcome is counted in the kernel histogram; filters only thin the event stream. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "tcp_handshake.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define EINTR 4
+#define EINPROGRESS 115
+#define EALREADY 114
+#define EISCONN 106
+#define ECONNABORTED 103
+
+/* Settings written before load; names map one-to-one to config keys. */
+const volatile __u32 cfg_events_enabled = 1;
+const volatile __u32 cfg_established_events = 1; /* off when tcp_lifecycle reports them already */
+const volatile __u32 cfg_connect_only = 0;
+const volatile __u32 cfg_failed_only = 0;
+const volatile __u32 cfg_port_count = 0;
+const volatile __u16 cfg_ports[TCP_HANDSHAKE_MAX_PORTS] = {};
+const volatile __u32 cfg_cgroup_filter = 0; /* only sockets whose cgroup is in tcp_handshake_cgroups */
+const volatile __u32 cfg_wakeup_min_bytes = 65536;
+
+_Static_assert(sizeof(struct tcp_handshake_event) == 96, "event layout changed: update the TS decoder");
+_Static_assert(sizeof(struct tcp_handshake_stats_key) == 16, "stats key layout changed");
+
+/* A client handshake in progress. */
+struct attempt {
+	__u64 syn_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__s32 fd;
+	char comm[TCP_HANDSHAKE_COMM_LEN];
+};
+
+/* connect() in progress on a thread: what sys_exit_connect needs to report a sync failure. */
+struct connect_call {
+	__u64 start_ns;
+	__u8 addr[28]; /* struct sockaddr_in / sockaddr_in6 as the caller passed it */
+	__s32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct attempt);
+} tcp_handshake_attempts SEC(".maps");
+
+/* Sockets whose attempt already ended: a later connect() on them returns the stored error
+ * (EALREADY path), which must not be reported as a second, synchronous failure. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} tcp_handshake_ended SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* thread id */
+	__type(value, struct connect_call);
+} tcp_handshake_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tcp_handshake_stats_key);
+	__type(value, struct tcp_handshake_stats);
+} tcp_handshake_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* cgroup id */
+	__type(value, __u8);
+} tcp_handshake_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} tcp_handshake_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCP_HANDSHAKE_DROP_KINDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_handshake_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_handshake_stats);
+} tcp_handshake_zero SEC(".maps");
+
+static __always_inline void count_drop(__u32 kind)
+{
+	__u64 *counter = bpf_map_lookup_elem(&tcp_handshake_drops, &kind);
+	if (counter)
+		*counter += 1;
+}
+
+static __always_inline void record_outcome(__u64 cgroup_id, __u8 role, __u32 error, __u64 duration_ns)
+{
+	struct tcp_handshake_stats_key key = { .cgroup_id = cgroup_id, .role = role, .error = error };
+	struct tcp_handshake_stats *stats = bpf_map_lookup_elem(&tcp_handshake_stats, &key);
+	if (!stats) {
+		__u32 zero_index = 0;
+		struct tcp_handshake_stats *zero = bpf_map_lookup_elem(&tcp_handshake_zero, &zero_index);
+		if (zero)
+			bpf_map_update_elem(&tcp_handshake_stats, &key, zero, BPF_NOEXIST);
+		stats = bpf_map_lookup_elem(&tcp_handshake_stats, &key);
+	}
+	if (!stats) {
+		/* Map full: the one overflow series, created by user space before attaching. */
+		count_drop(TCP_HANDSHAKE_DROP_STATS_FULL);
+		struct tcp_handshake_stats_key overflow = { .cgroup_id = TCP_HANDSHAKE_OVERFLOW_CGROUP };
+		stats = bpf_map_lookup_elem(&tcp_handshake_stats, &overflow);
+		if (!stats)
+			return;
+	}
+	__sync_fetch_and_add(&stats->count, 1);
+	__sync_fetch_and_add(&stats->duration_sum_ns, duration_ns);
+	__u32 bucket = tcpscope_duration_bucket(duration_ns);
+	if (bucket < TCPSCOPE_DURATION_BUCKETS)
+		__sync_fetch_and_add(&stats->duration_buckets[bucket], 1);
+}
+
+static __always_inline bool port_selected(__u16 port)
+{
+	if (cfg_port_count == 0)
+		return true;
+	for (int i = 0; i < TCP_HANDSHAKE_MAX_PORTS; i++) {
+		if (i >= cfg_port_count)
+			break;
+		if (cfg_ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/* Filters decide only what crosses the ring buffer; metrics are recorded before them. */
+static __always_inline bool event_wanted(__u8 role, __u32 error, __u64 cgroup_id, __u16 service_port)
+{
+	if (!cfg_events_enabled)
+		return false;
+	if (error == 0 && !cfg_established_events)
+		return false;
+	if (cfg_connect_only && role != TCP_HANDSHAKE_ROLE_CLIENT)
+		return false;
+	if (cfg_failed_only && error == 0)
+		return false;
+	if (!port_selected(service_port))
+		return false;
+	if (cfg_cgroup_filter && !bpf_map_lookup_elem(&tcp_handshake_cgroups, &cgroup_id))
+		return false;
+	return true;
+}
+
+static __always_inline struct tcp_handshake_event *reserve_event(void)
+{
+	struct tcp_handshake_event *e = bpf_ringbuf_reserve(&tcp_handshake_events, sizeof(*e), 0);
+	if (!e)
+		count_drop(TCP_HANDSHAKE_DROP_RINGBUF);
+	return e;
+}
+
+#define RINGBUF_RECORD_BYTES ((sizeof(struct tcp_handshake_event) + 8 + 7) / 8 * 8)
+
+/* Wake user space only when pending bytes cross the threshold; its drain timer does the rest. */
+static __always_inline void submit(struct tcp_handshake_event *e)
+{
+	__u64 pending = bpf_ringbuf_query(&tcp_handshake_events, BPF_RB_AVAIL_DATA);
+	bool crossing = pending >= cfg_wakeup_min_bytes && pending < cfg_wakeup_min_bytes + RINGBUF_RECORD_BYTES;
+	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void fill_tuple(const struct sock *sk, struct tcp_handshake_event *e)
+{
+	e->family = sk->__sk_common.skc_family;
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (e->family == AF_INET6) {
+		__builtin_memcpy(e->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(e->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	} else {
+		__u32 saddr = sk->__sk_common.skc_rcv_saddr;
+		__u32 daddr = sk->__sk_common.skc_daddr;
+		__builtin_memset(e->saddr, 0, 16);
+		__builtin_memset(e->daddr, 0, 16);
+		__builtin_memcpy(e->saddr, &saddr, 4);
+		__builtin_memcpy(e->daddr, &daddr, 4);
+	}
+	e->netns_inode = sk->__sk_common.skc_net.net->ns.inum;
+}
+
+static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
+{
+	/* tcp_v4/v6_connect() runs this inside connect(): current is the caller. */
+	struct attempt a = {};
+	a.syn_ns = bpf_ktime_get_ns();
+	a.cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	a.pid = pid_tgid >> 32;
+	a.fd = -1;
+	__u32 tid = (__u32)pid_tgid;
+	struct connect_call *call = bpf_map_lookup_elem(&tcp_handshake_calls, &tid);
+	if (call)
+		a.fd = call->fd;
+	bpf_get_current_comm(a.comm, sizeof(a.comm));
+	bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY);
+	bpf_map_delete_elem(&tcp_handshake_ended, &key);
+}
+
+static __always_inline void on_client_outcome(const struct sock *sk, __u64 key, __u32 error)
+{
+	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
+	if (!a)
+		return; /* SYN sent before the agent started */
+	__u64 now = bpf_ktime_get_ns();
+	__u64 duration = now - a->syn_ns;
+	record_outcome(a->cgroup_id, TCP_HANDSHAKE_ROLE_CLIENT, error, duration);
+	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (event_wanted(TCP_HANDSHAKE_ROLE_CLIENT, error, a->cgroup_id, dport)) {
+		struct tcp_handshake_event *e = reserve_event();
+		if (e) {
+			e->timestamp_ns = now;
+			e->duration_ns = duration;
+			e->cgroup_id = a->cgroup_id;
+			fill_tuple(sk, e);
+			e->pid = a->pid;
+			e->fd = a->fd;
+			e->error = error;
+			e->kind = TCP_HANDSHAKE_OUTCOME;
+			e->role = TCP_HANDSHAKE_ROLE_CLIENT;
+			__builtin_memcpy(e->comm, a->comm, TCP_HANDSHAKE_COMM_LEN);
+			submit(e);
+		}
+	}
+	bpf_map_delete_elem(&tcp_handshake_attempts, &key);
+	if (error) {
+		__u8 one = 1;
+		bpf_map_update_elem(&tcp_handshake_ended, &key, &one, BPF_ANY);
+	}
+}
+
+static __always_inline void on_server_established(const struct sock *sk)
+{
+	/* The child socket reaches ESTABLISHED right after the kernel took its SYN-ACK RTT sample
+	 * (tcp_synack_rtt_meas): that sample is the time from SYN-ACK to the final ACK. */
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return;
+	__u64 duration = (__u64)(tp->srtt_us >> 3) * 1000;
+	__u64 cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	record_outcome(cgroup_id, TCP_HANDSHAKE_ROLE_SERVER, 0, duration);
+	__u16 sport = sk->__sk_common.skc_num;
+	if (!event_wanted(TCP_HANDSHAKE_ROLE_SERVER, 0, cgroup_id, sport))
+		return;
+	struct tcp_handshake_event *e = reserve_event();
+	if (!e)
+		return;
+	e->timestamp_ns = bpf_ktime_get_ns();
+	e->duration_ns = duration;
+	e->cgroup_id = cgroup_id;
+	fill_tuple(sk, e);
+	e->pid = 0; /* softirq: no owner yet (tcp_lifecycle's tcp.accept names it) */
+	e->fd = -1;
+	e->error = 0;
+	e->kind = TCP_HANDSHAKE_OUTCOME;
+	e->role = TCP_HANDSHAKE_ROLE_SERVER;
+	__builtin_memset(e->comm, 0, TCP_HANDSHAKE_COMM_LEN);
+	submit(e);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tcp_handshake_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate == TCP_SYN_SENT) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			on_syn_sent(sk, (__u64)sk);
+		return 0;
+	}
+	if (oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE)) {
+		if (sk->sk_protocol != IPPROTO_TCP)
+			return 0;
+		__u32 error = 0;
+		if (newstate == TCP_CLOSE) {
+			/* Set by tcp_reset / tcp_write_err / tcp_v4_err before tcp_done; zero when the
+			 * application itself closed the socket mid-handshake. */
+			error = sk->sk_err;
+			if (error == 0)
+				error = ECONNABORTED;
+		}
+		on_client_outcome(sk, (__u64)sk, error);
+		return 0;
+	}
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && sk->sk_protocol == IPPROTO_TCP)
+		on_server_established(sk);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tcp_handshake_connect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct connect_call call = {};
+	const void *uaddr = (const void *)ctx->args[1];
+	if (bpf_probe_read_user(call.addr, sizeof(call.addr), uaddr)) {
+		/* shorter sockaddr (sockaddr_in is 16 bytes): read what is there */
+		if (bpf_probe_read_user(call.addr, 16, uaddr))
+			return 0;
+	}
+	__u16 family = *(__u16 *)call.addr;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	call.start_ns = bpf_ktime_get_ns();
+	call.fd = (__s32)ctx->args[0];
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&tcp_handshake_calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+/* The socket behind file descriptor `fd` of the current task, or 0. */
+static __always_inline const struct sock *socket_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *file = 0;
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return 0;
+	return BPF_CORE_READ(sock, sk);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_call *call = bpf_map_lookup_elem(&tcp_handshake_calls, &tid);
+	if (!call)
+		return 0;
+	long ret = ctx->ret;
+	__u32 error = ret < 0 ? (__u32)-ret : 0;
+	/* Success, in progress, or about an attempt that is (or was) reported on its own. */
+	if (error == 0 || error == EINPROGRESS || error == EALREADY || error == EISCONN || error == EINTR)
+		goto done;
+	const struct sock *sk = socket_of_fd(call->fd);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != 1 /* SOCK_STREAM */)
+		goto done;
+	__u64 key = (__u64)sk;
+	if (bpf_map_lookup_elem(&tcp_handshake_attempts, &key))
+		goto done; /* a SYN is out: its outcome is reported from the state change */
+	if (bpf_map_lookup_elem(&tcp_handshake_ended, &key)) {
+		bpf_map_delete_elem(&tcp_handshake_ended, &key);
+		goto done; /* connect() returning the error of an attempt already reported */
+	}
+	__u64 now = bpf_ktime_get_ns();
+	__u64 duration = now - call->start_ns;
+	__u64 cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	record_outcome(cgroup_id, TCP_HANDSHAKE_ROLE_CLIENT, error, duration);
+
+	__u16 family = *(__u16 *)call->addr;
+	__u16 dport = bpf_ntohs(*(__u16 *)(call->addr + 2));
+	if (!event_wanted(TCP_HANDSHAKE_ROLE_CLIENT, error, cgroup_id, dport))
+		goto done;
+	struct tcp_handshake_event *e = reserve_event();
+	if (!e)
+		goto done;
+	e->timestamp_ns = now;
+	e->duration_ns = duration;
+	e->cgroup_id = cgroup_id;
+	__builtin_memset(e->saddr, 0, 16);
+	__builtin_memset(e->daddr, 0, 16);
+	if (family == AF_INET6)
+		__builtin_memcpy(e->daddr, call->addr + 8, 16);   /* sin6_addr */
+	else
+		__builtin_memcpy(e->daddr, call->addr + 4, 4);    /* sin_addr */
+	e->netns_inode = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->fd = call->fd;
+	e->error = error;
+	e->sport = 0;
+	e->dport = dport;
+	e->family = family;
+	e->kind = TCP_HANDSHAKE_SYNC_FAILURE;
+	e->role = TCP_HANDSHAKE_ROLE_CLIENT;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	submit(e);
+done:
+	bpf_map_delete_elem(&tcp_handshake_calls, &tid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,137 @@
+// What every eBPF receiver does the same way: load its object with settings written before load,
+// stream ring buffer events to the logs pipeline (EventPump), read kernel aggregates every
+// collection_interval for the metrics pipeline, and on shutdown drain the ring, push metrics one
+// last time and detach. A receiver supplies only what is its own (KernelReceiverSpec).
+import type { HrTime } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { BpfObject } from '../../bridge/bpf_object';
+import type { Consumers, CreateSettings, Host, Receiver } from '../../component';
+import { parseDuration, type DurationSetting } from '../../exporters/duration';
+import { CgroupResolver } from '../../host/cgroup_resolver';
+import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
+import { VERSION } from '../../version';
+import type { LogRecordContext } from '../tcp_lifecycle/log_records';
+import { EventPump } from './event_pump';
+
+export interface KernelReceiverSettings {
+  readonly collection_interval: DurationSetting;
+  readonly drain_interval: DurationSetting;
+}
+
+export interface KernelReceiverSpec {
+  /** The ring buffer map events arrive on. */
+  readonly eventsMap: string;
+  /** Globals, map sizes, autoload: everything written before load. */
+  prepare(bpf: BpfObject, eventsWanted: boolean): void;
+  /** After load, before attach (e.g. overflow series, filter maps). */
+  initialize?(bpf: BpfObject): void;
+  decode(batch: Buffer, offset: number, length: number, context: LogRecordContext): ReadableLogRecord;
+  /** Metrics from the kernel aggregates, read now. */
+  metrics(bpf: BpfObject, startTime: HrTime, endTime: HrTime): MetricData[];
+  /** Called every collection_interval before metrics (e.g. refreshing filter maps). */
+  refresh?(bpf: BpfObject): void;
+}
+
+/** Sum of a per-CPU array of u64 counters at `index`. */
+export function perCpuCounter(bpf: BpfObject, map: string, index: number): bigint {
+  const entries = bpf.readMap(map);
+  let total = 0n;
+  for (let i = 0; i < entries.count; i++) {
+    if (entries.key(i).readUInt32LE(0) !== index) continue;
+    for (let cpu = 0; cpu < entries.cpus; cpu++) total += entries.value(i, cpu).readBigUInt64LE(0);
+  }
+  return total;
+}
+
+export class KernelReceiver implements Receiver {
+  private bpf: BpfObject | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private startTime: HrTime = hrTimeNow();
+  private pump: EventPump | undefined;
+  private stopped = false;
+  /** Metrics pushes in flight, awaited by shutdown. */
+  private readonly pending = new Set<Promise<void>>();
+  readonly cgroups = new CgroupResolver();
+  readonly scope: InstrumentationScope;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: KernelReceiverSettings,
+    private readonly next: Consumers,
+    private readonly objectPath: string,
+    private readonly spec: KernelReceiverSpec,
+  ) {
+    this.scope = { name: `tcpscope/receiver/${settings.id.type}`, version: VERSION };
+  }
+
+  async start(_host: Host): Promise<void> {
+    const logs = this.next.logs;
+    const bpf = BpfObject.openAndLoad(this.objectPath, (object) => this.spec.prepare(object, logs !== undefined));
+    try {
+      this.spec.initialize?.(bpf);
+      this.cgroups.scan();
+      if (logs) {
+        const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: new MonotonicClock(), cgroups: this.cgroups };
+        const pump = new EventPump(this.settings.logger, logs, (batch, offset, length) => this.spec.decode(batch, offset, length, context));
+        pump.attach(bpf.openRing(this.spec.eventsMap, pump.onBatch, parseDuration(this.config.drain_interval)));
+        this.pump = pump;
+      }
+      const attached = bpf.attach();
+      this.startTime = hrTimeNow();
+      this.bpf = bpf;
+      this.settings.logger.info(
+        `attached ${attached.map((p) => p.section).join(', ')}; signals: ${[this.next.metrics && 'metrics', logs && 'logs'].filter(Boolean).join(', ')}`,
+      );
+    } catch (error) {
+      this.pump = undefined;
+      bpf.close();
+      throw error;
+    }
+    const interval = parseDuration(this.config.collection_interval);
+    this.timer = setInterval(() => this.pushMetrics(), interval);
+  }
+
+  /** Reads the kernel aggregates now; what the metrics pipeline receives each interval. */
+  collect(): ResourceMetrics {
+    const bpf = this.bpf;
+    if (!bpf) throw new Error(`${this.settings.id.text} is not started`);
+    const metrics = this.spec.metrics(bpf, this.startTime, hrTimeNow());
+    return { resource: this.settings.resource, scopeMetrics: [{ scope: this.scope, metrics }] };
+  }
+
+  private pushMetrics(): void {
+    if (!this.bpf) return;
+    try {
+      this.spec.refresh?.(this.bpf);
+    } catch (error) {
+      this.settings.logger.warn(`refresh failed: ${(error as Error).message}`);
+    }
+    const consumer = this.next.metrics;
+    if (!consumer) return;
+    const push = (async () => {
+      try {
+        await consumer.consume(this.collect());
+      } catch (error) {
+        this.settings.logger.warn(`metrics collection failed: ${(error as Error).message}`);
+      }
+    })();
+    this.pending.add(push);
+    void push.finally(() => this.pending.delete(push));
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    // Final flush: the ring buffer's remaining events, then one last metrics collection.
+    const last = this.bpf && this.next.metrics ? this.next.metrics.consume(this.collect()).catch((error: unknown) => {
+      this.settings.logger.warn(`final metrics collection failed: ${(error as Error).message}`);
+    }) : undefined;
+    await this.pump?.settle();
+    await Promise.allSettled([...this.pending, last]);
+    this.bpf?.close();
+    this.bpf = undefined;
+  }
+}

@@ -1,0 +1,96 @@
+// Config of the tcp_handshake receiver. Filter keys map one-to-one to the BPF side's cfg_*
+// globals: they are evaluated in the kernel, so filtered events never cross to user space.
+import type { Schema } from 'convict';
+import { durationFormat, type DurationSetting } from '../../exporters/duration';
+
+export interface TcpHandshakeConfig {
+  collection_interval: DurationSetting;
+  drain_interval: DurationSetting;
+  ring_buffer_size: number;
+  max_attempts: number;
+  max_series: number;
+  wakeup_min_bytes: number;
+  /** Events for client handshakes only (no server-side events). */
+  connect_only: boolean;
+  /** Events for failures only. */
+  failed_only: boolean;
+  /** Events only for these service ports (peer port of clients, local port of servers). */
+  ports: number[];
+  /** Events only for sockets in this cgroup v2 subtree (path relative to the v2 root). */
+  cgroup_prefix: string;
+}
+
+const MAX_PORTS = 16;
+
+function integerBetween(min: number, max: number) {
+  return (value: unknown) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+  };
+}
+
+export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
+  collection_interval: {
+    doc: 'How often the kernel histogram is read and exported ("10s", "500ms" or milliseconds).',
+    format: durationFormat(100),
+    default: '10s',
+  },
+  drain_interval: {
+    doc: 'Longest time an event waits in the ring buffer before it is read when traffic is quiet.',
+    format: durationFormat(1),
+    default: '100ms',
+  },
+  ring_buffer_size: {
+    doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096).',
+    format: (value: unknown) => {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 4096 || (value & (value - 1)) !== 0) {
+        throw new Error(`must be a power of two of at least 4096 (got ${JSON.stringify(value)})`);
+      }
+    },
+    default: 1024 * 1024,
+  },
+  max_attempts: {
+    doc: 'Client handshakes tracked at once (LRU).',
+    format: integerBetween(1024, 16 * 1024 * 1024),
+    default: 65536,
+  },
+  max_series: {
+    doc: 'Distinct (cgroup, role, error) series in the kernel histogram; beyond it one series with otel.metric.overflow=true.',
+    format: integerBetween(16, 1024 * 1024),
+    default: 4096,
+  },
+  wakeup_min_bytes: {
+    doc: 'Pending ring buffer bytes that wake the agent before drain_interval.',
+    format: integerBetween(1, 1 << 30),
+    default: 65536,
+  },
+  connect_only: {
+    doc: 'Only client handshakes produce events (like Inspektor Gadget --connect-only). Metrics still count every handshake.',
+    format: Boolean,
+    default: false,
+  },
+  failed_only: {
+    doc: 'Only failed handshakes produce events (like --failed-connect-only). Metrics still count every attempt.',
+    format: Boolean,
+    default: false,
+  },
+  ports: {
+    doc: `Only handshakes to these service ports produce events (at most ${MAX_PORTS}; empty = all).`,
+    format: (value: unknown) => {
+      if (!Array.isArray(value) || value.length > MAX_PORTS || !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
+        throw new Error(`must be a list of at most ${MAX_PORTS} ports from 1 to 65535 (got ${JSON.stringify(value)})`);
+      }
+    },
+    default: [],
+  },
+  cgroup_prefix: {
+    doc: 'Only sockets in this cgroup v2 subtree produce events, e.g. /kubepods.slice (empty = all). New cgroups below it are picked up every collection_interval.',
+    format: (value: unknown) => {
+      if (typeof value !== 'string' || (value !== '' && !value.startsWith('/'))) {
+        throw new Error(`must be empty or a cgroup path starting with / (got ${JSON.stringify(value)})`);
+      }
+    },
+    default: '',
+  },
+};

@@ -1,0 +1,42 @@
+// Handshake outcomes as tcp.connect (client) / tcp.accept (server) log records.
+import type { Attributes } from '@opentelemetry/api';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { errnoName } from '../../host/errno';
+import { hrTimeNow } from '../../host/monotonic_clock';
+import { ATTR } from '../../telemetry/attributes';
+import { EVENTS } from '../../telemetry/signals';
+import type { LogRecordContext } from '../tcp_lifecycle/log_records';
+import { cgroupAttributes } from '../shared/workload_attributes';
+import type { HandshakeEvent } from './decoder';
+
+export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext): ReadableLogRecord {
+  const attributes: Attributes = {
+    [ATTR.networkTransport.key]: 'tcp',
+    [ATTR.networkType.key]: event.peer.type,
+  };
+  if (event.local) {
+    attributes[ATTR.localAddress.key] = event.local.text;
+    attributes[ATTR.localPort.key] = event.localPort;
+  }
+  attributes[ATTR.peerAddress.key] = event.peer.text;
+  attributes[ATTR.peerPort.key] = event.peerPort;
+  attributes[ATTR.handshakeRole.key] = event.role;
+  if (event.pid !== 0) {
+    attributes[ATTR.processPid.key] = event.pid;
+    attributes[ATTR.processExecutableName.key] = event.comm;
+  }
+  cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
+  attributes[ATTR.netnsInode.key] = event.netnsInode;
+  attributes[ATTR.tcpHandshakeDuration.key] = Number(event.durationNs) / 1e9;
+  if (event.error !== 0) attributes[ATTR.errorType.key] = errnoName(event.error);
+  if (event.fd >= 0) attributes[ATTR.socketFd.key] = event.fd;
+  return {
+    hrTime: ctx.clock.toHrTime(event.timestampNs),
+    hrTimeObserved: hrTimeNow(),
+    eventName: event.role === 'client' ? EVENTS.connect.name : EVENTS.accept.name,
+    attributes,
+    resource: ctx.resource,
+    instrumentationScope: ctx.scope,
+    droppedAttributesCount: 0,
+  };
+}
