@@ -41,6 +41,8 @@ struct attempt {
 	__u64 cgroup_id;
 	__u32 pid;
 	__s32 fd;
+	__u32 reported_error; /* last error reported on the socket during the handshake */
+	__u32 _pad;
 	char comm[TCP_HANDSHAKE_COMM_LEN];
 };
 
@@ -226,12 +228,8 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 	bpf_map_delete_elem(&tcp_handshake_ended, &key);
 }
 
-static __always_inline void on_client_outcome(const struct sock *sk, __u64 key, __u32 error)
+static __always_inline void report_client_outcome(const struct sock *sk, __u64 key, struct attempt *a, __u32 error, __u64 now)
 {
-	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
-	if (!a)
-		return; /* SYN sent before the agent started */
-	__u64 now = bpf_ktime_get_ns();
 	__u64 duration = now - a->syn_ns;
 	record_outcome(a->cgroup_id, TCP_HANDSHAKE_ROLE_CLIENT, error, duration);
 	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
@@ -256,6 +254,40 @@ static __always_inline void on_client_outcome(const struct sock *sk, __u64 key, 
 		__u8 one = 1;
 		bpf_map_update_elem(&tcp_handshake_ended, &key, &one, BPF_ANY);
 	}
+}
+
+static __always_inline void on_client_close(const struct sock *sk, __u64 key)
+{
+	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
+	if (!a)
+		return; /* SYN sent before the agent started */
+	/* RST and exhausted SYN retries set sk_err before closing. An ICMP unreachable during
+	 * SYN_SENT is a soft error here (sk_err_soft, error report, SYNs go on): an application that
+	 * gives up on it reads it with SO_ERROR (which clears it) and closes, so the error the
+	 * report saw is what ended the attempt. A socket closed with no error at all: ECONNABORTED. */
+	__u32 error = sk->sk_err;
+	if (error == 0)
+		error = sk->sk_err_soft;
+	if (error == 0)
+		error = a->reported_error;
+	if (error == 0)
+		error = ECONNABORTED;
+	report_client_outcome(sk, key, a, error, bpf_ktime_get_ns());
+}
+
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(tcp_handshake_error_report, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
+	if (!a)
+		return 0;
+	__u32 error = sk->sk_err;
+	if (error == 0)
+		error = sk->sk_err_soft;
+	if (error)
+		a->reported_error = error;
+	return 0;
 }
 
 static __always_inline void on_server_established(const struct sock *sk)
@@ -298,15 +330,14 @@ int BPF_PROG(tcp_handshake_set_state, const struct sock *sk, int oldstate, int n
 	if (oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE)) {
 		if (sk->sk_protocol != IPPROTO_TCP)
 			return 0;
-		__u32 error = 0;
+		__u64 key = (__u64)sk;
 		if (newstate == TCP_CLOSE) {
-			/* Set by tcp_reset / tcp_write_err / tcp_v4_err before tcp_done; zero when the
-			 * application itself closed the socket mid-handshake. */
-			error = sk->sk_err;
-			if (error == 0)
-				error = ECONNABORTED;
+			on_client_close(sk, key);
+			return 0;
 		}
-		on_client_outcome(sk, (__u64)sk, error);
+		struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
+		if (a)
+			report_client_outcome(sk, key, a, 0, bpf_ktime_get_ns());
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && sk->sk_protocol == IPPROTO_TCP)
@@ -364,8 +395,13 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != 1 /* SOCK_STREAM */)
 		goto done;
 	__u64 key = (__u64)sk;
-	if (bpf_map_lookup_elem(&tcp_handshake_attempts, &key))
-		goto done; /* a SYN is out: its outcome is reported from the state change */
+	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
+	if (a) {
+		/* A SYN is out: the outcome is reported from the state change, with this error if the
+		 * socket no longer holds one by then (a soft error the application gave up on). */
+		a->reported_error = error;
+		goto done;
+	}
 	if (bpf_map_lookup_elem(&tcp_handshake_ended, &key)) {
 		bpf_map_delete_elem(&tcp_handshake_ended, &key);
 		goto done; /* connect() returning the error of an attempt already reported */
@@ -404,6 +440,29 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	submit(e);
 done:
 	bpf_map_delete_elem(&tcp_handshake_calls, &tid);
+	return 0;
+}
+
+/* getsockopt(SO_ERROR) is how non-blocking connects learn their outcome, and it clears the
+ * error it returns: read it first, so a soft error (ICMP unreachable during SYN_SENT) that makes
+ * the application give up is still the error of the attempt when the socket closes. */
+SEC("tracepoint/syscalls/sys_enter_getsockopt")
+int tcp_handshake_getsockopt_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[1] != 1 /* SOL_SOCKET */ || ctx->args[2] != 4 /* SO_ERROR */)
+		return 0;
+	const struct sock *sk = socket_of_fd((int)ctx->args[0]);
+	if (!sk)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
+	if (!a)
+		return 0;
+	__u32 error = BPF_CORE_READ(sk, sk_err);
+	if (error == 0)
+		error = BPF_CORE_READ(sk, sk_err_soft);
+	if (error)
+		a->reported_error = error;
 	return 0;
 }
 

@@ -5,11 +5,13 @@ import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
 import { otlpExporterFactory } from './exporters/otlp/factory';
 import { FactoryRegistry } from './pipeline/registry';
+import { tcpHandshakeReceiverFactory } from './receivers/tcp_handshake/factory';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
 
 export const FACTORIES: readonly Factory[] = [
   // receivers
   tcpLifecycleReceiverFactory,
+  tcpHandshakeReceiverFactory,
   // exporters
   debugExporterFactory,
   fileExporterFactory,

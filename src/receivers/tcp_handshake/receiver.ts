@@ -1,0 +1,101 @@
+// The tcp_handshake receiver: every terminal outcome of every TCP handshake (bpf/tcp_handshake.bpf.c)
+// as tcp.connect / tcp.accept events, filtered in the kernel, and the handshake histogram.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BpfObject } from '../../bridge/bpf_object';
+import type { Consumers, CreateSettings } from '../../component';
+import { ConfigError } from '../../errors';
+import { bpfObjectPath } from '../../paths';
+import { KernelReceiver, perCpuCounter } from '../shared/kernel_receiver';
+import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
+import type { TcpHandshakeConfig } from './config';
+import { decodeHandshakeEvent } from './decoder';
+import { CONSTANTS, STATS_SIZE } from './layout';
+import { handshakeLogRecord } from './log_records';
+import { handshakeMetrics } from './metrics';
+import { handshakeStatsKey, sumHandshakeStats } from './stats';
+
+const MAPS = {
+  events: 'tcp_handshake_events',
+  attempts: 'tcp_handshake_attempts',
+  stats: 'tcp_handshake_stats',
+  cgroups: 'tcp_handshake_cgroups',
+  drops: 'tcp_handshake_drops',
+} as const;
+
+const MAX_FILTER_CGROUPS = 4096;
+
+export class TcpHandshakeReceiver extends KernelReceiver {
+  constructor(settings: CreateSettings, config: TcpHandshakeConfig, next: Consumers, objectPath = bpfObjectPath('tcp_handshake')) {
+    // tcp_lifecycle in the same logs pipeline reports successful connects and accepts already
+    // (with their owners): then this receiver sends only failures, one event per attempt.
+    const lifecycleReportsEstablished = settings.logsPeers?.has('tcp_lifecycle') ?? false;
+    const filteredCgroups = new Set<bigint>();
+    const cgroupFilter = config.cgroup_prefix !== '';
+    super(settings, config, next, objectPath, {
+      eventsMap: MAPS.events,
+      prepare(bpf: BpfObject, events: boolean) {
+        bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
+        bpf.setGlobalU32('cfg_established_events', lifecycleReportsEstablished ? 0 : 1);
+        bpf.setGlobalU32('cfg_connect_only', config.connect_only ? 1 : 0);
+        bpf.setGlobalU32('cfg_failed_only', config.failed_only ? 1 : 0);
+        bpf.setGlobalU32('cfg_port_count', config.ports.length);
+        const ports = Buffer.alloc(2 * CONSTANTS.TCP_HANDSHAKE_MAX_PORTS);
+        config.ports.forEach((port, i) => ports.writeUInt16LE(port, 2 * i));
+        bpf.setGlobal('cfg_ports', ports);
+        bpf.setGlobalU32('cfg_cgroup_filter', cgroupFilter ? 1 : 0);
+        bpf.setGlobalU32('cfg_wakeup_min_bytes', config.wakeup_min_bytes);
+        bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
+        bpf.setMaxEntries(MAPS.attempts, config.max_attempts);
+        bpf.setMaxEntries(MAPS.stats, config.max_series + 1);
+      },
+      initialize: (bpf: BpfObject) => {
+        bpf.updateMap(MAPS.stats, handshakeStatsKey(OVERFLOW_CGROUP_ID, 0, 0), Buffer.alloc(STATS_SIZE * bpf.possibleCpus()));
+        if (cgroupFilter) {
+          const root = this.cgroups.root;
+          if (!root || !existsSync(join(root, config.cgroup_prefix))) {
+            throw new ConfigError(
+              `receivers.${settings.id.text}.cgroup_prefix`,
+              `no cgroup ${JSON.stringify(config.cgroup_prefix)} under the cgroup v2 root ${root ?? '(not mounted)'}`,
+            );
+          }
+          syncCgroupFilter(bpf, join(root, config.cgroup_prefix), filteredCgroups);
+        }
+      },
+      refresh: (bpf: BpfObject) => {
+        if (cgroupFilter && this.cgroups.root) syncCgroupFilter(bpf, join(this.cgroups.root, config.cgroup_prefix), filteredCgroups);
+      },
+      decode: (batch, offset, length, context) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context),
+      metrics: (bpf, startTime, endTime) =>
+        handshakeMetrics({
+          stats: sumHandshakeStats(bpf.readMap(MAPS.stats)),
+          droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
+          receiverId: settings.id.text,
+          startTime,
+          endTime,
+          cgroups: this.cgroups,
+        }),
+    });
+  }
+}
+
+/** Puts the ids of every cgroup under `directory` into the kernel's filter set (new ones only). */
+function syncCgroupFilter(bpf: BpfObject, directory: string, known: Set<bigint>): void {
+  const one = Buffer.from([1]);
+  const visit = (dir: string) => {
+    if (known.size >= MAX_FILTER_CGROUPS) return;
+    try {
+      const id = statSync(dir, { bigint: true }).ino;
+      if (!known.has(id)) {
+        const key = Buffer.alloc(8);
+        key.writeBigUInt64LE(id);
+        bpf.updateMap(MAPS.cgroups, key, one);
+        known.add(id);
+      }
+      for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) visit(join(dir, entry.name));
+    } catch {
+      // removed while we walk
+    }
+  };
+  visit(directory);
+}

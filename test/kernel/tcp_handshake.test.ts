@@ -1,0 +1,155 @@
+// tcp_handshake on the real kernel: real handshakes between network namespaces created here
+// (198.18.0.0/15, fd00::/8), each outcome with its exact error.type and a duration band
+// derived from the setup, and the histogram counting every attempt.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { PACKAGE_ROOT } from '../../src/paths';
+import type { TcpHandshakeConfig } from '../../src/receivers/tcp_handshake/config';
+import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { createTestLink } from '../support/netns';
+import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+
+const PROBE = join(PACKAGE_ROOT, 'test', 'support', 'connect_probe.py');
+
+export const HANDSHAKE_TEST_CONFIG: TcpHandshakeConfig = {
+  collection_interval: '1h',
+  drain_interval: '20ms',
+  ring_buffer_size: 1 << 20,
+  max_attempts: 65536,
+  max_series: 1024,
+  wakeup_min_bytes: 65536,
+  connect_only: false,
+  failed_only: false,
+  ports: [],
+  cgroup_prefix: '',
+};
+
+interface ProbeResult {
+  pid: number;
+  fd: number;
+  error: string;
+  elapsed: number;
+}
+
+const attr = (r: ReadableLogRecord, key: string) => r.attributes[key];
+
+test('tcp_handshake: success, refusal, timeout, ICMP and no-route outcomes with their errno and duration', async (t) => {
+  if (!requireKernel(t)) return;
+  const tag = `hs${process.pid % 100000}`;
+  const link = createTestLink(tag, 7);
+  const base = `/tcpscope-hs-${process.pid}`;
+  const cgroup = TestCgroup.create(`${base}/client`);
+  const children: RunningChild[] = [];
+  const logs = new RecordingLogsConsumer();
+  const receiver = new TcpHandshakeReceiver(testSettings('tcp_handshake'), HANDSHAKE_TEST_CONFIG, { logs, metrics: new RecordingMetricsConsumer() });
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    link.cleanup();
+    cgroup.remove(base);
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+
+  const server = startChild(['ip', 'netns', 'exec', link.peer, process.execPath, TCP_PEER, 'server', '1', 'client-first']);
+  children.push(server);
+  const port = (await server.nextJson<{ dual: number }>()).dual;
+  link.run(link.peer, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '2', '-j', 'REJECT', '--reject-with', 'icmp-host-unreachable']);
+  link.run(link.peer, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '3', '-j', 'DROP']);
+  // Two SYNs (the first and one retransmission after the 1 s initial RTO) and then a 2 s wait:
+  // the attempt times out after ~3 s instead of the default ~130 s.
+  link.run(link.client, ['sysctl', '-q', '-w', 'net.ipv4.tcp_syn_retries=1']);
+
+  const probe = async (namespace: string, host: string, targetPort: number, mode: 'blocking' | 'nonblocking', preload = 0): Promise<ProbeResult> => {
+    const child = startChild(cgroup.wrap(['ip', 'netns', 'exec', namespace, 'python3', PROBE, host, String(targetPort), mode, '10', String(preload)]));
+    children.push(child);
+    return child.nextJson<ProbeResult>(15_000);
+  };
+  const eventOf = async (p: ProbeResult, what: string): Promise<ReadableLogRecord> => {
+    await waitUntil(() => logs.records.some((r) => attr(r, 'process.pid') === p.pid), 3000, `the event of ${what}`);
+    const mine = logs.records.filter((r) => attr(r, 'process.pid') === p.pid);
+    assert.equal(mine.length, 1, `${what}: exactly one event per attempt`);
+    const r = mine[0];
+    assert.equal(r.eventName, 'tcp.connect', what);
+    assert.equal(attr(r, 'network.tcp.handshake.role'), 'client');
+    assert.equal(attr(r, 'process.executable.name'), 'python3');
+    assert.equal(attr(r, 'process.linux.cgroup'), cgroup.attribute);
+    assert.equal(attr(r, 'tcp.socket.fd'), p.fd, `${what}: the fd of the socket`);
+    assert.equal(attr(r, 'error.type'), p.error === '' ? undefined : p.error, `${what}: error.type equals what the application saw`);
+    return r;
+  };
+  const duration = (r: ReadableLogRecord) => attr(r, 'tcp.handshake.duration') as number;
+  const inBand = (r: ReadableLogRecord, low: number, high: number, what: string) =>
+    assert.ok(duration(r) >= low && duration(r) <= high, `${what}: handshake ${duration(r)} s within [${low}, ${high}] s`);
+
+  // Success, unshaped veth.
+  const fast = await probe(link.client, link.peerV4, port, 'nonblocking');
+  assert.equal(fast.error, '');
+  const fastEvent = await eventOf(fast, 'unshaped success');
+  inBand(fastEvent, 0, 0.02, 'unshaped success');
+  assert.equal(attr(fastEvent, 'network.peer.address'), link.peerV4);
+  assert.equal(attr(fastEvent, 'network.local.address'), link.clientV4);
+  assert.equal(attr(fastEvent, 'network.peer.port'), port);
+
+  // Success through tbf at 8 kbit/s (1000 bytes/s) with a 100-byte bucket. The probe first sends
+  // a 100-byte frame (58 bytes of UDP payload), emptying the bucket, so the 74-byte SYN frame
+  // waits ~74 ms for tokens: the handshake takes that much longer than unshaped.
+  link.run(link.client, ['tc', 'qdisc', 'add', 'dev', link.clientDevice, 'root', 'tbf', 'rate', '8kbit', 'burst', '100', 'latency', '2s']);
+  await new Promise((r) => setTimeout(r, 300)); // bucket full again
+  const slow = await probe(link.client, link.peerV4, port, 'blocking', 58);
+  assert.equal(slow.error, '');
+  inBand(await eventOf(slow, 'shaped success'), 0.06, 0.25, 'shaped success');
+  link.run(link.client, ['tc', 'qdisc', 'del', 'dev', link.clientDevice, 'root']);
+
+  // Refused (RST from a closed port), blocking and non-blocking, IPv4 and IPv6.
+  for (const [host, mode] of [
+    [link.peerV4, 'blocking'],
+    [link.peerV4, 'nonblocking'],
+    [link.peerV6, 'nonblocking'],
+  ] as const) {
+    const refused = await probe(link.client, host, 1, mode);
+    assert.equal(refused.error, 'ECONNREFUSED');
+    inBand(await eventOf(refused, `refused ${host} ${mode}`), 0, 0.02, 'refused');
+  }
+
+  // IPv6 success.
+  const v6 = await probe(link.client, link.peerV6, port, 'nonblocking');
+  assert.equal(v6.error, '');
+  const v6Event = await eventOf(v6, 'IPv6 success');
+  assert.equal(attr(v6Event, 'network.type'), 'ipv6');
+  assert.equal(attr(v6Event, 'network.peer.address'), link.peerV6);
+
+  // ICMP host unreachable from the peer's firewall.
+  const rejected = await probe(link.client, link.peerV4, 2, 'nonblocking');
+  assert.equal(rejected.error, 'EHOSTUNREACH');
+  inBand(await eventOf(rejected, 'ICMP reject'), 0, 0.05, 'ICMP reject');
+
+  // SYNs dropped: ETIMEDOUT after the SYN and one retransmission (1 s + 2 s).
+  const dropped = await probe(link.client, link.peerV4, 3, 'nonblocking');
+  assert.equal(dropped.error, 'ETIMEDOUT');
+  inBand(await eventOf(dropped, 'SYNs dropped'), 2.9, 4.5, 'SYNs dropped');
+
+  // No route at all: connect() fails at once, before any SYN.
+  const noRoute = await probe(link.isolated, link.peerV4, 80, 'nonblocking');
+  assert.equal(noRoute.error, 'ENETUNREACH');
+  const noRouteEvent = await eventOf(noRoute, 'no route');
+  inBand(noRouteEvent, 0, 0.01, 'no route');
+  assert.equal(attr(noRouteEvent, 'network.peer.address'), link.peerV4);
+  assert.equal(attr(noRouteEvent, 'network.peer.port'), 80);
+  assert.equal(attr(noRouteEvent, 'network.local.port'), undefined, 'no local address was bound');
+
+  // The histogram counted every attempt, by outcome.
+  const histogram = receiver.collect().scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'system.network.tcp.handshake.duration') as HistogramMetricData;
+  const counts = Object.fromEntries(
+    histogram.dataPoints
+      .filter((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute)
+      .map((p) => [String(p.attributes['error.type'] ?? 'success'), p.value.count]),
+  );
+  assert.deepEqual(counts, { success: 3, ECONNREFUSED: 3, EHOSTUNREACH: 1, ETIMEDOUT: 1, ENETUNREACH: 1 });
+});
