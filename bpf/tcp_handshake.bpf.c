@@ -61,12 +61,13 @@ struct {
 } tcp_handshake_attempts SEC(".maps");
 
 /* Sockets whose attempt already ended: a later connect() on them returns the stored error
- * (EALREADY path), which must not be reported as a second, synchronous failure. */
+ * (EALREADY path), which must not be reported as a second, synchronous failure. The value is
+ * the socket cookie: a new socket allocated at the same address is a different socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } tcp_handshake_ended SEC(".maps");
 
 struct {
@@ -251,8 +252,8 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 	}
 	bpf_map_delete_elem(&tcp_handshake_attempts, &key);
 	if (error) {
-		__u8 one = 1;
-		bpf_map_update_elem(&tcp_handshake_ended, &key, &one, BPF_ANY);
+		__u64 cookie = bpf_get_socket_cookie((void *)sk);
+		bpf_map_update_elem(&tcp_handshake_ended, &key, &cookie, BPF_ANY);
 	}
 }
 
@@ -402,9 +403,13 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 		a->reported_error = error;
 		goto done;
 	}
-	if (bpf_map_lookup_elem(&tcp_handshake_ended, &key)) {
+	__u64 *ended_cookie = bpf_map_lookup_elem(&tcp_handshake_ended, &key);
+	if (ended_cookie) {
+		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+		bool same_socket = cookie != 0 && cookie == *ended_cookie;
 		bpf_map_delete_elem(&tcp_handshake_ended, &key);
-		goto done; /* connect() returning the error of an attempt already reported */
+		if (same_socket)
+			goto done; /* connect() returning the error of an attempt already reported */
 	}
 	__u64 now = bpf_ktime_get_ns();
 	__u64 duration = now - call->start_ns;

@@ -7,29 +7,17 @@ import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { PACKAGE_ROOT } from '../../src/paths';
-import type { TcpHandshakeConfig } from '../../src/receivers/tcp_handshake/config';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
 import { TestCgroup } from '../support/cgroup';
 import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
+import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
 import { createTestLink } from '../support/netns';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
 
 const PROBE = join(PACKAGE_ROOT, 'test', 'support', 'connect_probe.py');
 
-export const HANDSHAKE_TEST_CONFIG: TcpHandshakeConfig = {
-  collection_interval: '1h',
-  drain_interval: '20ms',
-  ring_buffer_size: 1 << 20,
-  max_attempts: 65536,
-  max_series: 1024,
-  wakeup_min_bytes: 65536,
-  connect_only: false,
-  failed_only: false,
-  ports: [],
-  cgroup_prefix: '',
-};
 
 interface ProbeResult {
   pid: number;

@@ -1,0 +1,107 @@
+// tcp_handshake's filters run in the kernel and thin only the events: the histogram still counts
+// every attempt. And with tcp_lifecycle in the same logs pipeline, successes are reported once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { PACKAGE_ROOT } from '../../src/paths';
+import type { TcpHandshakeConfig } from '../../src/receivers/tcp_handshake/config';
+import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
+
+const PROBE = join(PACKAGE_ROOT, 'test', 'support', 'connect_probe.py');
+const CLOSED_PORTS = [1, 2];
+
+interface Outcome {
+  events: ReadableLogRecord[];
+  counts: Record<string, number>;
+}
+
+/**
+ * Runs one receiver while processes in `app` make: 2 successful connects to a loopback server
+ * (itself in `app`), and one refused connect to each of CLOSED_PORTS, from inside `app`; plus
+ * one refused connect from `outside`. Returns the events and the histogram counts for `app`.
+ * A `cgroup_prefix` in `config` means "the app cgroup" (its path is only known here).
+ */
+async function run(t: { after: (fn: () => Promise<void> | void) => void }, config: Partial<TcpHandshakeConfig>, logsPeers?: string[]): Promise<Outcome & { app: TestCgroup }> {
+  const base = `/tcpscope-hsf-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const app = TestCgroup.create(`${base}/app`);
+  const outside = TestCgroup.create(`${base}/outside`);
+  const children: RunningChild[] = [];
+  const logs = new RecordingLogsConsumer();
+  const settings = { ...testSettings('tcp_handshake'), logsPeers: new Set(logsPeers ?? []) };
+  const receiver = new TcpHandshakeReceiver(settings, { ...HANDSHAKE_TEST_CONFIG, ...config, cgroup_prefix: config.cgroup_prefix === undefined ? '' : app.path }, { logs, metrics: new RecordingMetricsConsumer() });
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    app.remove();
+    outside.remove(base);
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+  const server = startChild(app.wrap([process.execPath, TCP_PEER, 'server', '1', 'client-first']));
+  children.push(server);
+  const port = (await server.nextJson<{ v4: number }>()).v4;
+  const probe = async (cgroup: TestCgroup, target: number) => {
+    const child = startChild(cgroup.wrap(['python3', PROBE, '127.0.0.1', String(target), 'nonblocking', '5']));
+    children.push(child);
+    return child.nextJson<{ error: string }>();
+  };
+  assert.equal((await probe(app, port)).error, '');
+  assert.equal((await probe(app, port)).error, '');
+  for (const closed of CLOSED_PORTS) assert.equal((await probe(app, closed)).error, 'ECONNREFUSED');
+  assert.equal((await probe(outside, CLOSED_PORTS[0])).error, 'ECONNREFUSED');
+  await new Promise((r) => setTimeout(r, 100)); // drain interval is 20 ms
+  const histogram = receiver.collect().scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'system.network.tcp.handshake.duration') as HistogramMetricData;
+  const counts = Object.fromEntries(
+    histogram.dataPoints
+      .filter((p) => p.attributes['process.linux.cgroup'] === app.attribute)
+      .map((p) => [`${p.attributes['network.tcp.handshake.role']}:${p.attributes['error.type'] ?? 'ok'}`, p.value.count]),
+  );
+  const inTest = (r: ReadableLogRecord) => r.attributes['process.linux.cgroup'] === app.attribute || r.attributes['process.linux.cgroup'] === outside.attribute;
+  return { events: logs.records.filter(inTest), counts, app };
+}
+
+const ALL_ATTEMPTS = { 'client:ok': 2, 'client:ECONNREFUSED': 2, 'server:ok': 2 };
+const summary = (events: ReadableLogRecord[]) =>
+  events.map((r) => `${r.eventName}:${r.attributes['error.type'] ?? 'ok'}:${r.attributes['network.peer.port'] === 1 || r.attributes['network.peer.port'] === 2 ? r.attributes['network.peer.port'] : 'server'}`).sort();
+
+test('no filter: every outcome is an event, server handshakes as tcp.accept with their duration', async (t) => {
+  if (!requireKernel(t)) return;
+  const { events, counts } = await run(t, {});
+  assert.deepEqual(counts, ALL_ATTEMPTS);
+  assert.deepEqual(summary(events), [
+    'tcp.accept:ok:server', 'tcp.accept:ok:server', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:2',
+    'tcp.connect:ok:server', 'tcp.connect:ok:server',
+  ]);
+  for (const accept of events.filter((r) => r.eventName === 'tcp.accept')) {
+    const d = accept.attributes['tcp.handshake.duration'] as number;
+    assert.ok(d > 0 && d < 0.01, `server handshake ${d} s on loopback`);
+  }
+});
+
+test('failed_only: successes make no events, the histogram still counts them', async (t) => {
+  if (!requireKernel(t)) return;
+  const { events, counts } = await run(t, { failed_only: true });
+  assert.deepEqual(counts, ALL_ATTEMPTS);
+  assert.deepEqual(summary(events), ['tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:2']);
+});
+
+test('connect_only, ports and cgroup_prefix', async (t) => {
+  if (!requireKernel(t)) return;
+  const { events, counts } = await run(t, { connect_only: true, ports: [2], cgroup_prefix: 'app' });
+  assert.deepEqual(counts, ALL_ATTEMPTS);
+  assert.deepEqual(summary(events), ['tcp.connect:ECONNREFUSED:2']);
+});
+
+test('with tcp_lifecycle in the same logs pipeline, only failures come from tcp_handshake', async (t) => {
+  if (!requireKernel(t)) return;
+  const { events, counts } = await run(t, {}, ['tcp_lifecycle']);
+  assert.deepEqual(counts, ALL_ATTEMPTS);
+  assert.deepEqual(summary(events), ['tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:2']);
+});
