@@ -42,7 +42,8 @@ struct attempt {
 	__u32 pid;
 	__s32 fd;
 	__u32 reported_error; /* last error reported on the socket during the handshake */
-	__u32 _pad;
+	__u16 sport;          /* local port once connect() returned EINPROGRESS (gone at CLOSE) */
+	__u16 _pad;
 	char comm[TCP_HANDSHAKE_COMM_LEN];
 };
 
@@ -241,6 +242,8 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 			e->duration_ns = duration;
 			e->cgroup_id = a->cgroup_id;
 			fill_tuple(sk, e);
+			if (e->sport == 0)
+				e->sport = a->sport; /* a failed attempt's port is released before CLOSE is traced */
 			e->pid = a->pid;
 			e->fd = a->fd;
 			e->error = error;
@@ -389,8 +392,17 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	long ret = ctx->ret;
 	__u32 error = ret < 0 ? (__u32)-ret : 0;
-	/* Success, in progress, or about an attempt that is (or was) reported on its own. */
-	if (error == 0 || error == EINPROGRESS || error == EALREADY || error == EISCONN || error == EINTR)
+	if (error == EINPROGRESS) {
+		/* The SYN is out and the local port bound: keep it for the outcome. */
+		const struct sock *pending = socket_of_fd(call->fd);
+		__u64 pending_key = (__u64)pending;
+		struct attempt *a = pending ? bpf_map_lookup_elem(&tcp_handshake_attempts, &pending_key) : 0;
+		if (a)
+			a->sport = BPF_CORE_READ(pending, __sk_common.skc_num);
+		goto done;
+	}
+	/* Success, or about an attempt that is (or was) reported on its own. */
+	if (error == 0 || error == EALREADY || error == EISCONN || error == EINTR)
 		goto done;
 	const struct sock *sk = socket_of_fd(call->fd);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != 1 /* SOCK_STREAM */)

@@ -16,7 +16,8 @@ export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext)
   };
   if (event.local) {
     attributes[ATTR.localAddress.key] = event.local.text;
-    attributes[ATTR.localPort.key] = event.localPort;
+    // 0 when unknown: a blocking connect that failed (the kernel releases the port before CLOSE)
+    if (event.localPort) attributes[ATTR.localPort.key] = event.localPort;
   }
   attributes[ATTR.peerAddress.key] = event.peer.text;
   attributes[ATTR.peerPort.key] = event.peerPort;
