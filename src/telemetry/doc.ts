@@ -56,6 +56,42 @@ const NOTES = `## How the numbers are obtained
   \`max_cgroups\`; beyond it, data is added to one series per role with \`otel.metric.overflow=true\`.
 `;
 
+const HANDSHAKE_NOTES = `## Handshake outcomes (tcp_handshake)
+
+Each outbound attempt ends in exactly one outcome, counted once in
+\`system.network.tcp.handshake.duration\` and reported as one \`tcp.connect\` event (unless filtered).
+
+| outcome | error.type | how it is detected | duration |
+|---|---|---|---|
+| established | (absent) | \`inet_sock_set_state\` SYN_SENT → ESTABLISHED | SYN sent → ESTABLISHED |
+| refused (RST to the SYN) | \`ECONNREFUSED\` | SYN_SENT → CLOSE, \`sk_err\` set by \`tcp_reset\` | SYN sent → CLOSE |
+| timed out (SYN retries exhausted) | \`ETIMEDOUT\` (or the last soft error, as the kernel reports it) | SYN_SENT → CLOSE, \`sk_err\` set by \`tcp_write_err\` | SYN sent → CLOSE (≈ the SYN backoff: 1+2+4… s up to \`tcp_syn_retries\`) |
+| ICMP unreachable | \`EHOSTUNREACH\`, \`ENETUNREACH\`, \`ECONNREFUSED\` (port unreachable)… | During SYN_SENT this kernel treats ICMP unreachable as a soft error (\`sk_err_soft\`, SYNs continue). The error is taken when the application reads it (\`getsockopt(SO_ERROR)\` entry, or the error connect() returns) or from \`inet_sk_error_report\`, and reported when the socket closes. If the application waits on, the attempt ends by timeout with that error. | SYN sent → CLOSE |
+| reset during the handshake, other socket errors | the errno on the socket | SYN_SENT → CLOSE with \`sk_err\` | SYN sent → CLOSE |
+| abandoned (closed by the application with no error) | \`ECONNABORTED\` | SYN_SENT → CLOSE with no error on the socket | SYN sent → CLOSE |
+| failed before any SYN: no route, no local address, policy | \`ENETUNREACH\`, \`EADDRNOTAVAIL\`, \`EACCES\`, \`EPERM\`… | \`syscalls:sys_exit_connect\` returned an error for a TCP socket that never reached SYN_SENT (target address from \`sys_enter_connect\`) | connect() entry → return |
+
+Not double counted: a blocking connect() that returns the error of an attempt already reported
+from the state change, and a later connect() on a non-blocking socket that returns its stored error
+(\`EALREADY\`/\`EISCONN\` are never failures) are recognised by the socket (its cookie) and skipped.
+
+**Server side.** \`SYN_RECV → ESTABLISHED\` of the child socket is recorded with role \`server\`; its
+duration is the kernel's SYN-ACK RTT sample (SYN-ACK sent → final ACK), taken just before
+ESTABLISHED. The time between the SYN's arrival and the SYN-ACK is not exposed by a tracepoint.
+**Not observable with tracepoints**: server handshakes that never complete (request sockets that
+time out or are dropped from a full SYN queue live only as request sockets, which have no state
+change tracepoint; \`tcp:tcp_retransmit_synack\` shows retries, not the final drop).
+
+**Local port of failed attempts.** The kernel releases the local port before the CLOSE transition
+is traced. It is known when connect() returned \`EINPROGRESS\` before the outcome (non-blocking
+sockets on real networks); otherwise \`network.local.port\` is absent (never 0). Sync failures
+have no local address.
+
+**Filters** (\`connect_only\`, \`failed_only\`, \`ports\`, \`cgroup_prefix\`) are \`const volatile\`
+settings and a cgroup-id set evaluated in the kernel: filtered events never reach the ring buffer,
+and the histogram is updated before any filter.
+`;
+
 function attributeList(attributes: readonly AttributeDefinition[]): string {
   return attributes.map((a) => `\`${a.key}\``).join(', ');
 }
@@ -74,6 +110,6 @@ export function renderTelemetryDoc(): string {
   }
   out.push('', '## Attributes', '', '| key | type | description | example |', '|---|---|---|---|');
   for (const a of Object.values(ATTR)) out.push(`| \`${a.key}\` | ${a.type} | ${a.description} | \`${a.example}\` |`);
-  out.push('', NOTES);
+  out.push('', NOTES, HANDSHAKE_NOTES);
   return out.join('\n');
 }
