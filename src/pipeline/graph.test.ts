@@ -25,6 +25,7 @@ import { buildService, type Service } from './service';
 class Recorder {
   readonly events: string[] = [];
   readonly receivers = new Map<string, Consumers>();
+  readonly logsPeers = new Map<string, readonly string[]>();
   readonly exporterSignals = new Map<string, readonly Signal[]>();
   failStart = new Set<string>();
   failShutdown = new Set<string>();
@@ -56,6 +57,7 @@ function factories(rec: Recorder) {
     schema: {},
     create: (settings, _config, next) => {
       rec.receivers.set(settings.id.text, next);
+      rec.logsPeers.set(settings.id.text, [...(settings.logsPeers ?? [])].sort());
       return rec.component(settings.id.text);
     },
   };
@@ -191,6 +193,19 @@ service:
     assert.deepEqual(rec.exporterSignals.get('sink'), ['metrics', 'logs']);
     const next = rec.receivers.get('source');
     assert.ok(next?.logs && next.metrics);
+  });
+
+  it('tells each receiver the types of the receivers sharing a logs pipeline with it', () => {
+    const { rec } = build(`
+receivers: {source/a: , source/b: , source/c: }
+exporters: {sink: }
+service:
+  pipelines:
+    logs: {receivers: [source/a, source/b], exporters: [sink]}
+    metrics: {receivers: [source/a, source/c], exporters: [sink]}
+    logs/c: {receivers: [source/c], exporters: [sink]}
+`);
+    assert.deepEqual(Object.fromEntries(rec.logsPeers), { 'source/a': ['source'], 'source/b': ['source'], 'source/c': [] });
   });
 
   it('gives a receiver only the signals its pipelines use', () => {
