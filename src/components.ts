@@ -7,11 +7,13 @@ import { otlpExporterFactory } from './exporters/otlp/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { tcpHandshakeReceiverFactory } from './receivers/tcp_handshake/factory';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
+import { tcpRttReceiverFactory } from './receivers/tcp_rtt/factory';
 
 export const FACTORIES: readonly Factory[] = [
   // receivers
   tcpLifecycleReceiverFactory,
   tcpHandshakeReceiverFactory,
+  tcpRttReceiverFactory,
   // exporters
   debugExporterFactory,
   fileExporterFactory,

@@ -32,6 +32,12 @@ export class CgroupResolver {
     return this.paths.get(id);
   }
 
+  /** Like resolve(), but rescans first whatever the interval: for deciding that a cgroup is gone. */
+  resolveFresh(id: bigint): string | undefined {
+    this.scan();
+    return this.paths.get(id);
+  }
+
   /** Forget every cached path (ids can be reused after a cgroup is removed). */
   scan(): void {
     this.lastScan = this.now();

@@ -59,6 +59,17 @@ export const METRICS = {
     notes:
       'Same explicit buckets as the connection duration (2^i microseconds). Counted in the kernel before any event filter: failed_only, connect_only, ports and cgroup_prefix never change it.',
   },
+  rttDuration: {
+    name: 'system.network.tcp.rtt.duration',
+    instrument: 'histogram',
+    unit: 's',
+    description:
+      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3), sampled at every incoming ACK the kernel processes on the fast path (tcp:tcp_probe), or at most once per sample_interval per socket.',
+    attributes: [ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.peerAddress, ATTR.peerPort, ATTR.overflow],
+    emittedBy: ['tcp_rtt'],
+    notes:
+      'An OpenTelemetry exponential histogram (cumulative, start time = receiver start) at the configured scale 0..3; the kernel keeps scale 3 over seconds, so lower scales are exact merges. With `histogram: explicit`, explicit buckets with upper bounds 2^j s (j = -20..7). network.peer.* only with group_by peer_address / peer_port.',
+  },
   io: {
     name: 'system.network.tcp.io',
     instrument: 'counter',

@@ -17,17 +17,18 @@ import { EventPump } from './event_pump';
 
 export interface KernelReceiverSettings {
   readonly collection_interval: DurationSetting;
-  readonly drain_interval: DurationSetting;
+  /** For receivers with events. */
+  readonly drain_interval?: DurationSetting;
 }
 
 export interface KernelReceiverSpec {
-  /** The ring buffer map events arrive on. */
-  readonly eventsMap: string;
+  /** The ring buffer map events arrive on; absent for metrics-only receivers. */
+  readonly eventsMap?: string;
   /** Globals, map sizes, autoload: everything written before load. */
   prepare(bpf: BpfObject, eventsWanted: boolean): void;
   /** After load, before attach (e.g. overflow series, filter maps). */
   initialize?(bpf: BpfObject): void;
-  decode(batch: Buffer, offset: number, length: number, context: LogRecordContext): ReadableLogRecord;
+  decode?(batch: Buffer, offset: number, length: number, context: LogRecordContext): ReadableLogRecord;
   /** Metrics from the kernel aggregates, read now. */
   metrics(bpf: BpfObject, startTime: HrTime, endTime: HrTime): MetricData[];
   /** Called every collection_interval before metrics (e.g. refreshing filter maps). */
@@ -72,10 +73,11 @@ export class KernelReceiver implements Receiver {
     try {
       this.spec.initialize?.(bpf);
       this.cgroups.scan();
-      if (logs) {
+      const { eventsMap, decode } = this.spec;
+      if (logs && eventsMap && decode) {
         const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: new MonotonicClock(), cgroups: this.cgroups };
-        const pump = new EventPump(this.settings.logger, logs, (batch, offset, length) => this.spec.decode(batch, offset, length, context));
-        pump.attach(bpf.openRing(this.spec.eventsMap, pump.onBatch, parseDuration(this.config.drain_interval)));
+        const pump = new EventPump(this.settings.logger, logs, (batch, offset, length) => decode(batch, offset, length, context));
+        pump.attach(bpf.openRing(eventsMap, pump.onBatch, parseDuration(this.config.drain_interval ?? '100ms')));
         this.pump = pump;
       }
       const attached = bpf.attach();
@@ -91,6 +93,10 @@ export class KernelReceiver implements Receiver {
     }
     const interval = parseDuration(this.config.collection_interval);
     this.timer = setInterval(() => this.pushMetrics(), interval);
+  }
+
+  protected settingsResource() {
+    return this.settings.resource;
   }
 
   /** Reads the kernel aggregates now; what the metrics pipeline receives each interval. */

@@ -1,0 +1,62 @@
+// Config of the tcp_rtt receiver; keys map one-to-one to the BPF side's cfg_* globals.
+import type { Schema } from 'convict';
+import { durationFormat, type DurationSetting } from '../../exporters/duration';
+
+export type GroupBy = 'cgroup' | 'peer_address' | 'peer_port';
+
+export interface TcpRttConfig {
+  collection_interval: DurationSetting;
+  /** Per-socket minimum time between samples; 0 = every ACK. */
+  sample_interval: DurationSetting;
+  group_by: GroupBy[];
+  /** OpenTelemetry exponential histogram scale of the export, 0..3. */
+  scale: number;
+  /** `exponential` (default) or `explicit` (power-of-two bounds, for Prometheus-style backends). */
+  histogram: 'exponential' | 'explicit';
+  max_series: number;
+}
+
+const GROUPS: readonly GroupBy[] = ['cgroup', 'peer_address', 'peer_port'];
+
+export const tcpRttSchema: Schema<TcpRttConfig> = {
+  collection_interval: {
+    doc: 'How often the kernel histograms are read and exported.',
+    format: durationFormat(100),
+    default: '10s',
+  },
+  sample_interval: {
+    doc: 'Minimum time between two samples of one socket ("0" = every incoming ACK); bounds the cost on hot connections.',
+    format: durationFormat(0),
+    default: '0',
+  },
+  group_by: {
+    doc: `Histogram series: always per cgroup; add peer_address and/or peer_port for per-peer series (${GROUPS.join(', ')}).`,
+    format: (value: unknown) => {
+      if (!Array.isArray(value) || !value.every((g) => GROUPS.includes(g as GroupBy)) || !value.includes('cgroup')) {
+        throw new Error(`must be a list of ${GROUPS.join(', ')} that includes cgroup (got ${JSON.stringify(value)})`);
+      }
+    },
+    default: ['cgroup'],
+  },
+  scale: {
+    doc: 'Scale of the exported exponential histogram: 3 = 8 buckets per power of two (the kernel resolution), 0 = 1.',
+    format: (value: unknown) => {
+      if (value !== 0 && value !== 1 && value !== 2 && value !== 3) throw new Error(`must be 0, 1, 2 or 3 (got ${JSON.stringify(value)})`);
+    },
+    default: 3,
+  },
+  histogram: {
+    doc: 'exponential (OTel exponential histogram) or explicit (bounds at powers of two seconds, for Prometheus-style backends).',
+    format: ['exponential', 'explicit'],
+    default: 'exponential',
+  },
+  max_series: {
+    doc: 'Histogram series kept in the kernel; beyond it one series with otel.metric.overflow=true.',
+    format: (value: unknown) => {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 16 || value > 1 << 20) {
+        throw new Error(`must be an integer from 16 to 1048576 (got ${JSON.stringify(value)})`);
+      }
+    },
+    default: 1024,
+  },
+};

@@ -1,0 +1,76 @@
+// tcp_rtt on the real kernel: two workloads in two cgroups, each with its own ping-pong
+// connection; each gets its own RTT histogram, consistent with itself and with `ss -ti`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { ExponentialHistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
+import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
+import { TestCgroup } from '../support/cgroup';
+import { requireKernel } from '../support/kernel';
+import { RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+
+const PEER = join(DIST_ROOT, 'test', 'support', 'pingpong_peer.js');
+const ROUNDS = 2000;
+
+test('tcp_rtt keeps one histogram per cgroup, exported as an exponential histogram', async (t) => {
+  if (!requireKernel(t)) return;
+  const base = `/tcpscope-rtt-${process.pid}`;
+  const groups = [TestCgroup.create(`${base}/a`), TestCgroup.create(`${base}/b`)];
+  const children: RunningChild[] = [];
+  const receiver = new TcpRttReceiver(
+    testSettings('tcp_rtt'),
+    { collection_interval: '1h', sample_interval: '0', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 64 },
+    { metrics: new RecordingMetricsConsumer() },
+  );
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    for (const g of groups) g.remove(base);
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+
+  const clientPorts: number[] = [];
+  for (const group of groups) {
+    const server = startChild(group.wrap([process.execPath, PEER, 'server', '127.0.0.1']));
+    children.push(server);
+    const { port } = await server.nextJson<{ port: number }>();
+    const client = startChild(group.wrap([process.execPath, PEER, 'client', '127.0.0.1', String(port), String(ROUNDS)]));
+    children.push(client);
+    clientPorts.push((await client.nextJson<{ localPort: number }>()).localPort);
+  }
+
+  const metric = receiver.collect().scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData;
+  assert.equal(metric.descriptor.name, 'system.network.tcp.rtt.duration');
+  assert.equal(metric.descriptor.unit, 's');
+  for (const [i, group] of groups.entries()) {
+    const points = metric.dataPoints.filter((p) => p.attributes['process.linux.cgroup'] === group.attribute);
+    assert.equal(points.length, 1, `one series for cgroup ${group.path}`);
+    const h = points[0].value;
+    assert.equal(h.scale, 3);
+    assert.equal(h.positive.bucketCounts.reduce((a, b) => a + b, 0), h.count, 'bucket counts add up to the count');
+    // Each round trip is one ACK-carrying segment arriving at each side: >= 2 samples per round.
+    assert.ok(h.count >= 2 * ROUNDS, `${h.count} samples for ${ROUNDS} round trips`);
+    assert.ok(h.min! > 0 && h.max! < 0.05, `loopback RTT between ${h.min} and ${h.max} s`);
+    // The median bucket's upper bound: loopback RTTs are well under a millisecond.
+    let seen = 0;
+    let medianIndex = h.positive.offset;
+    for (const [j, n] of h.positive.bucketCounts.entries()) {
+      seen += n;
+      if (seen >= h.count / 2) {
+        medianIndex = h.positive.offset + j;
+        break;
+      }
+    }
+    assert.ok(2 ** ((medianIndex + 1) / 8) < 0.002, `median RTT bucket ${medianIndex} is below 2 ms`);
+
+    // ss reports the same smoothed RTT the kernel samples: within the histogram's range.
+    const ss = execFileSync('ss', ['-tinH', 'state', 'established', `sport = :${clientPorts[i]}`], { encoding: 'utf8' });
+    const match = /rtt:([\d.]+)\//.exec(ss);
+    assert.ok(match, `ss shows the connection: ${ss}`);
+    const ssRtt = Number(match[1]) / 1000;
+    assert.ok(ssRtt >= h.min! - 1e-6 && ssRtt <= h.max! + 1e-6, `ss srtt ${ssRtt} s within [${h.min}, ${h.max}]`);
+  }
+});
