@@ -10,6 +10,7 @@ export interface TestLink {
   readonly clientV6: string;
   readonly peerV6: string;
   readonly clientDevice: string;
+  readonly peerDevice: string;
   /** A namespace with only loopback: no route anywhere. */
   readonly isolated: string;
   run(namespace: string, command: readonly string[]): string;
@@ -29,6 +30,7 @@ export function createTestLink(tag: string, subnet = 0): TestLink {
     peer,
     isolated,
     clientDevice,
+    peerDevice,
     clientV4: `198.18.${subnet}.1`,
     peerV4: `198.18.${subnet}.2`,
     clientV6: `fd00:${subnet}::1`,

@@ -1,0 +1,82 @@
+// Two workloads in two cgroups, each on its own veth pair into a namespace created here: one link
+// shaped with tbf so its RTT rises by a known amount, one not. Each cgroup's histogram shows it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ExponentialHistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
+import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
+import { TestCgroup } from '../support/cgroup';
+import { requireKernel } from '../support/kernel';
+import { createTestLink } from '../support/netns';
+import { RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+
+const PEER = join(DIST_ROOT, 'test', 'support', 'pingpong_peer.js');
+const ROUNDS = 300;
+// Each reply is one 130-byte frame (64 bytes payload + 66 bytes of TCP/IP/Ethernet headers with
+// timestamps) leaving the peer through tbf at 64 kbit/s (8000 bytes/s) with a one-frame bucket:
+// a reply leaves once the bucket holds a whole frame again, which adds up to one frame time,
+// 130 / 8000 s = 16.25 ms, to each round trip (measured here: the median sits in the bucket
+// (15.6, 17.0] ms). The band below is half to one and a half times that.
+const FRAME_BYTES = 130;
+const RATE_BYTES_PER_S = 8000;
+const EXPECTED_S = FRAME_BYTES / RATE_BYTES_PER_S;
+
+function median(h: ExponentialHistogramMetricData['dataPoints'][number]['value']): number {
+  let seen = 0;
+  for (const [j, n] of h.positive.bucketCounts.entries()) {
+    seen += n;
+    if (seen >= h.count / 2) return 2 ** ((h.positive.offset + j + 1) / 2 ** h.scale); // bucket upper bound
+  }
+  return NaN;
+}
+
+test('a tbf-shaped link raises its cgroup\'s RTT histogram by the shaping delay; the other stays low', async (t) => {
+  if (!requireKernel(t)) return;
+  const base = `/tcpscope-rttsh-${process.pid}`;
+  const shapedGroup = TestCgroup.create(`${base}/shaped`);
+  const plainGroup = TestCgroup.create(`${base}/plain`);
+  const shaped = createTestLink(`rs${process.pid % 10000}`, 11);
+  const plain = createTestLink(`rp${process.pid % 10000}`, 12);
+  const children: RunningChild[] = [];
+  const receiver = new TcpRttReceiver(
+    testSettings('tcp_rtt'),
+    { collection_interval: '1h', sample_interval: '0', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 64 },
+    { metrics: new RecordingMetricsConsumer() },
+  );
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    shaped.cleanup();
+    plain.cleanup();
+    shapedGroup.remove();
+    plainGroup.remove(base);
+  });
+  shaped.run(shaped.peer, ['tc', 'qdisc', 'add', 'dev', shaped.peerDevice, 'root', 'tbf', 'rate', `${(RATE_BYTES_PER_S * 8) / 1000}kbit`, 'burst', String(FRAME_BYTES), 'latency', '1s']);
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+
+  const workload = async (link: typeof shaped, group: TestCgroup) => {
+    const server = startChild(['ip', 'netns', 'exec', link.peer, process.execPath, PEER, 'server', link.peerV4]);
+    children.push(server);
+    const { port } = await server.nextJson<{ port: number }>();
+    const client = startChild(group.wrap(['ip', 'netns', 'exec', link.client, process.execPath, PEER, 'client', link.peerV4, String(port), String(ROUNDS)]));
+    children.push(client);
+    return client.nextJson(30_000);
+  };
+  await Promise.all([workload(shaped, shapedGroup), workload(plain, plainGroup)]);
+
+  const metric = receiver.collect().scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData;
+  const of = (group: TestCgroup) => {
+    const point = metric.dataPoints.find((p) => p.attributes['process.linux.cgroup'] === group.attribute);
+    assert.ok(point, `a series for ${group.path}`);
+    assert.equal(point.value.positive.bucketCounts.reduce((a, b) => a + b, 0), point.value.count);
+    assert.ok(point.value.count >= ROUNDS, `${point.value.count} samples for ${ROUNDS} round trips`);
+    return point.value;
+  };
+  const shapedMedian = median(of(shapedGroup));
+  const plainMedian = median(of(plainGroup));
+  t.diagnostic(`median RTT bucket bound: shaped ${shapedMedian} s (expected ~${EXPECTED_S}), plain ${plainMedian} s`);
+  assert.ok(shapedMedian >= EXPECTED_S * 0.5 && shapedMedian <= EXPECTED_S * 1.5, `shaped median ${shapedMedian} s within [${EXPECTED_S * 0.5}, ${EXPECTED_S * 1.5}] s`);
+  assert.ok(plainMedian < 0.002, `unshaped median ${plainMedian} s below 2 ms`);
+});
