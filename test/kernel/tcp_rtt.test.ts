@@ -11,6 +11,10 @@ import { TestCgroup } from '../support/cgroup';
 import { requireKernel } from '../support/kernel';
 import { RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
+import { validateComponentSettings } from '../../src/config/component_settings';
+import { encodeMetricsRequest } from '../../src/exporters/file/otlp_json';
+import { otlpExporterFactory, type OtlpExporterConfig } from '../../src/exporters/otlp/factory';
+import { attributesOf, startOtlpGrpcServer } from '../support/otlp-grpc-server';
 
 const PEER = join(DIST_ROOT, 'test', 'support', 'pingpong_peer.js');
 const ROUNDS = 2000;
@@ -73,4 +77,37 @@ test('tcp_rtt keeps one histogram per cgroup, exported as an exponential histogr
     const ssRtt = Number(match[1]) / 1000;
     assert.ok(ssRtt >= h.min! - 1e-6 && ssRtt <= h.max! + 1e-6, `ss srtt ${ssRtt} s within [${h.min}, ${h.max}]`);
   }
+
+  // The same data through the file exporter's OTLP/JSON and through OTLP/gRPC decodes to the
+  // same exponential histogram points.
+  const resourceMetrics = receiver.collect();
+  const fromJson = (JSON.parse(encodeMetricsRequest(resourceMetrics)) as {
+    resourceMetrics: { scopeMetrics: { metrics: { exponentialHistogram: { dataPoints: { attributes: { key: string; value: { stringValue?: string } }[]; count: string; scale: number; positive: { offset: number; bucketCounts: string[] } }[] } }[] }[] }[];
+  }).resourceMetrics[0].scopeMetrics[0].metrics[0].exponentialHistogram.dataPoints.map((p) => ({
+    cgroup: p.attributes.find((a) => a.key === 'process.linux.cgroup')?.value.stringValue,
+    count: Number(p.count),
+    scale: p.scale,
+    offset: p.positive.offset,
+    buckets: p.positive.bucketCounts.map(Number),
+  }));
+  const backend = await startOtlpGrpcServer();
+  t.after(() => backend.close());
+  const config = validateComponentSettings(otlpExporterFactory.schema, { endpoint: backend.endpoint, tls: { insecure: true } }, ['exporters', 'otlp']) as OtlpExporterConfig;
+  const exporter = otlpExporterFactory.create(testSettings('otlp'), config, ['metrics']);
+  await exporter.start({ reportFatal: (e) => assert.fail(e) });
+  await exporter.consumers.metrics!.consume(resourceMetrics);
+  await exporter.shutdown();
+  const fromGrpc = (backend.metricsRequests[0].resourceMetrics ?? [])
+    .flatMap((rm) => rm.scopeMetrics ?? [])
+    .flatMap((sm) => sm.metrics ?? [])
+    .flatMap((m) => m.exponentialHistogram?.dataPoints ?? [])
+    .map((p) => ({
+      cgroup: attributesOf(p.attributes)['process.linux.cgroup'],
+      count: Number(p.count),
+      scale: p.scale,
+      offset: p.positive?.offset ?? 0,
+      buckets: (p.positive?.bucketCounts ?? []).map(Number),
+    }));
+  assert.ok(fromJson.length >= 2);
+  assert.deepEqual(fromGrpc, fromJson);
 });
