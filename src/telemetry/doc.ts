@@ -92,6 +92,40 @@ settings and a cgroup-id set evaluated in the kernel: filtered events never reac
 and the histogram is updated before any filter.
 `;
 
+const RTT_NOTES = `## RTT histograms (tcp_rtt)
+
+**What a sample is.** The hook is \`tp_btf/tcp_probe\`, which the kernel fires for incoming
+segments on established connections (\`tcp_rcv_established\`). Each run reads the socket's smoothed
+RTT, \`tcp_sock.srtt_us >> 3\` in whole microseconds, i.e. the kernel's own EWMA (gain 1/8) of
+its RTT measurements, as it stands after that segment; sockets without a measurement yet
+(srtt 0) are skipped. So a sample is "the connection's smoothed RTT at an incoming segment", and
+a busy connection contributes more samples than an idle one (use \`sample_interval\` to give each
+socket at most one sample per interval). The raw per-ACK measurement is not in the tracepoint's
+arguments and is not reported.
+
+**Why tcp_probe and not sockops.** A \`sockops\` program on a cgroup v2 (\`BPF_SOCK_OPS_RTT_CB\`)
+also sees every RTT measurement, but it only covers sockets of the cgroup subtree it is attached
+to and must be enabled per socket (\`bpf_sock_ops_cb_flags_set\`) from another callback, so sockets
+that existed before the agent are missed. The tracepoint sees every TCP socket of the host with no
+per-socket setup; that decided it. A side-by-side cost measurement of the two is still to be done.
+
+**Buckets.** The kernel keeps an OpenTelemetry exponential histogram at scale 3 over the RTT in
+seconds: bucket k is OTel index i = k - 160 and holds (2^(i/8), 2^((i+1)/8)] s, from 1 us (index
+-160) to 4096 s. Because samples are whole microseconds, the kernel compares them with integer
+upper bounds floor(1e6 * 2^((i+1)/8)) us that user space computes and writes before load; at
+exact powers of two (e.g. 1 s = 1,000,000 us) the value falls in the bucket below, as
+OpenTelemetry's (lower, upper] rule says. A scale s < 3 is an exact merge (index i >> (3 - s)). A
+test checks values at and around every power of two, at every scale 0..3, against the
+OpenTelemetry SDK's own mapping. With \`histogram: explicit\` the same data goes out as explicit
+buckets with upper bounds 2^j s (the scale-0 boundaries, so again exact).
+
+**Series.** One per cgroup (and per peer address / port with \`group_by\`); per-CPU in the
+kernel, summed at collection. At \`max_series\` further data goes to one series with
+\`otel.metric.overflow=true\` and is counted. Series of cgroups that no longer exist are removed
+from the kernel map after the export that carries their last values; cgroup ids are 64-bit kernfs
+ids, not reused while the system runs, so a new cgroup never inherits an old histogram.
+`;
+
 function attributeList(attributes: readonly AttributeDefinition[]): string {
   return attributes.map((a) => `\`${a.key}\``).join(', ');
 }
@@ -110,6 +144,6 @@ export function renderTelemetryDoc(): string {
   }
   out.push('', '## Attributes', '', '| key | type | description | example |', '|---|---|---|---|');
   for (const a of Object.values(ATTR)) out.push(`| \`${a.key}\` | ${a.type} | ${a.description} | \`${a.example}\` |`);
-  out.push('', NOTES, HANDSHAKE_NOTES);
+  out.push('', NOTES, HANDSHAKE_NOTES, RTT_NOTES);
   return out.join('\n');
 }
