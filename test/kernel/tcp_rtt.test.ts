@@ -110,4 +110,18 @@ test('tcp_rtt keeps one histogram per cgroup, exported as an exponential histogr
     }));
   assert.ok(fromJson.length >= 2);
   assert.deepEqual(fromGrpc, fromJson);
+
+  // A cgroup that disappears is exported one last time, then dropped from the kernel map.
+  for (const c of children) c.kill();
+  groups[1].remove();
+  const cgroupsIn = () =>
+    (receiver.collect().scopeMetrics[0].metrics[0] as ExponentialHistogramMetricData).dataPoints.map(
+      (p) => p.attributes['process.linux.cgroup'] ?? `id ${String(p.attributes['tcp.cgroup.id'])}`,
+    );
+  const last = cgroupsIn();
+  assert.ok(last.includes(groups[0].attribute), 'the live cgroup is exported');
+  assert.ok(last.includes(groups[1].attribute), 'the removed cgroup is exported once more, under its last path');
+  const after = cgroupsIn();
+  assert.ok(after.includes(groups[0].attribute), 'the live cgroup stays');
+  assert.ok(!after.includes(groups[1].attribute) && !after.some((c) => String(c).startsWith('id ')), 'the removed cgroup is gone from the kernel map');
 });

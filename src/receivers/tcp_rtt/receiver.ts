@@ -1,5 +1,7 @@
 // The tcp_rtt receiver: per-cgroup (optionally per-peer) RTT histograms kept in the kernel by
 // bpf/tcp_rtt.bpf.c, exported every collection_interval as system.network.tcp.rtt.duration.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HrTime } from '@opentelemetry/api';
 import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
@@ -55,8 +57,12 @@ export class TcpRttReceiver extends KernelReceiver {
    * system runs, so a new cgroup never inherits an old one's histogram.
    */
   private forgetVanishedCgroups(bpf: BpfObject, series: readonly RttSeries[]): void {
+    const root = this.cgroups.root;
     for (const s of series) {
-      if (s.cgroupId === OVERFLOW_CGROUP_ID || this.cgroups.resolve(s.cgroupId) !== undefined) continue;
+      if (s.cgroupId === OVERFLOW_CGROUP_ID) continue;
+      const path = this.cgroups.resolve(s.cgroupId);
+      // a cached path may belong to a cgroup removed since: check the directory itself
+      if (path !== undefined && root !== undefined && existsSync(join(root, path))) continue;
       if (this.cgroups.resolveFresh(s.cgroupId) === undefined) bpf.deleteFromMap(MAPS.histograms, s.key);
     }
   }
