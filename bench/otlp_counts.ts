@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ATTR } from '../src/telemetry/attributes';
-import { METRICS } from '../src/telemetry/signals';
+import { METRICS, type MetricDefinition } from '../src/telemetry/signals';
 
 interface AnyValue {
   readonly stringValue?: string;
@@ -34,6 +34,7 @@ interface Metric {
   readonly name: string;
   readonly sum?: { readonly dataPoints?: readonly NumberPoint[] };
   readonly histogram?: { readonly dataPoints?: readonly HistogramPoint[] };
+  readonly exponentialHistogram?: { readonly dataPoints?: readonly HistogramPoint[] };
 }
 interface MetricsLine {
   readonly resourceMetrics?: readonly { readonly scopeMetrics?: readonly { readonly metrics?: readonly Metric[] }[] }[];
@@ -87,12 +88,20 @@ export interface FinalMetrics {
   readonly droppedEvents: number | undefined;
   /** Closed connections counted in the kernel (count of the duration histogram, all series). */
   readonly closedConnections: number | undefined;
+  /** RTT samples counted in the kernel (count of tcp_rtt's histograms, all series). */
+  readonly rttSamples: number | undefined;
 }
+
+/** Histograms emitted by tcp_rtt, looked up by emitter so that a renamed metric still counts. */
+const RTT_HISTOGRAMS = new Set(
+  (Object.values(METRICS) as readonly MetricDefinition[]).filter((m) => m.emittedBy.includes('tcp_rtt') && m.instrument === 'histogram').map((m) => m.name),
+);
 
 /** Values from the last export that carries them: metrics are cumulative, so the last is the total. */
 export async function readFinalMetrics(path: string): Promise<FinalMetrics> {
   let droppedEvents: number | undefined;
   let closedConnections: number | undefined;
+  let rttSamples: number | undefined;
   for await (const line of jsonLines(path)) {
     for (const resource of (line as MetricsLine).resourceMetrics ?? []) {
       for (const scope of resource.scopeMetrics ?? []) {
@@ -101,10 +110,14 @@ export async function readFinalMetrics(path: string): Promise<FinalMetrics> {
             droppedEvents = (metric.sum?.dataPoints ?? []).reduce((sum, p) => sum + Number(p.asInt ?? p.asDouble ?? 0), 0);
           } else if (metric.name === METRICS.connectionDuration.name) {
             closedConnections = (metric.histogram?.dataPoints ?? []).reduce((sum, p) => sum + Number(p.count ?? 0), 0);
+          } else if (RTT_HISTOGRAMS.has(metric.name)) {
+            // Explicit or exponential buckets, as configured.
+            const points = [...(metric.histogram?.dataPoints ?? []), ...(metric.exponentialHistogram?.dataPoints ?? [])];
+            rttSamples = points.reduce((sum, p) => sum + Number(p.count ?? 0), 0);
           }
         }
       }
     }
   }
-  return { droppedEvents, closedConnections };
+  return { droppedEvents, closedConnections, rttSamples };
 }

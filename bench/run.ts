@@ -2,15 +2,19 @@
 // every connection exported as an OTLP log event, in alternating rounds of one run so that the
 // machine's noise hits every mode alike; prints ratios against "off" from the same run, the
 // agent's CPU and peak RSS, and whether every event arrived. Run as root after `npm run build`.
-import { execFileSync } from 'node:child_process';
+// `--load pingpong` drives request/response round trips on a few long-lived connections instead
+// (the load per-packet hooks such as tcp_rtt's pay for), by default with off, metrics and rtt.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths';
 import { AgentProcess, sleep } from './agent_process';
-import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs, type ChurnOptions, type ChurnResult } from './churn_load';
-import { onExit, spawnTracked } from './child_processes';
+import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
+import { onExit } from './child_processes';
 import { InterferenceMonitor, type Interference } from './interference';
+import { describeLoad, describeMeasure, LOAD_KINDS, LOAD_SCRIPTS, LOAD_UNITS, runLoad, withSeconds, type LoadKind, type LoadMeasure, type LoadSpec } from './loads';
+import { DEFAULT_PINGPONG_OPTIONS, validate as validatePingPong } from './pingpong_load';
 import { countLogRecords, readFinalMetrics } from './otlp_counts';
 import {
   bpfProgramNames,
@@ -39,9 +43,11 @@ import {
 } from './report';
 
 interface BenchOptions {
-  readonly churn: ChurnOptions;
+  readonly load: LoadSpec;
   readonly rounds: number;
   readonly modes: readonly Mode[];
+  /** False when --modes was not given: then a mode the agent cannot run yet (rtt) is left out. */
+  readonly modesGiven: boolean;
   readonly agentBin: string;
   readonly bpfStats: boolean;
   readonly maxInterference: number;
@@ -49,13 +55,13 @@ interface BenchOptions {
 }
 
 interface MeasuredLoad {
-  readonly load: ChurnResult;
+  readonly load: LoadMeasure;
   readonly interference: Interference;
   readonly machineCpuSeconds: number;
 }
 
-const CHURN_SCRIPT = join(__dirname, 'churn_load.js');
 const AGENT_ATTACH_TIMEOUT_MS = 60_000;
+const AGENT_VALIDATE_TIMEOUT_MS = 60_000;
 const AGENT_STOP_TIMEOUT_MS = 60_000;
 /** After "attached" the agent still logs its banner and arms timers; let that pass before measuring. */
 const AGENT_SETTLE_MS = 500;
@@ -66,15 +72,27 @@ const CATCH_UP_TIMEOUT_MS = 60_000;
 const PAUSE_BETWEEN_ROUNDS_MS = 1000;
 const WARM_UP_SECONDS = 2;
 
+const DEFAULT_MODES: Readonly<Record<LoadKind, readonly Mode[]>> = {
+  churn: ['off', 'metrics', 'events'],
+  pingpong: ['off', 'metrics', 'rtt'],
+};
+
 const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build)
 
-  --connections N   connections per round at most (default 300000)
+  --load KIND       churn (default): connect, send, close, repeated;
+                    pingpong: request/response round trips on long-lived connections
+  --connections N   churn: connections per round at most (default 300000);
+                    pingpong: long-lived connections (default ${DEFAULT_PINGPONG_OPTIONS.connections})
+  --round-trips N   pingpong: round trips per round at most (default ${DEFAULT_PINGPONG_OPTIONS.roundTrips})
   --seconds S       seconds per round at most (default 5); a round stops at whichever comes first
   --rounds R        rounds of each mode (default 5); modes alternate, rotated each round
   --workers W       load worker threads, each with its own server (default: max(2, nproc))
-  --concurrency C   connections in flight per worker (default ${DEFAULT_CHURN_OPTIONS.concurrency})
-  --modes LIST      comma-separated subset of off,metrics,events (default all three; ratios
-                    need off)
+  --concurrency C   churn: connections in flight per worker (default ${DEFAULT_CHURN_OPTIONS.concurrency})
+  --modes LIST      comma-separated subset of ${MODES.join(',')} (ratios need off); default
+                    churn: ${DEFAULT_MODES.churn.join(',')}; pingpong: ${DEFAULT_MODES.pingpong.join(',')}, rtt left out
+                    (with a note) while the agent refuses the tcp_rtt config
+                    metrics: tcp_lifecycle -> file; events: plus its logs pipeline;
+                    rtt: tcp_rtt -> file
   --agent FILE      agent launcher, an executable (default bin/tcpscope)
   --max-interference F  rerun a round when other processes used more than this fraction of
                     all CPUs while its load ran (default 0.03)
@@ -87,7 +105,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const args = parseArgs(
     argv,
-    ['connections', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries'],
+    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries'],
     ['bpf-stats'],
   );
   const integer = (name: string, fallback: number, max: number) => {
@@ -95,22 +113,50 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     if (!Number.isInteger(value) || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
     return value;
   };
+  const kind = args.get('load') ?? 'churn';
+  if (!(LOAD_KINDS as readonly string[]).includes(kind)) throw new Error(`--load takes one of ${LOAD_KINDS.join(', ')} (got "${kind}")`);
+  const notFor = (name: string, load: LoadKind) => {
+    if (args.has(name)) throw new Error(`--${name} does not apply to --load ${load}`);
+  };
   const seconds = numberArg(args, 'seconds', 5);
-  const modes = (args.get('modes') ?? MODES.join(',')).split(',').map((m) => m.trim());
+  const modesGiven = args.has('modes');
+  const modes = (args.get('modes') ?? DEFAULT_MODES[kind as LoadKind].join(',')).split(',').map((m) => m.trim());
   const unknown = modes.filter((m) => !(MODES as readonly string[]).includes(m));
   if (unknown.length > 0 || modes.length === 0) throw new Error(`--modes takes a comma-separated subset of ${MODES.join(',')} (got "${args.get('modes')}")`);
   if (seconds > 600) throw new Error('--seconds must be at most 600');
+  let load: LoadSpec;
+  if (kind === 'churn') {
+    notFor('round-trips', 'churn');
+    load = {
+      kind: 'churn',
+      options: {
+        ...DEFAULT_CHURN_OPTIONS,
+        connections: integer('connections', 300_000, 100_000_000),
+        seconds,
+        workers: integer('workers', DEFAULT_CHURN_OPTIONS.workers, 256),
+        concurrency: integer('concurrency', DEFAULT_CHURN_OPTIONS.concurrency, 4096),
+      },
+    };
+  } else {
+    notFor('concurrency', 'pingpong');
+    load = {
+      kind: 'pingpong',
+      options: {
+        ...DEFAULT_PINGPONG_OPTIONS,
+        connections: integer('connections', DEFAULT_PINGPONG_OPTIONS.connections, 4096),
+        roundTrips: integer('round-trips', DEFAULT_PINGPONG_OPTIONS.roundTrips, 1e12),
+        seconds,
+        workers: integer('workers', DEFAULT_PINGPONG_OPTIONS.workers, 256),
+      },
+    };
+    validatePingPong(load.options);
+  }
   return {
-    churn: {
-      ...DEFAULT_CHURN_OPTIONS,
-      connections: integer('connections', 300_000, 100_000_000),
-      seconds,
-      workers: integer('workers', DEFAULT_CHURN_OPTIONS.workers, 256),
-      concurrency: integer('concurrency', DEFAULT_CHURN_OPTIONS.concurrency, 4096),
-    },
+    load,
     rounds: integer('rounds', 5, 50),
     // In the canonical order whatever the order given, so that rotation works the same.
     modes: MODES.filter((m) => modes.includes(m)),
+    modesGiven,
     agentBin: args.get('agent') ?? join(PACKAGE_ROOT, 'bin', 'tcpscope'),
     bpfStats: args.has('bpf-stats'),
     maxInterference: numberArg(args, 'max-interference', 0.03),
@@ -120,41 +166,17 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
 
 function checkPrerequisites(options: BenchOptions): void {
   if (process.getuid?.() !== 0) throw new Error('run as root: the agent loads BPF programs and the benchmark reads its /proc entries');
-  if (!existsSync(CHURN_SCRIPT)) throw new Error(`${CHURN_SCRIPT} is missing: run npm run build first`);
+  const script = LOAD_SCRIPTS[options.load.kind];
+  if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
   if (!existsSync(options.agentBin)) throw new Error(`agent launcher ${options.agentBin} not found`);
   if (!existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'cli.js'))) throw new Error('the agent is not built: run npm run build first');
 }
 
-/** The load in its own process (worker threads inside), so the runner's own work stays out of it. */
-async function runLoad(churn: ChurnOptions): Promise<ChurnResult> {
-  const args = [
-    CHURN_SCRIPT,
-    '--json',
-    '--connections', String(churn.connections),
-    '--seconds', String(churn.seconds),
-    '--workers', String(churn.workers),
-    '--concurrency', String(churn.concurrency),
-    '--payload-bytes', String(churn.payloadBytes),
-  ];
-  const child = spawnTracked(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8192)));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (exitCode) => resolve(exitCode));
-  });
-  if (code !== 0) throw new Error(`churn load exited with ${code}: ${stderr.trim()}`);
-  const last = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as ChurnResult;
-}
-
-async function measuredLoad(churn: ChurnOptions): Promise<MeasuredLoad> {
+async function measuredLoad(spec: LoadSpec): Promise<MeasuredLoad> {
   const monitor = new InterferenceMonitor(availableParallelism());
   const busyBefore = machineBusySeconds();
   try {
-    const load = await runLoad(churn);
+    const load = await runLoad(spec);
     const machineCpuSeconds = machineBusySeconds() - busyBefore;
     return { load, interference: monitor.stop(), machineCpuSeconds };
   } catch (error) {
@@ -167,18 +189,54 @@ function agentConfig(mode: Exclude<Mode, 'off'>, dir: string): string {
   // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
   const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
   const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
+  const receiver = mode === 'rtt' ? 'tcp_rtt' : 'tcp_lifecycle';
   const lines = [
     'receivers:',
-    '  tcp_lifecycle:',
+    `  ${receiver}:`,
     '    collection_interval: 10s',
     'exporters:',
     '  file/metrics:',
     `    path: ${metricsPath}`,
   ];
   if (mode === 'events') lines.push('  file/logs:', `    path: ${logsPath}`);
-  lines.push('service:', '  pipelines:', '    metrics: {receivers: [tcp_lifecycle], exporters: [file/metrics]}');
+  lines.push('service:', '  pipelines:', `    metrics: {receivers: [${receiver}], exporters: [file/metrics]}`);
   if (mode === 'events') lines.push('    logs: {receivers: [tcp_lifecycle], exporters: [file/logs]}');
   return lines.join('\n') + '\n';
+}
+
+/** `tcpscope validate` on a mode's config: undefined when the agent accepts it, else why not. */
+function agentRefuses(mode: Exclude<Mode, 'off'>, agentBin: string, dir: string): string | undefined {
+  const configPath = join(dir, `validate-${mode}.yaml`);
+  writeFileSync(configPath, agentConfig(mode, dir));
+  const [command, ...prefix] = agentBin.endsWith('.js') ? [process.execPath, agentBin] : [agentBin];
+  const result = spawnSync(command, [...prefix, 'validate', '--config', configPath], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: AGENT_VALIDATE_TIMEOUT_MS,
+  });
+  if (result.status === 0) return undefined;
+  if (result.error) return result.error.message;
+  return (result.stderr.trim() || result.stdout.trim() || `exit ${result.status ?? result.signal}`).split('\n').slice(-5).join('\n');
+}
+
+/**
+ * Checks every agent mode's config before the first round, so that a refused config fails in
+ * seconds rather than after the rounds before it. Returns the modes to run: with default modes,
+ * rtt is left out (with the reason in `notes`) while the agent does not accept tcp_rtt.
+ */
+function checkAgentConfigs(options: BenchOptions, dir: string, notes: string[]): Mode[] {
+  const modes: Mode[] = [];
+  for (const mode of options.modes) {
+    const refused = mode === 'off' ? undefined : agentRefuses(mode, options.agentBin, dir);
+    if (refused === undefined) {
+      modes.push(mode);
+    } else if (mode === 'rtt' && !options.modesGiven) {
+      notes.push(`mode rtt left out: the agent refuses its config (${refused.replace(/\s+/g, ' ')})`);
+    } else {
+      throw new Error(`the agent refuses the config of mode ${mode}:\n${refused}`);
+    }
+  }
+  return modes;
 }
 
 function bpfDelta(before: readonly BpfProgramRuns[], after: readonly BpfProgramRuns[]): BpfRuns[] {
@@ -197,7 +255,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, agentConfig(mode, dir));
   const agent = await AgentProcess.start(options.agentBin, configPath, AGENT_ATTACH_TIMEOUT_MS);
-  let load: ChurnResult;
+  let load: LoadMeasure;
   let interference: Interference;
   let machineCpuSeconds: number;
   let cpu: number;
@@ -208,7 +266,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
     await sleep(AGENT_SETTLE_MS);
     const cpuBefore = cpuSeconds(agent.pid);
     const bpfBefore = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
-    ({ load, interference, machineCpuSeconds } = await measuredLoad(options.churn));
+    ({ load, interference, machineCpuSeconds } = await measuredLoad(options.load));
     const bpfAfterLoad = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
     const busyAtLoadEnd = machineBusySeconds();
     catchUpSeconds = await agent.waitUntilIdle(IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
@@ -227,7 +285,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
   if (mode === 'events') {
     const counts = await countLogRecords(join(dir, 'logs.jsonl'), new Set(load.serverPorts));
     // connect + accept + a close on each side, for every completed connection.
-    events = { expected: 4 * load.completed, exported: counts.oursTotal, byName: counts.ours, exportedAll: counts.total };
+    events = { expected: 4 * load.connections, exported: counts.oursTotal, byName: counts.ours, exportedAll: counts.total };
   }
   return {
     load,
@@ -239,6 +297,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
       catchUpSeconds,
       closedConnections: metrics.closedConnections,
       droppedEvents: metrics.droppedEvents,
+      rttSamples: mode === 'rtt' ? metrics.rttSamples : undefined,
       events,
       bpf,
     },
@@ -247,8 +306,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
 
 function describeRound(result: RoundResult): string {
   const parts = [
-    `${Math.round(result.load.connectionsPerSecond).toLocaleString('en-US')} connections/s`,
-    `${result.load.completed} connections in ${result.load.elapsedSeconds.toFixed(2)} s`,
+    ...describeMeasure(result.load),
     `other processes ${(result.interference.fraction * 100).toFixed(1)}% CPU`,
   ];
   if (result.load.errors) parts.push(`${result.load.errors} socket errors`);
@@ -257,6 +315,7 @@ function describeRound(result: RoundResult): string {
     parts.push(`agent ${agent.cpuSeconds.toFixed(2)} CPU s`, `peak RSS ${(agent.peakRssBytes / 1048576).toFixed(1)} MB`);
     if (agent.catchUpSeconds > IDLE_WINDOW_MS / 1000 + 0.05) parts.push(`caught up ${agent.catchUpSeconds.toFixed(2)} s after the load`);
     if (agent.closedConnections !== undefined) parts.push(`kernel counted ${agent.closedConnections} closes`);
+    if (agent.rttSamples !== undefined) parts.push(`kernel counted ${agent.rttSamples} RTT samples`);
     if (agent.events) parts.push(`events ${agent.events.exported}/${agent.events.expected} (${JSON.stringify(agent.events.byName)})`);
     parts.push(`dropped_events ${agent.droppedEvents ?? 'not exported'}`);
   }
@@ -295,24 +354,27 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   onExit(restoreStats);
   const began = Date.now();
-  const { churn } = options;
+  const notes: string[] = [];
+  const modes = checkAgentConfigs(options, tmpRoot, notes);
+  const { load } = options;
+  const units = LOAD_UNITS[load.kind];
   const header = [
     `command: node dist/bench/run.js ${argv.join(' ')}`.trimEnd(),
     ...machineDescription(),
-    `load: connect, send ${churn.payloadBytes} bytes, close on 127.0.0.1; ${churn.workers} workers x ${churn.concurrency} in flight; ` +
-      `each round at most ${churn.connections} connections or ${churn.seconds} s; ${options.rounds} rounds of each of ${options.modes.join(', ')}`,
+    describeLoad(load, options.rounds, modes),
+    ...notes.map((note) => `note: ${note}`),
   ];
   process.stdout.write(header.join('\n') + '\n\n');
   try {
     if (options.bpfStats) setBpfStatsEnabled(true);
     process.stderr.write(`warm-up: ${WARM_UP_SECONDS} s of load, not recorded\n`);
-    await runLoad({ ...churn, seconds: WARM_UP_SECONDS });
+    await runLoad(withSeconds(load, WARM_UP_SECONDS));
     let discarded = 0;
     const results: RoundResult[] = [];
-    const total = options.rounds * options.modes.length;
+    const total = options.rounds * modes.length;
     for (let round = 0; round < options.rounds; round++) {
       // Rotated order: over as many rounds as there are modes, each mode runs once in each position.
-      const order = options.modes.map((_, i) => options.modes[(i + round) % options.modes.length]);
+      const order = modes.map((_, i) => modes[(i + round) % modes.length]);
       for (const mode of order) {
         await sleep(PAUSE_BETWEEN_ROUNDS_MS);
         for (let attempt = 1; ; attempt++) {
@@ -320,7 +382,7 @@ async function main(argv: readonly string[]): Promise<number> {
           mkdirSync(dir);
           let result: RoundResult;
           try {
-            const measured = mode === 'off' ? await measuredLoad(churn) : await runAgentRound(mode, options, dir);
+            const measured = mode === 'off' ? await measuredLoad(load) : await runAgentRound(mode, options, dir);
             result = { mode, round, attempts: attempt, ...measured };
           } finally {
             // Event files run to hundreds of MB per round: not kept.
@@ -342,9 +404,15 @@ async function main(argv: readonly string[]): Promise<number> {
         }
       }
     }
-    const summaries = summarize(results);
-    const out = ['rounds, in the order run:', roundsTable(results), '', 'summary (ratio vs off = median connections/s / median with the agent off; paired ratio = median of each round / mean of the nearest off rounds before and after it):', summaryTable(summaries)];
-    const bpf = bpfTable(results);
+    const summaries = summarize(results, units);
+    const out = [
+      'rounds, in the order run:',
+      roundsTable(results, units),
+      '',
+      `summary (ratio vs off = median ${units.plural}/s / median with the agent off; paired ratio = median of each round / mean of the nearest off rounds before and after it):`,
+      summaryTable(summaries, units),
+    ];
+    const bpf = bpfTable(results, units);
     if (bpf) {
       out.push(
         '',
@@ -359,7 +427,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `interference: ${discarded} attempt(s) discarded because other processes used more than ${(options.maxInterference * 100).toFixed(0)}% of the CPUs; ` +
         `${noisy} kept round(s) still above it (retries exhausted)`,
     );
-    out.push('', `targets (DESIGN.md §7; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdicts(summaries)));
+    out.push('', `targets (DESIGN.md §7; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdicts(summaries, load.kind)));
     out.push('', `finished in ${((Date.now() - began) / 1000).toFixed(0)} s`);
     process.stdout.write(out.join('\n') + '\n');
     return 0;
