@@ -57,3 +57,30 @@ export function compileLayout(
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface StructLayout {
+  readonly size: number;
+  readonly fields: Readonly<Record<string, { readonly offset: number; readonly size: number }>>;
+}
+
+/** Asserts that a decoder's view of `header`'s structs and #defines equals the compiler's. */
+export function assertLayoutMatches(
+  header: string,
+  structs: Readonly<Record<string, StructLayout>>,
+  constants: Readonly<Record<string, number>>,
+  equal: (actual: unknown, expected: unknown, message: string) => void,
+): void {
+  const layout = compileLayout(
+    header,
+    Object.fromEntries(Object.entries(structs).map(([name, s]) => [name, Object.keys(s.fields)])),
+    Object.keys(constants),
+  );
+  for (const [name, s] of Object.entries(structs)) {
+    equal(layout.sizes[name], s.size, `sizeof(struct ${name})`);
+    for (const [field, f] of Object.entries(s.fields)) {
+      equal(layout.offsets[name][field], f.offset, `offsetof(struct ${name}, ${field})`);
+      equal(layout.fieldSizes[name][field], f.size, `sizeof(${name}.${field})`);
+    }
+  }
+  for (const [name, value] of Object.entries(constants)) equal(layout.constants[name], value, name);
+}
