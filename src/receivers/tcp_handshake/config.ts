@@ -2,6 +2,7 @@
 // globals: they are evaluated in the kernel, so filtered events never cross to user space.
 import type { Schema } from 'convict';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
+import { integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
 
 export interface TcpHandshakeConfig {
   collection_interval: DurationSetting;
@@ -22,13 +23,6 @@ export interface TcpHandshakeConfig {
 
 const MAX_PORTS = 16;
 
-function integerBetween(min: number, max: number) {
-  return (value: unknown) => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-    }
-  };
-}
 
 export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
   collection_interval: {
@@ -43,11 +37,7 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
   },
   ring_buffer_size: {
     doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096).',
-    format: (value: unknown) => {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 4096 || (value & (value - 1)) !== 0) {
-        throw new Error(`must be a power of two of at least 4096 (got ${JSON.stringify(value)})`);
-      }
-    },
+    format: powerOfTwoAtLeast(4096),
     default: 1024 * 1024,
   },
   max_attempts: {

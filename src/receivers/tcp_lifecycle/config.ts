@@ -2,6 +2,7 @@
 // (`cfg_*` globals) and map sizes.
 import type { Schema } from 'convict';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
+import { integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
 
 export interface TcpLifecycleConfig {
   /** How often kernel aggregates are read and pushed down the metrics pipelines. */
@@ -14,21 +15,7 @@ export interface TcpLifecycleConfig {
   wakeup_min_bytes: number;
 }
 
-function powerOfTwoAtLeast(min: number) {
-  return (value: unknown) => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (value & (value - 1)) !== 0) {
-      throw new Error(`must be a power of two of at least ${min} (got ${JSON.stringify(value)})`);
-    }
-  };
-}
 
-function integerBetween(min: number, max: number) {
-  return (value: unknown) => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-    }
-  };
-}
 
 export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
   collection_interval: {

@@ -1,6 +1,7 @@
 // Config of the tcp_rtt receiver; keys map one-to-one to the BPF side's cfg_* globals.
 import type { Schema } from 'convict';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
+import { integerBetween } from '../shared/config_formats';
 
 export type GroupBy = 'cgroup' | 'peer_address' | 'peer_port';
 
@@ -52,11 +53,7 @@ export const tcpRttSchema: Schema<TcpRttConfig> = {
   },
   max_series: {
     doc: 'Histogram series kept in the kernel; beyond it one series with otel.metric.overflow=true.',
-    format: (value: unknown) => {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 16 || value > 1 << 20) {
-        throw new Error(`must be an integer from 16 to 1048576 (got ${JSON.stringify(value)})`);
-      }
-    },
+    format: integerBetween(16, 1 << 20),
     default: 1024,
   },
 };
