@@ -17,6 +17,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("setAutoload", object_set_autoload);
 	EXPORT("load", object_load);
 	EXPORT("attach", object_attach);
+	EXPORT("attachCgroup", object_attach_cgroup);
 	EXPORT("close", object_close);
 	EXPORT("mapDump", map_dump);
 	EXPORT("mapUpdate", map_update);

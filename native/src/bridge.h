@@ -42,6 +42,7 @@ napi_value object_set_max_entries(napi_env env, napi_callback_info info);
 napi_value object_load(napi_env env, napi_callback_info info);
 napi_value object_set_autoload(napi_env env, napi_callback_info info);
 napi_value object_attach(napi_env env, napi_callback_info info);
+napi_value object_attach_cgroup(napi_env env, napi_callback_info info);
 napi_value object_close(napi_env env, napi_callback_info info);
 
 /* maps.c */

@@ -3,6 +3,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +204,35 @@ napi_value object_set_autoload(napi_env env, napi_callback_info info)
 	int err = bpf_program__set_autoload(prog, enabled);
 	if (err)
 		return bridge_throw(env, err, "cannot change autoload of %s: %s", name, strerror(-err));
+	return NULL;
+}
+
+/* attachCgroup(handle, programName, cgroupDir): attaches a cgroup program (sockops...) to a
+ * cgroup v2 directory, for programs that SEC() names cannot place on their own. */
+napi_value object_attach_cgroup(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	struct bpf_handle *h;
+	char name[256], dir[4096];
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 3 || !arg_handle(env, argv[0], &h) || !arg_string(env, argv[1], name, sizeof(name)) ||
+	    !arg_string(env, argv[2], dir, sizeof(dir)))
+		return NULL;
+	if (h->link_count >= MAX_LINKS)
+		return bridge_throw(env, E2BIG, "too many programs");
+	struct bpf_program *prog = bpf_object__find_program_by_name(h->obj, name);
+	if (!prog)
+		return bridge_throw(env, ENOENT, "BPF object has no program %s", name);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return bridge_throw(env, errno, "cannot open cgroup %s: %s", dir, strerror(errno));
+	struct bpf_link *link = bpf_program__attach_cgroup(prog, fd);
+	int err = errno;
+	close(fd);
+	if (!link)
+		return bridge_throw(env, err, "cannot attach %s to cgroup %s: %s", name, dir, strerror(err));
+	h->links[h->link_count++] = link;
 	return NULL;
 }
 

@@ -145,6 +145,15 @@ export class BpfObject {
     }
   }
 
+  /** Attaches a cgroup program (e.g. sockops, left out of attach()) to a cgroup v2 directory. */
+  attachToCgroup(program: string, cgroupDir: string): void {
+    try {
+      this.addon.attachCgroup(this.native, program, cgroupDir);
+    } catch (error) {
+      throw explain(`attaching ${program} to ${cgroupDir}`, error);
+    }
+  }
+
   readMap(map: string): MapEntries {
     let dump;
     try {

@@ -30,6 +30,7 @@ export interface NativeAddon {
   setAutoload(handle: NativeHandle, program: string, enabled: boolean): void;
   load(handle: NativeHandle): void;
   attach(handle: NativeHandle): { program: string; section: string }[];
+  attachCgroup(handle: NativeHandle, program: string, cgroupDir: string): void;
   close(handle: NativeHandle): void;
   mapDump(handle: NativeHandle, map: string): NativeMapDump;
   mapUpdate(handle: NativeHandle, map: string, key: Buffer, value: Buffer): void;
