@@ -48,5 +48,7 @@ test('a sockops program attached to a cgroup counts RTT callbacks of that cgroup
   const entries = bpf.readMap('rtt_sockops_histogram');
   let count = 0n;
   for (let cpu = 0; cpu < entries.cpus; cpu++) count += entries.value(0, cpu).readBigUInt64LE(0);
-  assert.ok(count >= 200n, `${count} RTT callbacks for 100 round trips on two sockets`);
+  // One RTT measurement per acknowledged request (client) and response (server), give or take
+  // the handshake's and the first segment's.
+  assert.ok(count >= 190n && count <= 210n, `${count} RTT callbacks for 100 round trips on two sockets`);
 });
