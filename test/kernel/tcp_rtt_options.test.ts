@@ -1,0 +1,58 @@
+// tcp_rtt's sample_interval and group_by: one sample per socket per interval, and per-peer series.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ExponentialHistogramMetricData, HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import type { TcpRttConfig } from '../../src/receivers/tcp_rtt/config';
+import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
+import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
+import { TestCgroup } from '../support/cgroup';
+import { requireKernel } from '../support/kernel';
+import { RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+
+const PEER = join(DIST_ROOT, 'test', 'support', 'pingpong_peer.js');
+
+async function run(t: { after: (fn: () => Promise<void> | void) => void }, config: Partial<TcpRttConfig>) {
+  const base = `/tcpscope-rttopt-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const group = TestCgroup.create(`${base}/app`);
+  const children: RunningChild[] = [];
+  const receiver = new TcpRttReceiver(
+    testSettings('tcp_rtt'),
+    { collection_interval: '1h', sample_interval: '0', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 64, ...config },
+    { metrics: new RecordingMetricsConsumer() },
+  );
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    group.remove(base);
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+  const server = startChild(group.wrap([process.execPath, PEER, 'server', '127.0.0.1']));
+  children.push(server);
+  const { port } = await server.nextJson<{ port: number }>();
+  const client = startChild(group.wrap([process.execPath, PEER, 'client', '127.0.0.1', String(port), '500']));
+  children.push(client);
+  const { localPort } = await client.nextJson<{ localPort: number }>();
+  const points = receiver.collect().scopeMetrics[0].metrics[0].dataPoints.filter((p) => p.attributes['process.linux.cgroup'] === group.attribute);
+  return { points, port, localPort };
+}
+
+test('sample_interval: at most one sample per socket per interval', async (t) => {
+  if (!requireKernel(t)) return;
+  const { points } = await run(t, { sample_interval: '1h' });
+  const counts = (points as ExponentialHistogramMetricData['dataPoints']).map((p) => p.value.count);
+  assert.deepEqual(counts, [2], 'one sample for each of the two sockets, over 500 round trips');
+});
+
+test('group_by peer_port: one series per peer port, labelled network.peer.port; explicit buckets on request', async (t) => {
+  if (!requireKernel(t)) return;
+  const { points, port, localPort } = await run(t, { group_by: ['cgroup', 'peer_port'], histogram: 'explicit' });
+  const byPort = new Map((points as HistogramMetricData['dataPoints']).map((p) => [p.attributes['network.peer.port'], p.value]));
+  assert.deepEqual([...byPort.keys()].sort(), [port, localPort].sort(), 'the client socket (peer = server port) and the server socket (peer = client port)');
+  for (const value of byPort.values()) {
+    assert.ok(value.count >= 500, `${value.count} samples`);
+    assert.equal(value.buckets.counts.reduce((a, b) => a + b, 0), value.count, 'explicit bucket counts add up');
+    assert.equal(value.buckets.boundaries.length + 1, value.buckets.counts.length);
+  }
+});
