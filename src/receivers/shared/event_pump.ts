@@ -1,10 +1,12 @@
 // Ring buffer batches -> log records -> the logs pipeline, with back-pressure: at
 // MAX_BATCHES_IN_FLIGHT batches not yet consumed the ring reader pauses, so the kernel ring
 // buffer absorbs the burst and counts what it cannot hold, instead of the heap growing.
+import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { RingReader } from '../../bridge/ring_reader';
 import { forEachRecord } from '../../bridge/ring_reader';
 import type { Consumer } from '../../component';
+import { hrTimeNow } from '../../host/monotonic_clock';
 import type { AgentLogger } from '../../logger';
 
 export const MAX_BATCHES_IN_FLIGHT = 4;
@@ -19,7 +21,8 @@ export class EventPump {
   constructor(
     private readonly logger: AgentLogger,
     private readonly consumer: Consumer<'logs'>,
-    private readonly toRecord: (batch: Buffer, offset: number, length: number) => ReadableLogRecord,
+    /** `observed`: when the batch reached user space, one clock read per batch. */
+    private readonly toRecord: (batch: Buffer, offset: number, length: number, observed: HrTime) => ReadableLogRecord,
   ) {}
 
   attach(ring: RingReader): void {
@@ -31,9 +34,10 @@ export class EventPump {
     if (errno !== 0) this.logger.warn(`ring buffer read lost records (errno ${errno})`);
     if (records === 0) return;
     const logRecords: ReadableLogRecord[] = [];
+    const observed = hrTimeNow();
     forEachRecord(batch, (offset, length) => {
       try {
-        logRecords.push(this.toRecord(batch, offset, length));
+        logRecords.push(this.toRecord(batch, offset, length, observed));
       } catch (error) {
         if (this.decodeFailures++ === 0) this.logger.error(`cannot decode an event: ${(error as Error).message}`);
       }

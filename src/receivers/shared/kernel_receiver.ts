@@ -28,7 +28,7 @@ export interface KernelReceiverSpec {
   prepare(bpf: BpfObject, eventsWanted: boolean): void;
   /** After load, before attach (e.g. overflow series, filter maps). */
   initialize?(bpf: BpfObject): void;
-  decode?(batch: Buffer, offset: number, length: number, context: LogRecordContext): ReadableLogRecord;
+  decode?(batch: Buffer, offset: number, length: number, context: LogRecordContext, observed: HrTime): ReadableLogRecord;
   /** Metrics from the kernel aggregates, read now. */
   metrics(bpf: BpfObject, startTime: HrTime, endTime: HrTime): MetricData[];
   /** Called every collection_interval before metrics (e.g. refreshing filter maps). */
@@ -76,7 +76,7 @@ export class KernelReceiver implements Receiver {
       const { eventsMap, decode } = this.spec;
       if (logs && eventsMap && decode) {
         const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: new MonotonicClock(), cgroups: this.cgroups };
-        const pump = new EventPump(this.settings.logger, logs, (batch, offset, length) => decode(batch, offset, length, context));
+        const pump = new EventPump(this.settings.logger, logs, (batch, offset, length, observed) => decode(batch, offset, length, context, observed));
         pump.attach(bpf.openRing(eventsMap, pump.onBatch, parseDuration(this.config.drain_interval ?? '100ms')));
         this.pump = pump;
       }

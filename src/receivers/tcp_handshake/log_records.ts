@@ -1,5 +1,5 @@
 // Handshake outcomes as tcp.connect (client) / tcp.accept (server) log records.
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { errnoName } from '../../host/errno';
 import { hrTimeNow } from '../../host/monotonic_clock';
@@ -9,7 +9,7 @@ import type { LogRecordContext } from '../tcp_lifecycle/log_records';
 import { cgroupAttributes } from '../shared/workload_attributes';
 import type { HandshakeEvent } from './decoder';
 
-export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext): ReadableLogRecord {
+export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
   const attributes: Attributes = {
     [ATTR.networkTransport.key]: 'tcp',
     [ATTR.networkType.key]: event.peer.type,
@@ -33,7 +33,7 @@ export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext)
   if (event.fd >= 0) attributes[ATTR.socketFd.key] = event.fd;
   return {
     hrTime: ctx.clock.toHrTime(event.timestampNs),
-    hrTimeObserved: hrTimeNow(),
+    hrTimeObserved: observed,
     eventName: event.role === 'client' ? EVENTS.connect.name : EVENTS.accept.name,
     attributes,
     resource: ctx.resource,

@@ -65,7 +65,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
       refresh: (bpf: BpfObject) => {
         if (cgroupFilter && this.cgroups.root) syncCgroupFilter(bpf, join(this.cgroups.root, config.cgroup_prefix), filteredCgroups);
       },
-      decode: (batch, offset, length, context) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context),
+      decode: (batch, offset, length, context, observed) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context, observed),
       metrics: (bpf, startTime, endTime) =>
         handshakeMetrics({
           stats: sumHandshakeStats(bpf.readMap(MAPS.stats)),

@@ -1,5 +1,5 @@
 // Lifecycle events as OpenTelemetry log records named by their event name.
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -19,7 +19,7 @@ export interface LogRecordContext {
   readonly cgroups: CgroupResolver;
 }
 
-export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext): ReadableLogRecord {
+export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
   const attributes: Attributes = {
     [ATTR.networkTransport.key]: 'tcp',
     [ATTR.networkType.key]: event.local.type,
@@ -48,7 +48,7 @@ export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext)
   }
   return {
     hrTime: ctx.clock.toHrTime(event.timestampNs),
-    hrTimeObserved: hrTimeNow(),
+    hrTimeObserved: observed,
     eventName: EVENT_NAMES[event.kind],
     attributes,
     resource: ctx.resource,

@@ -41,7 +41,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
           bpf.updateMap(MAPS.stats, statsKey(OVERFLOW_CGROUP_ID, role), zero);
         }
       },
-      decode: (batch, offset, length, context) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context),
+      decode: (batch, offset, length, context, observed) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context, observed),
       metrics: (bpf, startTime, endTime) =>
         lifecycleMetrics({
           stats: sumWorkloadStats(bpf.readMap(MAPS.stats)),
