@@ -1,8 +1,8 @@
 // Config of the tcp_handshake receiver. Filter keys map one-to-one to the BPF side's cfg_*
 // globals: they are evaluated in the kernel, so filtered events never cross to user space.
 import type { Schema } from 'convict';
-import { durationFormat, type DurationSetting } from '../../exporters/duration';
-import { integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
+import type { DurationSetting } from '../../exporters/duration';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
 
 export interface TcpHandshakeConfig {
   collection_interval: DurationSetting;
@@ -25,16 +25,8 @@ const MAX_PORTS = 16;
 
 
 export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
-  collection_interval: {
-    doc: 'How often the kernel histogram is read and exported ("10s", "500ms" or milliseconds).',
-    format: durationFormat(100),
-    default: '10s',
-  },
-  drain_interval: {
-    doc: 'Longest time an event waits in the ring buffer before it is read when traffic is quiet.',
-    format: durationFormat(1),
-    default: '100ms',
-  },
+  collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
+  drain_interval: { ...KERNEL_RECEIVER_SETTINGS.drain_interval },
   ring_buffer_size: {
     doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096).',
     format: powerOfTwoAtLeast(4096),
@@ -50,11 +42,7 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
     format: integerBetween(16, 1024 * 1024),
     default: 4096,
   },
-  wakeup_min_bytes: {
-    doc: 'Pending ring buffer bytes that wake the agent before drain_interval.',
-    format: integerBetween(1, 1 << 30),
-    default: 65536,
-  },
+  wakeup_min_bytes: { ...KERNEL_RECEIVER_SETTINGS.wakeup_min_bytes },
   connect_only: {
     doc: 'Only client handshakes produce events (like Inspektor Gadget --connect-only). Metrics still count every handshake.',
     format: Boolean,

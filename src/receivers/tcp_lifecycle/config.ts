@@ -1,8 +1,8 @@
 // Config of the tcp_lifecycle receiver. Keys map one-to-one to the BPF side's settings
 // (`cfg_*` globals) and map sizes.
 import type { Schema } from 'convict';
-import { durationFormat, type DurationSetting } from '../../exporters/duration';
-import { integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
+import type { DurationSetting } from '../../exporters/duration';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
 
 export interface TcpLifecycleConfig {
   /** How often kernel aggregates are read and pushed down the metrics pipelines. */
@@ -18,16 +18,8 @@ export interface TcpLifecycleConfig {
 
 
 export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
-  collection_interval: {
-    doc: 'How often the kernel aggregates are read and exported as metrics ("10s", "500ms" or milliseconds).',
-    format: durationFormat(100),
-    default: '10s',
-  },
-  drain_interval: {
-    doc: 'Longest time an event waits in the ring buffer before it is read when traffic is quiet.',
-    format: durationFormat(1),
-    default: '100ms',
-  },
+  collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
+  drain_interval: { ...KERNEL_RECEIVER_SETTINGS.drain_interval },
   ring_buffer_size: {
     doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096). Events beyond it are dropped and counted in tcpscope.receiver.dropped_events.',
     format: powerOfTwoAtLeast(4096),
@@ -43,9 +35,5 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
     format: integerBetween(16, 1024 * 1024),
     default: 4096,
   },
-  wakeup_min_bytes: {
-    doc: 'Pending ring buffer bytes that wake the agent up early (batches wake-ups: one per event would cost more than the event).',
-    format: integerBetween(1, 1 << 30),
-    default: 65536,
-  },
+  wakeup_min_bytes: { ...KERNEL_RECEIVER_SETTINGS.wakeup_min_bytes },
 };

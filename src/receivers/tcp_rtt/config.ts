@@ -1,7 +1,7 @@
 // Config of the tcp_rtt receiver; keys map one-to-one to the BPF side's cfg_* globals.
 import type { Schema } from 'convict';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
-import { integerBetween } from '../shared/config_formats';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween } from '../shared/config_formats';
 
 export type GroupBy = 'cgroup' | 'peer_address' | 'peer_port';
 
@@ -20,11 +20,7 @@ export interface TcpRttConfig {
 const GROUPS: readonly GroupBy[] = ['cgroup', 'peer_address', 'peer_port'];
 
 export const tcpRttSchema: Schema<TcpRttConfig> = {
-  collection_interval: {
-    doc: 'How often the kernel histograms are read and exported.',
-    format: durationFormat(100),
-    default: '10s',
-  },
+  collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
   sample_interval: {
     doc: 'Minimum time between two samples of one socket ("0" = every incoming ACK); bounds the cost on hot connections.',
     format: durationFormat(0),
