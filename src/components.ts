@@ -5,6 +5,7 @@ import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
 import { otlpExporterFactory } from './exporters/otlp/factory';
 import { FactoryRegistry } from './pipeline/registry';
+import { samplingProcessorFactory } from './processors/sampling/factory';
 import { tcpHandshakeReceiverFactory } from './receivers/tcp_handshake/factory';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
 import { tcpRttReceiverFactory } from './receivers/tcp_rtt/factory';
@@ -14,6 +15,8 @@ export const FACTORIES: readonly Factory[] = [
   tcpLifecycleReceiverFactory,
   tcpHandshakeReceiverFactory,
   tcpRttReceiverFactory,
+  // processors
+  samplingProcessorFactory,
   // exporters
   debugExporterFactory,
   fileExporterFactory,

@@ -1,0 +1,62 @@
+// Config of the sampling processor (logs only): policies combined with any/all.
+import type { Schema } from 'convict';
+
+export const THRESHOLD_FIELDS = ['tcp.duration', 'tcp.handshake.duration', 'tcp.rtt', 'tcp.retransmits'] as const;
+export type ThresholdField = (typeof THRESHOLD_FIELDS)[number];
+
+export interface HashPolicy {
+  readonly hash: { readonly ratio: number };
+}
+export interface ThresholdPolicy {
+  readonly threshold: { readonly field: ThresholdField; readonly min?: number; readonly max?: number };
+}
+export type SamplingPolicy = HashPolicy | ThresholdPolicy;
+
+export interface SamplingConfig {
+  keep_errors: boolean;
+  combine: 'any' | 'all';
+  policies: SamplingPolicy[];
+}
+
+function policyProblem(policy: unknown, index: number): string | undefined {
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) return `policies[${index}] must be a map with hash or threshold`;
+  const keys = Object.keys(policy);
+  if (keys.length !== 1 || (keys[0] !== 'hash' && keys[0] !== 'threshold')) return `policies[${index}] must have exactly one of hash, threshold (got ${keys.join(', ') || 'nothing'})`;
+  const body = (policy as Record<string, unknown>)[keys[0]];
+  if (typeof body !== 'object' || body === null) return `policies[${index}].${keys[0]} must be a map`;
+  const b = body as Record<string, unknown>;
+  if (keys[0] === 'hash') {
+    if (Object.keys(b).some((k) => k !== 'ratio')) return `policies[${index}].hash takes only ratio`;
+    if (typeof b.ratio !== 'number' || !(b.ratio >= 0 && b.ratio <= 1)) return `policies[${index}].hash.ratio must be a number from 0 to 1 (got ${JSON.stringify(b.ratio)})`;
+    return undefined;
+  }
+  if (Object.keys(b).some((k) => !['field', 'min', 'max'].includes(k))) return `policies[${index}].threshold takes field, min, max`;
+  if (!THRESHOLD_FIELDS.includes(b.field as ThresholdField)) return `policies[${index}].threshold.field must be one of ${THRESHOLD_FIELDS.join(', ')} (got ${JSON.stringify(b.field)})`;
+  for (const bound of ['min', 'max']) {
+    if (b[bound] !== undefined && typeof b[bound] !== 'number') return `policies[${index}].threshold.${bound} must be a number (got ${JSON.stringify(b[bound])})`;
+  }
+  if (b.min === undefined && b.max === undefined) return `policies[${index}].threshold needs min and/or max`;
+  return undefined;
+}
+
+export const samplingSchema: Schema<SamplingConfig> = {
+  keep_errors: {
+    doc: 'Always keep events that carry error.type (failed connects), whatever the policies say.',
+    format: Boolean,
+    default: true,
+  },
+  combine: {
+    doc: 'any: an event is kept when one policy keeps it; all: only when every policy does.',
+    format: ['any', 'all'],
+    default: 'any',
+  },
+  policies: {
+    doc: 'List of {hash: {ratio}} and {threshold: {field, min, max}} policies.',
+    format: (value: unknown) => {
+      if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty list of policies');
+      const problem = value.map(policyProblem).find((p) => p !== undefined);
+      if (problem) throw new Error(problem);
+    },
+    default: [] as SamplingPolicy[],
+  },
+};

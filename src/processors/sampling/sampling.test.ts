@@ -1,0 +1,104 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { defaultRegistry } from '../../components';
+import { parseConfigText, validateConfig } from '../../config';
+import { validateComponentSettings } from '../../config/component_settings';
+import { connectionUnit } from './connection_hash';
+import type { SamplingConfig } from './config';
+import { samplingProcessorFactory } from './factory';
+import { SamplingProcessor } from './processor';
+import { decide } from './sampler';
+
+const side = (local: [string, number], peer: [string, number], extra: Record<string, unknown> = {}) => ({
+  'network.local.address': local[0],
+  'network.local.port': local[1],
+  'network.peer.address': peer[0],
+  'network.peer.port': peer[1],
+  ...extra,
+});
+const config = (c: Partial<SamplingConfig>): SamplingConfig => ({ keep_errors: true, combine: 'any', policies: [], ...c });
+
+describe('sampling decisions', () => {
+  it('hash decisions are symmetric: client and server records of a connection agree', () => {
+    const c = config({ policies: [{ hash: { ratio: 0.5 } }] });
+    for (let i = 0; i < 500; i++) {
+      const client = side(['198.18.0.1', 30000 + i], ['198.18.0.2', 443]);
+      const server = side(['198.18.0.2', 443], ['198.18.0.1', 30000 + i]);
+      assert.deepEqual(decide(c, client), decide(c, server));
+    }
+  });
+
+  it('an independent process makes the same decisions', () => {
+    const tuples = Array.from({ length: 50 }, (_, i) => [`198.18.1.${i}`, 1000 + i, 'fd00::2', 80] as const);
+    const here = tuples.map(([a, p, b, q]) => connectionUnit({ address: a, port: p }, { address: b, port: q }));
+    const script = `const {connectionUnit}=require(${JSON.stringify(require.resolve('./connection_hash'))});
+      const t=${JSON.stringify(tuples)};process.stdout.write(JSON.stringify(t.map(([a,p,b,q])=>connectionUnit({address:b,port:q},{address:a,port:p}))));`;
+    const there = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as number[];
+    assert.deepEqual(there, here);
+  });
+
+  it('keeps a fraction within 4 standard deviations of the ratio', () => {
+    const n = 20000;
+    for (const ratio of [0.1, 0.25, 0.5]) {
+      const c = config({ policies: [{ hash: { ratio } }] });
+      let kept = 0;
+      for (let i = 0; i < n; i++) if (decide(c, side([`198.18.${i >> 8}.${i & 255}`, 40000 + (i % 20000)], ['198.19.0.1', 8080])).keep) kept++;
+      const sigma = Math.sqrt(n * ratio * (1 - ratio));
+      assert.ok(Math.abs(kept - n * ratio) < 4 * sigma, `ratio ${ratio}: kept ${kept} of ${n}`);
+    }
+  });
+
+  it('thresholds are exact at their boundaries (min and max inclusive)', () => {
+    const c = config({ policies: [{ threshold: { field: 'tcp.duration', min: 1.0, max: 2.0 } }] });
+    const at = (d: number) => decide(c, side(['a', 1], ['b', 2], { 'tcp.duration': d })).keep;
+    assert.deepEqual([at(0.999999), at(1.0), at(1.5), at(2.0), at(2.000001)], [false, true, true, true, false]);
+    assert.equal(decide(c, side(['a', 1], ['b', 2])).keep, false, 'an event without the field does not match');
+  });
+
+  it('keep_errors keeps failures whatever the policies; probabilities say how to re-weight', () => {
+    const c = config({ policies: [{ hash: { ratio: 0 } }] });
+    assert.deepEqual(decide(c, side(['a', 1], ['b', 2], { 'error.type': 'ECONNREFUSED' })), { keep: true, probability: 1 });
+    assert.equal(decide({ ...c, keep_errors: false }, side(['a', 1], ['b', 2], { 'error.type': 'ECONNREFUSED' })).keep, false);
+    const both = config({ policies: [{ hash: { ratio: 1 } }, { threshold: { field: 'tcp.retransmits', min: 1 } }] });
+    assert.deepEqual(decide(both, side(['a', 1], ['b', 2], { 'tcp.retransmits': 0 })), { keep: true, probability: 1 });
+  });
+
+  it('combine: all needs every policy', () => {
+    const c = config({ combine: 'all', policies: [{ hash: { ratio: 1 } }, { threshold: { field: 'tcp.rtt', min: 0.01 } }] });
+    assert.equal(decide(c, side(['a', 1], ['b', 2], { 'tcp.rtt': 0.005 })).keep, false);
+    assert.deepEqual(decide(c, side(['a', 1], ['b', 2], { 'tcp.rtt': 0.02 })), { keep: true, probability: 1 });
+  });
+});
+
+describe('sampling processor', () => {
+  it('forwards kept records with tcpscope.sampling.probability, leaving the originals untouched', async () => {
+    const got: ReadableLogRecord[] = [];
+    const p = new SamplingProcessor(config({ policies: [{ threshold: { field: 'tcp.duration', min: 1 } }] }), { consume: async (r) => void got.push(...r) });
+    const records = [1.5, 0.5].map((d) => ({ attributes: side(['a', 1], ['b', 2], { 'tcp.duration': d }) }) as unknown as ReadableLogRecord);
+    await p.consume(records);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].attributes['tcpscope.sampling.probability'], 1);
+    assert.equal(records[0].attributes['tcpscope.sampling.probability'], undefined);
+    assert.deepEqual(p.counts(), { kept: 1, dropped: 1 });
+  });
+
+  it('is refused in a metrics pipeline, with a message naming the processor', () => {
+    const yaml = `receivers: {tcp_lifecycle: }
+processors: {sampling: {policies: [{hash: {ratio: 0.5}}]}}
+exporters: {debug: }
+service:
+  pipelines:
+    metrics: {receivers: [tcp_lifecycle], processors: [sampling], exporters: [debug]}
+`;
+    assert.throws(() => validateConfig(parseConfigText(yaml, 'test.yaml', {}), defaultRegistry()), /sampling/);
+  });
+
+  it('rejects malformed policies with the key and the expectation', () => {
+    const validate = (policies: unknown) => () => validateComponentSettings(samplingProcessorFactory.schema, { policies }, ['processors', 'sampling']);
+    assert.throws(validate([{ hash: { ratio: 1.5 } }]), /processors\.sampling\.policies: .*policies\[0\]\.hash\.ratio must be a number from 0 to 1/);
+    assert.throws(validate([{ threshold: { field: 'tcp.bytes', min: 1 } }]), /threshold\.field must be one of tcp\.duration/);
+    assert.throws(validate([]), /must be a non-empty list of policies/);
+  });
+});
