@@ -5,6 +5,7 @@ import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
 import { otlpExporterFactory } from './exporters/otlp/factory';
 import { FactoryRegistry } from './pipeline/registry';
+import { k8sAttributesProcessorFactory } from './processors/k8s_attributes/factory';
 import { samplingProcessorFactory } from './processors/sampling/factory';
 import { tcpHandshakeReceiverFactory } from './receivers/tcp_handshake/factory';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
@@ -16,6 +17,7 @@ export const FACTORIES: readonly Factory[] = [
   tcpHandshakeReceiverFactory,
   tcpRttReceiverFactory,
   // processors
+  k8sAttributesProcessorFactory,
   samplingProcessorFactory,
   // exporters
   debugExporterFactory,

@@ -80,6 +80,13 @@ export const ATTR = {
     'ECONNREFUSED',
   ),
   socketFd: attribute('tcp.socket.fd', 'int', 'File descriptor of the socket in the process that called connect(), where known.', '7'),
+  containerId: attribute(
+    'container.id',
+    'string',
+    'Added by k8s_attributes: the container of the socket\'s cgroup (containerd, CRI-O and Docker scopes, systemd and cgroupfs drivers).',
+    'a3bf90e006b2',
+  ),
+  k8sPodUid: attribute('k8s.pod.uid', 'string', 'Added by k8s_attributes: the pod uid from the kubelet cgroup path.', '275ecb36-5aa8-4c2a-9c47-d8bb681b9aff'),
   samplingProbability: attribute(
     'tcpscope.sampling.probability',
     'double',
