@@ -102,3 +102,22 @@ service:
     assert.throws(validate([]), /must be a non-empty list of policies/);
   });
 });
+
+describe('canonical tuple bytes (the contract a kernel push-down must match)', () => {
+  it('writes addresses as IPv6, IPv4 mapped, ports big-endian, lower endpoint first, then TCP', async () => {
+    const { canonicalTuple, addressBytes } = await import('./connection_hash');
+    assert.equal(addressBytes('198.18.0.1').toString('hex'), '00000000000000000000ffffc6120001');
+    assert.equal(addressBytes('::ffff:198.18.0.1').toString('hex'), '00000000000000000000ffffc6120001');
+    assert.equal(addressBytes('fd00:7::2').toString('hex'), 'fd000007000000000000000000000002');
+    assert.equal(addressBytes('::1').toString('hex'), '00000000000000000000000000000001');
+    const bytes = canonicalTuple({ address: '198.18.0.2', port: 443 }, { address: '198.18.0.1', port: 40000 });
+    assert.equal(bytes.toString('hex'), '00000000000000000000ffffc6120001' + '9c40' + '00000000000000000000ffffc6120002' + '01bb' + '06');
+  });
+
+  it('a v4-mapped socket and a plain IPv4 one make the same decision', () => {
+    const c = config({ policies: [{ hash: { ratio: 0.5 } }] });
+    for (let i = 0; i < 100; i++) {
+      assert.deepEqual(decide(c, side(['::ffff:127.0.0.1', 50000 + i], ['::ffff:127.0.0.1', 80])), decide(c, side(['127.0.0.1', 80], ['127.0.0.1', 50000 + i])));
+    }
+  });
+});
