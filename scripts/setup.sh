@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# command or file that proves a package is there -> Debian package
+# command or file that proves a package is there -> Debian package (tests use ip, tc, ss,
+# iptables, sysctl, setpriv, python3 and cc besides the build tools)
 declare -A NEEDED=(
   [clang]=clang
   [llvm-strip]=llvm
@@ -17,6 +18,11 @@ declare -A NEEDED=(
   [ip]=iproute2
   [tc]=iproute2
   [iptables]=iptables
+  [ss]=iproute2
+  [sysctl]=procps
+  [setpriv]=util-linux
+  [python3]=python3
+  [cc]=gcc
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do
