@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "tcp_handshake.h"
+#include "socket_common.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -111,13 +112,6 @@ struct {
 	__type(value, struct tcp_handshake_stats);
 } tcp_handshake_zero SEC(".maps");
 
-static __always_inline void count_drop(__u32 kind)
-{
-	__u64 *counter = bpf_map_lookup_elem(&tcp_handshake_drops, &kind);
-	if (counter)
-		*counter += 1;
-}
-
 static __always_inline void record_outcome(__u64 cgroup_id, __u8 role, __u32 error, __u64 duration_ns)
 {
 	struct tcp_handshake_stats_key key = { .cgroup_id = cgroup_id, .role = role, .error = error };
@@ -131,7 +125,7 @@ static __always_inline void record_outcome(__u64 cgroup_id, __u8 role, __u32 err
 	}
 	if (!stats) {
 		/* Map full: the one overflow series, created by user space before attaching. */
-		count_drop(TCP_HANDSHAKE_DROP_STATS_FULL);
+		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_STATS_FULL);
 		struct tcp_handshake_stats_key overflow = { .cgroup_id = TCP_HANDSHAKE_OVERFLOW_CGROUP };
 		stats = bpf_map_lookup_elem(&tcp_handshake_stats, &overflow);
 		if (!stats)
@@ -179,7 +173,7 @@ static __always_inline struct tcp_handshake_event *reserve_event(void)
 {
 	struct tcp_handshake_event *e = bpf_ringbuf_reserve(&tcp_handshake_events, sizeof(*e), 0);
 	if (!e)
-		count_drop(TCP_HANDSHAKE_DROP_RINGBUF);
+		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_RINGBUF);
 	return e;
 }
 
@@ -191,25 +185,6 @@ static __always_inline void submit(struct tcp_handshake_event *e)
 	__u64 pending = bpf_ringbuf_query(&tcp_handshake_events, BPF_RB_AVAIL_DATA);
 	bool crossing = pending >= cfg_wakeup_min_bytes && pending < cfg_wakeup_min_bytes + RINGBUF_RECORD_BYTES;
 	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-}
-
-static __always_inline void fill_tuple(const struct sock *sk, struct tcp_handshake_event *e)
-{
-	e->family = sk->__sk_common.skc_family;
-	e->sport = sk->__sk_common.skc_num;
-	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (e->family == AF_INET6) {
-		__builtin_memcpy(e->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(e->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	} else {
-		__u32 saddr = sk->__sk_common.skc_rcv_saddr;
-		__u32 daddr = sk->__sk_common.skc_daddr;
-		__builtin_memset(e->saddr, 0, 16);
-		__builtin_memset(e->daddr, 0, 16);
-		__builtin_memcpy(e->saddr, &saddr, 4);
-		__builtin_memcpy(e->daddr, &daddr, 4);
-	}
-	e->netns_inode = sk->__sk_common.skc_net.net->ns.inum;
 }
 
 static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
@@ -241,7 +216,7 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 			e->timestamp_ns = now;
 			e->duration_ns = duration;
 			e->cgroup_id = a->cgroup_id;
-			fill_tuple(sk, e);
+			TCPSCOPE_READ_TUPLE(sk, e);
 			if (e->sport == 0)
 				e->sport = a->sport; /* a failed attempt's port is released before CLOSE is traced */
 			e->pid = a->pid;
@@ -313,7 +288,7 @@ static __always_inline void on_server_established(const struct sock *sk)
 	e->timestamp_ns = bpf_ktime_get_ns();
 	e->duration_ns = duration;
 	e->cgroup_id = cgroup_id;
-	fill_tuple(sk, e);
+	TCPSCOPE_READ_TUPLE(sk, e);
 	e->pid = 0; /* softirq: no owner yet (tcp_lifecycle's tcp.accept names it) */
 	e->fd = -1;
 	e->error = 0;
@@ -369,20 +344,6 @@ int tcp_handshake_connect_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* The socket behind file descriptor `fd` of the current task, or 0. */
-static __always_inline const struct sock *socket_of_fd(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	struct file *file = 0;
-	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
-	if (!sock)
-		return 0;
-	return BPF_CORE_READ(sock, sk);
-}
-
 SEC("tracepoint/syscalls/sys_exit_connect")
 int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 {
@@ -394,7 +355,7 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 error = ret < 0 ? (__u32)-ret : 0;
 	if (error == EINPROGRESS) {
 		/* The SYN is out and the local port bound: keep it for the outcome. */
-		const struct sock *pending = socket_of_fd(call->fd);
+		const struct sock *pending = tcpscope_socket_of_fd(call->fd);
 		__u64 pending_key = (__u64)pending;
 		struct attempt *a = pending ? bpf_map_lookup_elem(&tcp_handshake_attempts, &pending_key) : 0;
 		if (a)
@@ -404,7 +365,7 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	/* Success, or about an attempt that is (or was) reported on its own. */
 	if (error == 0 || error == EALREADY || error == EISCONN || error == EINTR)
 		goto done;
-	const struct sock *sk = socket_of_fd(call->fd);
+	const struct sock *sk = tcpscope_socket_of_fd(call->fd);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != 1 /* SOCK_STREAM */)
 		goto done;
 	__u64 key = (__u64)sk;
@@ -468,7 +429,7 @@ int tcp_handshake_getsockopt_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	if (ctx->args[1] != 1 /* SOL_SOCKET */ || ctx->args[2] != 4 /* SO_ERROR */)
 		return 0;
-	const struct sock *sk = socket_of_fd((int)ctx->args[0]);
+	const struct sock *sk = tcpscope_socket_of_fd((int)ctx->args[0]);
 	if (!sk)
 		return 0;
 	__u64 key = (__u64)sk;

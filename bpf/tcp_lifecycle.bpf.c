@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "tcp_lifecycle.h"
+#include "socket_common.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -80,13 +81,6 @@ struct {
 	__type(value, struct tcp_lifecycle_stats);
 } tcp_lifecycle_zero SEC(".maps");
 
-static __always_inline void count_drop(__u32 kind)
-{
-	__u64 *counter = bpf_map_lookup_elem(&tcp_lifecycle_drops, &kind);
-	if (counter)
-		*counter += 1;
-}
-
 static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __u8 role)
 {
 	struct tcp_lifecycle_stats_key key = { .cgroup_id = cgroup_id, .role = role };
@@ -105,7 +99,7 @@ static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __
 			return stats;
 	}
 	/* Map full: fold into the overflow series, which user space creates before attaching. */
-	count_drop(TCP_LIFECYCLE_DROP_STATS_FULL);
+	tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_STATS_FULL);
 	key.cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP;
 	return bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
 }
@@ -113,23 +107,6 @@ static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __
 static __always_inline __u64 socket_cgroup_id(const struct sock *sk)
 {
 	return sk->sk_cgrp_data.cgroup->kn->id;
-}
-
-static __always_inline void read_tuple(const struct sock *sk, struct sock_state *st)
-{
-	st->family = sk->__sk_common.skc_family;
-	st->sport = sk->__sk_common.skc_num;
-	st->dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (st->family == AF_INET6) {
-		__builtin_memcpy(st->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(st->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	} else {
-		__u32 saddr = sk->__sk_common.skc_rcv_saddr;
-		__u32 daddr = sk->__sk_common.skc_daddr;
-		__builtin_memcpy(st->saddr, &saddr, 4);
-		__builtin_memcpy(st->daddr, &daddr, 4);
-	}
-	st->netns_inode = sk->__sk_common.skc_net.net->ns.inum;
 }
 
 /* Bytes a record takes in the ring buffer: 8-byte header, rounded up to 8. */
@@ -152,7 +129,7 @@ static __always_inline struct tcp_lifecycle_event *reserve_event(const struct so
 		return 0;
 	struct tcp_lifecycle_event *e = bpf_ringbuf_reserve(&tcp_lifecycle_events, sizeof(*e), 0);
 	if (!e) {
-		count_drop(TCP_LIFECYCLE_DROP_RINGBUF);
+		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_RINGBUF);
 		return 0;
 	}
 	e->timestamp_ns = now;
@@ -195,7 +172,7 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 	st->cgroup_id = socket_cgroup_id(sk);
 	st->bytes_acked_at_established = tp ? tp->bytes_acked : 0;
 	st->bytes_received_at_established = tp ? tp->bytes_received : 0;
-	read_tuple(sk, st);
+	TCPSCOPE_READ_TUPLE(sk, st);
 }
 
 static __always_inline void count_established(const struct sock_state *st)
@@ -318,26 +295,12 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 	return 0;
 }
 
-/* The socket behind file descriptor `fd` of the current task, or 0. */
-static __always_inline __u64 socket_of_fd(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	struct file *file = 0;
-	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
-	if (!sock)
-		return 0;
-	return (__u64)BPF_CORE_READ(sock, sk);
-}
-
 /* accept() returns in the context of the process taking the connection: that is its owner. */
 static __always_inline void on_accept_return(long ret)
 {
 	if (ret < 0)
 		return;
-	__u64 key = socket_of_fd((int)ret);
+	__u64 key = (__u64)tcpscope_socket_of_fd((int)ret);
 	if (!key)
 		return;
 	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);

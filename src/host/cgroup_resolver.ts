@@ -32,10 +32,15 @@ export class CgroupResolver {
     return this.paths.get(id);
   }
 
-  /** Like resolve(), but rescans first whatever the interval: for deciding that a cgroup is gone. */
-  resolveFresh(id: bigint): string | undefined {
+  /**
+   * Whether the cgroup no longer exists. A cached path can outlive its directory, so it is
+   * checked on disk; an unknown id gets a rescan, whatever the interval.
+   */
+  isGone(id: bigint): boolean {
+    const cached = this.paths.get(id);
+    if (cached !== undefined && this.root !== undefined && existsSync(join(this.root, cached))) return false;
     this.scan();
-    return this.paths.get(id);
+    return !this.paths.has(id);
   }
 
   /** Forget every cached path (ids can be reused after a cgroup is removed). */

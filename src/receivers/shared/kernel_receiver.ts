@@ -47,9 +47,11 @@ export function perCpuCounter(bpf: BpfObject, map: string, index: number): bigin
 }
 
 export class KernelReceiver implements Receiver {
-  private bpf: BpfObject | undefined;
+  /** The loaded object while started; subclasses read their own maps through it. */
+  protected bpf: BpfObject | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private startTime: HrTime = hrTimeNow();
+  /** When the programs attached: the start time of every cumulative series. */
+  protected startTime: HrTime = hrTimeNow();
   private pump: EventPump | undefined;
   private stopped = false;
   /** Metrics pushes in flight, awaited by shutdown. */
@@ -58,7 +60,7 @@ export class KernelReceiver implements Receiver {
   readonly scope: InstrumentationScope;
 
   constructor(
-    private readonly settings: CreateSettings,
+    protected readonly settings: CreateSettings,
     private readonly config: KernelReceiverSettings,
     private readonly next: Consumers,
     private readonly objectPath: string,
@@ -93,10 +95,6 @@ export class KernelReceiver implements Receiver {
     }
     const interval = parseDuration(this.config.collection_interval);
     this.timer = setInterval(() => this.pushMetrics(), interval);
-  }
-
-  protected settingsResource() {
-    return this.settings.resource;
   }
 
   /** Reads the kernel aggregates now; what the metrics pipeline receives each interval. */

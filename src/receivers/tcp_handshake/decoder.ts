@@ -46,9 +46,8 @@ export function decodeHandshakeEvent(buf: Buffer, offset: number, length: number
     fd: buf.readInt32LE(offset + F.fd.offset),
     comm: buf.toString('latin1', offset + F.comm.offset, commStop),
     error: buf.readUInt32LE(offset + F.error.offset),
-    ...(kind === 'outcome'
-      ? { local: formatAddress(family, buf, offset + F.saddr.offset), localPort: buf.readUInt16LE(offset + F.sport.offset) }
-      : {}),
+    local: kind === 'outcome' ? formatAddress(family, buf, offset + F.saddr.offset) : undefined,
+    localPort: kind === 'outcome' ? buf.readUInt16LE(offset + F.sport.offset) : undefined,
     peer: formatAddress(family, buf, offset + F.daddr.offset),
     peerPort: buf.readUInt16LE(offset + F.dport.offset),
   };

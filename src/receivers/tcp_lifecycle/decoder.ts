@@ -55,7 +55,9 @@ export function decodeLifecycleEvent(buf: Buffer, offset: number, length: number
   const kind = KINDS[buf[offset + F.kind.offset]];
   if (!kind) throw new DecodeError(`unknown tcp_lifecycle event kind ${buf[offset + F.kind.offset]}`);
   const family = buf.readUInt16LE(offset + F.family.offset);
-  const event: LifecycleEvent = {
+  const duration = buf.readBigUInt64LE(offset + F.duration_ns.offset);
+  // One object literal per event (absent fields are undefined): this runs for every event.
+  return {
     kind,
     role: buf[offset + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? 'server' : 'client',
     timestampNs: buf.readBigUInt64LE(offset + F.timestamp_ns.offset),
@@ -67,19 +69,18 @@ export function decodeLifecycleEvent(buf: Buffer, offset: number, length: number
     localPort: buf.readUInt16LE(offset + F.sport.offset),
     peer: formatAddress(family, buf, offset + F.daddr.offset),
     peerPort: buf.readUInt16LE(offset + F.dport.offset),
-  };
-  if (kind === 'connect') return { ...event, handshakeNs: buf.readBigUInt64LE(offset + F.duration_ns.offset) };
-  if (kind !== 'close') return event;
-  return {
-    ...event,
-    close: {
-      durationNs: buf.readBigUInt64LE(offset + F.duration_ns.offset),
-      bytesSent: buf.readBigUInt64LE(offset + F.bytes_sent.offset),
-      bytesReceived: buf.readBigUInt64LE(offset + F.bytes_received.offset),
-      segmentsSent: buf.readUInt32LE(offset + F.segments_sent.offset),
-      segmentsReceived: buf.readUInt32LE(offset + F.segments_received.offset),
-      retransmits: buf.readUInt32LE(offset + F.retransmits.offset),
-      srttUs: buf.readUInt32LE(offset + F.srtt_us.offset),
-    },
+    handshakeNs: kind === 'connect' ? duration : undefined,
+    close:
+      kind === 'close'
+        ? {
+            durationNs: duration,
+            bytesSent: buf.readBigUInt64LE(offset + F.bytes_sent.offset),
+            bytesReceived: buf.readBigUInt64LE(offset + F.bytes_received.offset),
+            segmentsSent: buf.readUInt32LE(offset + F.segments_sent.offset),
+            segmentsReceived: buf.readUInt32LE(offset + F.segments_received.offset),
+            retransmits: buf.readUInt32LE(offset + F.retransmits.offset),
+            srttUs: buf.readUInt32LE(offset + F.srtt_us.offset),
+          }
+        : undefined,
   };
 }

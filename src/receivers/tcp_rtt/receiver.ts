@@ -1,8 +1,5 @@
 // The tcp_rtt receiver: per-cgroup (optionally per-peer) RTT histograms kept in the kernel by
 // bpf/tcp_rtt.bpf.c, exported every collection_interval as system.network.tcp.rtt.duration.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import type { HrTime } from '@opentelemetry/api';
 import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { parseDuration } from '../../exporters/duration';
@@ -18,9 +15,6 @@ import { RttMetricProducer, rttMetric } from './metrics';
 const MAPS = { histograms: 'tcp_rtt_histograms', lastSample: 'tcp_rtt_last_sample' } as const;
 
 export class TcpRttReceiver extends KernelReceiver {
-  private object: BpfObject | undefined;
-  private started: HrTime = [0, 0];
-
   constructor(settings: CreateSettings, private readonly rttConfig: TcpRttConfig, next: Consumers, objectPath = bpfObjectPath('tcp_rtt')) {
     const options = { scale: rttConfig.scale as Scale, histogram: rttConfig.histogram };
     super(settings, rttConfig, next, objectPath, {
@@ -39,10 +33,8 @@ export class TcpRttReceiver extends KernelReceiver {
         const overflow = Buffer.alloc(KEY_SIZE);
         overflow.writeBigUInt64LE(OVERFLOW_CGROUP_ID, 0);
         bpf.updateMap(MAPS.histograms, overflow, Buffer.alloc(HISTOGRAM_SIZE * bpf.possibleCpus()));
-        this.object = bpf;
       },
       metrics: (bpf, startTime, endTime) => {
-        this.started = startTime;
         const series = readRttSeries(bpf.readMap(MAPS.histograms));
         const metric = rttMetric(series, options, this.cgroups, startTime, endTime);
         this.forgetVanishedCgroups(bpf, series);
@@ -57,24 +49,19 @@ export class TcpRttReceiver extends KernelReceiver {
    * system runs, so a new cgroup never inherits an old one's histogram.
    */
   private forgetVanishedCgroups(bpf: BpfObject, series: readonly RttSeries[]): void {
-    const root = this.cgroups.root;
     for (const s of series) {
-      if (s.cgroupId === OVERFLOW_CGROUP_ID) continue;
-      const path = this.cgroups.resolve(s.cgroupId);
-      // a cached path may belong to a cgroup removed since: check the directory itself
-      if (path !== undefined && root !== undefined && existsSync(join(root, path))) continue;
-      if (this.cgroups.resolveFresh(s.cgroupId) === undefined) bpf.deleteFromMap(MAPS.histograms, s.key);
+      if (s.cgroupId !== OVERFLOW_CGROUP_ID && this.cgroups.isGone(s.cgroupId)) bpf.deleteFromMap(MAPS.histograms, s.key);
     }
   }
 
   /** The histograms as an OpenTelemetry MetricProducer, for an SDK MeterProvider's reader. */
   metricProducer(): RttMetricProducer {
     return new RttMetricProducer(
-      () => (this.object ? readRttSeries(this.object.readMap(MAPS.histograms)) : []),
+      () => (this.bpf ? readRttSeries(this.bpf.readMap(MAPS.histograms)) : []),
       { scale: this.rttConfig.scale as Scale, histogram: this.rttConfig.histogram },
       this.cgroups,
-      this.settingsResource(),
-      () => this.started,
+      this.settings.resource,
+      () => this.startTime,
     );
   }
 }
