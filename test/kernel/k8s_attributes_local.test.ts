@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { K8sAttributesProcessor } from '../../src/processors/k8s_attributes/processor';
+import { validateComponentSettings } from '../../src/config/component_settings';
+import { k8sAttributesProcessorFactory, type K8sAttributesConfig } from '../../src/processors/k8s_attributes/factory';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TestCgroup } from '../support/cgroup';
 import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
@@ -28,16 +29,25 @@ test('events and metrics of kubelet-style cgroups carry container.id and k8s.pod
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();
   const metrics = new RecordingMetricsConsumer();
+  // auth_type none: the mode of a host without Kubernetes (this one may have a kubeconfig).
+  const config = validateComponentSettings(k8sAttributesProcessorFactory.schema, { auth_type: 'none' }, ['processors', 'k8s_attributes']) as K8sAttributesConfig;
+  const processors = {
+    logs: k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'logs', logs),
+    metrics: k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'metrics', metrics),
+  };
   const receiver = new TcpLifecycleReceiver(
     testSettings('tcp_lifecycle'),
     { collection_interval: '1h', drain_interval: '20ms', ring_buffer_size: 1 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: 65536 },
-    { logs: new K8sAttributesProcessor('logs', logs), metrics: new K8sAttributesProcessor('metrics', metrics) },
+    { logs: processors.logs, metrics: processors.metrics },
   );
   t.after(async () => {
     for (const c of children) c.kill();
     await receiver.shutdown();
+    await processors.logs.shutdown();
+    await processors.metrics.shutdown();
     for (const c of Object.values(cgroups)) c.remove(base);
   });
+  for (const p of Object.values(processors)) await p.start({ reportFatal: (e) => assert.fail(e) });
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
 
   const server = startChild(cgroups.server.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));

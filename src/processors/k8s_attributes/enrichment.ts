@@ -1,31 +1,86 @@
-// Attributes a cgroup path adds, computed once per path (cached, bounded).
+// The attributes k8s_attributes adds to one event or data point, cached: per cgroup path for the
+// local side, per address for the peer side. A cached entry is valid while the cluster view's
+// version for its side has not moved; the event path never waits for the API.
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR } from '../../telemetry/attributes';
 import { parseContainerCgroup } from './cgroup_path';
+import type { ClusterView } from './cluster_view';
+import { localNames, peerNames, type Extract } from './workload_names';
 
-const MAX_CACHED_PATHS = 8192;
+/** Entries per cache; paths and addresses churn with pods, so a full cache starts over. */
+const MAX_CACHED = 8192;
 
-export class CgroupEnrichment {
-  private readonly cache = new Map<string, Attributes>();
+interface Cached {
+  readonly version: number;
+  readonly added: Attributes;
+}
 
-  /** The attributes to add for a process.linux.cgroup value (empty when it names no container). */
-  forCgroup(cgroup: string): Attributes {
-    let added = this.cache.get(cgroup);
-    if (added) return added;
-    const identity = parseContainerCgroup(cgroup);
-    added = {};
-    if (identity.containerId) added[ATTR.containerId.key] = identity.containerId;
-    if (identity.podUid) added[ATTR.k8sPodUid.key] = identity.podUid;
-    if (this.cache.size >= MAX_CACHED_PATHS) this.cache.clear(); // paths churn with pods: start over
-    this.cache.set(cgroup, added);
+class VersionedCache {
+  private readonly entries = new Map<string, Cached>();
+
+  get(key: string, version: number, compute: () => Attributes): Attributes {
+    const cached = this.entries.get(key);
+    if (cached && cached.version === version) return cached.added;
+    const added = compute();
+    if (this.entries.size >= MAX_CACHED) this.entries.clear();
+    this.entries.set(key, { version, added });
     return added;
   }
+}
 
-  /** `attributes` with the cgroup's attributes added, or the same object when there are none. */
+export interface EnrichmentOptions {
+  readonly peer: boolean;
+  readonly extract: Extract;
+}
+
+export class Enrichment {
+  private readonly local = new VersionedCache();
+  private readonly peer = new VersionedCache();
+
+  /** Without a view (local mode), only what the cgroup path says: container.id and k8s.pod.uid. */
+  constructor(
+    private readonly view?: ClusterView,
+    private readonly options: EnrichmentOptions = { peer: false, extract: { labels: [], annotations: [] } },
+  ) {}
+
+  /** The attributes to add for a process.linux.cgroup value. */
+  forCgroup(cgroup: string): Attributes {
+    return this.local.get(cgroup, this.view?.localVersion ?? 0, () => this.computeLocal(cgroup));
+  }
+
+  /** The attributes to add for a network.peer.address value. */
+  forPeer(address: string): Attributes {
+    if (!this.view || !this.options.peer) return {};
+    const view = this.view;
+    return this.peer.get(address, view.peerVersion, () => {
+      const peer = view.peer(address);
+      return peer ? peerNames(peer) : {};
+    });
+  }
+
+  /** `attributes` with both sides' attributes added, or the same object when there are none. */
   enrich<A extends Readonly<Record<string, unknown>>>(attributes: A): A {
     const cgroup = attributes[ATTR.processLinuxCgroup.key];
-    if (typeof cgroup !== 'string') return attributes;
-    const added = this.forCgroup(cgroup);
-    return Object.keys(added).length ? { ...attributes, ...added } : attributes;
+    const address = attributes[ATTR.peerAddress.key];
+    const local = typeof cgroup === 'string' ? this.forCgroup(cgroup) : undefined;
+    const peer = typeof address === 'string' ? this.forPeer(address) : undefined;
+    const hasLocal = local !== undefined && Object.keys(local).length > 0;
+    const hasPeer = peer !== undefined && Object.keys(peer).length > 0;
+    if (!hasLocal && !hasPeer) return attributes;
+    return { ...attributes, ...(hasLocal ? local : {}), ...(hasPeer ? peer : {}) };
+  }
+
+  private computeLocal(cgroup: string): Attributes {
+    const identity = parseContainerCgroup(cgroup);
+    const added: Attributes = {};
+    if (identity.containerId) added[ATTR.containerId.key] = identity.containerId;
+    if (identity.podUid) added[ATTR.k8sPodUid.key] = identity.podUid;
+    if (!this.view) return added;
+    // The container id names pod and container; a pod-level cgroup (or a container the API has
+    // not reported yet) still names the pod through its uid.
+    const byContainer = identity.containerId ? this.view.localPods.container(identity.containerId) : undefined;
+    const pod = byContainer?.pod ?? (identity.podUid ? this.view.localPods.pod(identity.podUid) : undefined);
+    if (!pod) return added;
+    return { ...added, ...localNames(pod, byContainer?.container, this.view, this.options.extract) };
   }
 }

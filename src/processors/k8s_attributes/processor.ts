@@ -1,22 +1,37 @@
-// The k8s_attributes processor, local mode: from each event's or data point's
-// process.linux.cgroup, the container.id and k8s.pod.uid (kubelet and runtime cgroup layouts).
+// The k8s_attributes processor: names each event's and data point's local side (from its
+// process.linux.cgroup) and peer side (from its network.peer.address). One processor runs per
+// pipeline; the cluster view behind them is shared per processor id (see shared_view.ts).
 // Records and data points are copied, never changed in place: fan-out shares them.
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Consumer, Host, Processor, Signal, SignalData } from '../../component';
-import { CgroupEnrichment } from './enrichment';
+import type { Enrichment } from './enrichment';
+import type { SharedViewLease } from './shared_view';
 
 export class K8sAttributesProcessor<S extends Signal> implements Processor<S> {
-  private readonly enrichment = new CgroupEnrichment();
+  private started = false;
+  private stopped = false;
 
   constructor(
     private readonly signal: S,
     private readonly next: Consumer<S>,
+    private readonly lease: SharedViewLease,
   ) {}
 
-  async start(_host: Host): Promise<void> {}
+  private get enrichment(): Enrichment {
+    return this.lease.enrichment;
+  }
 
-  async shutdown(): Promise<void> {}
+  async start(_host: Host): Promise<void> {
+    this.started = true;
+    this.lease.start();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.lease.release(this.started);
+  }
 
   consume(data: SignalData[S]): Promise<void> {
     if (this.signal === 'logs') {

@@ -1,0 +1,54 @@
+// One cluster view per k8s_attributes id, whatever the number of pipelines using it: the agent
+// creates a processor per (id, pipeline), and each must not open its own watches. Like the
+// Collector's sharedcomponent: the first processor to start starts the view, the last one shut
+// down stops it.
+import { Enrichment } from './enrichment';
+import type { ClusterView } from './cluster_view';
+
+export interface SharedViewLease {
+  readonly enrichment: Enrichment;
+  start(): void;
+  /** `started`: whether this holder had started (a never-started graph must not stop a running view). */
+  release(started: boolean): Promise<void>;
+}
+
+interface Entry {
+  readonly view?: ClusterView;
+  readonly enrichment: Enrichment;
+  leases: number;
+  running: boolean;
+}
+
+const entries = new Map<string, Entry>();
+
+/**
+ * @param key the processor id and its config: two graphs with the same id but another config
+ *   (a reload, a test) must not share a view.
+ * @param create builds the view (undefined in local mode) and its enrichment, once per key.
+ */
+export function leaseView(key: string, create: () => { view?: ClusterView; enrichment: Enrichment }): SharedViewLease {
+  let entry = entries.get(key);
+  if (!entry) {
+    entry = { ...create(), leases: 0, running: false };
+    entries.set(key, entry);
+  }
+  const held = entry;
+  held.leases += 1;
+  let released = false;
+  return {
+    enrichment: held.enrichment,
+    start() {
+      if (held.running) return;
+      held.running = true;
+      held.view?.start();
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      held.leases -= 1;
+      if (held.leases > 0) return;
+      if (entries.get(key) === held) entries.delete(key);
+      if (held.running) await held.view?.stop();
+    },
+  };
+}
