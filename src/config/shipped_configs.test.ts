@@ -11,7 +11,7 @@ const CONFIG_DIR = join(PACKAGE_ROOT, 'config');
 
 for (const file of readdirSync(CONFIG_DIR).filter((f) => f.endsWith('.yaml'))) {
   test(`config/${file} is valid`, () => {
-    const validated = validateConfig(loadConfigFile(join(CONFIG_DIR, file), { OTLP_ENDPOINT: 'localhost:4317' }), defaultRegistry());
+    const validated = validateConfig(loadConfigFile(join(CONFIG_DIR, file), { OTLP_ENDPOINT: 'localhost:4317', K8S_NODE_NAME: 'node-1' }), defaultRegistry());
     assert.ok(validated.pipelines.length > 0);
   });
 }

@@ -2,6 +2,7 @@
 // committed file differs: run `npm run docs:telemetry` after changing a definition.
 import type { AttributeDefinition } from './attributes';
 import { ATTR } from './attributes';
+import { PROCESSOR_ATTRIBUTES } from './processors';
 import { EVENTS, METRICS } from './signals';
 
 const INTRO = `# tcpscope telemetry
@@ -147,6 +148,9 @@ export function renderTelemetryDoc(): string {
   for (const e of Object.values(EVENTS)) {
     out.push(`| \`${e.name}\` | ${e.description} | ${attributeList(e.attributes)} | ${e.emittedBy.join(', ')} |`);
   }
+  out.push('', '## Attributes added by processors', '', '| processor | attributes | from |', '|---|---|---|');
+  for (const p of PROCESSOR_ATTRIBUTES) out.push(`| ${p.processor} | ${attributeList(p.attributes)} | ${p.source} |`);
+  out.push('', 'Until the first list of this node\'s pods completes (and while the API server cannot be reached), events and data points pass through with what is known: `container.id` and `k8s.pod.uid` always, names once the pod is known. Nothing waits for the API and nothing is dropped.');
   out.push('', '## Attributes', '', '| key | type | description | example |', '|---|---|---|---|');
   for (const a of Object.values(ATTR)) out.push(`| \`${a.key}\` | ${a.type} | ${a.description} | \`${a.example}\` |`);
   out.push('', NOTES, HANDSHAKE_NOTES, RTT_NOTES);

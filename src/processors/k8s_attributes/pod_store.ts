@@ -1,6 +1,6 @@
 // What the agent knows about pods, indexed for O(1) lookups on the event path: by pod uid, by
-// container id and by pod IP. Fed by the Kubernetes watches (not built yet) with plain objects in
-// the API's JSON shape. A deleted pod stays resolvable for a grace period, so that the close
+// container id and by pod IP. Fed by the Kubernetes watches (cluster_view.ts) with objects in the
+// API's JSON shape. A deleted pod stays resolvable for a grace period, so that the close
 // events of its last connections are still enriched.
 
 /** The parts of a v1 Pod (API JSON) the enrichment uses. */
@@ -123,6 +123,11 @@ export class PodStore {
       this.byUid.delete(uid);
       this.expiries.delete(uid);
     }
+  }
+
+  /** Deleted, but still resolvable until its grace period ends. */
+  isDeleted(uid: string): boolean {
+    return this.expiries.has(uid);
   }
 
   pod(uid: string): PodInfo | undefined {

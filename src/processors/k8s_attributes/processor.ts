@@ -5,6 +5,7 @@
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Consumer, Host, Processor, Signal, SignalData } from '../../component';
+import type { ClusterView } from './cluster_view';
 import type { Enrichment } from './enrichment';
 import type { SharedViewLease } from './shared_view';
 
@@ -17,6 +18,11 @@ export class K8sAttributesProcessor<S extends Signal> implements Processor<S> {
     private readonly next: Consumer<S>,
     private readonly lease: SharedViewLease,
   ) {}
+
+  /** What the processor knows of the cluster (absent in local mode): for diagnostics and tests. */
+  get clusterView(): ClusterView | undefined {
+    return this.lease.view;
+  }
 
   private get enrichment(): Enrichment {
     return this.lease.enrichment;

@@ -7,6 +7,8 @@ import type { ClusterView } from './cluster_view';
 
 export interface SharedViewLease {
   readonly enrichment: Enrichment;
+  /** Absent in local mode. */
+  readonly view?: ClusterView;
   start(): void;
   /** `started`: whether this holder had started (a never-started graph must not stop a running view). */
   release(started: boolean): Promise<void>;
@@ -37,6 +39,7 @@ export function leaseView(key: string, create: () => { view?: ClusterView; enric
   let released = false;
   return {
     enrichment: held.enrichment,
+    ...(held.view ? { view: held.view } : {}),
     start() {
       if (held.running) return;
       held.running = true;
