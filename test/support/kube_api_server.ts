@@ -4,7 +4,70 @@
 // ways a real API server breaks: watches that end, watches that drop, 410 Gone, RBAC 403, and an
 // API server that is unreachable (connection refused).
 //
-// CLIENT-NODE BEHAVIOURS: see the block below the imports.
+// ---- What @kubernetes/client-node 1.4.0's informer does (read in node_modules, pinned by
+// kube_api_server.test.ts). Paths are under node_modules/@kubernetes/client-node/dist/. ----
+//
+// Making one
+// - makeInformer(kc, path, listFn, labelSelector?) (informer.js:12-15) builds a ListWatch with
+//   autoStart=false: nothing happens until start(). It has NO fieldSelector parameter; for one
+//   node's pods use `new ListWatch(path, new Watch(kc), listFn, false, labelSelector, fieldSelector)`.
+//   Selectors given to ListWatch go on the watch request only (cache.js:119-128): listFn must apply
+//   the same ones, or list and watch disagree (a selector only in listFn leaks every pod through
+//   the watch).
+// - An http:// server needs the cluster's skipTLSVerify (insecure-skip-tls-verify: true), else
+//   every request throws "HTTP protocol is not allowed when skipTLSVerify is not set or false"
+//   (config.js:452-457).
+// - The declared type (Informer & ObjectCache) hides latestResourceVersion(); the object is a
+//   ListWatch (cache.js:81-83).
+//
+// Objects
+// - Initial list and relists: items come through the generated client's ObjectSerializer: class
+//   instances with Date timestamps, unknown fields dropped, and no kind/apiVersion (the apiserver
+//   omits them in lists). Watch objects are the raw JSON (string timestamps, kind set).
+//
+// The loop (cache.js:90-129, doneHandler)
+// - start() = doneHandler(null): emits 'connect' (with undefined), lists if it has no
+//   resourceVersion, then watches with watch=true&resourceVersion=<last>[&labelSelector]
+//   [&fieldSelector]; never allowWatchBookmarks, never timeoutSeconds. start() resolves once the
+//   watch response's headers arrived, or after an error was reported; it does not reject on API
+//   errors.
+// - A watch that ends cleanly (terminating chunk, as the apiserver's timeout does) is re-opened at
+//   once from the last resourceVersion, with no relist and no backoff (watch.js:50-55 ->
+//   doneHandler(null)). Events in between are replayed by the server: nothing is lost.
+// - ANY error other than 410 — a list failure (cache.js:107-114), a watch request refused, a watch
+//   connection dropped — is passed to the 'error' handlers and the informer STOPS (cache.js:96-99):
+//   no retry, ever. The caller must call start() again (with a backoff). That start() keeps the
+//   cache and resumes the watch from latestResourceVersion() without relisting; if the server has
+//   compacted past it, the 410 below relists. The errors:
+//     - connection refused (server down, also at start): node-fetch FetchError, name 'FetchError',
+//       code/errno 'ECONNREFUSED', type 'system' (watch.js:73-75, or thrown by listFn).
+//     - a watch connection dropped without the terminating chunk: Error('Premature close'), code
+//       'ERR_STREAM_PREMATURE_CLOSE' (node_modules/node-fetch/lib/index.js:1510-1518, 1729-1753,
+//       node-fetch 2.7.0) — so an apiserver restart or a proxy reset stops the informer.
+//     - a non-200 watch response: Error(statusText) with statusCode, e.g. 403 ->
+//       {message: 'Forbidden', statusCode: 403} (watch.js:66-71); no body.
+//     - a non-2xx list: the generated client's ApiException with code (e.g. 403) and body = the
+//       Status as raw JSON TEXT (gen/apis/exception.js:10-18, gen/apis/CoreV1Api.js:15693,
+//       gen/http/http.js:179-189); message "HTTP-Code: 403\nMessage: Unknown API Status Code!...".
+// - stop() aborts the open watch, and the abort is reported: 'error' with an AbortError ("The user
+//   aborted a request.", name 'AbortError') (cache.js:28-31, 84-89; node-fetch index.js:1457-1465).
+//   start() on a running informer does the same (doneHandler begins with _stop()), then watches
+//   again. So an error handler that restarts must ignore AbortError, or it restarts itself forever.
+// - No client-side watch timeout: watch.js:28-30 builds a 30 s AbortSignal.timeout and then
+//   overwrites it; only TCP keepalive (30 s idle) guards a silent half-open connection.
+//
+// 410 Gone (cache.js:92-95, 140-145)
+// - An ERROR watch event with code 410 (what the apiserver sends, on a 200 response) clears the
+//   resourceVersion; when the server then ends the watch, the informer relists. An HTTP 410 on the
+//   watch request does the same. Neither is reported through 'error'. Other ERROR events are
+//   ignored.
+// - A relist reconciles (cache.js:115-116, 179-232): 'delete' for every cached object missing from
+//   the list (the handler gets the CACHED object, its last known state), 'update' for objects whose
+//   resourceVersion changed, 'add' for new ones, nothing for unchanged ones.
+//
+// Bookmarks (cache.js:153-157)
+// - client-node never asks for them (no allowWatchBookmarks), so the apiserver sends none. If one
+//   arrives anyway, it only moves latestResourceVersion() to the bookmark's: no event.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
