@@ -198,6 +198,9 @@ test('ADDED, MODIFIED and DELETED arrive as add, update and delete', async (t) =
 
   assert.deepEqual(log.since(3), ['add d', 'update a', 'delete b']);
   assert.equal(log.events[3]!.kind, 'Pod', 'watch objects carry their kind');
+  // Listed objects went through client-node's ObjectSerializer (Dates); watched ones are raw JSON.
+  assert.ok(log.informer.get('c', 'shop')?.metadata?.creationTimestamp instanceof Date);
+  assert.equal(typeof log.informer.get('d', 'shop')?.metadata?.creationTimestamp, 'string');
   assert.deepEqual(log.names(), ['a', 'c', 'd']);
   assert.deepEqual((log.informer.get('a', 'shop') as KubeObject).metadata.labels, { tier: 'front' });
   assert.equal(log.informer.latestResourceVersion(), server.resourceVersion);
@@ -554,6 +557,21 @@ test('WATCH: replay after a version, bookmarks only when asked, 410 as an ERROR 
   const initial = rawWatch(t, server, '/api/v1/nodes?watch=true&timeoutSeconds=1');
   await until('the timeout', () => initial.ended(), 3_000);
   assert.deepEqual(initial.events.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED n1', 'ADDED n2', 'ADDED n3']);
+});
+
+test('WATCH with a field selector: an object entering the scope is ADDED, one leaving it is DELETED', async (t) => {
+  const { server } = await harness(t);
+  server.apply('pods', podObject({ name: 'web', nodeName: 'n1' }));
+  const running = rawWatch(t, server, `/api/v1/pods?watch=1&resourceVersion=${server.resourceVersion}&fieldSelector=spec.nodeName%3Dn1,status.phase%3DRunning`);
+  await until('the watch', () => server.openWatches('pods') === 1);
+  server.apply('pods', podObject({ name: 'job' })); // Pending, unscheduled: out of scope
+  server.apply('pods', podObject({ name: 'job', nodeName: 'n1' })); // scheduled and running: in
+  const done = server.get('pods', 'default', 'job')!;
+  done['status'] = { ...(done['status'] as object), phase: 'Succeeded' };
+  const doneVersion = server.apply('pods', done).metadata.resourceVersion;
+  await until('two events', () => running.events.length === 2);
+  assert.deepEqual(running.events.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED job', 'DELETED job']);
+  assert.equal(running.events[1]!.object.metadata?.resourceVersion, doneVersion, 'the DELETED carries the version of the change');
 });
 
 test('setDown refuses connections on the same port; stop is idempotent', async (t) => {
