@@ -527,7 +527,7 @@ test('errors are Status objects: unsupported field, unknown path, missing object
   assert.deepEqual([found.status, found.body.kind, found.body.apiVersion], [200, 'ReplicaSet', 'apps/v1']);
   server.forbid('replicasets');
   const denied = await getJson<StatusObject>(server, '/apis/apps/v1/namespaces/shop/replicasets?watch=1');
-  assert.deepEqual([denied.status, denied.body.message], [403, 'replicasets is forbidden: User "system:serviceaccount:tcpscope:tcpscope" cannot watch resource "replicasets" in API group "apps" in the namespace "shop"']);
+  assert.deepEqual([denied.status, denied.body.message], [403, 'replicasets.apps is forbidden: User "system:serviceaccount:tcpscope:tcpscope" cannot watch resource "replicasets" in API group "apps" in the namespace "shop"']);
 });
 
 test('WATCH: replay after a version, bookmarks only when asked, 410 as an ERROR event, timeoutSeconds ends it', async (t) => {

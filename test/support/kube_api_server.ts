@@ -592,7 +592,8 @@ export class KubeApiStandIn {
     return statusObject(
       403,
       'Forbidden',
-      `${target.kind} is forbidden: User "${this.user}" cannot ${verb} resource "${target.kind}" in API group "${target.type.group}" ${where}`,
+      // The apiserver names the resource with its group: "replicasets.apps is forbidden".
+      `${target.type.group ? `${target.kind}.${target.type.group}` : target.kind} is forbidden: User "${this.user}" cannot ${verb} resource "${target.kind}" in API group "${target.type.group}" ${where}`,
       { kind: target.kind },
     );
   }

@@ -174,6 +174,8 @@ export function describeApiError(error: unknown, spec: Pick<CollectionSpec<KubeO
   if (status === 401) return { category: 'unauthorized', text: `unauthorized (HTTP 401): ${server} rejected the agent's credentials` };
   if (status !== undefined) return { category: `http-${status}`, text: `HTTP ${status} from ${server}${statusMessage(e.body)}` };
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+  // node-fetch's error for a watch response cut off mid-stream (API server restart, proxy reset).
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE') return { category: 'watch-dropped', text: `watch connection to ${server} dropped` };
   if (code) return { category: `network-${code}`, text: `API server ${server} unreachable (${code})` };
   const message = typeof e.message === 'string' ? e.message : String(error);
   return { category: `error-${message}`, text: `API request failed: ${message}` };
