@@ -14,7 +14,7 @@ test('finds the cgroup2 mount on unified and hybrid hosts', () => {
   assert.equal(findCgroupV2Root('cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\n'), undefined);
 });
 
-test('resolves directory inodes to paths, rescans on a miss at most once per interval', (t) => {
+test('resolves directory inodes to paths; a new id gets a rescan at once, an id no rescan found waits for the interval', (t) => {
   const root = mkdtempSync(join(tmpdir(), 'tcpscope-cgroups-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, 'kubepods.slice', 'pod1'), { recursive: true });
@@ -26,7 +26,12 @@ test('resolves directory inodes to paths, rescans on a miss at most once per int
   assert.equal(resolver.resolve(ino('kubepods.slice/pod1')), '/kubepods.slice/pod1');
 
   mkdirSync(join(root, 'late'));
-  assert.equal(resolver.resolve(ino('late')), undefined, 'no rescan within the interval');
+  assert.equal(resolver.resolve(ino('late')), '/late', 'a cgroup created just now is found by an immediate rescan');
+  const removed = 123456789n; // an id no walk finds (a cgroup already gone)
+  assert.equal(resolver.resolve(removed), undefined);
+  mkdirSync(join(root, 'later'));
+  assert.equal(resolver.resolve(removed), undefined, 'no second walk for it within the interval');
+  assert.equal(resolver.resolve(ino('later')), '/later', 'another new id still gets its walk');
   now = 1000;
-  assert.equal(resolver.resolve(ino('late')), '/late', 'rescanned after the interval');
+  assert.equal(resolver.resolve(removed), undefined, 'walked again after the interval, still unknown');
 });

@@ -1,6 +1,9 @@
 // cgroup v2 id -> path. The kernel reports a socket's cgroup by id, which is the inode number of
 // the cgroup's directory in the v2 hierarchy; we walk that hierarchy to find paths, cache them,
-// and walk again (at most once per `rescanIntervalMs`) when an unknown id shows up.
+// and walk again when an id shows up that the last walk did not know. A new pod's first
+// connection must be named at once (k8s_attributes works from the path), so a new id always gets
+// a walk; an id that a walk did not find (a cgroup already removed) is walked for again at most
+// once per `rescanIntervalMs`.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,8 +16,12 @@ export function findCgroupV2Root(mounts = readFileSync('/proc/self/mounts', 'utf
   return undefined;
 }
 
+const MAX_UNKNOWN_IDS = 4096;
+
 export class CgroupResolver {
   private readonly paths = new Map<bigint, string>();
+  /** Ids the last walks did not find: they do not trigger another walk within the interval. */
+  private readonly unknown = new Set<bigint>();
   private lastScan = 0;
 
   constructor(
@@ -27,9 +34,14 @@ export class CgroupResolver {
   resolve(id: bigint): string | undefined {
     const known = this.paths.get(id);
     if (known !== undefined) return known;
-    if (this.now() - this.lastScan < this.rescanIntervalMs) return undefined;
+    if (this.unknown.has(id) && this.now() - this.lastScan < this.rescanIntervalMs) return undefined;
     this.scan();
-    return this.paths.get(id);
+    const found = this.paths.get(id);
+    if (found === undefined) {
+      if (this.unknown.size >= MAX_UNKNOWN_IDS) this.unknown.clear();
+      this.unknown.add(id);
+    }
+    return found;
   }
 
   /**
