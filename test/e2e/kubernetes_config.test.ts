@@ -1,0 +1,94 @@
+// End to end with the shipped config/kubernetes.yaml: the real agent process, a stand-in API
+// server that is down when the agent starts and comes up later, real connections from a
+// kubelet-style cgroup, and a real OTLP/gRPC backend. The agent runs throughout: events pass
+// through with container.id while the API is away and carry pod names once it is back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { cgroupPathOf, NODE, populateCluster } from '../support/k8s_fixture';
+import { requireKernel } from '../support/kernel';
+import { KubeApiStandIn } from '../support/kube_api_server';
+import { attributesOf, startOtlpGrpcServer, type LogRecordMessage } from '../support/otlp-grpc-server';
+
+// config/kubernetes.yaml samples events (hash 0.25) but keeps every connection that lived 1 s or
+// more: these connections live 1.2 s, so all their close events must arrive.
+const HOLD_MS = 1200;
+
+test('config/kubernetes.yaml: API down at start, then up; the agent keeps running and names pods once synced', async (t) => {
+  if (!requireKernel(t)) return;
+  const api = new KubeApiStandIn();
+  await api.start();
+  const fixture = populateCluster(api, { peerPodIp: '198.18.14.2', clusterIp: '198.18.14.100', peerNodeIp: '198.18.14.3' });
+  await api.setDown(true);
+  const backend = await startOtlpGrpcServer();
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-k8s-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  api.writeKubeconfig(kubeconfig);
+  const base = `/tcpscope-e2e-k8s-${process.pid}`;
+  const podCgroup = TestCgroup.create(cgroupPathOf(fixture.checkout, base));
+  const children: RunningChild[] = [];
+  t.after(async () => {
+    for (const c of children) c.kill();
+    podCgroup.remove(base);
+    await backend.close();
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', join(PACKAGE_ROOT, 'config', 'kubernetes.yaml')], {
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    K8S_NODE_NAME: NODE,
+    OTLP_ENDPOINT: backend.endpoint,
+  });
+  children.push(agent);
+  await waitUntil(() => agent.stderr().includes('attached') && agent.stderr().includes('unreachable (ECONNREFUSED)'), 20_000, 'the agent to start with the API down');
+
+  const server = startChild(podCgroup.wrap([process.execPath, TCP_PEER, 'server', '100', 'client-first']));
+  children.push(server);
+  const { v4 } = await server.nextJson<{ v4: number }>();
+  const connect = async () => {
+    const client = startChild(podCgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(v4), '1', '100', String(HOLD_MS), 'client-first']));
+    children.push(client);
+    await client.nextJson();
+  };
+  const closes = (): Record<string, unknown>[] =>
+    backend.logsRequests
+      .flatMap((r) => r.resourceLogs ?? [])
+      .flatMap((rl) => rl.scopeLogs ?? [])
+      .flatMap((sl) => sl.logRecords ?? [])
+      .filter((r: LogRecordMessage) => r.eventName === 'tcp.close')
+      .map((r) => attributesOf(r.attributes))
+      .filter((a) => a['process.linux.cgroup'] === podCgroup.attribute);
+
+  // While the API is down: passed through with what the cgroup path says.
+  await connect();
+  await waitUntil(() => closes().length >= 2, 15_000, 'the first connection\'s close events');
+  for (const a of closes()) {
+    assert.equal(a['container.id'], fixture.checkout.containerId);
+    assert.equal(a['k8s.pod.uid'], fixture.checkout.uid);
+    assert.equal(a['k8s.pod.name'], undefined, 'no names while the API is down');
+  }
+  const warningsWhileDown = agent.stderr().split('\n').filter((l) => l.includes(' WARN ') && l.includes('unreachable (ECONNREFUSED)')).length;
+  assert.equal(warningsWhileDown, 6, `one warning per collection:\n${agent.stderr()}`);
+
+  await api.setDown(false);
+  await waitUntil(() => /pods \(spec\.nodeName=node-1\): synced, 3 listed/.test(agent.stderr()) && /replicasets: (synced|recovered)/.test(agent.stderr()), 20_000, 'the agent to sync');
+  await new Promise((r) => setTimeout(r, 200)); // the ReplicaSet list lands
+  await connect();
+  await waitUntil(() => closes().length >= 4, 15_000, 'the second connection\'s close events');
+  const named = closes().slice(2);
+  for (const a of named) {
+    for (const [key, value] of Object.entries(fixture.checkout.expected)) assert.equal(a[key], value, key);
+    assert.ok(typeof a['tcpscope.sampling.probability'] === 'number', 'through the sampling processor');
+  }
+
+  agent.process.kill('SIGTERM');
+  assert.equal(await agent.exited(8000), 0, agent.stderr());
+  assert.equal(agent.stderr().split('\n').filter((l) => l.includes(' WARN ')).length, 6, `no warnings beyond the outage:\n${agent.stderr()}`);
+});
