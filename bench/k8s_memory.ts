@@ -1,0 +1,133 @@
+// `node dist/bench/k8s_memory.js [pods...]`: what k8s_attributes' watches cost in memory per
+// 1,000 pods. A stand-in API server (test/support/kube_api_server.ts, real list/watch protocol)
+// holds N realistic pods (plus N/10 Services, N/5 ReplicaSets, N/50 nodes); a separate process
+// runs the processor's cluster view with peer resolution on, waits until everything is listed
+// and reports its heap and RSS after a full GC. N=0 in the same run is the baseline (client-node
+// and the agent's code loaded, nothing cached), so the printed figure is the cost of the data.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterView } from '../src/processors/k8s_attributes/cluster_view';
+import { resolveKubeAccess } from '../src/processors/k8s_attributes/kube_access';
+import { createLogger } from '../src/logger';
+import { KubeApiStandIn, nodeObject, ownerReference, podObject, replicaSetObject, serviceObject } from '../test/support/kube_api_server';
+
+interface Measurement {
+  readonly pods: number;
+  readonly heapUsedMb: number;
+  readonly rssMb: number;
+  readonly listSeconds: number;
+}
+
+const mb = (bytes: number) => bytes / (1 << 20);
+
+/** The fields a real pod carries that the agent does not keep: what the API sends and trimming drops. */
+function realisticPod(i: number) {
+  const rs = `app-${Math.floor(i / 5)}-5d8f7c9b4`;
+  const pod = podObject({
+    name: `${rs}-${i.toString(36).padStart(5, 'x')}`,
+    namespace: `team-${i % 40}`,
+    nodeName: `node-${i % 50}`,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    labels: { app: `app-${Math.floor(i / 5)}`, 'pod-template-hash': '5d8f7c9b4', 'app.kubernetes.io/part-of': 'shop', tier: 'backend' },
+    annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-01T10:00:00Z', 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' },
+    ownerReferences: [ownerReference('ReplicaSet', rs)],
+    containers: [{ name: 'app', image: `registry.example/shop/app-${i % 100}:1.${i % 7}` }, { name: 'sidecar', image: 'registry.example/proxy:2.1' }],
+  });
+  const bulk = pod as unknown as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+  bulk.metadata.managedFields = [{ manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } }, 'f:spec': { 'f:containers': {} } } }];
+  bulk.spec.volumes = [{ name: 'kube-api-access', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }] } }];
+  (bulk.spec.containers as Record<string, unknown>[]).forEach((c) => {
+    c.env = Array.from({ length: 8 }, (_, k) => ({ name: `SETTING_${k}`, value: `value-${k}` }));
+    c.resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } };
+    c.ports = [{ containerPort: 8080, protocol: 'TCP' }];
+  });
+  return pod;
+}
+
+function populate(api: KubeApiStandIn, pods: number): void {
+  for (let i = 0; i < pods; i++) api.apply('pods', realisticPod(i));
+  for (let i = 0; i < pods / 5; i++) api.apply('replicasets', replicaSetObject({ name: `app-${i}-5d8f7c9b4`, namespace: `team-${(i * 5) % 40}`, deploymentName: `app-${i}` }));
+  for (let i = 0; i < pods / 10; i++) api.apply('services', serviceObject({ name: `svc-${i}`, namespace: `team-${i % 40}`, clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}` }));
+  for (let i = 0; i < Math.max(1, pods / 50); i++) api.apply('nodes', nodeObject({ name: `node-${i}`, internalIPs: [`10.250.${(i >> 8) & 255}.${i & 255}`] }));
+}
+
+/** The measured side, in its own process: only the agent's state is in this heap. */
+async function measureView(expectedPods: number): Promise<void> {
+  const access = resolveKubeAccess('kubeConfig', 'bench');
+  if (access.mode !== 'api') throw new Error('bench: no kubeconfig');
+  const started = Date.now();
+  const view = new ClusterView(access.kubeConfig, { nodeName: 'node-0', peer: true, extract: { labels: ['app'], annotations: [] }, deletionGraceMs: 120_000 }, createLogger('warn'));
+  view.start();
+  const deadline = Date.now() + 300_000;
+  while (!(view.synced && view.peerPods.size === expectedPods)) {
+    if (Date.now() > deadline) throw new Error(`bench: listed ${view.peerPods.size} of ${expectedPods} pods in 300 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const listSeconds = (Date.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 500)); // the other collections finish listing
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('bench: run the measured side with --expose-gc');
+  for (let i = 0; i < 3; i++) gc();
+  const memory = process.memoryUsage();
+  const result: Measurement = { pods: expectedPods, heapUsedMb: mb(memory.heapUsed), rssMb: mb(memory.rss), listSeconds };
+  process.stdout.write(JSON.stringify(result) + '\n');
+  await view.stop();
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const podCounts = [0, ...(sizes.length ? sizes : [1000, 5000, 20000])];
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-bench-k8s-'));
+  const results: Measurement[] = [];
+  try {
+    for (const pods of podCounts) {
+      const api = new KubeApiStandIn({ historyLimit: 10 });
+      await api.start();
+      populate(api, pods);
+      const kubeconfig = join(dir, `kubeconfig-${pods}`);
+      api.writeKubeconfig(kubeconfig);
+      // Asynchronously: a synchronous spawn would block this process's event loop, and with it the API server.
+      const { stdout, status, stderr } = await runChild(kubeconfig, pods);
+      await api.stop();
+      if (status !== 0) throw new Error(`measured process failed (${status}): ${stderr}`);
+      results.push(JSON.parse(stdout.trim().split('\n').at(-1)!) as Measurement);
+      process.stderr.write(`measured ${pods} pods\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const base = results[0];
+  console.log('k8s_attributes cluster view, peer resolution on (pods, services, nodes, replicasets, jobs watched)');
+  console.log('| pods | services | heap used MB | RSS MB | heap per 1,000 pods MB | RSS per 1,000 pods MB | list+sync s |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const per = (v: number, b: number) => (r.pods ? (((v - b) / r.pods) * 1000).toFixed(2) : '-');
+    console.log(`| ${r.pods} | ${Math.floor(r.pods / 10)} | ${r.heapUsedMb.toFixed(1)} | ${r.rssMb.toFixed(1)} | ${per(r.heapUsedMb, base.heapUsedMb)} | ${per(r.rssMb, base.rssMb)} | ${r.listSeconds.toFixed(2)} |`);
+  }
+}
+
+function runChild(kubeconfig: string, pods: number): Promise<{ stdout: string; stderr: string; status: number | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', __filename, '--measure', String(pods)], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (status) => resolve({ stdout, stderr, status }));
+  });
+}
+
+if (process.argv[2] === '--measure') {
+  measureView(Number(process.argv[3])).catch((error: Error) => {
+    process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: Error) => {
+    process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  });
+}
