@@ -151,11 +151,22 @@ test('follows MODIFIED and DELETED (kept for the grace period), re-watches a dro
   view.sweep();
   assert.deepEqual(added(await h.enrich(cgroupOf(cart))), { 'container.id': cart.containerId, 'k8s.pod.uid': cart.uid }, 'forgotten after the grace period');
 
-  // A watch connection reset: client-node reports it, the collection re-watches from where it was.
+  // Bookmarks: every watch asked for them; one moves the watch's position without an event, so
+  // a re-watch resumes from the bookmark's resourceVersion, not from an older one.
+  const localWatches = () => h.api.requests('pods').filter((r) => r.verb === 'watch' && r.query.fieldSelector === `spec.nodeName=${NODE}`);
+  h.api.apply('nodes', { metadata: { name: 'node-9' } }); // moves the global resourceVersion past the pods' last event
+  const bookmarkVersion = h.api.resourceVersion;
+  assert.equal(h.api.sendBookmarks(), 6, 'all six watches asked for bookmarks');
+  await new Promise((r) => setTimeout(r, 100));
   const watchesBefore = h.api.requestCounts('pods').watches;
+  h.api.closeWatches(); // a normal end (the server's timeout): resumed at once from the bookmark
+  await waitUntil(() => localWatches().length >= 2 && h.api.openWatches('pods') === 2, 5000, 'pods watch resumed');
+  assert.equal(localWatches().at(-1)!.query.resourceVersion, bookmarkVersion, 'resumed from the bookmark');
+
+  // A watch connection reset: client-node reports it, the collection re-watches from where it was.
   const listsBefore = h.api.requestCounts('pods').lists;
   h.api.dropWatches();
-  await waitUntil(() => h.api.openWatches('pods') === 2 && h.api.requestCounts('pods').watches >= watchesBefore + 2, 10_000, 'pods re-watched');
+  await waitUntil(() => h.api.openWatches('pods') === 2 && h.api.requestCounts('pods').watches >= watchesBefore + 4, 10_000, 'pods re-watched');
   const late = podObject({ name: 'late-1', namespace: 'shop', nodeName: NODE, ip: '198.18.10.21', containers: [{ name: 'app' }] });
   const lateUid = h.api.apply('pods', late).metadata.uid!;
   await waitUntil(() => view.localPods.pod(lateUid) !== undefined, 5000, 'an event after the re-watch');
