@@ -70,3 +70,13 @@ export function canonicalTuple(a: Endpoint, b: Endpoint): Buffer {
 export function connectionUnit(a: Endpoint, b: Endpoint): number {
   return Number(fnv1a64(canonicalTuple(a, b)) >> 11n) / 2 ** 53;
 }
+
+/**
+ * The integer c for which `connectionUnit(a, b) < ratio` holds exactly when `(hash >> 11) < c`:
+ * what the kernel push-down compares with. The unit is k / 2^53 for the integer k = hash >> 11,
+ * ratio * 2^53 is exact in a double (a power-of-two scaling), and for an integer k,
+ * k < x holds exactly when k < ceil(x). So c = 0 keeps nothing and c = 2^53 (ratio 1) everything.
+ */
+export function hashCutoff(ratio: number): bigint {
+  return BigInt(Math.ceil(ratio * 2 ** 53));
+}
