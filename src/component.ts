@@ -6,6 +6,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Schema } from 'convict';
 import type { AgentLogger } from './logger';
+import type { SamplingConfig } from './processors/sampling/config';
 
 export type Signal = 'metrics' | 'logs';
 export const SIGNALS: readonly Signal[] = ['metrics', 'logs'];
@@ -68,6 +69,13 @@ export interface CreateSettings {
    * see a successful connect) can agree that only one of them does.
    */
   readonly logsPeers?: ReadonlySet<string>;
+  /**
+   * Receivers only: the sampling predicate that every logs pipeline this receiver feeds applies
+   * before anything could add events or change what the predicate reads. A receiver may evaluate
+   * it where events are born (the kernel) and drop there what the pipelines would drop anyway;
+   * the processors still run. Absent when the pipelines sample differently or not at all.
+   */
+  readonly logsSampling?: SamplingConfig;
 }
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
