@@ -78,6 +78,17 @@ export interface CreateSettings {
   readonly logsSampling?: SamplingConfig;
 }
 
+/**
+ * What a logs processor does to the event stream, as far as pushing a sampling predicate down to
+ * a receiver is concerned. `passes_through`: never adds or drops events and never changes the
+ * attributes a sampling predicate reads (addresses, ports, error.type, tcp.*); it may add others.
+ * `samples`: drops events by `predicate(config)` and changes nothing else a predicate reads.
+ * A processor without one is opaque: nothing after it is pushed down.
+ */
+export type LogsStreamEffect<C> =
+  | { readonly kind: 'passes_through' }
+  | { readonly kind: 'samples'; predicate(config: C): SamplingConfig };
+
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
 interface FactoryBase<C> {
@@ -96,6 +107,8 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
 
 export interface ProcessorFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'processor';
+  /** How it changes the logs stream, for sampling push-down (absent: opaque). */
+  readonly logsEffect?: LogsStreamEffect<C>;
   /** One processor instance per (id, pipeline). */
   create<S extends Signal>(settings: CreateSettings, config: C, signal: S, next: Consumer<S>): Processor<S>;
 }

@@ -9,5 +9,7 @@ export const k8sAttributesProcessorFactory: ProcessorFactory<K8sAttributesConfig
   type: 'k8s_attributes',
   signals: ['metrics', 'logs'],
   schema: {},
+  // Adds container.id and k8s.pod.uid only: a sampling predicate after it reads the same values.
+  logsEffect: { kind: 'passes_through' },
   create: (_settings, _config, signal, next) => new K8sAttributesProcessor(signal, next),
 };
