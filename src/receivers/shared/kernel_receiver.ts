@@ -84,7 +84,7 @@ export class KernelReceiver implements Receiver {
       return undefined;
     }
     const pushed = kernelSampling(sampling);
-    this.settings.logger.info(pushed.enabled ? `sampling pushed down to the kernel: ${pushed.description}` : `sampling is not pushed down: ${pushed.description}`);
+    this.settings.logger.info(pushed.enabled ? `sampling pushed down to the kernel: ${pushed.description}` : `sampling is not pushed down to the kernel: ${pushed.description}`);
     return pushed;
   }
 

@@ -95,7 +95,7 @@ export function kernelSampling(config: SamplingConfig | undefined): KernelSampli
   if (policies.length > MAX_POLICIES) {
     // Left out, a policy abstains. Under `all` that can only keep more; under `any` an absent
     // policy might have kept an event, so the kernel could drop nothing safely.
-    if (config.combine === 'any') return DISABLED(`not pushed down: more than ${MAX_POLICIES} policies with combine any`);
+    if (config.combine === 'any') return DISABLED(`more than ${MAX_POLICIES} policies with combine any`);
     policies = policies.slice(0, MAX_POLICIES);
   }
   const out = Buffer.alloc(SETTINGS_SIZE);
