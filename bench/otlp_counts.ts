@@ -86,6 +86,8 @@ export async function countLogRecords(path: string, serverPorts: ReadonlySet<num
 export interface FinalMetrics {
   /** tcpscope.receiver.dropped_events, summed over receivers; undefined when never exported. */
   readonly droppedEvents: number | undefined;
+  /** tcpscope.receiver.sampled_out_events, summed over receivers; undefined when never exported. */
+  readonly sampledOutEvents: number | undefined;
   /** Closed connections counted in the kernel (count of the duration histogram, all series). */
   readonly closedConnections: number | undefined;
   /** RTT samples counted in the kernel (count of tcp_rtt's histograms, all series). */
@@ -100,6 +102,7 @@ const RTT_HISTOGRAMS = new Set(
 /** Values from the last export that carries them: metrics are cumulative, so the last is the total. */
 export async function readFinalMetrics(path: string): Promise<FinalMetrics> {
   let droppedEvents: number | undefined;
+  let sampledOutEvents: number | undefined;
   let closedConnections: number | undefined;
   let rttSamples: number | undefined;
   for await (const line of jsonLines(path)) {
@@ -108,6 +111,8 @@ export async function readFinalMetrics(path: string): Promise<FinalMetrics> {
         for (const metric of scope.metrics ?? []) {
           if (metric.name === METRICS.droppedEvents.name) {
             droppedEvents = (metric.sum?.dataPoints ?? []).reduce((sum, p) => sum + Number(p.asInt ?? p.asDouble ?? 0), 0);
+          } else if (metric.name === METRICS.sampledOutEvents.name) {
+            sampledOutEvents = (metric.sum?.dataPoints ?? []).reduce((sum, p) => sum + Number(p.asInt ?? p.asDouble ?? 0), 0);
           } else if (metric.name === METRICS.connectionDuration.name) {
             closedConnections = (metric.histogram?.dataPoints ?? []).reduce((sum, p) => sum + Number(p.count ?? 0), 0);
           } else if (RTT_HISTOGRAMS.has(metric.name)) {
@@ -119,5 +124,5 @@ export async function readFinalMetrics(path: string): Promise<FinalMetrics> {
       }
     }
   }
-  return { droppedEvents, closedConnections, rttSamples };
+  return { droppedEvents, sampledOutEvents, closedConnections, rttSamples };
 }

@@ -2,17 +2,9 @@
 // targets of DESIGN.md §7.
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
+import { canonicalOrder, modeLabel, type Mode } from './modes';
 
-export type Mode = 'off' | 'metrics' | 'events' | 'rtt';
-/** The canonical order (rounds rotate through the chosen modes in this order). */
-export const MODES: readonly Mode[] = ['off', 'metrics', 'events', 'rtt'];
-
-export const MODE_LABELS: Readonly<Record<Mode, string>> = {
-  off: 'agent off',
-  metrics: 'metrics only',
-  events: 'every connection as a log event',
-  rtt: 'tcp_rtt metrics',
-};
+export type { Mode };
 
 /** DESIGN.md §7 targets. */
 export const TARGETS = {
@@ -37,11 +29,18 @@ export interface AgentMeasurements {
   /** Closed connections the kernel aggregates counted (all traffic, not only ours). */
   readonly closedConnections: number | undefined;
   readonly droppedEvents: number | undefined;
+  /** tcpscope.receiver.sampled_out_events: what the kernel dropped for the sampling processor (all traffic). */
+  readonly sampledOutEvents: number | undefined;
   /** rtt mode only: samples in the tcp_rtt histograms (all traffic, not only ours). */
   readonly rttSamples?: number;
-  /** Events mode only. */
+  /** Modes with a logs pipeline only. */
   readonly events?: {
-    readonly expected: number;
+    /** Every event of the load's connections (4 per connection); undefined when sampled. */
+    readonly expected: number | undefined;
+    /** 4 per connection of the load: what the kernel saw of it. */
+    readonly offered: number;
+    /** Crossed the ring buffer into the agent: offered minus what the kernel sampled out. */
+    readonly intoAgent: number;
     readonly exported: number;
     readonly byName: Readonly<Record<string, number>>;
     /** All records in the file, including other traffic on the machine. */
@@ -89,6 +88,11 @@ export interface ModeSummary {
   readonly eventsExported: number | undefined;
   readonly eventsExpected: number | undefined;
   readonly eventsPerSecond: number | undefined;
+  /** Exported / offered: the fraction of the load's events a sampled mode keeps. */
+  readonly keptFraction: number | undefined;
+  /** Events that crossed the ring buffer into the agent, per second (median over rounds). */
+  readonly eventsIntoAgentPerSecond: number | undefined;
+  readonly sampledOutEvents: number | undefined;
   readonly eventsLost: number | undefined;
   readonly droppedEvents: number | undefined;
   readonly catchUpSeconds: number | undefined;
@@ -114,14 +118,16 @@ export function summarize(results: readonly RoundResult[], units: LoadUnits): Mo
   const paired = pairedRatios(results);
   const offRate = median(results.filter((r) => r.mode === 'off').map((r) => r.load.rate));
   const summaries: ModeSummary[] = [];
-  for (const mode of MODES) {
+  for (const mode of canonicalOrder(results.map((r) => r.mode))) {
     const rounds = results.filter((r) => r.mode === mode);
-    if (rounds.length === 0) continue;
     const rates = rounds.map((r) => r.load.rate);
     const agents = rounds.flatMap((r) => (r.agent ? [{ load: r.load, agent: r.agent }] : []));
     const withEvents = agents.flatMap(({ load, agent }) => (agent.events ? [{ load, agent, events: agent.events }] : []));
     const sumOf = <T>(items: readonly T[], pick: (item: T) => number) => items.reduce((sum, item) => sum + pick(item), 0);
     const dropped = agents.map((a) => a.agent.droppedEvents);
+    const sampledOut = agents.map((a) => a.agent.sampledOutEvents);
+    const counted = withEvents.filter((e) => e.events.expected !== undefined);
+    const perSecond = (e: (typeof withEvents)[number], events: number) => events / (e.load.elapsedSeconds + e.agent.catchUpSeconds);
     summaries.push({
       mode,
       rounds: rounds.length,
@@ -134,12 +140,13 @@ export function summarize(results: readonly RoundResult[], units: LoadUnits): Mo
       agentCpuSecondsPerBlock: agents.length ? median(agents.map(({ load, agent }) => (agent.cpuSeconds / load.completed) * units.agentCpuPer)) : undefined,
       peakRssMb: agents.length ? Math.max(...agents.map((a) => a.agent.peakRssBytes)) / (1024 * 1024) : undefined,
       eventsExported: withEvents.length ? sumOf(withEvents, (e) => e.events.exported) : undefined,
-      eventsExpected: withEvents.length ? sumOf(withEvents, (e) => e.events.expected) : undefined,
-      eventsPerSecond: withEvents.length
-        ? median(withEvents.map((e) => e.events.exported / (e.load.elapsedSeconds + e.agent.catchUpSeconds)))
-        : undefined,
-      eventsLost: withEvents.length ? sumOf(withEvents, (e) => Math.max(0, e.events.expected - e.events.exported)) : undefined,
+      eventsExpected: counted.length ? sumOf(counted, (e) => e.events.expected ?? 0) : undefined,
+      eventsPerSecond: withEvents.length ? median(withEvents.map((e) => perSecond(e, e.events.exported))) : undefined,
+      keptFraction: withEvents.length ? sumOf(withEvents, (e) => e.events.exported) / sumOf(withEvents, (e) => e.events.offered) : undefined,
+      eventsIntoAgentPerSecond: withEvents.length ? median(withEvents.map((e) => perSecond(e, e.events.intoAgent))) : undefined,
+      eventsLost: counted.length ? sumOf(counted, (e) => Math.max(0, (e.events.expected ?? 0) - e.events.exported)) : undefined,
       droppedEvents: agents.length && dropped.every((d) => d !== undefined) ? sumOf(dropped, (d) => d ?? 0) : undefined,
+      sampledOutEvents: withEvents.length && sampledOut.every((d) => d !== undefined) ? sumOf(sampledOut, (d) => d ?? 0) : undefined,
       catchUpSeconds: agents.length ? Math.max(...agents.map((a) => a.agent.catchUpSeconds)) : undefined,
       errors: sumOf(rounds, (r) => r.load.errors),
     });
@@ -164,13 +171,16 @@ export function summaryTable(summaries: readonly ModeSummary[], units: LoadUnits
     `agent CPU s / ${units.agentCpuPerLabel}`,
     'agent peak RSS MB',
     'events exported / expected',
-    'events/s via agent',
+    'kept fraction',
+    'events/s into agent',
+    'events/s exported',
     'events lost',
     'dropped_events metric',
+    'sampled_out_events metric',
     'agent catch-up s (max)',
   ];
   const rows = summaries.map((s) => [
-    MODE_LABELS[s.mode],
+    modeLabel(s.mode),
     String(s.rounds),
     `${fmt.int(s.medianRate)} (${fmt.int(s.minRate)}-${fmt.int(s.maxRate)})`,
     fmt.fixed(s.ratio, 3),
@@ -179,9 +189,12 @@ export function summaryTable(summaries: readonly ModeSummary[], units: LoadUnits
     fmt.fixed(s.agentCpuSecondsPerBlock, 3),
     fmt.fixed(s.peakRssMb, 1),
     s.eventsExported === undefined ? '-' : `${fmt.int(s.eventsExported)} / ${fmt.int(s.eventsExpected)}`,
+    fmt.fixed(s.keptFraction, 4),
+    fmt.int(s.eventsIntoAgentPerSecond),
     fmt.int(s.eventsPerSecond),
     fmt.int(s.eventsLost),
     fmt.int(s.droppedEvents),
+    fmt.int(s.sampledOutEvents),
     fmt.fixed(s.catchUpSeconds, 2),
   ]);
   return markdownTable(header, rows);
@@ -210,7 +223,7 @@ export function roundsTable(results: readonly RoundResult[], units: LoadUnits): 
 /** Kernel-side cost from BPF run statistics (only with --bpf-stats). */
 export function bpfTable(results: readonly RoundResult[], units: LoadUnits): string | undefined {
   const rows: string[][] = [];
-  for (const mode of MODES) {
+  for (const mode of canonicalOrder(results.map((r) => r.mode))) {
     const rounds = results.filter((r) => r.mode === mode && r.agent?.bpf !== undefined);
     if (rounds.length === 0) continue;
     const byProgram = new Map<string, { ns: number; runs: number }>();
@@ -232,11 +245,11 @@ export function bpfTable(results: readonly RoundResult[], units: LoadUnits): str
     let totalNs = 0;
     for (const [name, { ns, runs }] of byProgram) {
       totalNs += ns;
-      rows.push([MODE_LABELS[mode], name, fmt.fixed(runs / completed, 2), fmt.int(runs ? ns / runs : undefined), fmt.fixed(ns / completed / 1000, 2), share(ns / 1e9)]);
+      rows.push([modeLabel(mode), name, fmt.fixed(runs / completed, 2), fmt.int(runs ? ns / runs : undefined), fmt.fixed(ns / completed / 1000, 2), share(ns / 1e9)]);
     }
-    rows.push([MODE_LABELS[mode], 'all BPF programs', '', '', fmt.fixed(totalNs / completed / 1000, 2), share(totalNs / 1e9)]);
-    rows.push([MODE_LABELS[mode], 'agent process (user+sys)', '', '', fmt.fixed((agentSeconds / completed) * 1e6, 2), share(agentSeconds)]);
-    rows.push([MODE_LABELS[mode], 'BPF + agent process', '', '', fmt.fixed(((totalNs / 1e9 + agentSeconds) / completed) * 1e6, 2), share(totalNs / 1e9 + agentSeconds)]);
+    rows.push([modeLabel(mode), 'all BPF programs', '', '', fmt.fixed(totalNs / completed / 1000, 2), share(totalNs / 1e9)]);
+    rows.push([modeLabel(mode), 'agent process (user+sys)', '', '', fmt.fixed((agentSeconds / completed) * 1e6, 2), share(agentSeconds)]);
+    rows.push([modeLabel(mode), 'BPF + agent process', '', '', fmt.fixed(((totalNs / 1e9 + agentSeconds) / completed) * 1e6, 2), share(totalNs / 1e9 + agentSeconds)]);
   }
   if (rows.length === 0) return undefined;
   return markdownTable(['mode', 'where', `runs / ${units.singular}`, 'ns / run', `us / ${units.singular}`, 'share of machine CPU'], rows);

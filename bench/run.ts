@@ -26,10 +26,9 @@ import {
   setBpfStatsEnabled,
   type BpfProgramRuns,
 } from './proc_stats';
+import { agentConfig, canonicalOrder, hasEvents, MODE_SYNTAX, modeLabel, parseMode, samplingOf } from './modes';
 import {
   bpfTable,
-  MODE_LABELS,
-  MODES,
   roundsTable,
   summarize,
   summaryTable,
@@ -88,11 +87,13 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
   --rounds R        rounds of each mode (default 5); modes alternate, rotated each round
   --workers W       load worker threads, each with its own server (default: max(2, nproc))
   --concurrency C   churn: connections in flight per worker (default ${DEFAULT_CHURN_OPTIONS.concurrency})
-  --modes LIST      comma-separated subset of ${MODES.join(',')} (ratios need off); default
+  --modes LIST      comma-separated list of ${MODE_SYNTAX} (ratios need off); default
                     churn: ${DEFAULT_MODES.churn.join(',')}; pingpong: ${DEFAULT_MODES.pingpong.join(',')}, rtt left out
                     (with a note) while the agent refuses the tcp_rtt config
                     metrics: tcp_lifecycle -> file; events: plus its logs pipeline;
-                    rtt: tcp_rtt -> file
+                    rtt: tcp_rtt -> file; sampled:R: events through a sampling
+                    processor (hash ratio R) pushed down into the kernel;
+                    userspace-sampled:R: the same with sampling_pushdown: false
   --agent FILE      agent launcher, an executable (default bin/tcpscope)
   --max-interference F  rerun a round when other processes used more than this fraction of
                     all CPUs while its load ran (default 0.03)
@@ -120,9 +121,11 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   };
   const seconds = numberArg(args, 'seconds', 5);
   const modesGiven = args.has('modes');
-  const modes = (args.get('modes') ?? DEFAULT_MODES[kind as LoadKind].join(',')).split(',').map((m) => m.trim());
-  const unknown = modes.filter((m) => !(MODES as readonly string[]).includes(m));
-  if (unknown.length > 0 || modes.length === 0) throw new Error(`--modes takes a comma-separated subset of ${MODES.join(',')} (got "${args.get('modes')}")`);
+  const modeTexts = (args.get('modes') ?? DEFAULT_MODES[kind as LoadKind].join(',')).split(',').map((m) => m.trim());
+  const modes = modeTexts.map(parseMode);
+  if (modes.some((m) => m === undefined) || modes.length === 0) {
+    throw new Error(`--modes takes a comma-separated list of ${MODE_SYNTAX}, R from 0 to 1 (got "${args.get('modes')}")`);
+  }
   if (seconds > 600) throw new Error('--seconds must be at most 600');
   let load: LoadSpec;
   if (kind === 'churn') {
@@ -155,7 +158,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     load,
     rounds: integer('rounds', 5, 50),
     // In the canonical order whatever the order given, so that rotation works the same.
-    modes: MODES.filter((m) => modes.includes(m)),
+    modes: canonicalOrder(modes as Mode[]),
     modesGiven,
     agentBin: args.get('agent') ?? join(PACKAGE_ROOT, 'bin', 'tcpscope'),
     bpfStats: args.has('bpf-stats'),
@@ -183,25 +186,6 @@ async function measuredLoad(spec: LoadSpec): Promise<MeasuredLoad> {
     monitor.stop();
     throw error;
   }
-}
-
-function agentConfig(mode: Exclude<Mode, 'off'>, dir: string): string {
-  // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
-  const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
-  const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
-  const receiver = mode === 'rtt' ? 'tcp_rtt' : 'tcp_lifecycle';
-  const lines = [
-    'receivers:',
-    `  ${receiver}:`,
-    '    collection_interval: 10s',
-    'exporters:',
-    '  file/metrics:',
-    `    path: ${metricsPath}`,
-  ];
-  if (mode === 'events') lines.push('  file/logs:', `    path: ${logsPath}`);
-  lines.push('service:', '  pipelines:', `    metrics: {receivers: [${receiver}], exporters: [file/metrics]}`);
-  if (mode === 'events') lines.push('    logs: {receivers: [tcp_lifecycle], exporters: [file/logs]}');
-  return lines.join('\n') + '\n';
 }
 
 /** `tcpscope validate` on a mode's config: undefined when the agent accepts it, else why not. */
@@ -282,10 +266,19 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
   }
   const metrics = await readFinalMetrics(join(dir, 'metrics.jsonl'));
   let events: AgentMeasurements['events'];
-  if (mode === 'events') {
+  if (hasEvents(mode)) {
     const counts = await countLogRecords(join(dir, 'logs.jsonl'), new Set(load.serverPorts));
     // connect + accept + a close on each side, for every completed connection.
-    events = { expected: 4 * load.connections, exported: counts.oursTotal, byName: counts.ours, exportedAll: counts.total };
+    const offered = 4 * load.connections;
+    events = {
+      expected: samplingOf(mode) ? undefined : offered,
+      offered,
+      // What the kernel sampled out counts all traffic of the host; the load is nearly all of it.
+      intoAgent: Math.max(0, offered - (metrics.sampledOutEvents ?? 0)),
+      exported: counts.oursTotal,
+      byName: counts.ours,
+      exportedAll: counts.total,
+    };
   }
   return {
     load,
@@ -297,6 +290,7 @@ async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, 
       catchUpSeconds,
       closedConnections: metrics.closedConnections,
       droppedEvents: metrics.droppedEvents,
+      sampledOutEvents: metrics.sampledOutEvents,
       rttSamples: mode === 'rtt' ? metrics.rttSamples : undefined,
       events,
       bpf,
@@ -316,7 +310,11 @@ function describeRound(result: RoundResult): string {
     if (agent.catchUpSeconds > IDLE_WINDOW_MS / 1000 + 0.05) parts.push(`caught up ${agent.catchUpSeconds.toFixed(2)} s after the load`);
     if (agent.closedConnections !== undefined) parts.push(`kernel counted ${agent.closedConnections} closes`);
     if (agent.rttSamples !== undefined) parts.push(`kernel counted ${agent.rttSamples} RTT samples`);
-    if (agent.events) parts.push(`events ${agent.events.exported}/${agent.events.expected} (${JSON.stringify(agent.events.byName)})`);
+    if (agent.events) {
+      const kept = `${((agent.events.exported / agent.events.offered) * 100).toFixed(2)}% kept`;
+      parts.push(`events ${agent.events.exported}/${agent.events.expected ?? agent.events.offered} (${JSON.stringify(agent.events.byName)}; ${kept})`);
+    }
+    if (agent.sampledOutEvents) parts.push(`sampled out in the kernel ${agent.sampledOutEvents}`);
     parts.push(`dropped_events ${agent.droppedEvents ?? 'not exported'}`);
   }
   return parts.join(', ');
@@ -388,7 +386,7 @@ async function main(argv: readonly string[]): Promise<number> {
             // Event files run to hundreds of MB per round: not kept.
             rmSync(dir, { recursive: true, force: true });
           }
-          const label = `[${results.length + 1}/${total}] ${MODE_LABELS[mode]}`;
+          const label = `[${results.length + 1}/${total}] ${modeLabel(mode)}`;
           if (result.interference.fraction > options.maxInterference && attempt <= options.retries) {
             process.stderr.write(
               `${label}: other processes used ${(result.interference.fraction * 100).toFixed(1)}% of the CPUs ` +

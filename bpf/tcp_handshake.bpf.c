@@ -14,6 +14,7 @@
 #include <bpf/bpf_endian.h>
 #include "tcp_handshake.h"
 #include "socket_common.h"
+#include "connection_sampling.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -32,9 +33,24 @@ const volatile __u32 cfg_port_count = 0;
 const volatile __u16 cfg_ports[TCP_HANDSHAKE_MAX_PORTS] = {};
 const volatile __u32 cfg_cgroup_filter = 0; /* only sockets whose cgroup is in tcp_handshake_cgroups */
 const volatile __u32 cfg_wakeup_min_bytes = 65536;
+/* The sampling processor's predicate when every logs pipeline of this receiver starts with the
+ * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
+const volatile struct tcpscope_sampling_settings cfg_sampling = {};
 
 _Static_assert(sizeof(struct tcp_handshake_event) == 96, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_handshake_stats_key) == 16, "stats key layout changed");
+_Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
+
+/* A socket's tuple as an event reports it, read before deciding whether there is an event. */
+struct socket_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 netns_inode;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 _pad;
+};
 
 /* A client handshake in progress. */
 struct attempt {
@@ -105,6 +121,14 @@ struct {
 	__type(value, __u64);
 } tcp_handshake_drops SEC(".maps");
 
+/* Events the sampling predicate dropped here: intended, not lost (exported apart from drops). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_handshake_sampled_out SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -169,6 +193,39 @@ static __always_inline bool event_wanted(__u8 role, __u32 error, __u64 cgroup_id
 	return true;
 }
 
+/* Whether the sampling processor after this receiver could keep the event. Every event of this
+ * receiver carries tcp.handshake.duration, and error.type when `error` is set; the subject's tuple
+ * is the one the event reports. Counted when the processor would drop it. */
+static __always_inline bool sampled_in(struct tcpscope_sampling_subject *subject, __u64 duration, __u32 error)
+{
+	subject->values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = duration;
+	subject->present = 1u << TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS;
+	subject->error = error;
+	if (tcpscope_sampling_keeps(&cfg_sampling, subject))
+		return true;
+	tcpscope_count(&tcp_handshake_sampled_out, 0);
+	return false;
+}
+
+static __always_inline void subject_of_tuple(struct tcpscope_sampling_subject *subject, const struct socket_tuple *t)
+{
+	subject->saddr = t->saddr;
+	subject->daddr = t->daddr;
+	subject->family = t->family;
+	subject->sport = t->sport;
+	subject->dport = t->dport;
+}
+
+static __always_inline void copy_tuple(struct tcp_handshake_event *e, const struct socket_tuple *t)
+{
+	__builtin_memcpy(e->saddr, t->saddr, 16);
+	__builtin_memcpy(e->daddr, t->daddr, 16);
+	e->netns_inode = t->netns_inode;
+	e->sport = t->sport;
+	e->dport = t->dport;
+	e->family = t->family;
+}
+
 static __always_inline struct tcp_handshake_event *reserve_event(void)
 {
 	struct tcp_handshake_event *e = bpf_ringbuf_reserve(&tcp_handshake_events, sizeof(*e), 0);
@@ -211,14 +268,18 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 	record_outcome(a->cgroup_id, TCP_HANDSHAKE_ROLE_CLIENT, error, duration);
 	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (event_wanted(TCP_HANDSHAKE_ROLE_CLIENT, error, a->cgroup_id, dport)) {
-		struct tcp_handshake_event *e = reserve_event();
+		struct socket_tuple tuple = {};
+		TCPSCOPE_READ_TUPLE(sk, &tuple);
+		if (tuple.sport == 0)
+			tuple.sport = a->sport; /* a failed attempt's port is released before CLOSE is traced */
+		struct tcpscope_sampling_subject subject = {};
+		subject_of_tuple(&subject, &tuple);
+		struct tcp_handshake_event *e = sampled_in(&subject, duration, error) ? reserve_event() : 0;
 		if (e) {
 			e->timestamp_ns = now;
 			e->duration_ns = duration;
 			e->cgroup_id = a->cgroup_id;
-			TCPSCOPE_READ_TUPLE(sk, e);
-			if (e->sport == 0)
-				e->sport = a->sport; /* a failed attempt's port is released before CLOSE is traced */
+			copy_tuple(e, &tuple);
 			e->pid = a->pid;
 			e->fd = a->fd;
 			e->error = error;
@@ -282,13 +343,19 @@ static __always_inline void on_server_established(const struct sock *sk)
 	__u16 sport = sk->__sk_common.skc_num;
 	if (!event_wanted(TCP_HANDSHAKE_ROLE_SERVER, 0, cgroup_id, sport))
 		return;
+	struct socket_tuple tuple = {};
+	TCPSCOPE_READ_TUPLE(sk, &tuple);
+	struct tcpscope_sampling_subject subject = {};
+	subject_of_tuple(&subject, &tuple);
+	if (!sampled_in(&subject, duration, 0))
+		return;
 	struct tcp_handshake_event *e = reserve_event();
 	if (!e)
 		return;
 	e->timestamp_ns = bpf_ktime_get_ns();
 	e->duration_ns = duration;
 	e->cgroup_id = cgroup_id;
-	TCPSCOPE_READ_TUPLE(sk, e);
+	copy_tuple(e, &tuple);
 	e->pid = 0; /* softirq: no owner yet (tcp_lifecycle's tcp.accept names it) */
 	e->fd = -1;
 	e->error = 0;
@@ -392,6 +459,15 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	__u16 family = *(__u16 *)call->addr;
 	__u16 dport = bpf_ntohs(*(__u16 *)(call->addr + 2));
 	if (!event_wanted(TCP_HANDSHAKE_ROLE_CLIENT, error, cgroup_id, dport))
+		goto done;
+	/* No local address was bound: the event has none, and the processor hashes it as zeros. */
+	struct tcpscope_sampling_subject subject = {};
+	subject.daddr = family == AF_INET6 ? call->addr + 8 : call->addr + 4; /* sin6_addr / sin_addr */
+	subject.family = family;
+	subject.dport = dport;
+	subject.local_absent = 1;
+	subject.saddr = call->addr; /* never read (local_absent), but a valid pointer for the verifier */
+	if (!sampled_in(&subject, duration, error))
 		goto done;
 	struct tcp_handshake_event *e = reserve_event();
 	if (!e)

@@ -12,6 +12,7 @@
 #include <bpf/bpf_endian.h>
 #include "tcp_lifecycle.h"
 #include "socket_common.h"
+#include "connection_sampling.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -19,9 +20,13 @@
 /* Settings written by user space before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;       /* events: false when only metrics pipelines use it */
 const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this much is pending */
+/* The sampling processor's predicate when every logs pipeline of this receiver starts with the
+ * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
+const volatile struct tcpscope_sampling_settings cfg_sampling = {};
 
 _Static_assert(sizeof(struct tcp_lifecycle_event) == 120, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout changed");
+_Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
 
 #define STATE_FIN_SENT 1
 #define STATE_ACCEPTED 2
@@ -73,6 +78,14 @@ struct {
 	__type(value, __u64);
 } tcp_lifecycle_drops SEC(".maps");
 
+/* Events the sampling predicate dropped here: intended, not lost (exported apart from drops). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_lifecycle_sampled_out SEC(".maps");
+
 /* A zeroed stats value to insert from: too large for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -123,9 +136,27 @@ static __always_inline void submit(struct tcp_lifecycle_event *event)
 	bpf_ringbuf_submit(event, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now)
+/* Whether the sampling processor after this receiver could keep the event; `subject` holds the
+ * fields the event will carry. The tuple is the one the event reports (kept from ESTABLISHED). */
+static __always_inline bool sampled_in(const struct sock_state *st, struct tcpscope_sampling_subject *subject)
+{
+	subject->saddr = st->saddr;
+	subject->daddr = st->daddr;
+	subject->family = st->family;
+	subject->sport = st->sport;
+	subject->dport = st->dport;
+	if (tcpscope_sampling_keeps(&cfg_sampling, subject))
+		return true;
+	tcpscope_count(&tcp_lifecycle_sampled_out, 0);
+	return false;
+}
+
+static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now,
+								  struct tcpscope_sampling_subject *subject)
 {
 	if (!cfg_events_enabled)
+		return 0;
+	if (!sampled_in(st, subject))
 		return 0;
 	struct tcp_lifecycle_event *e = bpf_ringbuf_reserve(&tcp_lifecycle_events, sizeof(*e), 0);
 	if (!e) {
@@ -190,9 +221,13 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	if (st) {
 		fill_established(sk, st, now);
 		count_established(st);
-		struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CONNECT, now);
+		/* tcp.connect carries tcp.handshake.duration: SYN sent -> ESTABLISHED */
+		struct tcpscope_sampling_subject subject = {};
+		subject.values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = now - st->syn_ns;
+		subject.present = 1u << TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS;
+		struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CONNECT, now, &subject);
 		if (e) {
-			e->duration_ns = now - st->syn_ns; /* the handshake: SYN sent -> ESTABLISHED */
+			e->duration_ns = subject.values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS];
 			submit(e);
 		}
 		return;
@@ -247,15 +282,22 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			stats->duration_buckets[bucket] += 1;
 	}
 
-	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now);
+	/* tcp.close carries tcp.duration, tcp.retransmits and tcp.rtt */
+	struct tcpscope_sampling_subject subject = {};
+	subject.values[TCPSCOPE_SAMPLING_FIELD_DURATION_NS] = duration;
+	subject.values[TCPSCOPE_SAMPLING_FIELD_RETRANSMITS] = tp->total_retrans;
+	subject.values[TCPSCOPE_SAMPLING_FIELD_RTT_US] = tp->srtt_us >> 3;
+	subject.present = (1u << TCPSCOPE_SAMPLING_FIELD_DURATION_NS) | (1u << TCPSCOPE_SAMPLING_FIELD_RETRANSMITS) |
+			  (1u << TCPSCOPE_SAMPLING_FIELD_RTT_US);
+	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now, &subject);
 	if (e) {
 		e->duration_ns = duration;
 		e->bytes_sent = acked;
 		e->bytes_received = received;
 		e->segments_sent = tp->segs_out;
 		e->segments_received = tp->segs_in;
-		e->retransmits = tp->total_retrans;
-		e->srtt_us = tp->srtt_us >> 3;
+		e->retransmits = subject.values[TCPSCOPE_SAMPLING_FIELD_RETRANSMITS];
+		e->srtt_us = subject.values[TCPSCOPE_SAMPLING_FIELD_RTT_US];
 		submit(e);
 	}
 	bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
@@ -309,8 +351,10 @@ static __always_inline void on_accept_return(long ret)
 	st->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st->comm, sizeof(st->comm));
 	st->flags |= STATE_ACCEPTED;
-	/* Reported with the time it reached ESTABLISHED, which is what the event describes. */
-	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_ACCEPT, st->established_ns);
+	/* Reported with the time it reached ESTABLISHED, which is what the event describes.
+	 * tcp.accept carries none of the fields a threshold compares. */
+	struct tcpscope_sampling_subject subject = {};
+	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_ACCEPT, st->established_ns, &subject);
 	if (e)
 		submit(e);
 }

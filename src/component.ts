@@ -6,6 +6,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Schema } from 'convict';
 import type { AgentLogger } from './logger';
+import type { SamplingConfig } from './processors/sampling/config';
 
 export type Signal = 'metrics' | 'logs';
 export const SIGNALS: readonly Signal[] = ['metrics', 'logs'];
@@ -68,7 +69,25 @@ export interface CreateSettings {
    * see a successful connect) can agree that only one of them does.
    */
   readonly logsPeers?: ReadonlySet<string>;
+  /**
+   * Receivers only: the sampling predicate that every logs pipeline this receiver feeds applies
+   * before anything could add events or change what the predicate reads. A receiver may evaluate
+   * it where events are born (the kernel) and drop there what the pipelines would drop anyway;
+   * the processors still run. Absent when the pipelines sample differently or not at all.
+   */
+  readonly logsSampling?: SamplingConfig;
 }
+
+/**
+ * What a logs processor does to the event stream, as far as pushing a sampling predicate down to
+ * a receiver is concerned. `passes_through`: never adds or drops events and never changes the
+ * attributes a sampling predicate reads (addresses, ports, error.type, tcp.*); it may add others.
+ * `samples`: drops events by `predicate(config)` and changes nothing else a predicate reads.
+ * A processor without one is opaque: nothing after it is pushed down.
+ */
+export type LogsStreamEffect<C> =
+  | { readonly kind: 'passes_through' }
+  | { readonly kind: 'samples'; predicate(config: C): SamplingConfig };
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
@@ -88,6 +107,8 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
 
 export interface ProcessorFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'processor';
+  /** How it changes the logs stream, for sampling push-down (absent: opaque). */
+  readonly logsEffect?: LogsStreamEffect<C>;
   /** One processor instance per (id, pipeline). */
   create<S extends Signal>(settings: CreateSettings, config: C, signal: S, next: Consumer<S>): Processor<S>;
 }

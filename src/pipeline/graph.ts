@@ -18,6 +18,7 @@ import type { ServiceSettings } from './service_settings';
 import { ExporterDropsAppender } from './exporter_drops';
 import { fanout } from './fanout';
 import type { FactoryOfKind, FactoryRegistry } from './registry';
+import { samplingPushdownFor } from './sampling_pushdown';
 
 export interface GraphEntry {
   /** `exporter "debug"`, `processor "sampling" in pipeline logs`: for log lines and errors. */
@@ -69,7 +70,9 @@ export function buildGraph(config: ValidatedConfig, registry: FactoryRegistry, s
         .filter((p) => p.id.signal === 'logs' && p.receivers.includes(text))
         .flatMap((p) => p.receivers.filter((r) => r !== text).map((r) => lookup(config.receivers, r, 'receiver').id.type)),
     );
-    const receiverSettings: CreateSettings = { ...settingsFor(settings, spec.id, text), logsPeers };
+    const pushdown = samplingPushdownFor(text, config, registry);
+    const receiverSettings: CreateSettings = { ...settingsFor(settings, spec.id, text), logsPeers, logsSampling: pushdown.sampling };
+    if (pushdown.notPushedDown) receiverSettings.logger.info(`sampling is not pushed down to the receiver: ${pushdown.notPushedDown}`);
     const receiver = create(label, () => factory.create(receiverSettings, spec.config, consumers));
     receiverEntries.push({ label, component: receiver });
   }

@@ -120,7 +120,7 @@ export const ATTR = {
     'Added by the sampling processor to every event it keeps: the probability with which such an event is kept (the hash ratio, or 1 when a threshold or keep_errors kept it), so a backend can re-weight counts by 1/probability.',
     '0.25',
   ),
-  receiver: attribute('receiver', 'string', 'Id of the receiver (`type[/name]`) whose events were lost.', 'tcp_lifecycle'),
+  receiver: attribute('receiver', 'string', 'Id of the receiver (`type[/name]`) whose events are counted.', 'tcp_lifecycle'),
   exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) that lost the items.', 'otlp'),
   signal: attribute('signal', 'string', '`metrics` (items are data points) or `logs` (items are log records).', 'logs'),
   overflow: attribute(

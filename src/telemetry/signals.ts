@@ -95,6 +95,15 @@ export const METRICS = {
     attributes: [ATTR.receiver],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
   },
+  sampledOutEvents: {
+    name: 'tcpscope.receiver.sampled_out_events',
+    instrument: 'counter',
+    unit: '{event}',
+    description:
+      'Events the sampling processor\'s predicate dropped in the kernel, where it is pushed down when every logs pipeline of the receiver starts with the same sampling processor: they never crossed the ring buffer. Intended, not lost (the processor would have dropped them), so not part of tcpscope.receiver.dropped_events.',
+    attributes: [ATTR.receiver],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
+  },
   exporterDroppedItems: {
     name: 'tcpscope.exporter.dropped_items',
     instrument: 'counter',

@@ -20,6 +20,7 @@ const CONFIG: TcpLifecycleConfig = {
   max_connections: 65536,
   max_cgroups: 1024,
   wakeup_min_bytes: 65536,
+  sampling_pushdown: true,
 };
 
 interface Ports {

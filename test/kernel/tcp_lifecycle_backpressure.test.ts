@@ -38,7 +38,7 @@ test('a slow logs pipeline gets bounded batches, bounded concurrency, and loses 
   const logs = new SlowConsumer(cgroup.attribute);
   const receiver = new TcpLifecycleReceiver(
     testSettings('tcp_lifecycle'),
-    { collection_interval: '1h', drain_interval: '6s', ring_buffer_size: 4 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: 1 << 30 },
+    { collection_interval: '1h', drain_interval: '6s', ring_buffer_size: 4 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: 1 << 30, sampling_pushdown: true },
     { logs, metrics: new RecordingMetricsConsumer() },
   );
   t.after(async () => {

@@ -27,6 +27,7 @@ test('a full ring buffer drops events, counts every drop, and leaves metrics exa
       max_connections: 65536,
       max_cgroups: 1024,
       wakeup_min_bytes: 1 << 30,
+      sampling_pushdown: true,
     },
     { logs, metrics: new RecordingMetricsConsumer() },
   );

@@ -8,6 +8,7 @@ export const HANDSHAKE_TEST_CONFIG: TcpHandshakeConfig = {
   max_attempts: 65536,
   max_series: 1024,
   wakeup_min_bytes: 65536,
+  sampling_pushdown: true,
   connect_only: false,
   failed_only: false,
   ports: [],

@@ -1,6 +1,9 @@
 // A TCP client or server run as a child process (inside a test cgroup) with known payload sizes.
 //   server <replyBytes> <mode>      prints {"v4":port,"v6":port,"dual":port} and serves until killed
-//   client <host> <port> <count> <sendBytes> <holdMs> <mode>   connects count times, one after another
+//   client <host> <port> <count> <sendBytes> <holdMs> <mode> [ports:A-B]
+//                                   connects count times, one after another; with ports:A-B each
+//                                   from a distinct random local port in [A, B) instead of the
+//                                   kernel's ephemeral ports, which come in sequence
 // mode client-first: the client sends, half-closes; the server reads to EOF, replies, closes.
 // mode server-first: the server replies at once and half-closes; the client reads to EOF, then
 // sends and closes. Both orders matter: the kernel's byte counters include FIN differently.
@@ -25,9 +28,9 @@ function serve(replyBytes: number, mode: Mode): void {
   });
 }
 
-function once(host: string, port: number, sendBytes: number, holdMs: number, mode: Mode): Promise<void> {
+function once(host: string, port: number, sendBytes: number, holdMs: number, mode: Mode, localPort?: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, allowHalfOpen: true });
+    const socket = connect({ host, port, allowHalfOpen: true, localPort });
     socket.on('error', reject);
     socket.on('data', () => undefined);
     socket.on('close', () => resolve());
@@ -40,19 +43,48 @@ function once(host: string, port: number, sendBytes: number, holdMs: number, mod
   });
 }
 
-async function client(host: string, port: number, count: number, sendBytes: number, holdMs: number, mode: Mode): Promise<void> {
-  for (let i = 0; i < count; i++) await once(host, port, sendBytes, holdMs, mode);
+/** Distinct local ports from [from, to) in random order (Fisher-Yates). */
+function shuffledPorts(spec: string): number[] {
+  const match = /^ports:(\d+)-(\d+)$/.exec(spec);
+  if (!match) throw new Error(`expected ports:A-B, got ${spec}`);
+  const ports = Array.from({ length: Number(match[2]) - Number(match[1]) }, (_, i) => Number(match[1]) + i);
+  for (let i = ports.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [ports[i], ports[j]] = [ports[j], ports[i]];
+  }
+  return ports;
+}
+
+async function client(host: string, port: number, count: number, sendBytes: number, holdMs: number, mode: Mode, localPorts?: string): Promise<void> {
+  const ports = localPorts ? shuffledPorts(localPorts) : [];
+  for (let i = 0; i < count; i++) {
+    if (!localPorts) {
+      await once(host, port, sendBytes, holdMs, mode);
+      continue;
+    }
+    // A port some other socket holds (or one in TIME_WAIT toward this server): take the next.
+    for (;;) {
+      const localPort = ports.shift();
+      if (localPort === undefined) throw new Error(`no free local port left in ${localPorts}`);
+      try {
+        await once(host, port, sendBytes, holdMs, mode, localPort);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      }
+    }
+  }
   process.stdout.write(JSON.stringify({ done: count }) + '\n');
 }
 
 const [role, ...args] = process.argv.slice(2);
 if (role === 'server') serve(Number(args[0]), args[1] as Mode);
 else if (role === 'client') {
-  client(args[0], Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]), args[5] as Mode).catch((error: Error) => {
+  client(args[0], Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]), args[5] as Mode, args[6]).catch((error: Error) => {
     process.stderr.write(`client failed: ${error.message}\n`);
     process.exit(1);
   });
 } else {
-  process.stderr.write('usage: tcp_peer server <replyBytes> <mode> | client <host> <port> <count> <sendBytes> <holdMs> <mode>\n');
+  process.stderr.write('usage: tcp_peer server <replyBytes> <mode> | client <host> <port> <count> <sendBytes> <holdMs> <mode> [ports:A-B]\n');
   process.exit(2);
 }

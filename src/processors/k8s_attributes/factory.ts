@@ -33,6 +33,9 @@ export const k8sAttributesProcessorFactory: ProcessorFactory<K8sAttributesConfig
   type: 'k8s_attributes',
   signals: ['metrics', 'logs'],
   schema: k8sAttributesSchema,
+  // Adds names (k8s.*, container.*, peer.k8s.*) only: a sampling predicate after it reads the
+  // same addresses, ports, error.type and tcp.* values as before it.
+  logsEffect: { kind: 'passes_through' },
   create<S extends Signal>(settings: CreateSettings, config: K8sAttributesConfig, signal: S, next: Consumer<S>): Processor<S> {
     const lease = leaseView(`${settings.id.text} ${JSON.stringify(config)}`, () => createView(settings, config));
     return new K8sAttributesProcessor(signal, next, lease);

@@ -9,6 +9,8 @@ export const samplingProcessorFactory: ProcessorFactory<SamplingConfig> = {
   // Logs only: metrics stay complete, so config validation refuses sampling in a metrics pipeline.
   signals: ['logs'],
   schema: samplingSchema,
+  // Receivers may evaluate this predicate in the kernel first (CreateSettings.logsSampling).
+  logsEffect: { kind: 'samples', predicate: (config) => config },
   create<S extends Signal>(settings: CreateSettings, config: SamplingConfig, signal: S, next: Consumer<S>): Processor<S> {
     if (signal !== 'logs') throw new ConfigError(`processors.${settings.id.text}`, 'sampling applies to logs pipelines only: metrics are never sampled');
     // S is 'logs' here; TypeScript cannot narrow a generic parameter from the check above.

@@ -114,6 +114,24 @@ describe('canonical tuple bytes (the contract a kernel push-down must match)', (
     assert.equal(bytes.toString('hex'), '00000000000000000000ffffc6120001' + '9c40' + '00000000000000000000ffffc6120002' + '01bb' + '06');
   });
 
+  it('FNV-1a 64 in 32-bit halves is the 64-bit definition: published vectors and a BigInt reference', async () => {
+    const { fnv1a64 } = await import('./connection_hash');
+    assert.equal(fnv1a64(Buffer.from('')), 0xcbf29ce484222325n);
+    assert.equal(fnv1a64(Buffer.from('a')), 0xaf63dc4c8601ec8cn);
+    assert.equal(fnv1a64(Buffer.from('foobar')), 0x85944171f73967e8n);
+    const reference = (bytes: Uint8Array) => {
+      let hash = 0xcbf29ce484222325n;
+      for (const byte of bytes) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+      return hash;
+    };
+    let seed = 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Uint8Array.from({ length: i % 64 }, () => (i % 7 === 0 ? 0xff : next()));
+      assert.equal(fnv1a64(bytes), reference(bytes), `input ${Buffer.from(bytes).toString('hex')}`);
+    }
+  });
+
   it('a v4-mapped socket and a plain IPv4 one make the same decision', () => {
     const c = config({ policies: [{ hash: { ratio: 0.5 } }] });
     for (let i = 0; i < 100; i++) {

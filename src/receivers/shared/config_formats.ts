@@ -36,4 +36,10 @@ export const KERNEL_RECEIVER_SETTINGS = {
     format: integerBetween(1, 1 << 30),
     default: 65536,
   },
+  sampling_pushdown: {
+    doc:
+      'When every logs pipeline of the receiver starts with the same sampling processor, evaluate its predicate in the kernel, so that events it would drop never cross the ring buffer (exported results are the same either way).',
+    format: Boolean,
+    default: true,
+  },
 } as const;

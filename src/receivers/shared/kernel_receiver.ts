@@ -14,11 +14,17 @@ import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
 import { VERSION } from '../../version';
 import type { LogRecordContext } from '../tcp_lifecycle/log_records';
 import { EventPump } from './event_pump';
+import { kernelSampling, type KernelSampling } from './kernel_sampling';
+
+/** The `const volatile` global of bpf/connection_sampling.h in every program with events. */
+const SAMPLING_GLOBAL = 'cfg_sampling';
 
 export interface KernelReceiverSettings {
   readonly collection_interval: DurationSetting;
   /** For receivers with events. */
   readonly drain_interval?: DurationSetting;
+  /** For receivers with events: evaluate CreateSettings.logsSampling in the kernel (default on). */
+  readonly sampling_pushdown?: boolean;
 }
 
 export interface KernelReceiverSpec {
@@ -69,9 +75,26 @@ export class KernelReceiver implements Receiver {
     this.scope = { name: `tcpscope/receiver/${settings.id.type}`, version: VERSION };
   }
 
+  /** What the kernel evaluates of the logs pipelines' sampling predicate (events receivers). */
+  private pushedDownSampling(): KernelSampling | undefined {
+    const sampling = this.settings.logsSampling;
+    if (!this.next.logs || !this.spec.eventsMap || !sampling) return undefined;
+    if (this.config.sampling_pushdown === false) {
+      this.settings.logger.info('sampling is not pushed down to the kernel (sampling_pushdown: false): every event crosses to the processor');
+      return undefined;
+    }
+    const pushed = kernelSampling(sampling);
+    this.settings.logger.info(pushed.enabled ? `sampling pushed down to the kernel: ${pushed.description}` : `sampling is not pushed down to the kernel: ${pushed.description}`);
+    return pushed;
+  }
+
   async start(_host: Host): Promise<void> {
     const logs = this.next.logs;
-    const bpf = BpfObject.openAndLoad(this.objectPath, (object) => this.spec.prepare(object, logs !== undefined));
+    const sampling = this.pushedDownSampling();
+    const bpf = BpfObject.openAndLoad(this.objectPath, (object) => {
+      this.spec.prepare(object, logs !== undefined);
+      if (sampling) object.setGlobal(SAMPLING_GLOBAL, sampling.settings);
+    });
     try {
       this.spec.initialize?.(bpf);
       this.cgroups.scan();

@@ -11,6 +11,8 @@ export interface TcpHandshakeConfig {
   max_attempts: number;
   max_series: number;
   wakeup_min_bytes: number;
+  /** Evaluate the logs pipelines' common sampling predicate in the kernel. */
+  sampling_pushdown: boolean;
   /** Events for client handshakes only (no server-side events). */
   connect_only: boolean;
   /** Events for failures only. */
@@ -43,6 +45,7 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
     default: 4096,
   },
   wakeup_min_bytes: { ...KERNEL_RECEIVER_SETTINGS.wakeup_min_bytes },
+  sampling_pushdown: { ...KERNEL_RECEIVER_SETTINGS.sampling_pushdown },
   connect_only: {
     doc: 'Only client handshakes produce events (like Inspektor Gadget --connect-only). Metrics still count every handshake.',
     format: Boolean,

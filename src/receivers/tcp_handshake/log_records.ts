@@ -6,6 +6,7 @@ import { hrTimeNow } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
 import type { LogRecordContext } from '../tcp_lifecycle/log_records';
+import { secondsFromNs } from '../shared/event_fields';
 import { cgroupAttributes } from '../shared/workload_attributes';
 import type { HandshakeEvent } from './decoder';
 
@@ -28,7 +29,7 @@ export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext,
   }
   cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
   attributes[ATTR.netnsInode.key] = event.netnsInode;
-  attributes[ATTR.tcpHandshakeDuration.key] = Number(event.durationNs) / 1e9;
+  attributes[ATTR.tcpHandshakeDuration.key] = secondsFromNs(event.durationNs);
   if (event.error !== 0) attributes[ATTR.errorType.key] = errnoName(event.error);
   if (event.fd >= 0) attributes[ATTR.socketFd.key] = event.fd;
   return {

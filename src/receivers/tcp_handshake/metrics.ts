@@ -6,12 +6,14 @@ import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS } from '../../telemetry/signals';
 import { durationHistogramValue } from '../shared/duration_buckets';
+import { eventCounterMetrics } from '../shared/event_counters';
 import { workloadAttributes } from '../shared/workload_attributes';
 import type { HandshakeStats } from './stats';
 
 export interface HandshakeMetricsInput {
   readonly stats: readonly HandshakeStats[];
   readonly droppedEvents: bigint;
+  readonly sampledOutEvents: bigint;
   readonly receiverId: string;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
@@ -31,15 +33,5 @@ export function handshakeMetrics(input: HandshakeMetricsInput): MetricData[] {
       return { startTime, endTime, attributes, value: durationHistogramValue(s.durationBuckets, s.durationSumNs, s.count) };
     }),
   };
-  const dropped = METRICS.droppedEvents;
-  return [
-    histogram,
-    {
-      descriptor: { name: dropped.name, description: dropped.description, unit: dropped.unit, valueType: ValueType.INT },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
-      isMonotonic: true,
-      dataPoints: [{ startTime, endTime, attributes: { [ATTR.receiver.key]: input.receiverId }, value: Number(input.droppedEvents) }],
-    },
-  ];
+  return [histogram, ...eventCounterMetrics(input)];
 }

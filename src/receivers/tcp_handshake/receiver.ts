@@ -21,6 +21,7 @@ const MAPS = {
   stats: 'tcp_handshake_stats',
   cgroups: 'tcp_handshake_cgroups',
   drops: 'tcp_handshake_drops',
+  sampledOut: 'tcp_handshake_sampled_out',
 } as const;
 
 const MAX_FILTER_CGROUPS = 4096;
@@ -70,6 +71,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         handshakeMetrics({
           stats: sumHandshakeStats(bpf.readMap(MAPS.stats)),
           droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
+          sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
           receiverId: settings.id.text,
           startTime,
           endTime,

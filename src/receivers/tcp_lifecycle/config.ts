@@ -13,6 +13,8 @@ export interface TcpLifecycleConfig {
   max_connections: number;
   max_cgroups: number;
   wakeup_min_bytes: number;
+  /** Evaluate the logs pipelines' common sampling predicate in the kernel. */
+  sampling_pushdown: boolean;
 }
 
 
@@ -36,4 +38,5 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
     default: 4096,
   },
   wakeup_min_bytes: { ...KERNEL_RECEIVER_SETTINGS.wakeup_min_bytes },
+  sampling_pushdown: { ...KERNEL_RECEIVER_SETTINGS.sampling_pushdown },
 };

@@ -8,6 +8,7 @@ import { hrTimeNow, type MonotonicClock } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
 import type { LifecycleEvent } from './decoder';
+import { secondsFromNs, secondsFromUs } from '../shared/event_fields';
 import { cgroupAttributes } from '../shared/workload_attributes';
 
 const EVENT_NAMES = { connect: EVENTS.connect.name, accept: EVENTS.accept.name, close: EVENTS.close.name };
@@ -35,16 +36,16 @@ export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext,
   }
   cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
   attributes[ATTR.netnsInode.key] = event.netnsInode;
-  if (event.handshakeNs !== undefined) attributes[ATTR.tcpHandshakeDuration.key] = Number(event.handshakeNs) / 1e9;
+  if (event.handshakeNs !== undefined) attributes[ATTR.tcpHandshakeDuration.key] = secondsFromNs(event.handshakeNs);
   const close = event.close;
   if (close) {
-    attributes[ATTR.tcpDuration.key] = Number(close.durationNs) / 1e9;
+    attributes[ATTR.tcpDuration.key] = secondsFromNs(close.durationNs);
     attributes[ATTR.tcpBytesSent.key] = Number(close.bytesSent);
     attributes[ATTR.tcpBytesReceived.key] = Number(close.bytesReceived);
     attributes[ATTR.tcpSegmentsSent.key] = close.segmentsSent;
     attributes[ATTR.tcpSegmentsReceived.key] = close.segmentsReceived;
     attributes[ATTR.tcpRetransmits.key] = close.retransmits;
-    attributes[ATTR.tcpRtt.key] = close.srttUs / 1e6;
+    attributes[ATTR.tcpRtt.key] = secondsFromUs(close.srttUs);
   }
   return {
     hrTime: ctx.clock.toHrTime(event.timestampNs),

@@ -6,6 +6,7 @@ import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS, type MetricDefinition } from '../../telemetry/signals';
 import { durationHistogramValue } from '../shared/duration_buckets';
+import { eventCounterMetrics } from '../shared/event_counters';
 import { workloadAttributes } from '../shared/workload_attributes';
 import type { WorkloadStats } from './stats';
 
@@ -16,6 +17,7 @@ function descriptor(def: MetricDefinition, valueType: ValueType) {
 export interface LifecycleMetricsInput {
   readonly stats: readonly WorkloadStats[];
   readonly droppedEvents: bigint;
+  readonly sampledOutEvents: bigint;
   readonly receiverId: string;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
@@ -64,12 +66,5 @@ export function lifecycleMetrics(input: LifecycleMetricsInput): MetricData[] {
       { startTime, endTime, attributes: { ...attributes, [ATTR.ioDirection.key]: 'receive' }, value: Number(s.bytesReceived) },
     );
   }
-  const dropped: MetricData = {
-    descriptor: descriptor(METRICS.droppedEvents, ValueType.INT),
-    aggregationTemporality: AggregationTemporality.CUMULATIVE,
-    dataPointType: DataPointType.SUM,
-    isMonotonic: true,
-    dataPoints: [{ startTime, endTime, attributes: { [ATTR.receiver.key]: input.receiverId }, value: Number(input.droppedEvents) }],
-  };
-  return [durations, io, open, dropped];
+  return [durations, io, open, ...eventCounterMetrics(input)];
 }

@@ -16,6 +16,7 @@ const MAPS = {
   sockets: 'tcp_lifecycle_sockets',
   stats: 'tcp_lifecycle_stats',
   drops: 'tcp_lifecycle_drops',
+  sampledOut: 'tcp_lifecycle_sampled_out',
 } as const;
 
 const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exit'] as const;
@@ -46,6 +47,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
         lifecycleMetrics({
           stats: sumWorkloadStats(bpf.readMap(MAPS.stats)),
           droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF),
+          sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
           receiverId: settings.id.text,
           startTime,
           endTime,

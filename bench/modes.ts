@@ -1,0 +1,79 @@
+// The agent modes a benchmark run compares, how each is named in the report, and the agent config
+// each one runs. Sampled modes carry their ratio: `sampled:R` pushes the sampling predicate down
+// into the kernel (the default), `userspace-sampled:R` turns push-down off, so that every event
+// crosses the ring buffer and the processor drops it in the agent.
+import { join } from 'node:path';
+
+export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt';
+export type SampledMode = `sampled:${number}` | `userspace-sampled:${number}`;
+export type Mode = FixedMode | SampledMode;
+
+const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt'];
+const SAMPLED_PREFIXES = ['sampled', 'userspace-sampled'] as const;
+
+/** For `--help`: what --modes accepts. */
+export const MODE_SYNTAX = `${FIXED_MODES.join(',')},sampled:R,userspace-sampled:R`;
+
+export interface ModeSampling {
+  readonly ratio: number;
+  /** True: the kernel drops what the processor would (sampling_pushdown: true). */
+  readonly pushdown: boolean;
+}
+
+export function samplingOf(mode: Mode): ModeSampling | undefined {
+  const [prefix, ratio] = mode.split(':');
+  if (ratio === undefined) return undefined;
+  return { ratio: Number(ratio), pushdown: prefix === 'sampled' };
+}
+
+/** A mode from its --modes spelling, or undefined when it is none. */
+export function parseMode(text: string): Mode | undefined {
+  if ((FIXED_MODES as readonly string[]).includes(text)) return text as FixedMode;
+  const [prefix, ratioText, ...rest] = text.split(':');
+  if (rest.length > 0 || !(SAMPLED_PREFIXES as readonly string[]).includes(prefix) || !ratioText) return undefined;
+  const ratio = Number(ratioText);
+  if (!(ratio >= 0 && ratio <= 1)) return undefined;
+  return `${prefix as (typeof SAMPLED_PREFIXES)[number]}:${ratio}`;
+}
+
+export function modeLabel(mode: Mode): string {
+  const sampling = samplingOf(mode);
+  if (sampling) return sampling.pushdown ? `events sampled ${sampling.ratio}, push-down` : `events sampled ${sampling.ratio}, in the agent`;
+  return { off: 'agent off', metrics: 'metrics only', events: 'every connection as a log event', rtt: 'tcp_rtt metrics' }[mode as FixedMode];
+}
+
+/** Whether the mode has a logs pipeline (events cross to the agent, all or sampled). */
+export function hasEvents(mode: Mode): boolean {
+  return mode === 'events' || samplingOf(mode) !== undefined;
+}
+
+function rank(mode: Mode): number[] {
+  const sampling = samplingOf(mode);
+  if (!sampling) return [[0, 1, 2, 9][FIXED_MODES.indexOf(mode as FixedMode)], 0];
+  return [sampling.pushdown ? 3 : 4, -sampling.ratio];
+}
+
+/** The canonical order (rounds rotate through the modes in it): off, metrics, events, sampled by falling ratio, rtt. */
+export function canonicalOrder(modes: readonly Mode[]): Mode[] {
+  return [...new Set(modes)].sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    return x[0] - y[0] || x[1] - y[1];
+  });
+}
+
+/** The agent config of a mode: metrics to a file always (for dropped_events), logs when it has events. */
+export function agentConfig(mode: Exclude<Mode, 'off'>, dir: string): string {
+  // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
+  const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
+  const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
+  const receiver = mode === 'rtt' ? 'tcp_rtt' : 'tcp_lifecycle';
+  const sampling = samplingOf(mode);
+  const lines = ['receivers:', `  ${receiver}:`, '    collection_interval: 10s'];
+  if (sampling && !sampling.pushdown) lines.push('    sampling_pushdown: false');
+  if (sampling) lines.push('processors:', '  sampling:', `    policies: [{hash: {ratio: ${sampling.ratio}}}]`);
+  lines.push('exporters:', '  file/metrics:', `    path: ${metricsPath}`);
+  if (hasEvents(mode)) lines.push('  file/logs:', `    path: ${logsPath}`);
+  lines.push('service:', '  pipelines:', `    metrics: {receivers: [${receiver}], exporters: [file/metrics]}`);
+  if (hasEvents(mode)) lines.push(`    logs: {receivers: [tcp_lifecycle], ${sampling ? 'processors: [sampling], ' : ''}exporters: [file/logs]}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,194 @@
+/* The sampling processor's predicate (src/processors/sampling/), evaluated in the kernel where an
+ * event is born, so that an event the processor would drop never crosses the ring buffer.
+ *
+ * The decision must be the processor's own, bit for bit: the hash is FNV-1a 64 over the same 37
+ * canonical bytes as src/processors/sampling/connection_hash.ts (each endpoint as its address in
+ * IPv6 form, IPv4 as ::ffff:a.b.c.d, then its port big-endian; the lower endpoint first in byte
+ * order; then the protocol number 6), and thresholds compare integers the agent derived from the
+ * configured bounds so that "raw value within [low, high]" holds exactly when the attribute the
+ * agent would build from that raw value is within [min, max]. A policy the kernel cannot evaluate
+ * votes "keep" (combine any) or abstains (combine all): the kernel only drops what the processor
+ * would drop anyway, and the processor still runs after it.
+ *
+ * Header-only, no BPF helpers: a test compiles it for the host and checks every decision against
+ * the TypeScript sampler. tcpscope_sampling_settings is written by user space before load (a
+ * const volatile global); its layout is checked by src/receivers/shared/sampling_layout.test.ts. */
+#ifndef TCPSCOPE_CONNECTION_SAMPLING_H
+#define TCPSCOPE_CONNECTION_SAMPLING_H
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* Loops below have constant trip counts: unrolled for BPF (no loop state for the verifier). */
+#ifdef __clang__
+#define TCPSCOPE_UNROLL _Pragma("unroll")
+#else
+#define TCPSCOPE_UNROLL
+#endif
+
+#define TCPSCOPE_SAMPLING_MAX_POLICIES 8
+
+/* tcpscope_sampling_policy.kind */
+#define TCPSCOPE_SAMPLING_POLICY_UNKNOWN 0   /* not evaluable here: keeps (any), abstains (all) */
+#define TCPSCOPE_SAMPLING_POLICY_HASH 1      /* keep when (hash >> 11) < low */
+#define TCPSCOPE_SAMPLING_POLICY_THRESHOLD 2 /* keep when the field is present and low <= value <= high */
+
+/* tcpscope_sampling_settings.combine */
+#define TCPSCOPE_SAMPLING_COMBINE_ANY 0
+#define TCPSCOPE_SAMPLING_COMBINE_ALL 1
+
+/* Threshold fields, each in the unit the kernel has it (the agent converts the bounds). */
+#define TCPSCOPE_SAMPLING_FIELD_DURATION_NS 0           /* tcp.duration */
+#define TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS 1 /* tcp.handshake.duration */
+#define TCPSCOPE_SAMPLING_FIELD_RTT_US 2                /* tcp.rtt */
+#define TCPSCOPE_SAMPLING_FIELD_RETRANSMITS 3           /* tcp.retransmits */
+#define TCPSCOPE_SAMPLING_FIELDS 4
+
+#define TCPSCOPE_SAMPLING_ENDPOINT_BYTES 18
+#define TCPSCOPE_SAMPLING_HASH_SHIFT 11 /* 64 - 53: the agent's unit number uses the top 53 bits */
+
+#define TCPSCOPE_SAMPLING_AF_INET 2
+#define TCPSCOPE_SAMPLING_IPPROTO_TCP 6
+
+struct tcpscope_sampling_policy {
+	__u64 low;  /* hash: cutoff on hash >> 11; threshold: inclusive lower bound */
+	__u64 high; /* threshold: inclusive upper bound (low > high matches nothing) */
+	__u32 kind; /* TCPSCOPE_SAMPLING_POLICY_* */
+	__u32 field; /* threshold: TCPSCOPE_SAMPLING_FIELD_* */
+};
+
+struct tcpscope_sampling_settings {
+	struct tcpscope_sampling_policy policies[TCPSCOPE_SAMPLING_MAX_POLICIES];
+	__u32 enabled;      /* 0: every event crosses to user space (no push-down) */
+	__u32 combine;      /* TCPSCOPE_SAMPLING_COMBINE_* */
+	__u32 keep_errors;  /* events with error.type are kept whatever the policies say */
+	__u32 policy_count; /* policies[0 .. policy_count) are used */
+};
+
+/* What one event will carry when the processor sees it. Not shared with user space. */
+struct tcpscope_sampling_subject {
+	__u64 values[TCPSCOPE_SAMPLING_FIELDS]; /* in the field's kernel unit */
+	const __u8 *saddr;  /* the tuple the event reports (16 bytes each, IPv4 in the first 4) */
+	const __u8 *daddr;
+	__u32 present;      /* bit (1 << field): the event has that field */
+	__u32 error;        /* nonzero: the event has error.type */
+	__u16 family;
+	__u16 sport;        /* host order */
+	__u16 dport;
+	__u16 local_absent; /* nonzero: the event has no local address (hashed as 18 zero bytes) */
+};
+
+/* One endpoint's canonical bytes: the address in IPv6 form, then the port big-endian. */
+static __always_inline void tcpscope_sampling_endpoint(__u8 *out, __u16 family, const __u8 *addr, __u16 port)
+{
+	if (family == TCPSCOPE_SAMPLING_AF_INET) {
+		TCPSCOPE_UNROLL
+		for (int i = 0; i < 10; i++)
+			out[i] = 0;
+		out[10] = 0xff;
+		out[11] = 0xff;
+		TCPSCOPE_UNROLL
+		for (int i = 0; i < 4; i++)
+			out[12 + i] = addr[i];
+	} else {
+		TCPSCOPE_UNROLL
+		for (int i = 0; i < 16; i++)
+			out[i] = addr[i];
+	}
+	out[16] = port >> 8;
+	out[17] = port & 0xff;
+}
+
+static __always_inline __u64 tcpscope_fnv1a64_bytes(__u64 hash, const __u8 *bytes)
+{
+	TCPSCOPE_UNROLL
+	for (int i = 0; i < TCPSCOPE_SAMPLING_ENDPOINT_BYTES; i++)
+		hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+	return hash;
+}
+
+/* FNV-1a 64 of the connection's 37 canonical bytes, whichever side `a` and `b` are. */
+static __always_inline __u64 tcpscope_connection_hash(const __u8 *a, const __u8 *b)
+{
+	int order = 0;
+	TCPSCOPE_UNROLL
+	for (int i = 0; i < TCPSCOPE_SAMPLING_ENDPOINT_BYTES; i++) {
+		if (order == 0)
+			order = (int)a[i] - (int)b[i];
+	}
+	__u64 hash = 0xcbf29ce484222325ULL;
+	if (order <= 0) {
+		hash = tcpscope_fnv1a64_bytes(hash, a);
+		hash = tcpscope_fnv1a64_bytes(hash, b);
+	} else {
+		hash = tcpscope_fnv1a64_bytes(hash, b);
+		hash = tcpscope_fnv1a64_bytes(hash, a);
+	}
+	return (hash ^ TCPSCOPE_SAMPLING_IPPROTO_TCP) * 0x100000001b3ULL;
+}
+
+static __always_inline __u64 tcpscope_subject_hash(const struct tcpscope_sampling_subject *subject)
+{
+	__u8 local[TCPSCOPE_SAMPLING_ENDPOINT_BYTES] = {};
+	__u8 peer[TCPSCOPE_SAMPLING_ENDPOINT_BYTES];
+	if (!subject->local_absent)
+		tcpscope_sampling_endpoint(local, subject->family, subject->saddr, subject->sport);
+	tcpscope_sampling_endpoint(peer, subject->family, subject->daddr, subject->dport);
+	return tcpscope_connection_hash(local, peer);
+}
+
+#define TCPSCOPE_VOTE_DROP 0
+#define TCPSCOPE_VOTE_KEEP 1
+#define TCPSCOPE_VOTE_UNKNOWN 2
+
+/* True when the processor could keep the event (so it must cross to user space). */
+static __always_inline int tcpscope_sampling_keeps(const volatile struct tcpscope_sampling_settings *settings,
+						   const struct tcpscope_sampling_subject *subject)
+{
+	if (!settings->enabled)
+		return 1;
+	if (settings->keep_errors && subject->error)
+		return 1;
+	int any = settings->combine == TCPSCOPE_SAMPLING_COMBINE_ANY;
+	int undecided = 0;
+	/* The hash once, before the policies, and only when one uses it: one inlined copy of it
+	 * (inside the unrolled loop every copy would take its own stack). */
+	int needs_hash = 0;
+	TCPSCOPE_UNROLL
+	for (int i = 0; i < TCPSCOPE_SAMPLING_MAX_POLICIES; i++) {
+		if (i < settings->policy_count && settings->policies[i].kind == TCPSCOPE_SAMPLING_POLICY_HASH)
+			needs_hash = 1;
+	}
+	__u64 unit = needs_hash ? tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT : 0;
+	TCPSCOPE_UNROLL
+	for (int i = 0; i < TCPSCOPE_SAMPLING_MAX_POLICIES; i++) {
+		if (i >= settings->policy_count)
+			break;
+		__u32 kind = settings->policies[i].kind;
+		__u64 low = settings->policies[i].low;
+		int vote = TCPSCOPE_VOTE_UNKNOWN;
+		if (kind == TCPSCOPE_SAMPLING_POLICY_HASH) {
+			vote = unit < low ? TCPSCOPE_VOTE_KEEP : TCPSCOPE_VOTE_DROP;
+		} else if (kind == TCPSCOPE_SAMPLING_POLICY_THRESHOLD) {
+			__u32 field = settings->policies[i].field;
+			if (field < TCPSCOPE_SAMPLING_FIELDS) {
+				/* The processor: "events without the field do not match". */
+				__u64 value = subject->values[field];
+				vote = (subject->present & (1u << field)) && value >= low && value <= settings->policies[i].high
+					       ? TCPSCOPE_VOTE_KEEP
+					       : TCPSCOPE_VOTE_DROP;
+			}
+		}
+		if (any && vote == TCPSCOPE_VOTE_KEEP)
+			return 1;
+		if (!any && vote == TCPSCOPE_VOTE_DROP)
+			return 0;
+		if (vote == TCPSCOPE_VOTE_UNKNOWN)
+			undecided = 1;
+	}
+	/* any: no policy kept it, so keep only when one could not say; all: nothing vetoed it. */
+	return any ? undecided : 1;
+}
+
+#endif

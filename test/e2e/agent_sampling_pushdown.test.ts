@@ -1,0 +1,95 @@
+// End to end: the real agent with two tcp_lifecycle receivers behind the same sampling processor,
+// one pushing the predicate down into the kernel (the default) and one with sampling_pushdown:
+// false. The two exported event sets must be identical, and only the first samples in the kernel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { readOtlpJsonFile, type FlatLogRecord } from '../support/otlp_json';
+
+const CONNECTIONS = 80;
+
+const identity = (r: FlatLogRecord) =>
+  ['network.tcp.handshake.role', 'network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port', 'process.pid', 'tcpscope.sampling.probability']
+    .map((key) => String(r.attributes[key]))
+    .concat(r.eventName ?? '')
+    .join(' ');
+
+test('tcpscope run: a sampling processor pushed down exports what it exports without push-down', async (t) => {
+  if (!requireKernel(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-sampling-'));
+  const config = join(dir, 'tcpscope.yaml');
+  const pushedFile = join(dir, 'pushed.jsonl');
+  const plainFile = join(dir, 'plain.jsonl');
+  const metricsFile = join(dir, 'metrics.jsonl');
+  writeFileSync(
+    config,
+    `receivers:
+  tcp_lifecycle:
+    collection_interval: 500ms
+    drain_interval: 20ms
+  tcp_lifecycle/plain:
+    collection_interval: 500ms
+    drain_interval: 20ms
+    sampling_pushdown: false
+processors:
+  k8s_attributes:
+  sampling:
+    policies: [{hash: {ratio: 0.3}}]
+exporters:
+  file/pushed: {path: ${JSON.stringify(pushedFile)}, flush_interval: 100ms}
+  file/plain: {path: ${JSON.stringify(plainFile)}, flush_interval: 100ms}
+  file/metrics: {path: ${JSON.stringify(metricsFile)}, flush_interval: 100ms}
+service:
+  pipelines:
+    metrics: {receivers: [tcp_lifecycle, tcp_lifecycle/plain], exporters: [file/metrics]}
+    logs: {receivers: [tcp_lifecycle], processors: [k8s_attributes, sampling], exporters: [file/pushed]}
+    logs/plain: {receivers: [tcp_lifecycle/plain], processors: [k8s_attributes, sampling], exporters: [file/plain]}
+`,
+  );
+  const base = `/tcpscope-e2e-sampling-${process.pid}`;
+  const cgroup = TestCgroup.create(`${base}/app`);
+  const children: RunningChild[] = [];
+  t.after(() => {
+    for (const c of children) c.kill();
+    cgroup.remove(base);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
+  children.push(agent);
+  await waitUntil(() => (agent.stderr().match(/attached/g) ?? []).length === 2, 15_000, 'both receivers to attach');
+  assert.match(agent.stderr(), /tcp_lifecycle: sampling pushed down to the kernel: any of hash ratio 0\.3/);
+  assert.match(agent.stderr(), /tcp_lifecycle\/plain: sampling is not pushed down to the kernel \(sampling_pushdown: false\)/);
+
+  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
+  children.push(server);
+  const ports = await server.nextJson<{ v4: number }>();
+  // Random local ports: sequential ephemeral ports would be kept or dropped nearly as a block.
+  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '0', 'client-first', 'ports:10000-30000']));
+  children.push(client);
+  await client.nextJson();
+  await new Promise((r) => setTimeout(r, 200)); // the last closes, then SIGTERM drains the rings
+  agent.process.kill('SIGTERM');
+  assert.equal(await agent.exited(10_000), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
+
+  const ours = (path: string) => readOtlpJsonFile(path).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute);
+  const pushed = ours(pushedFile);
+  const plain = ours(plainFile);
+  assert.deepEqual(pushed.map(identity).sort(), plain.map(identity).sort(), 'the same events, with the same probability');
+  assert.ok(pushed.length > 0 && pushed.length < 4 * CONNECTIONS, `sampled: ${pushed.length} of ${4 * CONNECTIONS} events`);
+  assert.ok(pushed.every((r) => r.attributes['tcpscope.sampling.probability'] === 0.3));
+
+  const lastValue = (receiver: string) =>
+    readOtlpJsonFile(metricsFile)
+      .metricExports.flat()
+      .filter((p) => p.metric === 'tcpscope.receiver.sampled_out_events' && p.attributes.receiver === receiver)
+      .at(-1)?.value;
+  assert.ok((lastValue('tcp_lifecycle') ?? 0) >= 4 * CONNECTIONS - pushed.length, 'the pushed-down receiver counts what its kernel program sampled out');
+  assert.equal(lastValue('tcp_lifecycle/plain'), 0, 'the other samples in the agent only');
+});
