@@ -1,8 +1,8 @@
 /* The sampling processor's predicate (src/processors/sampling/), evaluated in the kernel where an
  * event is born, so that an event the processor would drop never crosses the ring buffer.
  *
- * The decision must be the processor's own, bit for bit: the hash is FNV-1a 64 over the same 37
- * canonical bytes as src/processors/sampling/connection_hash.ts (each endpoint as its address in
+ * The decision must be the processor's own, bit for bit: the hash is fmix64(FNV-1a 64) over the
+ * same 37 canonical bytes as src/processors/sampling/connection_hash.ts (each endpoint as its address in
  * IPv6 form, IPv4 as ::ffff:a.b.c.d, then its port big-endian; the lower endpoint first in byte
  * order; then the protocol number 6), and thresholds compare integers the agent derived from the
  * configured bounds so that "raw value within [low, high]" holds exactly when the attribute the
@@ -108,7 +108,21 @@ static __always_inline __u64 tcpscope_fnv1a64_bytes(__u64 hash, const __u8 *byte
 	return hash;
 }
 
-/* FNV-1a 64 of the connection's 37 canonical bytes, whichever side `a` and `b` are. */
+/*
+ * MurmurHash3's 64-bit finaliser: FNV-1a alone barely moves its top bits when only the last
+ * bytes (a port) change, so sequential ephemeral ports would share one decision.
+ */
+static __always_inline __u64 tcpscope_fmix64(__u64 h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* fmix64(FNV-1a 64) of the connection's 37 canonical bytes, whichever side `a` and `b` are. */
 static __always_inline __u64 tcpscope_connection_hash(const __u8 *a, const __u8 *b)
 {
 	int order = 0;
@@ -125,7 +139,7 @@ static __always_inline __u64 tcpscope_connection_hash(const __u8 *a, const __u8 
 		hash = tcpscope_fnv1a64_bytes(hash, b);
 		hash = tcpscope_fnv1a64_bytes(hash, a);
 	}
-	return (hash ^ TCPSCOPE_SAMPLING_IPPROTO_TCP) * 0x100000001b3ULL;
+	return tcpscope_fmix64((hash ^ TCPSCOPE_SAMPLING_IPPROTO_TCP) * 0x100000001b3ULL);
 }
 
 static __always_inline __u64 tcpscope_subject_hash(const struct tcpscope_sampling_subject *subject)

@@ -132,6 +132,43 @@ describe('canonical tuple bytes (the contract a kernel push-down must match)', (
     }
   });
 
+  it('fmix64 in 32-bit halves is MurmurHash3\'s finaliser: a BigInt reference', async () => {
+    const { fmix64 } = await import('./connection_hash');
+    const mask = 0xffffffffffffffffn;
+    const reference = (h: bigint) => {
+      h ^= h >> 33n;
+      h = (h * 0xff51afd7ed558ccdn) & mask;
+      h ^= h >> 33n;
+      h = (h * 0xc4ceb9fe1a85ec53n) & mask;
+      return h ^ (h >> 33n);
+    };
+    assert.equal(fmix64(0n), 0n);
+    let x = 0x9e3779b97f4a7c15n;
+    for (let i = 0; i < 5000; i++) {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & mask;
+      const input = i % 50 === 0 ? mask - BigInt(i) : x;
+      assert.equal(fmix64(input), reference(input), input.toString(16));
+    }
+  });
+
+  it('sequential ephemeral ports of one client are sampled independently (runs of 200 within 5 sigma of the ratio)', async () => {
+    const { connectionUnit } = await import('./connection_hash');
+    const ratio = 0.25;
+    const sigma = Math.sqrt(200 * ratio * (1 - ratio));
+    for (const [client, server] of [
+      ['10.0.0.7', '10.0.1.9'],
+      ['10.0.1.9', '10.0.0.7'], // the client's port is then the last bytes hashed before the protocol
+      ['127.0.0.1', '127.0.0.1'],
+      ['fd00:7::1', 'fd00:7::2'],
+    ]) {
+      for (let start = 32768; start < 60999 - 200; start += 997) {
+        let kept = 0;
+        for (let port = start; port < start + 200; port++) if (connectionUnit({ address: client, port }, { address: server, port: 8080 }) < ratio) kept++;
+        assert.ok(Math.abs(kept - 200 * ratio) <= 5 * sigma, `${client} ports ${start}..${start + 199}: ${kept} of 200 kept at ratio ${ratio}`);
+      }
+    }
+  });
+
   it('a v4-mapped socket and a plain IPv4 one make the same decision', () => {
     const c = config({ policies: [{ hash: { ratio: 0.5 } }] });
     for (let i = 0; i < 100; i++) {

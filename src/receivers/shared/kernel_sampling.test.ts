@@ -10,7 +10,7 @@ import { CgroupResolver } from '../../host/cgroup_resolver';
 import { MonotonicClock } from '../../host/monotonic_clock';
 import { agentResource } from '../../resource';
 import type { SamplingConfig, SamplingPolicy, ThresholdField } from '../../processors/sampling/config';
-import { canonicalTuple, fnv1a64, hashCutoff } from '../../processors/sampling/connection_hash';
+import { connectionHash, hashCutoff } from '../../processors/sampling/connection_hash';
 import { decide } from '../../processors/sampling/sampler';
 import { decodeHandshakeEvent } from '../tcp_handshake/decoder';
 import { CONSTANTS as HS, EVENT_FIELDS as HF, EVENT_SIZE as HS_SIZE } from '../tcp_handshake/layout';
@@ -313,7 +313,7 @@ describe('the kernel predicate (bpf/connection_sampling.h on the host) decides a
     const decisions = host.decide(kernelSampling(config).settings, events.map(subjectOf));
     events.forEach((e, i) => {
       const [local, peer] = endpointsOf(logRecordOf(e));
-      assert.equal(decisions[i].hash, fnv1a64(canonicalTuple(local, peer)), `${e.shape} ${JSON.stringify([local, peer])}`);
+      assert.equal(decisions[i].hash, connectionHash(local, peer), `${e.shape} ${JSON.stringify([local, peer])}`);
     });
     // Swapping the ends of an event (the other side of the connection) gives the same hash.
     const swapped = events.filter((e) => e.shape !== 'handshake sync failure').map((e) => ({ ...subjectOf(e), saddr: e.daddr, daddr: e.saddr, sport: e.dport, dport: e.sport }));
@@ -350,7 +350,7 @@ describe('the kernel predicate (bpf/connection_sampling.h on the host) decides a
     for (let i = 0; i < 200; i++) {
       const e = randomEvent(next, probe);
       const [local, peer] = endpointsOf(logRecordOf(e));
-      const unit = fnv1a64(canonicalTuple(local, peer)) >> 11n; // the event's unit is unit / 2^53, exactly
+      const unit = connectionHash(local, peer) >> 11n; // the event's unit is unit / 2^53, exactly
       for (const [ratio, keep] of [
         [Number(unit) / 2 ** 53, false],
         [Number(unit + 1n) / 2 ** 53, true],
