@@ -13,6 +13,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { validateComponentSettings } from '../../src/config/component_settings';
 import { k8sAttributesProcessorFactory, type K8sAttributesConfig } from '../../src/processors/k8s_attributes/factory';
 import type { K8sAttributesProcessor } from '../../src/processors/k8s_attributes/processor';
+import { ClusterView } from '../../src/processors/k8s_attributes/cluster_view';
 import { waitUntil } from '../support/child';
 import { KubeApiStandIn, podObject } from '../support/kube_api_server';
 import { cgroupPathOf, NODE, PEER_NODE, populateCluster, type Fixture, type LocalPod } from '../support/k8s_fixture';
@@ -238,3 +239,48 @@ async function waitUntilEnriched(h: Harness, pod: LocalPod, key: string, timeout
   assert.fail(`${pod.name}: no ${key} within ${timeoutMs} ms\n${h.settings.lines.join('\n')}`);
 }
 
+
+test('a hung API server (no answers, silent watches): watches are abandoned past their deadline, lists time out, both recover', async (t) => {
+  const api = new KubeApiStandIn();
+  await api.start();
+  const fixture = populateCluster(api, ADDRESSES);
+  const settings = recordingSettings('k8s_attributes');
+  // Deadlines scaled down from 5-10 min / 30 s / 60 s so that the test takes seconds.
+  const options = {
+    nodeName: NODE,
+    peer: false,
+    extract: { labels: [], annotations: [] },
+    deletionGraceMs: 60_000,
+    backoff: { initialMs: 200, maxMs: 1000 },
+    deadlines: { watchTimeoutSeconds: [1, 1] as const, watchGraceMs: 500, listTimeoutMs: 1000 },
+  };
+  const watching = new ClusterView(api.kubeConfig(), options, settings.logger.child('watching'));
+  const listing = new ClusterView(api.kubeConfig(), options, settings.logger.child('listing'));
+  t.after(async () => {
+    await watching.stop();
+    await listing.stop();
+    await api.stop();
+  });
+  watching.start();
+  await waitUntil(() => watching.synced, 5000, 'synced');
+  // A healthy server ends each watch at timeoutSeconds: re-watched without a warning.
+  await new Promise((r) => setTimeout(r, 1300));
+  assert.equal(settings.lines.filter((l) => l.startsWith('WARN')).length, 0, settings.lines.join('\n'));
+  assert.ok(api.requests('pods').filter((r) => r.verb === 'watch').every((r) => r.query.timeoutSeconds === '1'));
+
+  api.setHung(true);
+  const added = api.apply('pods', podObject({ name: 'during-hang', namespace: 'shop', nodeName: NODE, ip: '198.18.10.31', containers: [{ name: 'app' }] }));
+  listing.start(); // its first list gets no answer
+  const warned = (who: string, what: RegExp) => settings.lines.filter((l) => l.startsWith('WARN') && l.includes(`k8s_attributes/${who}: `) && what.test(l));
+  await waitUntil(() => warned('watching', /not answering \(a watch asked to end after 1 s was still open 0.5 s later\)/).length === 3, 5000, 'silent watches abandoned');
+  await waitUntil(() => warned('listing', /not answering \(no answer to a list within 1 s\)/).length === 3, 5000, 'lists timed out');
+  await new Promise((r) => setTimeout(r, 2500)); // more failed attempts: no more warnings
+  assert.equal(settings.lines.filter((l) => l.startsWith('WARN')).length, 6, settings.lines.join('\n'));
+  assert.equal(watching.localPods.pod(added.metadata.uid!), undefined, 'nothing gets through a hung server');
+  assert.equal(listing.synced, false);
+
+  api.setHung(false);
+  await waitUntil(() => watching.localPods.pod(added.metadata.uid!) !== undefined, 10_000, 'the event made during the hang, replayed by the re-watch');
+  await waitUntil(() => listing.synced && listing.localPods.pod(fixture.checkout.uid) !== undefined, 10_000, 'the list after the hang');
+  await waitUntil(() => settings.lines.filter((l) => l.includes('recovered after')).length === 6, 10_000, 'every collection recovered');
+});

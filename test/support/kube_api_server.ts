@@ -357,6 +357,9 @@ export class KubeApiStandIn {
   private port = 0;
   private listening = false;
   private down = false;
+  /** Hung: requests are read and never answered; open watches say nothing and never end. */
+  private hung = false;
+  private readonly parked = new Set<http.ServerResponse>();
   private readonly historyLimit: number;
   private readonly user: string;
   readonly token: string;
@@ -530,6 +533,19 @@ export class KubeApiStandIn {
     }
   }
 
+  /**
+   * A hung API server (overloaded, or a network partition that drops packets without a reset):
+   * connections are accepted, requests never answered, open watches silent and never ended.
+   * Events still happen and stay in the history, so a re-watch after the hang replays them.
+   * Back from the hang, parked requests are reset.
+   */
+  setHung(hung: boolean): void {
+    this.hung = hung;
+    if (hung) return;
+    for (const res of this.parked) res.socket?.destroy();
+    this.parked.clear();
+  }
+
   /** RBAC says no: list, watch and get of `kind` answer 403 Forbidden. */
   forbid(kind: ResourceKind, forbidden = true): void {
     if (forbidden) this.forbidden.add(kind);
@@ -557,6 +573,11 @@ export class KubeApiStandIn {
   // ---- HTTP ----
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.hung) {
+      this.parked.add(res);
+      res.on('close', () => this.parked.delete(res));
+      return;
+    }
     try {
       const url = new URL(req.url ?? '/', 'http://stand-in');
       const target = route(url.pathname);
@@ -669,7 +690,8 @@ export class KubeApiStandIn {
     const watch: OpenWatch = { kind: target.kind, scope, bookmarks: isTrue(query['allowWatchBookmarks']), res };
     this.watches.add(watch);
     const timeout = Number(query['timeoutSeconds'] ?? 0);
-    const timer = timeout > 0 ? setTimeout(() => this.endWatch(watch), timeout * 1000) : undefined;
+    // A hung server ends nothing: the client must notice the silence itself.
+    const timer = timeout > 0 ? setTimeout(() => !this.hung && this.endWatch(watch), timeout * 1000) : undefined;
     res.on('close', () => {
       clearTimeout(timer);
       this.watches.delete(watch);
@@ -697,7 +719,7 @@ export class KubeApiStandIn {
       this.historyStart = dropped.revision;
     }
     for (const watch of this.watches) {
-      if (watch.kind !== event.kind) continue;
+      if (watch.kind !== event.kind || this.hung) continue;
       const seen = eventForScope(event, watch.scope);
       if (seen) writeEvent(watch.res, seen.type, seen.object);
     }

@@ -17,7 +17,7 @@ import {
   type TrimmedService,
 } from './kube_resources';
 import { podInfoFromObject, PodStore, type PodInfo } from './pod_store';
-import { DEFAULT_BACKOFF, WatchedCollection, type Backoff, type KubeObject } from './watched_collection';
+import { DEFAULT_BACKOFF, DEFAULT_DEADLINES, WatchedCollection, type Backoff, type Deadlines, type KubeObject } from './watched_collection';
 
 export interface ClusterViewOptions {
   readonly nodeName: string;
@@ -25,6 +25,7 @@ export interface ClusterViewOptions {
   readonly extract: { readonly labels: readonly string[]; readonly annotations: readonly string[] };
   readonly deletionGraceMs: number;
   readonly backoff?: Backoff;
+  readonly deadlines?: Deadlines;
 }
 
 export type PeerIdentity =
@@ -102,8 +103,9 @@ export class ClusterView {
     this.localPods = new PodStore(options.deletionGraceMs);
     this.peerPods = new PodStore(options.deletionGraceMs);
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    const deadlines = options.deadlines ?? DEFAULT_DEADLINES;
     const watch = <T extends KubeObject>(spec: ConstructorParameters<typeof WatchedCollection<T>>[1], events: { upsert(o: T): void; remove(o: T): void }) => {
-      this.collections.push(new WatchedCollection<T>(kubeConfig, spec, events, logger, backoff) as unknown as WatchedCollection<KubeObject>);
+      this.collections.push(new WatchedCollection<T>(kubeConfig, spec, events, logger, backoff, deadlines) as unknown as WatchedCollection<KubeObject>);
     };
     watch<TrimmedPod>(localPodsSpec(options.nodeName, options.extract), {
       upsert: (pod) => this.upsertPod(this.localPods, this.localNames, pod, 'local'),

@@ -47,6 +47,25 @@ export interface Backoff {
 }
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
 
+/**
+ * Guards against an API server that hangs instead of failing (overload, a partition that drops
+ * packets): client-node sets no timeout on lists or watches. A watch asks the server to end it
+ * after `watchTimeoutSeconds` (a random value in the range, as client-go does, so a DaemonSet's
+ * agents do not re-watch in step); one that has not ended `watchGraceMs` after that is silent and
+ * is abandoned. A list page that gets no answer within `listTimeoutMs` fails.
+ */
+export interface Deadlines {
+  readonly watchTimeoutSeconds: readonly [min: number, max: number];
+  readonly watchGraceMs: number;
+  readonly listTimeoutMs: number;
+}
+export const DEFAULT_DEADLINES: Deadlines = { watchTimeoutSeconds: [300, 600], watchGraceMs: 30_000, listTimeoutMs: 60_000 };
+
+/** An error of our own making, with a code describeApiError knows. */
+function deadlineError(code: 'WATCH_SILENT' | 'LIST_TIMEOUT', message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
 /** Items per list request: large clusters are listed in pages, as kubectl does. */
 const LIST_PAGE_SIZE = 500;
 
@@ -66,6 +85,7 @@ export class WatchedCollection<T extends KubeObject> {
     private readonly events: CollectionEvents<T>,
     private readonly logger: AgentLogger,
     private readonly backoff: Backoff = DEFAULT_BACKOFF,
+    private readonly deadlines: Deadlines = DEFAULT_DEADLINES,
   ) {}
 
   /** True once a first list has completed (names are known from then on). */
@@ -105,11 +125,13 @@ export class WatchedCollection<T extends KubeObject> {
     let resourceVersion: string | undefined;
     let next: string | undefined;
     do {
-      const page = await this.spec.listPage(this.kubeConfig, {
-        ...(this.spec.fieldSelector ? { fieldSelector: this.spec.fieldSelector } : {}),
-        limit: LIST_PAGE_SIZE,
-        ...(next ? { _continue: next } : {}),
-      });
+      const page = await this.withListDeadline(
+        this.spec.listPage(this.kubeConfig, {
+          ...(this.spec.fieldSelector ? { fieldSelector: this.spec.fieldSelector } : {}),
+          limit: LIST_PAGE_SIZE,
+          ...(next ? { _continue: next } : {}),
+        }),
+      );
       // Every page of a paged list is one snapshot; its resourceVersion is where the watch starts.
       resourceVersion ??= page.metadata?.resourceVersion;
       for (const item of page.items) items.push(this.spec.trim(item));
@@ -121,21 +143,67 @@ export class WatchedCollection<T extends KubeObject> {
     return { metadata: { ...(resourceVersion ? { resourceVersion } : {}) }, items };
   }
 
-  private async openWatch(watch: Watch, path: string, params: Record<string, unknown>, onEvent: WatchCallback, done: (err: unknown) => void): Promise<AbortController> {
+  /**
+   * The typed API cannot abort a request; a page that is late is given up (its socket is closed
+   * when the server answers or resets it) and the list fails, to be retried with backoff.
+   */
+  private withListDeadline<T>(request: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(deadlineError('LIST_TIMEOUT', `no answer to a list within ${this.deadlines.listTimeoutMs / 1000} s`)), this.deadlines.listTimeoutMs);
+    });
+    return Promise.race([request, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Opens a watch for ListWatch: asks for bookmarks and a server-side timeout, trims objects, and
+   * reports the watch as failed when it is still open (or still unanswered) past its deadline.
+   * ListWatch awaits the returned controller; an abandoned attempt resolves at once with a spare
+   * one, and the real controller, should it come later, is aborted.
+   */
+  private openWatch(watch: Watch, path: string, params: Record<string, unknown>, onEvent: WatchCallback, done: (err: unknown) => void): Promise<AbortController> {
     // A list that completes after stop() would otherwise open a watch nobody closes.
-    if (this.stopped) return new AbortController();
-    let ended = false;
-    const controller = await watch.watch(
-      path,
-      { ...params, allowWatchBookmarks: true },
-      (phase: string, object: unknown, raw: unknown) => onEvent(phase, phase === 'ERROR' ? object : this.spec.trim(object), raw),
-      (err: unknown) => {
+    if (this.stopped) return Promise.resolve(new AbortController());
+    const [min, max] = this.deadlines.watchTimeoutSeconds;
+    const timeoutSeconds = Math.round(min + Math.random() * (max - min));
+    return new Promise((resolve) => {
+      let ended = false;
+      let controller: AbortController | undefined;
+      const end = (err: unknown) => {
+        if (ended) return;
         ended = true;
+        clearTimeout(watchdog);
         done(err);
-      },
-    );
-    if (!ended) this.healthy();
-    return controller;
+      };
+      const watchdog = setTimeout(() => {
+        const silent = deadlineError('WATCH_SILENT', `a watch asked to end after ${timeoutSeconds} s was still open ${this.deadlines.watchGraceMs / 1000} s later`);
+        end(silent);
+        controller?.abort();
+        resolve(controller ?? new AbortController());
+      }, timeoutSeconds * 1000 + this.deadlines.watchGraceMs);
+      watchdog.unref();
+      watch
+        .watch(
+          path,
+          { ...params, allowWatchBookmarks: true, timeoutSeconds },
+          (phase: string, object: unknown, raw: unknown) => {
+            if (!ended) onEvent(phase, phase === 'ERROR' ? object : this.spec.trim(object), raw);
+          },
+          end,
+        )
+        .then(
+          (established) => {
+            controller = established;
+            if (ended) established.abort();
+            else this.healthy();
+            resolve(established);
+          },
+          (error: unknown) => {
+            end(error);
+            resolve(new AbortController());
+          },
+        );
+    });
   }
 
   private healthy(): void {
@@ -176,6 +244,9 @@ export function describeApiError(error: unknown, spec: Pick<CollectionSpec<KubeO
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
   // node-fetch's error for a watch response cut off mid-stream (API server restart, proxy reset).
   if (code === 'ERR_STREAM_PREMATURE_CLOSE') return { category: 'watch-dropped', text: `watch connection to ${server} dropped` };
+  if (code === 'WATCH_SILENT' || code === 'LIST_TIMEOUT') {
+    return { category: code === 'WATCH_SILENT' ? 'watch-silent' : 'list-timeout', text: `API server ${server} not answering (${String(e.message)}): hung or unreachable through a partition` };
+  }
   if (code) return { category: `network-${code}`, text: `API server ${server} unreachable (${code})` };
   const message = typeof e.message === 'string' ? e.message : String(error);
   return { category: `error-${message}`, text: `API request failed: ${message}` };
