@@ -4,13 +4,13 @@
 // runs the processor's cluster view with peer resolution on, waits until everything is listed
 // and reports its heap and RSS after a full GC. N=0 in the same run is the baseline (client-node
 // and the agent's code loaded, nothing cached), so the printed figure is the cost of the data.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterView } from '../src/processors/k8s_attributes/cluster_view';
 import { resolveKubeAccess } from '../src/processors/k8s_attributes/kube_access';
 import { createLogger } from '../src/logger';
+import { spawnTracked } from './child_processes';
 import { KubeApiStandIn, nodeObject, ownerReference, podObject, replicaSetObject, serviceObject } from '../test/support/kube_api_server';
 
 interface Measurement {
@@ -111,11 +111,11 @@ async function main(): Promise<void> {
 
 function runChild(kubeconfig: string, pods: number): Promise<{ stdout: string; stderr: string; status: number | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', __filename, '--measure', String(pods)], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, ['--expose-gc', __filename, '--measure', String(pods)], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d));
     child.on('close', (status) => resolve({ stdout, stderr, status }));
   });
 }

@@ -10,13 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { validateComponentSettings } from '../../src/config/component_settings';
-import { k8sAttributesProcessorFactory, type K8sAttributesConfig } from '../../src/processors/k8s_attributes/factory';
+import { k8sAttributesProcessorFactory } from '../../src/processors/k8s_attributes/factory';
 import type { K8sAttributesProcessor } from '../../src/processors/k8s_attributes/processor';
 import { ClusterView } from '../../src/processors/k8s_attributes/cluster_view';
 import { waitUntil } from '../support/child';
 import { KubeApiStandIn, podObject } from '../support/kube_api_server';
-import { cgroupPathOf, NODE, PEER_NODE, populateCluster, type Fixture, type LocalPod } from '../support/k8s_fixture';
+import { cgroupPathOf, k8sAttributesConfig, NODE, PEER_NODE, populateCluster, withKubeconfig, type Fixture, type LocalPod } from '../support/k8s_fixture';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
 import { recordingSettings, type RecordedSettings } from '../support/recording-settings';
 
@@ -41,18 +40,10 @@ async function harness(t: { after(fn: () => Promise<void> | void): void }, setti
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-k8s-'));
   const kubeconfig = join(dir, 'kubeconfig');
   api.writeKubeconfig(kubeconfig);
-  const previous = process.env.KUBECONFIG;
-  process.env.KUBECONFIG = kubeconfig;
-  const config = validateComponentSettings(
-    k8sAttributesProcessorFactory.schema,
-    { auth_type: 'kubeConfig', node_name: NODE, extract: { labels: ['app'], annotations: [] }, ...settingsOverride },
-    ['processors', 'k8s_attributes'],
-  ) as K8sAttributesConfig;
+  const config = k8sAttributesConfig({ auth_type: 'kubeConfig', node_name: NODE, extract: { labels: ['app'], annotations: [] }, ...settingsOverride });
   const settings = recordingSettings('k8s_attributes');
   const logs = new RecordingLogsConsumer();
-  const processor = k8sAttributesProcessorFactory.create(settings, config, 'logs', logs) as K8sAttributesProcessor<'logs'>;
-  if (previous === undefined) delete process.env.KUBECONFIG;
-  else process.env.KUBECONFIG = previous;
+  const processor = withKubeconfig(kubeconfig, () => k8sAttributesProcessorFactory.create(settings, config, 'logs', logs) as K8sAttributesProcessor<'logs'>);
   t.after(async () => {
     await processor.shutdown();
     await api.stop();
@@ -116,7 +107,7 @@ test('metrics pipelines get the same names, from the same shared watches', async
   const h = await harness(t);
   const metrics = new RecordingMetricsConsumer();
   // A second processor of the same id, in a metrics pipeline: it must reuse the first one's view.
-  const config = validateComponentSettings(k8sAttributesProcessorFactory.schema, { auth_type: 'kubeConfig', node_name: NODE, extract: { labels: ['app'], annotations: [] } }, ['processors', 'k8s_attributes']) as K8sAttributesConfig;
+  const config = k8sAttributesConfig({ auth_type: 'kubeConfig', node_name: NODE, extract: { labels: ['app'], annotations: [] } });
   const second = k8sAttributesProcessorFactory.create(h.settings, config, 'metrics', metrics) as K8sAttributesProcessor<'metrics'>;
   t.after(() => second.shutdown());
   await second.start(host);

@@ -10,13 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { validateComponentSettings } from '../../src/config/component_settings';
-import { k8sAttributesProcessorFactory, type K8sAttributesConfig } from '../../src/processors/k8s_attributes/factory';
+import { k8sAttributesProcessorFactory } from '../../src/processors/k8s_attributes/factory';
 import type { K8sAttributesProcessor } from '../../src/processors/k8s_attributes/processor';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TestCgroup } from '../support/cgroup';
 import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
-import { cgroupPathOf, NODE, PEER_NODE, populateCluster, type LocalPod } from '../support/k8s_fixture';
+import { cgroupPathOf, k8sAttributesConfig, NODE, PEER_NODE, populateCluster, withKubeconfig, type LocalPod } from '../support/k8s_fixture';
 import { requireKernel } from '../support/kernel';
 import { KubeApiStandIn } from '../support/kube_api_server';
 import { createTestLink } from '../support/netns';
@@ -49,19 +48,13 @@ test('real connections from kubelet-style cgroups carry pod, namespace, containe
   const fixture = populateCluster(api, { peerPodIp: link.peerV4, clusterIp: CLUSTER_IP, peerNodeIp: `198.18.${SUBNET}.3` });
   const kubeconfig = join(dir, 'kubeconfig');
   api.writeKubeconfig(kubeconfig);
-  const previous = process.env.KUBECONFIG;
-  process.env.KUBECONFIG = kubeconfig;
-  const config = validateComponentSettings(
-    k8sAttributesProcessorFactory.schema,
-    { auth_type: 'kubeConfig', node_name: NODE, extract: { labels: ['app'] } },
-    ['processors', 'k8s_attributes'],
-  ) as K8sAttributesConfig;
+  const config = k8sAttributesConfig({ auth_type: 'kubeConfig', node_name: NODE, extract: { labels: ['app'] } });
   const logs = new RecordingLogsConsumer();
   const metrics = new RecordingMetricsConsumer();
-  const logsProcessor = k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'logs', logs) as K8sAttributesProcessor<'logs'>;
-  const metricsProcessor = k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'metrics', metrics);
-  process.env.KUBECONFIG = previous;
-  if (previous === undefined) delete process.env.KUBECONFIG;
+  const [logsProcessor, metricsProcessor] = withKubeconfig(kubeconfig, () => [
+    k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'logs', logs) as K8sAttributesProcessor<'logs'>,
+    k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'metrics', metrics),
+  ] as const);
   const receiver = new TcpLifecycleReceiver(
     testSettings('tcp_lifecycle'),
     { collection_interval: '1h', drain_interval: '20ms', ring_buffer_size: 1 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: 65536, sampling_pushdown: true },

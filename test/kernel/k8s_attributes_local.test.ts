@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { validateComponentSettings } from '../../src/config/component_settings';
-import { k8sAttributesProcessorFactory, type K8sAttributesConfig } from '../../src/processors/k8s_attributes/factory';
+import { k8sAttributesProcessorFactory } from '../../src/processors/k8s_attributes/factory';
+import { k8sAttributesConfig } from '../support/k8s_fixture';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TestCgroup } from '../support/cgroup';
 import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
@@ -30,7 +30,7 @@ test('events and metrics of kubelet-style cgroups carry container.id and k8s.pod
   const logs = new RecordingLogsConsumer();
   const metrics = new RecordingMetricsConsumer();
   // auth_type none: the mode of a host without Kubernetes (this one may have a kubeconfig).
-  const config = validateComponentSettings(k8sAttributesProcessorFactory.schema, { auth_type: 'none' }, ['processors', 'k8s_attributes']) as K8sAttributesConfig;
+  const config = k8sAttributesConfig({ auth_type: 'none' });
   const processors = {
     logs: k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'logs', logs),
     metrics: k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), config, 'metrics', metrics),

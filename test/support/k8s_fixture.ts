@@ -2,6 +2,8 @@
 // (a Deployment's, a StatefulSet's and a CronJob's, one per cgroup layout), a peer pod on another
 // node, a Service and two nodes, with the attributes each must produce.
 import { randomUUID } from 'node:crypto';
+import { validateComponentSettings } from '../../src/config/component_settings';
+import { k8sAttributesProcessorFactory, type K8sAttributesConfig } from '../../src/processors/k8s_attributes/factory';
 import { containerId, jobObject, nodeObject, ownerReference, podObject, replicaSetObject, serviceObject, type KubeApiStandIn } from './kube_api_server';
 
 export const NODE = 'node-1';
@@ -115,4 +117,21 @@ export function populateCluster(api: KubeApiStandIn, addresses: FixtureAddresses
   api.apply('services', serviceObject({ name: service.name, namespace: service.namespace, clusterIP: service.clusterIp }));
   api.apply('services', serviceObject({ name: 'headless', namespace: 'shop', clusterIP: 'None' }));
   return { checkout, cart, backup, peerPod, service, peerNodeIp: addresses.peerNodeIp };
+}
+
+/** k8s_attributes settings as a config file would give them: validated, defaults filled in. */
+export function k8sAttributesConfig(settings: Record<string, unknown>): K8sAttributesConfig {
+  return validateComponentSettings(k8sAttributesProcessorFactory.schema, settings, ['processors', 'k8s_attributes']) as K8sAttributesConfig;
+}
+
+/** Runs `create` with $KUBECONFIG set to `kubeconfig` (processors resolve API access when created), then restores it. */
+export function withKubeconfig<T>(kubeconfig: string, create: () => T): T {
+  const previous = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = kubeconfig;
+  try {
+    return create();
+  } finally {
+    if (previous === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previous;
+  }
 }

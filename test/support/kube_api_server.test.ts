@@ -130,6 +130,16 @@ function seedPods(server: KubeApiStandIn): void {
   for (const [i, name] of ['a', 'b', 'c'].entries()) server.apply('pods', podObject({ name, namespace: 'shop', nodeName: 'node-1', ip: `198.18.1.${i + 1}` }));
 }
 
+/** The three seeded pods listed by a started all-pods informer, its watch open. */
+async function watchingSeededPods(t: TestContext) {
+  const h = await harness(t);
+  seedPods(h.server);
+  const log = h.watch(podInformer(h.kc));
+  await log.informer.start();
+  await until('the watch', () => h.server.openWatches('pods') === 1);
+  return { ...h, log };
+}
+
 const watchRequests = (server: KubeApiStandIn, kind: ResourceKind): string[] =>
   server
     .requests(kind)
@@ -183,11 +193,7 @@ test('initial lists deliver every object as add, for each resource the processor
 });
 
 test('ADDED, MODIFIED and DELETED arrive as add, update and delete', async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
 
   server.apply('pods', podObject({ name: 'd', namespace: 'shop', nodeName: 'node-1', ip: '198.18.1.4' }));
   const relabelled = server.get('pods', 'shop', 'a')!;
@@ -247,11 +253,7 @@ test('makeInformer does not put a field selector on the watch: a selector only i
 });
 
 test('bookmarks: client-node never asks for them; sent anyway, they advance the resourceVersion without events', async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
   assert.equal(server.requests('pods')[1]?.query['allowWatchBookmarks'], undefined);
   assert.equal(server.sendBookmarks(), 0, 'the apiserver only bookmarks watches that asked');
 
@@ -273,11 +275,7 @@ test('bookmarks: client-node never asks for them; sent anyway, they advance the 
 });
 
 test('a watch that ends cleanly is re-opened at once from the last resourceVersion; events in between are replayed', async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
   const seen = log.informer.latestResourceVersion();
 
   server.closeWatches();
@@ -293,11 +291,7 @@ test('a watch that ends cleanly is re-opened at once from the last resourceVersi
 });
 
 test('a dropped watch connection is an error: the informer stops; start() resumes from the last resourceVersion', async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
   const seen = log.informer.latestResourceVersion();
 
   server.dropWatches();
@@ -316,11 +310,7 @@ test('a dropped watch connection is an error: the informer stops; start() resume
 });
 
 test('410 Gone on an open watch: client-node relists, and an unchanged store gives no events', async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
 
   server.sendGoneToWatches();
   await until('the relist and the new watch', () => server.requestCounts('pods').lists === 2 && server.openWatches('pods') === 1);
@@ -331,11 +321,7 @@ test('410 Gone on an open watch: client-node relists, and an unchanged store giv
 });
 
 test('API server down, history expired, then back: start() gets 410, relists, and deletes what disappeared meanwhile', async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
   const seen = log.informer.latestResourceVersion();
 
   await server.setDown(true);
@@ -413,11 +399,7 @@ test('403 Forbidden: a list fails with ApiException (code 403, the Status as tex
 });
 
 test("stop(), and start() on a running informer, report an AbortError through 'error'", async (t) => {
-  const { server, kc, watch } = await harness(t);
-  seedPods(server);
-  const log = watch(podInformer(kc));
-  await log.informer.start();
-  await until('the watch', () => server.openWatches('pods') === 1);
+  const { server, log } = await watchingSeededPods(t);
 
   await log.informer.start(); // aborts the open watch, then watches again
   await until('the abort', () => log.errors.length === 1);

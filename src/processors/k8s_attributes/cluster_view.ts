@@ -167,7 +167,8 @@ export class ClusterView {
   peer(address: string): PeerIdentity | undefined {
     const service = this.services.get(address);
     if (service) return { kind: 'service', ...service };
-    const pod = this.peerPods.podByIp(address) ?? this.localPods.podByIp(address);
+    // peerPods holds every pod of the cluster, this node's too; its changes move peerVersion.
+    const pod = this.peerPods.podByIp(address);
     if (pod) return { kind: 'pod', pod };
     const node = this.nodes.get(address);
     return node !== undefined ? { kind: 'node', name: node } : undefined;

@@ -10,6 +10,9 @@ import { localNames, peerNames, type Extract } from './workload_names';
 /** Entries per cache; paths and addresses churn with pods, so a full cache starts over. */
 const MAX_CACHED = 8192;
 
+/** "Nothing to add", shared, so the event path tells it by identity instead of counting keys. */
+const NOTHING: Attributes = Object.freeze({});
+
 interface Cached {
   readonly version: number;
   readonly added: Attributes;
@@ -50,11 +53,11 @@ export class Enrichment {
 
   /** The attributes to add for a network.peer.address value. */
   forPeer(address: string): Attributes {
-    if (!this.view || !this.options.peer) return {};
+    if (!this.view || !this.options.peer) return NOTHING;
     const view = this.view;
     return this.peer.get(address, view.peerVersion, () => {
       const peer = view.peer(address);
-      return peer ? peerNames(peer) : {};
+      return peer ? peerNames(peer) : NOTHING;
     });
   }
 
@@ -62,16 +65,15 @@ export class Enrichment {
   enrich<A extends Readonly<Record<string, unknown>>>(attributes: A): A {
     const cgroup = attributes[ATTR.processLinuxCgroup.key];
     const address = attributes[ATTR.peerAddress.key];
-    const local = typeof cgroup === 'string' ? this.forCgroup(cgroup) : undefined;
-    const peer = typeof address === 'string' ? this.forPeer(address) : undefined;
-    const hasLocal = local !== undefined && Object.keys(local).length > 0;
-    const hasPeer = peer !== undefined && Object.keys(peer).length > 0;
-    if (!hasLocal && !hasPeer) return attributes;
-    return { ...attributes, ...(hasLocal ? local : {}), ...(hasPeer ? peer : {}) };
+    const local = typeof cgroup === 'string' ? this.forCgroup(cgroup) : NOTHING;
+    const peer = typeof address === 'string' ? this.forPeer(address) : NOTHING;
+    if (local === NOTHING && peer === NOTHING) return attributes;
+    return { ...attributes, ...local, ...peer };
   }
 
   private computeLocal(cgroup: string): Attributes {
     const identity = parseContainerCgroup(cgroup);
+    if (!identity.containerId && !identity.podUid) return NOTHING;
     const added: Attributes = {};
     if (identity.containerId) added[ATTR.containerId.key] = identity.containerId;
     if (identity.podUid) added[ATTR.k8sPodUid.key] = identity.podUid;

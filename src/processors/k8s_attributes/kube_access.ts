@@ -60,13 +60,12 @@ export function resolveKubeAccess(authType: AuthType, keyPath: string, environme
     }
     return { mode: 'local', reason: 'no in-cluster service account and no kubeconfig' };
   }
-  const kubeConfig = new (loadClientNode().KubeConfig)();
+  let kubeConfig: KubeConfig;
   try {
     // Several $KUBECONFIG files merge, as kubectl merges them.
-    for (const file of files) {
-      if (file === files[0]) kubeConfig.loadFromFile(file);
-      else kubeConfig.mergeConfig(loadKubeconfigFile(file));
-    }
+    const [first, ...rest] = files.map(loadKubeconfigFile);
+    for (const other of rest) first.mergeConfig(other);
+    kubeConfig = first;
   } catch (error) {
     throw new ConfigError(keyPath, `cannot read kubeconfig ${files.join(delimiter)}: ${(error as Error).message}`, { cause: error });
   }

@@ -127,12 +127,12 @@ function pick(from: Record<string, string> | undefined, keys: readonly string[])
   return out;
 }
 
-type ListPageOptions = { fieldSelector?: string; limit: number; _continue?: string };
-
 function core(kubeConfig: KubeConfig) {
-  const k8s = loadClientNode();
-  return kubeConfig.makeApiClient(k8s.CoreV1Api);
+  return kubeConfig.makeApiClient(loadClientNode().CoreV1Api);
 }
+
+/** Both pod collections list the same way; only the field selector in `page` differs. */
+const listPods: CollectionSpec<TrimmedPod>['listPage'] = (kubeConfig, page) => core(kubeConfig).listPodForAllNamespaces(page);
 
 export function localPodsSpec(nodeName: string, keep: { labels: readonly string[]; annotations: readonly string[] }): CollectionSpec<TrimmedPod> {
   return {
@@ -140,7 +140,7 @@ export function localPodsSpec(nodeName: string, keep: { labels: readonly string[
     apiGroup: '',
     path: '/api/v1/pods',
     fieldSelector: `spec.nodeName=${nodeName}`,
-    listPage: (kubeConfig, page): Promise<ListPage> => core(kubeConfig).listPodForAllNamespaces(page),
+    listPage: listPods,
     trim: trimLocalPod(keep),
   };
 }
@@ -149,7 +149,7 @@ export const PEER_PODS_SPEC: CollectionSpec<TrimmedPod> = {
   resource: 'pods',
   apiGroup: '',
   path: '/api/v1/pods',
-  listPage: (kubeConfig, page: ListPageOptions): Promise<ListPage> => core(kubeConfig).listPodForAllNamespaces(page),
+  listPage: listPods,
   trim: trimPeerPod,
 };
 

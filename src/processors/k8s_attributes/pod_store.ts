@@ -105,14 +105,6 @@ export class PodStore {
     if (this.byUid.has(uid)) this.expiries.set(uid, this.now() + this.deletionGraceMs);
   }
 
-  /**
-   * After a relist: pods not in `present` were deleted while the watch was down; they get the
-   * grace period from now, like any deletion.
-   */
-  retainOnly(present: ReadonlySet<string>): void {
-    for (const uid of this.byUid.keys()) if (!present.has(uid) && !this.expiries.has(uid)) this.markDeleted(uid);
-  }
-
   /** Forgets deleted pods whose grace period is over; call it now and then (e.g. per collection). */
   sweep(): void {
     const now = this.now();

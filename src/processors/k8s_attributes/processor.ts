@@ -10,9 +10,6 @@ import type { Enrichment } from './enrichment';
 import type { SharedViewLease } from './shared_view';
 
 export class K8sAttributesProcessor<S extends Signal> implements Processor<S> {
-  private started = false;
-  private stopped = false;
-
   constructor(
     private readonly signal: S,
     private readonly next: Consumer<S>,
@@ -29,14 +26,12 @@ export class K8sAttributesProcessor<S extends Signal> implements Processor<S> {
   }
 
   async start(_host: Host): Promise<void> {
-    this.started = true;
     this.lease.start();
   }
 
+  /** Idempotent: the lease is released once. */
   async shutdown(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.lease.release(this.started);
+    await this.lease.release();
   }
 
   consume(data: SignalData[S]): Promise<void> {

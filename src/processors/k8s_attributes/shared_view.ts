@@ -10,8 +10,8 @@ export interface SharedViewLease {
   /** Absent in local mode. */
   readonly view?: ClusterView;
   start(): void;
-  /** `started`: whether this holder had started (a never-started graph must not stop a running view). */
-  release(started: boolean): Promise<void>;
+  /** Idempotent; the last holder's release stops the view. */
+  release(): Promise<void>;
 }
 
 interface Entry {
