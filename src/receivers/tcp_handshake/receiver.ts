@@ -67,16 +67,25 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         if (cgroupFilter && this.cgroups.root) syncCgroupFilter(bpf, join(this.cgroups.root, config.cgroup_prefix), filteredCgroups);
       },
       decode: (batch, offset, length, context, observed) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context, observed),
+      // No open-connection count here: an attempt still in flight when its cgroup is removed
+      // re-creates its series, with a new start time (see CgroupSeriesReaper).
       metrics: (bpf, startTime, endTime) =>
-        handshakeMetrics({
-          stats: sumHandshakeStats(bpf.readMap(MAPS.stats)),
-          droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
-          sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
-          receiverId: settings.id.text,
-          startTime,
-          endTime,
-          cgroups: this.cgroups,
-        }),
+        this.series.collect(
+          bpf,
+          MAPS.stats,
+          () => sumHandshakeStats(bpf.readMap(MAPS.stats)),
+          (stats) =>
+            handshakeMetrics({
+              stats,
+              droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
+              sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
+              receiverId: settings.id.text,
+              startTime,
+              endTime,
+              cgroups: this.cgroups,
+              seriesStartTime: (cgroupId) => this.series.startTime(cgroupId, startTime),
+            }),
+        ),
     });
   }
 }
