@@ -27,16 +27,17 @@ const MAPS = {
 
 export class TcpHandshakeReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, config: TcpHandshakeConfig, next: Consumers, objectPath = bpfObjectPath('tcp_handshake')) {
-    // tcp_lifecycle in the same logs pipeline reports successful connects and accepts already
-    // (with their owners): then this receiver sends only failures, one event per attempt.
-    const lifecycleReportsEstablished = settings.logsPeers?.has('tcp_lifecycle') ?? false;
+    // A receiver in the same logs pipeline that reports every successful connect and accept
+    // already (tcp_lifecycle, with their owners): then this one sends only failures, one event
+    // per attempt.
+    const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
     let filter: CgroupSubtreeFilter | undefined;
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
         bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
-        bpf.setGlobalU32('cfg_established_events', lifecycleReportsEstablished ? 0 : 1);
+        bpf.setGlobalU32('cfg_established_events', peerReportsEstablished ? 0 : 1);
         bpf.setGlobalU32('cfg_connect_only', config.connect_only ? 1 : 0);
         bpf.setGlobalU32('cfg_failed_only', config.failed_only ? 1 : 0);
         bpf.setGlobalU32('cfg_port_count', config.ports.length);
