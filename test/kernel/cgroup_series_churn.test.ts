@@ -205,4 +205,14 @@ test('series of removed cgroups leave every kernel map after their last export; 
     20_000,
     'no series of the removed cgroups left in any kernel map',
   );
+
+  // What the receivers push down the metrics pipeline (their final collection at shutdown) says
+  // the same: nothing of ours, an empty overflow series.
+  for (const r of receivers) await r.shutdown();
+  assert.equal(metrics.batches.length, receivers.length, 'one final push per receiver');
+  for (const batch of metrics.batches) {
+    const points = batch.scopeMetrics[0].metrics.flatMap((m) => m.dataPoints as Point[]);
+    assert.deepEqual(points.filter((p) => idOf(p.attributes) !== undefined), [], `${batch.scopeMetrics[0].scope.name}: no series of ours`);
+    assert.deepEqual(points.filter((p) => isOverflow(p.attributes) && valueOf(p) !== 0), [], `${batch.scopeMetrics[0].scope.name}: empty overflow`);
+  }
 });
