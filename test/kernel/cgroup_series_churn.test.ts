@@ -5,60 +5,24 @@
 // series (connection.count 1) until that connection closes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
-import { PACKAGE_ROOT } from '../../src/paths';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
 import type { KernelReceiver } from '../../src/receivers/shared/kernel_receiver';
 import { TestCgroup } from '../support/cgroup';
+import { startChurn, type Churn } from '../support/cgroup_churn';
 import { waitUntil } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
 import { requireKernel } from '../support/kernel';
 import { RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
 
-const CHURN = join(PACKAGE_ROOT, 'test', 'support', 'cgroup_churn.py');
 const CGROUPS = 2000;
 const BATCH = 250;
 /** Series each receiver's kernel map holds: far fewer than CGROUPS, more than one batch. */
 const MAX_SERIES = 1024;
-
-/** The churn helper, driven over stdin, one JSON answer line per command. */
-function startChurn(home: TestCgroup, base: TestCgroup) {
-  const child = spawn('sh', ['-c', `echo $$ > '${home.directory}/cgroup.procs' && exec python3 '${CHURN}' '${base.directory}'`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines: string[] = [];
-  const waiters: ((line: string | undefined) => void)[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => (waiters.length ? waiters.shift()!(line) : lines.push(line)));
-  child.on('exit', () => waiters.splice(0).forEach((w) => w(undefined)));
-  return {
-    async ask<T>(command: string, timeoutMs = 30_000): Promise<T> {
-      child.stdin.write(`${command}\n`);
-      const line = await new Promise<string | undefined>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer to "${command}" within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-        const take = (l: string | undefined) => {
-          clearTimeout(timer);
-          resolve(l);
-        };
-        const queued = lines.shift();
-        if (queued !== undefined) take(queued);
-        else if (child.exitCode !== null) take(undefined);
-        else waiters.push(take);
-      });
-      if (line === undefined) throw new Error(`cgroup_churn.py exited: ${stderr}`);
-      return JSON.parse(line) as T;
-    },
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
-}
 
 type Point = DataPoint<number | Histogram>;
 
@@ -90,7 +54,7 @@ test('series of removed cgroups leave every kernel map after their last export; 
     { metrics },
   );
   const receivers: KernelReceiver[] = [lifecycle, handshake, rtt];
-  let churn: ReturnType<typeof startChurn> | undefined;
+  let churn: Churn | undefined;
   t.after(async () => {
     churn?.kill();
     for (const r of receivers) await r.shutdown();

@@ -8,6 +8,7 @@ Commands on stdin, one JSON line of answer on stdout each:
               both ends closed, rmdir. Answers {"ids": [inode of each cgroup, in order]}.
   hold     -> the same, but the connection stays open after its cgroup is removed: {"id": inode}
   release  -> closes the held connection: {}
+  connect DIR... -> one connection from inside each existing cgroup DIR (left in place): {}
 One process moving itself between cgroups (0.5 ms a round) instead of one process per cgroup:
 a socket belongs to the cgroup its creator was in when it was created.
 """
@@ -28,12 +29,15 @@ def move(cgroup_dir):
         f.write(str(os.getpid()))
 
 
-def one_connection(keep_open):
+def one_connection(keep_open, existing=None):
     """Returns the inode (cgroup id) of the cgroup the client socket was created in."""
     global counter
-    counter += 1
-    directory = os.path.join(base, "c%d" % counter)
-    os.mkdir(directory)
+    if existing is None:
+        counter += 1
+        directory = os.path.join(base, "c%d" % counter)
+        os.mkdir(directory)
+    else:
+        directory = existing
     cgroup_id = os.stat(directory).st_ino
     move(directory)
     try:
@@ -52,7 +56,8 @@ def one_connection(keep_open):
         server.close()
         client.recv(1)  # EOF: the server's FIN arrived
         client.close()
-    os.rmdir(directory)
+    if existing is None:
+        os.rmdir(directory)
     return cgroup_id
 
 
@@ -65,6 +70,10 @@ for line in sys.stdin:
         print(json.dumps({"ids": ids}), flush=True)
     elif words[0] == "hold":
         print(json.dumps({"id": one_connection(True)}), flush=True)
+    elif words[0] == "connect":
+        for directory in words[1:]:
+            one_connection(False, directory)
+        print(json.dumps({}), flush=True)
     elif words[0] == "release":
         for s in held:
             s.close()
