@@ -89,3 +89,9 @@ test('prepare(): one walk names every new id of a collection', (t) => {
   assert.equal(resolver.resolve(55555555n), undefined);
   assert.equal(walks, 1, 'an id the walk did not find waits for the interval');
 });
+
+test('vanished(): with no readable hierarchy nothing is known to be gone', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tcpscope-cgroups-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  assert.deepEqual([...new CgroupResolver(join(root, 'missing')).vanished([1n, 2n])], [], 'mount point not there');
+});

@@ -74,14 +74,18 @@ export class CgroupResolver {
    * restarted under the same path), so it counts only while the directory there has that inode.
    */
   vanished(ids: Iterable<bigint>): Set<bigint> {
+    // No hierarchy to look at (none mounted, or unreadable): nothing is known to be gone, and a
+    // receiver must not take that for "every cgroup vanished".
+    if (this.root === undefined) return new Set();
     const unsure: bigint[] = [];
     for (const id of ids) {
       const cached = this.paths.get(id);
-      if (cached === undefined || this.root === undefined || !this.isDirectoryOf(join(this.root, cached), id)) unsure.push(id);
+      if (cached === undefined || !this.isDirectoryOf(join(this.root, cached), id)) unsure.push(id);
     }
     const gone = new Set<bigint>();
     if (unsure.length === 0) return gone;
     this.scan();
+    if (this.paths.size === 0) return gone;
     for (const id of unsure) {
       if (this.paths.has(id)) continue;
       gone.add(id);

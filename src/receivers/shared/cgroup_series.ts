@@ -35,8 +35,7 @@ export class CgroupSeriesReaper {
   private readonly lastRead = new Map<string, Map<bigint, boolean>>();
   /** When the series of a cgroup were removed: the start time of any series of it after that. */
   private readonly restartedAt = new Map<bigint, HrTime>();
-  /** Series removed since the receiver started (for tests and logs). */
-  removed = 0;
+  private removedCount = 0;
 
   constructor(
     private readonly cgroups: CgroupResolver,
@@ -61,7 +60,7 @@ export class CgroupSeriesReaper {
       if (isGone && !s.openConnections) {
         bpf.deleteFromMap(map, s.key);
         removedIds.add(s.cgroupId);
-        this.removed++;
+        this.removedCount++;
       } else {
         // kept: alive, or gone with a connection still open (checked again next time)
         next.set(s.cgroupId, isGone);
@@ -82,9 +81,9 @@ export class CgroupSeriesReaper {
     return this.restartedAt.get(cgroupId) ?? receiverStart;
   }
 
-  /** Series currently tracked in `map` (the last read, less what it removed). */
-  tracked(map: string): number {
-    return this.lastRead.get(map)?.size ?? 0;
+  /** Series removed from the kernel maps since the receiver started. */
+  get removed(): number {
+    return this.removedCount;
   }
 
   private goneBeforeRead(map: string): Set<bigint> {

@@ -55,7 +55,7 @@ test('the overflow series carries only otel.metric.overflow=true: no role, never
     receiverId: 'tcp_handshake',
     startTime: [1, 0],
     endTime: [2, 0],
-    cgroups: new CgroupResolver(undefined),
+    cgroups: new CgroupResolver('/nonexistent/tcpscope-test-cgroup-root'),
   }) as HistogramMetricData[];
   assert.equal(histogram.descriptor.name, 'system.network.tcp.handshake.duration');
   assert.deepEqual(
