@@ -6,7 +6,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Schema } from 'convict';
 import type { AgentLogger } from './logger';
-import type { SamplingConfig } from './processors/sampling/config';
+import type { SamplingPredicate } from './telemetry/sampling_predicate';
 
 export type Signal = 'metrics' | 'logs';
 export const SIGNALS: readonly Signal[] = ['metrics', 'logs'];
@@ -64,18 +64,19 @@ export interface CreateSettings {
   readonly resource: Resource;
   readonly logger: AgentLogger;
   /**
-   * Receivers only: the types of the other receivers that feed a logs pipeline this one feeds,
-   * so that two receivers able to report the same event (tcp_lifecycle and tcp_handshake both
-   * see a successful connect) can agree that only one of them does.
+   * Receivers only: the kinds of events that the other receivers feeding a logs pipeline this one
+   * feeds always report (their factories' `reportsEvents`), so that two receivers able to report
+   * the same happening (a successful connect is seen by tcp_lifecycle and tcp_handshake) agree
+   * that only one of them does, without naming each other.
    */
-  readonly logsPeers?: ReadonlySet<string>;
+  readonly logsPeerEvents?: ReadonlySet<EventKind>;
   /**
    * Receivers only: the sampling predicate that every logs pipeline this receiver feeds applies
    * before anything could add events or change what the predicate reads. A receiver may evaluate
    * it where events are born (the kernel) and drop there what the pipelines would drop anyway;
    * the processors still run. Absent when the pipelines sample differently or not at all.
    */
-  readonly logsSampling?: SamplingConfig;
+  readonly logsSampling?: SamplingPredicate;
 }
 
 /**
@@ -87,7 +88,13 @@ export interface CreateSettings {
  */
 export type LogsStreamEffect<C> =
   | { readonly kind: 'passes_through' }
-  | { readonly kind: 'samples'; predicate(config: C): SamplingConfig };
+  | { readonly kind: 'samples'; predicate(config: C): SamplingPredicate };
+
+/**
+ * Kinds of log events a receiver can declare it always reports (ReceiverFactory.reportsEvents).
+ * `established_connection`: a tcp.connect / tcp.accept event for every successful handshake.
+ */
+export type EventKind = 'established_connection';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
@@ -101,6 +108,8 @@ interface FactoryBase<C> {
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'receiver';
+  /** Events it always reports to its logs pipelines; others sharing a pipeline may leave them out. */
+  readonly reportsEvents?: readonly EventKind[];
   /** One receiver instance per id, shared by every pipeline that lists it. */
   create(settings: CreateSettings, config: C, next: Consumers): Receiver;
 }

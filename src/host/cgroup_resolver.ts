@@ -3,7 +3,9 @@
 // and walk again when an id shows up that the last walk did not know. A new pod's first
 // connection must be named at once (k8s_attributes works from the path), so a new id always gets
 // a walk; an id that a walk did not find (a cgroup already removed) is walked for again at most
-// once per `rescanIntervalMs`.
+// once per `rescanIntervalMs`. A cgroup that a walk no longer finds keeps its last path as
+// "retired" until the series that name it are gone (forget()), so their last export still says
+// whose they were.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,11 +19,15 @@ export function findCgroupV2Root(mounts = readFileSync('/proc/self/mounts', 'utf
 }
 
 const MAX_UNKNOWN_IDS = 4096;
+/** Retired paths kept at most (oldest first out): enough for the series of every kernel map. */
+const MAX_RETIRED_IDS = 16384;
 
 export class CgroupResolver {
   private readonly paths = new Map<bigint, string>();
   /** Ids the last walks did not find: they do not trigger another walk within the interval. */
   private readonly unknown = new Set<bigint>();
+  /** Last paths of cgroups that walks no longer find, in the order they vanished. */
+  private readonly retired = new Map<bigint, string>();
   private lastScan = 0;
 
   constructor(
@@ -32,33 +38,100 @@ export class CgroupResolver {
 
   /** The path relative to the v2 root (`/` for the root cgroup), or undefined if unknown. */
   resolve(id: bigint): string | undefined {
-    const known = this.paths.get(id);
+    const known = this.paths.get(id) ?? this.retired.get(id);
     if (known !== undefined) return known;
     if (this.unknown.has(id) && this.now() - this.lastScan < this.rescanIntervalMs) return undefined;
     this.scan();
     const found = this.paths.get(id);
-    if (found === undefined) {
-      if (this.unknown.size >= MAX_UNKNOWN_IDS) this.unknown.clear();
-      this.unknown.add(id);
-    }
+    if (found === undefined) this.markUnknown(id);
     return found;
   }
 
-  /**
-   * Whether the cgroup no longer exists. A cached path can outlive its directory, so it is
-   * checked on disk; an unknown id gets a rescan, whatever the interval.
-   */
-  isGone(id: bigint): boolean {
-    const cached = this.paths.get(id);
-    if (cached !== undefined && this.root !== undefined && existsSync(join(this.root, cached))) return false;
-    this.scan();
-    return !this.paths.has(id);
+  private markUnknown(id: bigint): void {
+    if (this.unknown.size >= MAX_UNKNOWN_IDS) this.unknown.clear();
+    this.unknown.add(id);
   }
 
-  /** Forget every cached path (ids can be reused after a cgroup is removed). */
+  /**
+   * Makes resolve() of every id in `ids` answer from memory: one walk if any of them is new,
+   * instead of one walk per new id (a collection after pod churn names hundreds of them).
+   */
+  prepare(ids: Iterable<bigint>): void {
+    const fresh = this.now() - this.lastScan < this.rescanIntervalMs;
+    const missing: bigint[] = [];
+    for (const id of ids) {
+      if (this.paths.has(id) || this.retired.has(id) || (fresh && this.unknown.has(id))) continue;
+      missing.push(id);
+    }
+    if (missing.length === 0) return;
+    this.scan();
+    for (const id of missing) if (!this.paths.has(id)) this.markUnknown(id);
+  }
+
+  /**
+   * The ids among `ids` whose cgroup no longer exists, with at most one walk of the hierarchy.
+   * A cached path can outlive its directory, or name a new directory of the same name (a pod
+   * restarted under the same path), so it counts only while the directory there has that inode.
+   */
+  vanished(ids: Iterable<bigint>): Set<bigint> {
+    // No hierarchy to look at (none mounted, or unreadable): nothing is known to be gone, and a
+    // receiver must not take that for "every cgroup vanished".
+    if (this.root === undefined) return new Set();
+    const unsure: bigint[] = [];
+    for (const id of ids) {
+      const cached = this.paths.get(id);
+      if (cached === undefined || !this.isDirectoryOf(join(this.root, cached), id)) unsure.push(id);
+    }
+    const gone = new Set<bigint>();
+    if (unsure.length === 0) return gone;
+    this.scan();
+    if (this.paths.size === 0) return gone;
+    for (const id of unsure) {
+      if (this.paths.has(id)) continue;
+      gone.add(id);
+      if (!this.retired.has(id)) this.markUnknown(id);
+    }
+    return gone;
+  }
+
+  /** Whether the cgroup no longer exists (vanished() for one id). */
+  isGone(id: bigint): boolean {
+    return this.vanished([id]).has(id);
+  }
+
+  /** Drops what is remembered of a vanished cgroup, once nothing will name it again. */
+  forget(id: bigint): void {
+    this.retired.delete(id);
+    this.unknown.delete(id);
+  }
+
+  private isDirectoryOf(path: string, id: bigint): boolean {
+    try {
+      return statSync(path, { bigint: true }).ino === id;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Walks the hierarchy again; paths no longer found are retired (see forget()). */
   scan(): void {
     this.lastScan = this.now();
+    const previous = new Map(this.paths);
     this.paths.clear();
+    try {
+      this.walk();
+    } finally {
+      for (const [id, path] of previous) if (!this.paths.has(id)) this.retire(id, path);
+    }
+  }
+
+  private retire(id: bigint, path: string): void {
+    this.retired.delete(id);
+    if (this.retired.size >= MAX_RETIRED_IDS) this.retired.delete(this.retired.keys().next().value as bigint);
+    this.retired.set(id, path);
+  }
+
+  private walk(): void {
     if (!this.root || !existsSync(this.root)) return;
     const walk = (dir: string, relative: string) => {
       try {

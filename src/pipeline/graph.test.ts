@@ -25,7 +25,7 @@ import { buildService, type Service } from './service';
 class Recorder {
   readonly events: string[] = [];
   readonly receivers = new Map<string, Consumers>();
-  readonly logsPeers = new Map<string, readonly string[]>();
+  readonly logsPeerEvents = new Map<string, readonly string[]>();
   readonly exporterSignals = new Map<string, readonly Signal[]>();
   failStart = new Set<string>();
   failShutdown = new Set<string>();
@@ -57,10 +57,12 @@ function factories(rec: Recorder) {
     schema: {},
     create: (settings, _config, next) => {
       rec.receivers.set(settings.id.text, next);
-      rec.logsPeers.set(settings.id.text, [...(settings.logsPeers ?? [])].sort());
+      rec.logsPeerEvents.set(settings.id.text, [...(settings.logsPeerEvents ?? [])].sort());
       return rec.component(settings.id.text);
     },
   };
+  // A receiver that declares it reports every established connection (as tcp_lifecycle does).
+  const reporter: ReceiverFactory = { ...source, type: 'reporter', reportsEvents: ['established_connection'] };
   // Appends its label to every log body, so the order of a chain shows in the output.
   const tag: ProcessorFactory<{ label: string }> = {
     kind: 'processor',
@@ -102,7 +104,7 @@ function factories(rec: Recorder) {
       return { ...rec.component(name), consumers, forceFlush: async () => undefined };
     },
   };
-  return new FactoryRegistry([source, tag, sink]);
+  return new FactoryRegistry([source, reporter, tag, sink]);
 }
 
 function build(yaml: string, rec = new Recorder()): { rec: Recorder; service: Service } {
@@ -195,17 +197,23 @@ service:
     assert.ok(next?.logs && next.metrics);
   });
 
-  it('tells each receiver the types of the receivers sharing a logs pipeline with it', () => {
+  it('tells each receiver what the receivers sharing a logs pipeline with it declare they report', () => {
     const { rec } = build(`
-receivers: {source/a: , source/b: , source/c: }
+receivers: {source/a: , source/b: , source/c: , reporter: }
 exporters: {sink: }
 service:
   pipelines:
-    logs: {receivers: [source/a, source/b], exporters: [sink]}
-    metrics: {receivers: [source/a, source/c], exporters: [sink]}
+    logs: {receivers: [source/a, reporter], exporters: [sink]}
+    logs/b: {receivers: [source/b, source/a], exporters: [sink]}
+    metrics: {receivers: [source/c, reporter], exporters: [sink]}
     logs/c: {receivers: [source/c], exporters: [sink]}
 `);
-    assert.deepEqual(Object.fromEntries(rec.logsPeers), { 'source/a': ['source'], 'source/b': ['source'], 'source/c': [] });
+    assert.deepEqual(Object.fromEntries(rec.logsPeerEvents), {
+      'source/a': ['established_connection'],
+      'source/b': [],
+      'source/c': [],
+      reporter: [],
+    });
   });
 
   it('gives a receiver only the signals its pipelines use', () => {

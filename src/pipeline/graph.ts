@@ -9,6 +9,7 @@ import {
   type Consumer,
   type Consumers,
   type CreateSettings,
+  type EventKind,
   type Exporter,
   type Signal,
 } from '../component';
@@ -65,18 +66,29 @@ export function buildGraph(config: ValidatedConfig, registry: FactoryRegistry, s
     const factory = factoryFor(registry, 'receiver', spec);
     const label = `receiver "${text}"`;
     const consumers: Consumers = next;
-    const logsPeers = new Set(
-      config.pipelines
-        .filter((p) => p.id.signal === 'logs' && p.receivers.includes(text))
-        .flatMap((p) => p.receivers.filter((r) => r !== text).map((r) => lookup(config.receivers, r, 'receiver').id.type)),
-    );
+    const logsPeerEvents = peerEvents(text, config, registry);
     const pushdown = samplingPushdownFor(text, config, registry);
-    const receiverSettings: CreateSettings = { ...settingsFor(settings, spec.id, text), logsPeers, logsSampling: pushdown.sampling };
+    const receiverSettings: CreateSettings = { ...settingsFor(settings, spec.id, text), logsPeerEvents, logsSampling: pushdown.sampling };
     if (pushdown.notPushedDown) receiverSettings.logger.info(`sampling is not pushed down to the receiver: ${pushdown.notPushedDown}`);
     const receiver = create(label, () => factory.create(receiverSettings, spec.config, consumers));
     receiverEntries.push({ label, component: receiver });
   }
   return [...exporterEntries, ...processorEntries, ...receiverEntries];
+}
+
+/**
+ * What the other receivers of `receiver`'s logs pipelines declare they always report: computed
+ * from their factories' capabilities, so that no receiver needs to know another by name.
+ */
+function peerEvents(receiver: string, config: ValidatedConfig, registry: FactoryRegistry): Set<EventKind> {
+  const peers = new Set(
+    config.pipelines.filter((p) => p.id.signal === 'logs' && p.receivers.includes(receiver)).flatMap((p) => p.receivers.filter((r) => r !== receiver)),
+  );
+  const kinds = new Set<EventKind>();
+  for (const peer of peers) {
+    for (const kind of factoryFor(registry, 'receiver', lookup(config.receivers, peer, 'receiver')).reportsEvents ?? []) kinds.add(kind);
+  }
+  return kinds;
 }
 
 /** Builds one pipeline's processor chain back to front and records its head. */

@@ -6,17 +6,17 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { LogsStreamEffect } from '../component';
 import type { PipelineSpec, ValidatedConfig } from '../config/types';
-import type { SamplingConfig } from '../processors/sampling/config';
+import type { SamplingPredicate } from '../telemetry/sampling_predicate';
 import type { FactoryRegistry } from './registry';
 
 export interface SamplingPushdown {
   /** The predicate to push down, when there is one. */
-  readonly sampling?: SamplingConfig;
+  readonly sampling?: SamplingPredicate;
   /** Why none is pushed down although a pipeline of the receiver samples (for the log). */
   readonly notPushedDown?: string;
 }
 
-type PipelinePredicate = { readonly sampling: SamplingConfig } | { readonly reason: string };
+type PipelinePredicate = { readonly sampling: SamplingPredicate } | { readonly reason: string };
 
 function effectOf(text: string, config: ValidatedConfig, registry: FactoryRegistry): LogsStreamEffect<unknown> | undefined {
   const spec = config.processors.get(text);
@@ -39,7 +39,7 @@ export function samplingPushdownFor(receiver: string, config: ValidatedConfig, r
   const pipelines = config.pipelines.filter((p) => p.id.signal === 'logs' && p.receivers.includes(receiver));
   const samples = pipelines.some((p) => p.processors.some((text) => effectOf(text, config, registry)?.kind === 'samples'));
   if (!samples) return {};
-  const predicates: { pipeline: string; sampling: SamplingConfig }[] = [];
+  const predicates: { pipeline: string; sampling: SamplingPredicate }[] = [];
   for (const pipeline of pipelines) {
     const predicate = pipelinePredicate(pipeline, config, registry);
     if ('reason' in predicate) return { notPushedDown: predicate.reason };

@@ -55,6 +55,13 @@ const NOTES = `## How the numbers are obtained
   \`system.network.connection.count\` stays one higher for it), so size \`max_connections\` above
   the host's peak of concurrent connections. Per-cgroup aggregates are bounded by
   \`max_cgroups\`; beyond it, data is added to one series per role with \`otel.metric.overflow=true\`.
+- **Series of removed cgroups** (pods that came and went) leave the kernel map, in every receiver:
+  a series whose cgroup was already gone before a collection's read is exported with those final
+  values and then deleted, so the map never fills with the dead and new workloads never fall into
+  the overflow series. tcp_lifecycle keeps such a series while \`system.network.connection.count\`
+  of it is not 0 (a socket keeps its cgroup after its process left); a series that reappears
+  anyway (a surviving socket in tcp_handshake or tcp_rtt) starts anew, its start time the moment
+  the old one was removed.
 `;
 
 const HANDSHAKE_NOTES = `## Handshake outcomes (tcp_handshake)
@@ -90,7 +97,13 @@ have no local address.
 
 **Filters** (\`connect_only\`, \`failed_only\`, \`ports\`, \`cgroup_prefix\`) are \`const volatile\`
 settings and a cgroup-id set evaluated in the kernel: filtered events never reach the ring buffer,
-and the histogram is updated before any filter.
+and the histogram is updated before any filter. The cgroup-id set follows the \`cgroup_prefix\`
+subtree at each collection (new cgroups in, removed ones out) and holds \`max_filter_cgroups\`
+ids; beyond it the others make no events, said once in the log.
+
+**Overflow.** Beyond \`max_series\` (cgroup, role, error) series, attempts go to one series that
+carries only \`otel.metric.overflow=true\`: no role and no \`error.type\`, so it is never read as
+successful client handshakes.
 `;
 
 const RTT_NOTES = `## RTT histograms (tcp_rtt)
@@ -128,8 +141,9 @@ buckets with upper bounds 2^j s (the scale-0 boundaries, so again exact).
 **Series.** One per cgroup (and per peer address / port with \`group_by\`); per-CPU in the
 kernel, summed at collection. At \`max_series\` further data goes to one series with
 \`otel.metric.overflow=true\` and is counted. Series of cgroups that no longer exist are removed
-from the kernel map after the export that carries their last values; cgroup ids are 64-bit kernfs
-ids, not reused while the system runs, so a new cgroup never inherits an old histogram.
+from the kernel map after the export that carries their last values (see tcp_lifecycle above);
+cgroup ids are 64-bit kernfs ids, not reused while the system runs, so a new cgroup never
+inherits an old histogram.
 `;
 
 function attributeList(attributes: readonly AttributeDefinition[]): string {

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import type { EventKind } from '../../src/component';
 import { PACKAGE_ROOT } from '../../src/paths';
+import { tcpLifecycleReceiverFactory } from '../../src/receivers/tcp_lifecycle/factory';
 import type { TcpHandshakeConfig } from '../../src/receivers/tcp_handshake/config';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
 import { TestCgroup } from '../support/cgroup';
@@ -29,13 +31,13 @@ interface Outcome {
  * one refused connect from `outside`. Returns the events and the histogram counts for `app`.
  * A `cgroup_prefix` in `config` means "the app cgroup" (its path is only known here).
  */
-async function run(t: { after: (fn: () => Promise<void> | void) => void }, config: Partial<TcpHandshakeConfig>, logsPeers?: string[]): Promise<Outcome & { app: TestCgroup }> {
+async function run(t: { after: (fn: () => Promise<void> | void) => void }, config: Partial<TcpHandshakeConfig>, logsPeerEvents?: EventKind[]): Promise<Outcome & { app: TestCgroup }> {
   const base = `/tcpscope-hsf-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   const app = TestCgroup.create(`${base}/app`);
   const outside = TestCgroup.create(`${base}/outside`);
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();
-  const settings = { ...testSettings('tcp_handshake'), logsPeers: new Set(logsPeers ?? []) };
+  const settings = { ...testSettings('tcp_handshake'), logsPeerEvents: new Set(logsPeerEvents ?? []) };
   const receiver = new TcpHandshakeReceiver(settings, { ...HANDSHAKE_TEST_CONFIG, ...config, cgroup_prefix: config.cgroup_prefix === undefined ? '' : app.path }, { logs, metrics: new RecordingMetricsConsumer() });
   t.after(async () => {
     for (const c of children) c.kill();
@@ -101,7 +103,8 @@ test('connect_only, ports and cgroup_prefix', async (t) => {
 
 test('with tcp_lifecycle in the same logs pipeline, only failures come from tcp_handshake', async (t) => {
   if (!requireKernel(t)) return;
-  const { events, counts } = await run(t, {}, ['tcp_lifecycle']);
+  // what the graph gives it beside tcp_lifecycle (whose factory declares this)
+  const { events, counts } = await run(t, {}, [...(tcpLifecycleReceiverFactory.reportsEvents ?? [])]);
   assert.deepEqual(counts, ALL_ATTEMPTS);
   assert.deepEqual(summary(events), ['tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:2']);
 });

@@ -13,4 +13,5 @@ export const HANDSHAKE_TEST_CONFIG: TcpHandshakeConfig = {
   failed_only: false,
   ports: [],
   cgroup_prefix: '',
+  max_filter_cgroups: 4096,
 };

@@ -1,22 +1,13 @@
 // Config of the sampling processor (logs only): policies combined with any/all.
 import type { Schema } from 'convict';
 
-export const THRESHOLD_FIELDS = ['tcp.duration', 'tcp.handshake.duration', 'tcp.rtt', 'tcp.retransmits'] as const;
-export type ThresholdField = (typeof THRESHOLD_FIELDS)[number];
+import { THRESHOLD_FIELDS, type SamplingPolicy, type SamplingPredicate, type ThresholdField } from '../../telemetry/sampling_predicate';
 
-export interface HashPolicy {
-  readonly hash: { readonly ratio: number };
-}
-export interface ThresholdPolicy {
-  readonly threshold: { readonly field: ThresholdField; readonly min?: number; readonly max?: number };
-}
-export type SamplingPolicy = HashPolicy | ThresholdPolicy;
+export { THRESHOLD_FIELDS };
+export type { HashPolicy, SamplingPolicy, ThresholdField, ThresholdPolicy } from '../../telemetry/sampling_predicate';
 
-export interface SamplingConfig {
-  keep_errors: boolean;
-  combine: 'any' | 'all';
-  policies: SamplingPolicy[];
-}
+/** The processor's config is exactly the predicate it applies (and pushes down). */
+export type SamplingConfig = SamplingPredicate;
 
 function policyProblem(policy: unknown, index: number): string | undefined {
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) return `policies[${index}] must be a map with hash or threshold`;

@@ -13,6 +13,7 @@ import { CgroupResolver } from '../../host/cgroup_resolver';
 import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
 import { VERSION } from '../../version';
 import type { LogRecordContext } from '../tcp_lifecycle/log_records';
+import { CgroupSeriesReaper } from './cgroup_series';
 import { EventPump } from './event_pump';
 import { kernelSampling, type KernelSampling } from './kernel_sampling';
 
@@ -63,6 +64,8 @@ export class KernelReceiver implements Receiver {
   /** Metrics pushes in flight, awaited by shutdown. */
   private readonly pending = new Set<Promise<void>>();
   readonly cgroups = new CgroupResolver();
+  /** Removes the kernel series of vanished cgroups after their last export (spec.metrics uses it). */
+  readonly series = new CgroupSeriesReaper(this.cgroups);
   readonly scope: InstrumentationScope;
 
   constructor(

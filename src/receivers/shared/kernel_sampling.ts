@@ -3,7 +3,7 @@
 // would drop after it. Everything here is about exactness: the hash cutoff and every threshold
 // bound are integers in the kernel's own units, derived from the same functions that build the
 // attributes the processor reads.
-import type { SamplingConfig, SamplingPolicy, ThresholdField } from '../../processors/sampling/config';
+import type { SamplingPredicate, SamplingPolicy, ThresholdField } from '../../telemetry/sampling_predicate';
 import { hashCutoff } from '../../processors/sampling/connection_hash';
 import { secondsFromNs, secondsFromUs } from './event_fields';
 import { CONSTANTS as C, MAX_POLICIES, POLICY_FIELDS as P, POLICY_SIZE, SETTINGS_FIELDS as S, SETTINGS_SIZE } from './sampling_layout';
@@ -88,7 +88,7 @@ function writePolicy(out: Buffer, index: number, policy: SamplingPolicy): string
 }
 
 /** The kernel settings for `config`; disabled (every event crosses) when there is nothing to push down. */
-export function kernelSampling(config: SamplingConfig | undefined): KernelSampling {
+export function kernelSampling(config: SamplingPredicate | undefined): KernelSampling {
   if (!config) return DISABLED('no sampling processor to push down');
   if (config.policies.length === 0) return DISABLED('no policies');
   let policies = config.policies;

@@ -21,6 +21,8 @@ export interface TcpHandshakeConfig {
   ports: number[];
   /** Events only for sockets in this cgroup v2 subtree (path relative to the v2 root). */
   cgroup_prefix: string;
+  /** Cgroups of the cgroup_prefix subtree the kernel filter holds at once. */
+  max_filter_cgroups: number;
 }
 
 const MAX_PORTS = 16;
@@ -73,5 +75,10 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
       }
     },
     default: '',
+  },
+  max_filter_cgroups: {
+    doc: 'Cgroups of the cgroup_prefix subtree the kernel filter holds at once (removed cgroups leave it at each collection_interval). Beyond it the others make no events, with a warning in the log.',
+    format: integerBetween(16, 1024 * 1024),
+    default: 4096,
   },
 };

@@ -1,6 +1,6 @@
 // The tcp_handshake receiver: every terminal outcome of every TCP handshake (bpf/tcp_handshake.bpf.c)
 // as tcp.connect / tcp.accept events, filtered in the kernel, and the handshake histogram.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
@@ -8,6 +8,7 @@ import { ConfigError } from '../../errors';
 import { bpfObjectPath } from '../../paths';
 import { KernelReceiver, perCpuCounter } from '../shared/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
+import { CgroupSubtreeFilter } from './cgroup_filter';
 import type { TcpHandshakeConfig } from './config';
 import { decodeHandshakeEvent } from './decoder';
 import { CONSTANTS, STATS_SIZE } from './layout';
@@ -24,20 +25,19 @@ const MAPS = {
   sampledOut: 'tcp_handshake_sampled_out',
 } as const;
 
-const MAX_FILTER_CGROUPS = 4096;
-
 export class TcpHandshakeReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, config: TcpHandshakeConfig, next: Consumers, objectPath = bpfObjectPath('tcp_handshake')) {
-    // tcp_lifecycle in the same logs pipeline reports successful connects and accepts already
-    // (with their owners): then this receiver sends only failures, one event per attempt.
-    const lifecycleReportsEstablished = settings.logsPeers?.has('tcp_lifecycle') ?? false;
-    const filteredCgroups = new Set<bigint>();
+    // A receiver in the same logs pipeline that reports every successful connect and accept
+    // already (tcp_lifecycle, with their owners): then this one sends only failures, one event
+    // per attempt.
+    const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
+    let filter: CgroupSubtreeFilter | undefined;
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
         bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
-        bpf.setGlobalU32('cfg_established_events', lifecycleReportsEstablished ? 0 : 1);
+        bpf.setGlobalU32('cfg_established_events', peerReportsEstablished ? 0 : 1);
         bpf.setGlobalU32('cfg_connect_only', config.connect_only ? 1 : 0);
         bpf.setGlobalU32('cfg_failed_only', config.failed_only ? 1 : 0);
         bpf.setGlobalU32('cfg_port_count', config.ports.length);
@@ -49,6 +49,8 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.attempts, config.max_attempts);
         bpf.setMaxEntries(MAPS.stats, config.max_series + 1);
+        // one entry when unused: a hash map cannot be empty
+        bpf.setMaxEntries(MAPS.cgroups, cgroupFilter ? config.max_filter_cgroups : 1);
       },
       initialize: (bpf: BpfObject) => {
         bpf.updateMap(MAPS.stats, handshakeStatsKey(OVERFLOW_CGROUP_ID, 0, 0), Buffer.alloc(STATS_SIZE * bpf.possibleCpus()));
@@ -60,44 +62,37 @@ export class TcpHandshakeReceiver extends KernelReceiver {
               `no cgroup ${JSON.stringify(config.cgroup_prefix)} under the cgroup v2 root ${root ?? '(not mounted)'}`,
             );
           }
-          syncCgroupFilter(bpf, join(root, config.cgroup_prefix), filteredCgroups);
+          filter = new CgroupSubtreeFilter(
+            MAPS.cgroups,
+            join(root, config.cgroup_prefix),
+            config.max_filter_cgroups,
+            settings.logger,
+            `receivers.${settings.id.text}.max_filter_cgroups`,
+          );
+          filter.sync(bpf);
         }
       },
-      refresh: (bpf: BpfObject) => {
-        if (cgroupFilter && this.cgroups.root) syncCgroupFilter(bpf, join(this.cgroups.root, config.cgroup_prefix), filteredCgroups);
-      },
+      refresh: (bpf: BpfObject) => filter?.sync(bpf),
       decode: (batch, offset, length, context, observed) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context, observed),
+      // No open-connection count here: an attempt still in flight when its cgroup is removed
+      // re-creates its series, with a new start time (see CgroupSeriesReaper).
       metrics: (bpf, startTime, endTime) =>
-        handshakeMetrics({
-          stats: sumHandshakeStats(bpf.readMap(MAPS.stats)),
-          droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
-          sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
-          receiverId: settings.id.text,
-          startTime,
-          endTime,
-          cgroups: this.cgroups,
-        }),
+        this.series.collect(
+          bpf,
+          MAPS.stats,
+          () => sumHandshakeStats(bpf.readMap(MAPS.stats)),
+          (stats) =>
+            handshakeMetrics({
+              stats,
+              droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
+              sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
+              receiverId: settings.id.text,
+              startTime,
+              endTime,
+              cgroups: this.cgroups,
+              seriesStartTime: (cgroupId) => this.series.startTime(cgroupId, startTime),
+            }),
+        ),
     });
   }
-}
-
-/** Puts the ids of every cgroup under `directory` into the kernel's filter set (new ones only). */
-function syncCgroupFilter(bpf: BpfObject, directory: string, known: Set<bigint>): void {
-  const one = Buffer.from([1]);
-  const visit = (dir: string) => {
-    if (known.size >= MAX_FILTER_CGROUPS) return;
-    try {
-      const id = statSync(dir, { bigint: true }).ino;
-      if (!known.has(id)) {
-        const key = Buffer.alloc(8);
-        key.writeBigUInt64LE(id);
-        bpf.updateMap(MAPS.cgroups, key, one);
-        known.add(id);
-      }
-      for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) visit(join(dir, entry.name));
-    } catch {
-      // removed while we walk
-    }
-  };
-  visit(directory);
 }

@@ -1,11 +1,13 @@
 // Reads the kernel's handshake histogram (tcp_handshake_stats, per-CPU) and sums CPUs.
 import type { MapEntries } from '../../bridge/bpf_object';
+import type { CgroupSeriesEntry } from '../shared/cgroup_series';
 import { DURATION_BUCKETS } from '../shared/duration_buckets';
 import type { HandshakeRole } from '../shared/workload_attributes';
 import { CONSTANTS, STATS_FIELDS as F, STATS_KEY_FIELDS as K, STATS_KEY_SIZE, STATS_SIZE } from './layout';
 
-export interface HandshakeStats {
+export interface HandshakeStats extends CgroupSeriesEntry {
   readonly cgroupId: bigint;
+  /** Meaningless for the overflow series (one series for every role and outcome). */
   readonly role: HandshakeRole;
   /** errno, 0 for success. */
   readonly error: number;
@@ -32,6 +34,7 @@ export function sumHandshakeStats(entries: MapEntries): HandshakeStats[] {
     }
     if (count === 0n) continue;
     result.push({
+      key: Buffer.from(key),
       cgroupId: key.readBigUInt64LE(K.cgroup_id.offset),
       role: key.readUInt32LE(K.role.offset) === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER ? 'server' : 'client',
       error: key.readUInt32LE(K.error.offset),

@@ -6,6 +6,8 @@ export const tcpLifecycleReceiverFactory: ReceiverFactory<TcpLifecycleConfig> = 
   kind: 'receiver',
   type: 'tcp_lifecycle',
   signals: ['metrics', 'logs'],
+  // tcp.connect / tcp.accept at ESTABLISHED, with their owners
+  reportsEvents: ['established_connection'],
   schema: tcpLifecycleSchema,
   create: (settings, config, next) => new TcpLifecycleReceiver(settings, config, next),
 };

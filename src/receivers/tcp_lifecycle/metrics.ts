@@ -22,10 +22,12 @@ export interface LifecycleMetricsInput {
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly cgroups: CgroupResolver;
+  /** Start time of a cgroup's series when it differs from startTime (a series removed and re-created). */
+  readonly seriesStartTime?: (cgroupId: bigint) => HrTime;
 }
 
 export function lifecycleMetrics(input: LifecycleMetricsInput): MetricData[] {
-  const { startTime, endTime } = input;
+  const { endTime } = input;
   const durations: MetricData = {
     descriptor: descriptor(METRICS.connectionDuration, ValueType.DOUBLE),
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -47,6 +49,7 @@ export function lifecycleMetrics(input: LifecycleMetricsInput): MetricData[] {
     dataPoints: [],
   };
   for (const s of input.stats) {
+    const startTime = input.seriesStartTime?.(s.cgroupId) ?? input.startTime;
     const attributes = workloadAttributes(input.cgroups, s.cgroupId, s.role);
     open.dataPoints.push({
       startTime,

@@ -44,15 +44,22 @@ export class TcpLifecycleReceiver extends KernelReceiver {
       },
       decode: (batch, offset, length, context, observed) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context, observed),
       metrics: (bpf, startTime, endTime) =>
-        lifecycleMetrics({
-          stats: sumWorkloadStats(bpf.readMap(MAPS.stats)),
-          droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF),
-          sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
-          receiverId: settings.id.text,
-          startTime,
-          endTime,
-          cgroups: this.cgroups,
-        }),
+        this.series.collect(
+          bpf,
+          MAPS.stats,
+          () => sumWorkloadStats(bpf.readMap(MAPS.stats)),
+          (stats) =>
+            lifecycleMetrics({
+              stats,
+              droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF),
+              sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
+              receiverId: settings.id.text,
+              startTime,
+              endTime,
+              cgroups: this.cgroups,
+              seriesStartTime: (cgroupId) => this.series.startTime(cgroupId, startTime),
+            }),
+        ),
     });
   }
 }

@@ -1,12 +1,16 @@
 // Reads the kernel's per-cgroup aggregates (tcp_lifecycle_stats, a per-CPU hash) and sums CPUs.
 import type { MapEntries } from '../../bridge/bpf_object';
+import type { CgroupSeriesEntry } from '../shared/cgroup_series';
 import type { HandshakeRole } from './decoder';
 import { CONSTANTS, DURATION_BUCKETS, STATS_FIELDS as F, STATS_KEY_FIELDS as K, STATS_KEY_SIZE, STATS_SIZE } from './layout';
 
-export interface WorkloadStats {
+export interface WorkloadStats extends CgroupSeriesEntry {
   readonly cgroupId: bigint;
   readonly role: HandshakeRole;
+  /** Connections open now (opens minus closes): system.network.connection.count. */
   readonly established: bigint;
+  /** The same count, for the reaper: a series with open connections stays in the kernel map. */
+  readonly openConnections: bigint;
   readonly closed: bigint;
   readonly durationSumNs: bigint;
   readonly bytesSent: bigint;
@@ -38,9 +42,11 @@ export function sumWorkloadStats(entries: MapEntries): WorkloadStats[] {
       for (let b = 0; b < DURATION_BUCKETS; b++) durationBuckets[b] += v.readBigUInt64LE(F.duration_buckets.offset + 8 * b);
     }
     result.push({
+      key: Buffer.from(key),
       cgroupId: key.readBigUInt64LE(K.cgroup_id.offset),
       role: key.readUInt32LE(K.role.offset) === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? 'server' : 'client',
       established,
+      openConnections: established,
       closed,
       durationSumNs,
       bytesSent,

@@ -31,7 +31,15 @@ export function rttAttributes(series: RttSeries, cgroups: CgroupResolver): Attri
   return attributes;
 }
 
-export function rttMetric(series: readonly RttSeries[], options: RttExportOptions, cgroups: CgroupResolver, startTime: HrTime, endTime: HrTime): MetricData {
+/** `seriesStartTime`: the start time of a cgroup's series when not `startTime` (removed and re-created). */
+export function rttMetric(
+  series: readonly RttSeries[],
+  options: RttExportOptions,
+  cgroups: CgroupResolver,
+  startTime: HrTime,
+  endTime: HrTime,
+  seriesStartTime: (cgroupId: bigint) => HrTime = () => startTime,
+): MetricData {
   const def = METRICS.rttDuration;
   const descriptor = { name: def.name, description: def.description, unit: def.unit, valueType: ValueType.DOUBLE };
   if (options.histogram === 'explicit') {
@@ -40,7 +48,7 @@ export function rttMetric(series: readonly RttSeries[], options: RttExportOption
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints: series.map((s) => ({
-        startTime,
+        startTime: seriesStartTime(s.cgroupId),
         endTime,
         attributes: rttAttributes(s, cgroups),
         value: {
@@ -58,7 +66,7 @@ export function rttMetric(series: readonly RttSeries[], options: RttExportOption
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
     dataPoints: series.map((s) => ({
-      startTime,
+      startTime: seriesStartTime(s.cgroupId),
       endTime,
       attributes: rttAttributes(s, cgroups),
       value: exponentialValue(s.buckets, options.scale, s.count, s.sumUs, s.minUs, s.maxUs),
@@ -74,10 +82,13 @@ export class RttMetricProducer implements MetricProducer {
     private readonly cgroups: CgroupResolver,
     private readonly resource: Resource,
     private readonly startTime: () => HrTime,
+    private readonly seriesStartTime?: (cgroupId: bigint, receiverStart: HrTime) => HrTime,
   ) {}
 
   metricData(): MetricData {
-    return rttMetric(this.readSeries(), this.options, this.cgroups, this.startTime(), hrTimeNow());
+    const start = this.startTime();
+    const seriesStart = this.seriesStartTime;
+    return rttMetric(this.readSeries(), this.options, this.cgroups, start, hrTimeNow(), seriesStart && ((id) => seriesStart(id, start)));
   }
 
   async collect(): Promise<CollectionResult> {

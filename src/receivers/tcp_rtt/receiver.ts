@@ -8,7 +8,7 @@ import { KernelReceiver } from '../shared/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
 import { kernelBucketUpperBoundsUs, type Scale } from './buckets';
 import type { TcpRttConfig } from './config';
-import { readRttSeries, type RttSeries } from './histograms';
+import { readRttSeries } from './histograms';
 import { HISTOGRAM_SIZE, KEY_SIZE } from './layout';
 import { RttMetricProducer, rttMetric } from './metrics';
 
@@ -34,24 +34,16 @@ export class TcpRttReceiver extends KernelReceiver {
         overflow.writeBigUInt64LE(OVERFLOW_CGROUP_ID, 0);
         bpf.updateMap(MAPS.histograms, overflow, Buffer.alloc(HISTOGRAM_SIZE * bpf.possibleCpus()));
       },
-      metrics: (bpf, startTime, endTime) => {
-        const series = readRttSeries(bpf.readMap(MAPS.histograms));
-        const metric = rttMetric(series, options, this.cgroups, startTime, endTime);
-        this.forgetVanishedCgroups(bpf, series);
-        return [metric];
-      },
+      // No open-connection count here: a socket that outlives its cgroup re-creates its series
+      // with its next sample, with a new start time (see CgroupSeriesReaper).
+      metrics: (bpf, startTime, endTime) =>
+        this.series.collect(
+          bpf,
+          MAPS.histograms,
+          () => readRttSeries(bpf.readMap(MAPS.histograms)),
+          (series) => [rttMetric(series, options, this.cgroups, startTime, endTime, (cgroupId) => this.series.startTime(cgroupId, startTime))],
+        ),
     });
-  }
-
-  /**
-   * Series of cgroups that no longer exist are removed from the kernel map once exported (their
-   * last data point went out above). cgroup ids are 64-bit kernfs ids, not reused while the
-   * system runs, so a new cgroup never inherits an old one's histogram.
-   */
-  private forgetVanishedCgroups(bpf: BpfObject, series: readonly RttSeries[]): void {
-    for (const s of series) {
-      if (s.cgroupId !== OVERFLOW_CGROUP_ID && this.cgroups.isGone(s.cgroupId)) bpf.deleteFromMap(MAPS.histograms, s.key);
-    }
   }
 
   /** The histograms as an OpenTelemetry MetricProducer, for an SDK MeterProvider's reader. */
@@ -62,6 +54,7 @@ export class TcpRttReceiver extends KernelReceiver {
       this.cgroups,
       this.settings.resource,
       () => this.startTime,
+      (cgroupId, receiverStart) => this.series.startTime(cgroupId, receiverStart),
     );
   }
 }
