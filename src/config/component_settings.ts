@@ -159,7 +159,8 @@ function shown(leaf: Leaf, value: unknown): string {
 /** ` (doc; default X)`: what the setting is for and what it is when left out. */
 function explain(leaf: Leaf): string {
   const parts: string[] = [];
-  if (leaf.doc) parts.push(leaf.doc);
+  // Docs are sentences; their final period would stand before the `;`.
+  if (leaf.doc) parts.push(leaf.doc.replace(/\.$/, ''));
   if (leaf.default !== null && leaf.default !== undefined && !leaf.sensitive) {
     parts.push(`default ${describeValue(leaf.default)}`);
   }

@@ -24,7 +24,7 @@ export interface K8sAttributesConfig {
 const METADATA_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 function metadataKeys(value: unknown): void {
-  if (!Array.isArray(value)) throw new Error(`must be a list of label or annotation keys (got ${JSON.stringify(value)})`);
+  if (!Array.isArray(value)) throw new Error(`must be a list of label or annotation keys`);
   const bad = value.find((key) => typeof key !== 'string' || !METADATA_KEY.test(key) || key.length > 316);
   if (bad !== undefined) throw new Error(`has ${JSON.stringify(bad)}, which is not a Kubernetes label or annotation key (e.g. app, app.kubernetes.io/name)`);
 }
