@@ -100,6 +100,10 @@ function checkShape(
     if (typeof value === 'string' && isCoercedFromString(target)) {
       throw new ConfigError(keyPath, `${expectation(leaf, target)}, got ${shown(leaf, value)}${explain(leaf)}`);
     }
+    if (typeof value === 'number' && !Number.isFinite(value) && target === 'number') {
+      // YAML's .nan and 1e400 are numbers, and convict's Number format lets NaN and Infinity pass.
+      throw new ConfigError(keyPath, `must be a finite number, got ${shown(leaf, value)}${explain(leaf)}`);
+    }
     if (isPlainMap(value) && !mapAllowed) {
       // convict would take the map for a nested section and report "did you override its parent?".
       // A format function may accept more than its default's type, so it only says "not a map".
