@@ -100,8 +100,9 @@ function checkShape(
     if (typeof value === 'string' && isCoercedFromString(target)) {
       throw new ConfigError(keyPath, `${expectation(leaf, target)}, got ${shown(leaf, value)}${explain(leaf)}`);
     }
-    if (typeof value === 'number' && !Number.isFinite(value) && target === 'number') {
-      // YAML's .nan and 1e400 are numbers, and convict's Number format lets NaN and Infinity pass.
+    if (typeof value === 'number' && !Number.isFinite(value) && target === 'number' && !hasFormatFunction(leaf)) {
+      // YAML's .nan and 1e400 are numbers, and convict's Number format lets NaN and Infinity pass
+      // (a format function says itself what range it takes).
       throw new ConfigError(keyPath, `must be a finite number, got ${shown(leaf, value)}${explain(leaf)}`);
     }
     if (isPlainMap(value) && !mapAllowed) {
@@ -114,6 +115,11 @@ function checkShape(
     cleaned[key] = value;
   }
   return cleaned;
+}
+
+/** A format function of the component's own (not one of the constructors convict knows). */
+function hasFormatFunction(leaf: Leaf): boolean {
+  return typeof leaf.format === 'function' && !BUILT_IN_FORMATS.has(leaf.format);
 }
 
 /** The type convict would coerce a string into for this leaf (mirrors convict's getFormat()). */
