@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   program
     .command('validate')
-    .description('check a config file without starting anything, and print its pipelines')
+    .description('check a config file with every check run makes, without starting anything, and print its pipelines')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .allowExcessArguments(false)
     .action(async (options: { config: string }) => {

@@ -13,7 +13,9 @@ export async function makeParentDirectory(file: string): Promise<void> {
     try {
       isDirectory = (await stat(dir)).isDirectory();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // ENOTDIR: something above is a file; going up finds it and names it.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
       missing.push(dir);
       if (dir === dirname(dir)) break;
       continue;
