@@ -2,6 +2,7 @@
 // in-process with fake components and a fake signal source.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Consumers, ExporterFactory, Host, ReceiverFactory } from './component';
 import { checkConfig, runUntilStopped } from './cli';
 import { ExportError } from './errors';
+import { findCgroupV2Root } from './host/cgroup_resolver';
 import { FactoryRegistry } from './pipeline';
 
 const ROOT = resolve(__dirname, '../..');
@@ -29,7 +31,11 @@ function writeConfig(name: string, text: string): string {
 }
 
 function tcpscope(...args: string[]) {
-  const env = { ...process.env };
+  return tcpscopeWith({}, ...args);
+}
+
+function tcpscopeWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]) {
+  const env = { ...process.env, ...extraEnv };
   delete env.OTLP_HOST;
   const child = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 30_000 });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
@@ -116,7 +122,21 @@ describe('validate and run agree', () => {
   const bomb = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
     .concat(Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`))
     .join('\n');
-  const cases: { name: string; config: () => string; message: (file: string) => string }[] = [
+  const missingCgroup = `/tcpscope-no-such-cgroup-${randomBytes(6).toString('hex')}`;
+  const cases: { name: string; config: () => string; message: (file: string) => string; env?: NodeJS.ProcessEnv }[] = [
+    {
+      name: 'a tcp_handshake cgroup_prefix that does not exist',
+      config: () => shipped({ receivers: `  tcp_handshake:\n    cgroup_prefix: ${missingCgroup}\n` }),
+      message: () =>
+        `receivers.tcp_handshake.cgroup_prefix: no cgroup ${JSON.stringify(missingCgroup)} under the cgroup v2 root ${findCgroupV2Root() ?? '(not mounted)'}`,
+    },
+    {
+      name: 'k8s_attributes auth_type kubeConfig without a kubeconfig file',
+      config: () => shipped({ processors: '  k8s_attributes:\n    auth_type: kubeConfig\n' }),
+      env: { KUBECONFIG: '/nonexistent/tcpscope-test-kubeconfig' },
+      message: () =>
+        'processors.k8s_attributes.auth_type: is kubeConfig, but there is no kubeconfig file (looked at $KUBECONFIG=/nonexistent/tcpscope-test-kubeconfig)',
+    },
     {
       name: 'otlp retry max_interval below initial_interval',
       config: () =>
@@ -202,12 +222,12 @@ describe('validate and run agree', () => {
         `${file}:8:1: YAML syntax error: a config file holds one YAML document; remove the "---" or "..." line that starts another one, at "---"`,
     },
   ];
-  cases.forEach(({ name, config, message }, i) => {
+  cases.forEach(({ name, config, message, env }, i) => {
     it(name, () => {
       const file = writeConfig(`agree-${i}.yaml`, config());
       const expected = `tcpscope: CONFIG_INVALID: ${message(file)}\n`;
       for (const command of ['validate', 'run']) {
-        const { status, stdout, stderr } = tcpscope(command, '--config', file);
+        const { status, stdout, stderr } = tcpscopeWith(env ?? {}, command, '--config', file);
         assert.equal(stderr, expected, command);
         assert.equal(stdout, '', command);
         assert.equal(status, 2, command);

@@ -1,6 +1,10 @@
 // Config of the tcp_handshake receiver. Filter keys map one-to-one to the BPF side's cfg_*
 // globals: they are evaluated in the kernel, so filtered events never cross to user space.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Schema } from 'convict';
+import type { SettingProblem } from '../../component';
+import { findCgroupV2Root } from '../../host/cgroup_resolver';
 import type { DurationSetting } from '../../exporters/duration';
 import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../shared/config_formats';
 
@@ -82,3 +86,21 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
     default: 4096,
   },
 };
+
+/**
+ * The tcp_handshake factory's validate(): cgroup_prefix must name an existing cgroup, checked as
+ * the receiver checks it when it starts, so that `tcpscope validate` refuses what `run` would.
+ */
+export function validateTcpHandshakeConfig(
+  config: TcpHandshakeConfig,
+  root: string | undefined = findCgroupV2Root(),
+): SettingProblem | undefined {
+  if (config.cgroup_prefix === '') return undefined;
+  if (!root || !existsSync(join(root, config.cgroup_prefix))) {
+    return {
+      key: 'cgroup_prefix',
+      message: `no cgroup ${JSON.stringify(config.cgroup_prefix)} under the cgroup v2 root ${root ?? '(not mounted)'}`,
+    };
+  }
+  return undefined;
+}
