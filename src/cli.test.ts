@@ -87,6 +87,7 @@ describe('bin/tcpscope.js', () => {
     assert.match(stdout, /\n {2}run \[options\] +start the agent/);
     assert.match(stdout, /\n {2}validate \[options\] +check a config file/);
     assert.match(stdout, /\$ tcpscope validate --config config\/tcpscope.yaml/);
+    assert.match(stdout, /a config file is at most 4 MiB/);
   });
 
   it('says how to build when dist/ is missing', () => {
