@@ -2,6 +2,7 @@
 // in-process with fake components and a fake signal source.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Consumers, ExporterFactory, Host, ReceiverFactory } from './component';
 import { checkConfig, runUntilStopped } from './cli';
 import { ExportError } from './errors';
+import { findCgroupV2Root } from './host/cgroup_resolver';
 import { FactoryRegistry } from './pipeline';
 
 const ROOT = resolve(__dirname, '../..');
@@ -29,7 +31,11 @@ function writeConfig(name: string, text: string): string {
 }
 
 function tcpscope(...args: string[]) {
-  const env = { ...process.env };
+  return tcpscopeWith({}, ...args);
+}
+
+function tcpscopeWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]) {
+  const env = { ...process.env, ...extraEnv };
   delete env.OTLP_HOST;
   const child = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 30_000 });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
@@ -47,7 +53,7 @@ describe('bin/tcpscope.js', () => {
   it('validate: a YAML syntax error names the file and line', () => {
     const file = writeConfig('syntax.yaml', 'service:\n  pipelines: [\n');
     const { status, stderr } = tcpscope('validate', '--config', file);
-    assert.equal(stderr, `tcpscope: CONFIG_INVALID: ${file}:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]\n`);
+    assert.equal(stderr, `tcpscope: CONFIG_INVALID: ${file}:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ], at the end of the file\n`);
     assert.equal(status, 2);
   });
 
@@ -81,6 +87,7 @@ describe('bin/tcpscope.js', () => {
     assert.match(stdout, /\n {2}run \[options\] +start the agent/);
     assert.match(stdout, /\n {2}validate \[options\] +check a config file/);
     assert.match(stdout, /\$ tcpscope validate --config config\/tcpscope.yaml/);
+    assert.match(stdout, /a config file is at most 4 MiB/);
   });
 
   it('says how to build when dist/ is missing', () => {
@@ -90,6 +97,143 @@ describe('bin/tcpscope.js', () => {
     const child = spawnSync(process.execPath, [join(unbuilt, 'bin', 'tcpscope.js'), '--version'], { encoding: 'utf8' });
     assert.equal(child.stderr, 'tcpscope is not built: run `npm run build` first\n');
     assert.equal(child.status, 1);
+  });
+});
+
+/** A config with the shipped components; `receivers`, `exporters` and `processors` are YAML blocks. */
+function shipped(parts: { top?: string; receivers?: string; processors?: string; exporters?: string; logs?: string }): string {
+  const receivers = parts.receivers ?? '  tcp_lifecycle:\n';
+  const exporters = parts.exporters ?? '  debug:\n';
+  const exporterId = /^ {2}([a-z_/]+):/.exec(exporters)?.[1] ?? 'debug';
+  const receiverId = /^ {2}([a-z_/]+):/.exec(receivers)?.[1] ?? 'tcp_lifecycle';
+  const processorId = parts.processors ? /^ {2}([a-z_/]+):/.exec(parts.processors)?.[1] : undefined;
+  return [
+    parts.top ?? '',
+    `receivers:\n${receivers}`,
+    parts.processors ? `processors:\n${parts.processors}` : '',
+    `exporters:\n${exporters}`,
+    'service:\n  pipelines:\n',
+    `    logs: {receivers: [${receiverId}], ${processorId ? `processors: [${processorId}], ` : ''}exporters: [${exporterId}]}\n`,
+  ].join('');
+}
+
+// Each case was accepted by `validate` and then refused (or run wrongly) by `run`, or refused
+// by both with different words. Both commands must now give the same verdict and the same line.
+describe('validate and run agree', () => {
+  const bomb = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    .concat(Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`))
+    .join('\n');
+  const missingCgroup = `/tcpscope-no-such-cgroup-${randomBytes(6).toString('hex')}`;
+  const cases: { name: string; config: () => string; message: (file: string) => string; env?: NodeJS.ProcessEnv }[] = [
+    {
+      name: 'a tcp_handshake cgroup_prefix that does not exist',
+      config: () => shipped({ receivers: `  tcp_handshake:\n    cgroup_prefix: ${missingCgroup}\n` }),
+      message: () =>
+        `receivers.tcp_handshake.cgroup_prefix: no cgroup ${JSON.stringify(missingCgroup)} under the cgroup v2 root ${findCgroupV2Root() ?? '(not mounted)'}`,
+    },
+    {
+      name: 'k8s_attributes auth_type kubeConfig without a kubeconfig file',
+      config: () => shipped({ processors: '  k8s_attributes:\n    auth_type: kubeConfig\n' }),
+      env: { KUBECONFIG: '/nonexistent/tcpscope-test-kubeconfig' },
+      message: () =>
+        'processors.k8s_attributes.auth_type: is kubeConfig, but there is no kubeconfig file (looked at $KUBECONFIG=/nonexistent/tcpscope-test-kubeconfig)',
+    },
+    {
+      name: 'otlp retry max_interval below initial_interval',
+      config: () =>
+        shipped({ exporters: '  otlp:\n    endpoint: localhost:4317\n    retry_on_failure: {initial_interval: 10s, max_interval: 1s}\n' }),
+      message: () => 'exporters.otlp.retry_on_failure.max_interval: must be at least initial_interval ("10s"), got "1s"',
+    },
+    {
+      name: 'a ring buffer size the kernel refuses (2^32 wraps to 0)',
+      config: () => shipped({ receivers: '  tcp_lifecycle:\n    ring_buffer_size: 4294967296\n' }),
+      message: () =>
+        'receivers.tcp_lifecycle.ring_buffer_size: must be a power of two from 4096 (the page size) to 2147483648 bytes: the kernel takes only a power-of-two multiple of the page size, e.g. 1048576 for 1 MiB, got 4294967296 (Bytes of the kernel ring buffer for events (a power-of-two multiple of the page size, at most 2 GiB). Events beyond it are dropped and counted in tcpscope.receiver.dropped_events; default 4194304)',
+    },
+    {
+      name: 'a ring buffer size that is not a power of two',
+      config: () => shipped({ receivers: '  tcp_handshake:\n    ring_buffer_size: 12288\n' }),
+      message: () =>
+        'receivers.tcp_handshake.ring_buffer_size: must be a power of two from 4096 (the page size) to 2147483648 bytes: the kernel takes only a power-of-two multiple of the page size, e.g. 1048576 for 1 MiB, got 12288 (Bytes of the kernel ring buffer for events (a power-of-two multiple of the page size, at most 2 GiB); default 1048576)',
+    },
+    {
+      name: 'a top-level __proto__ key',
+      config: () => shipped({ top: '__proto__: {receivers: 1}\n' }),
+      message: (file) => `__proto__: "__proto__" is not allowed as a key (${file}:1:1); no setting has this name`,
+    },
+    {
+      name: '__proto__ in component settings',
+      config: () => shipped({ receivers: '  tcp_lifecycle:\n    __proto__: {max_connections: 2048}\n' }),
+      message: (file) => `receivers.tcp_lifecycle.__proto__: "__proto__" is not allowed as a key (${file}:3:5); no setting has this name`,
+    },
+    {
+      name: 'a file exporter path that is a directory',
+      config: () => shipped({ exporters: `  file:\n    path: ${dir}\n` }),
+      message: () => `exporters.file.path: is a directory, got ${JSON.stringify(dir)}; name a file in it, e.g. ${JSON.stringify(`${dir}/telemetry.jsonl`)}`,
+    },
+    {
+      name: 'a file exporter path below a regular file',
+      config: () => {
+        writeFileSync(join(dir, 'plain'), '');
+        return shipped({ exporters: `  file:\n    path: ${dir}/plain/sub/out.jsonl\n` });
+      },
+      message: () => `exporters.file.path: cannot be created: ${dir}/plain is not a directory (ENOTDIR), got "${dir}/plain/sub/out.jsonl"`,
+    },
+    {
+      name: 'collection_interval longer than a Node.js timer',
+      config: () => shipped({ receivers: '  tcp_lifecycle:\n    collection_interval: 1000h\n' }),
+      message: () =>
+        'receivers.tcp_lifecycle.collection_interval: must be a duration of at most 2147483647ms (about 596h): Node.js runs longer timers after 1 ms, got "1000h" (How often the kernel aggregates are read and exported as metrics ("10s", "500ms" or milliseconds); default "10s")',
+    },
+    {
+      name: 'file flush_interval longer than a Node.js timer',
+      config: () => shipped({ exporters: `  file:\n    path: ${dir}/out.jsonl\n    flush_interval: 1000h\n` }),
+      message: () =>
+        'exporters.file.flush_interval: must be a duration of at most 2147483647ms (about 596h): Node.js runs longer timers after 1 ms, got "1000h" (how often buffered lines are appended: milliseconds, or a duration such as "500ms" or "1s"; default "1s")',
+    },
+    {
+      name: 'otlp timeout longer than a Node.js timer',
+      config: () => shipped({ exporters: '  otlp:\n    timeout: 2147483648\n' }),
+      message: () =>
+        'exporters.otlp.timeout: must be a duration of at most 2147483647ms (about 596h): Node.js runs longer timers after 1 ms, got 2147483648 (deadline of one export attempt, and how long shutdown keeps delivering queued batches; default "10s")',
+    },
+    {
+      name: 'a sampling threshold with min above max',
+      config: () =>
+        shipped({ processors: '  sampling:\n    policies: [{threshold: {field: tcp.duration, min: 2, max: 1}}]\n' }),
+      message: () =>
+        'processors.sampling.policies[0].threshold.min: must be at most max (1), got 2: no value lies between them, so the policy would keep nothing',
+    },
+    {
+      name: 'NaN in a setting',
+      config: () => shipped({ receivers: '  tcp_lifecycle:\n    max_cgroups: .nan\n' }),
+      message: () =>
+        "receivers.tcp_lifecycle.max_cgroups: must be an integer from 16 to 1048576, got NaN (Distinct (cgroup, role) series in the kernel aggregates; beyond it, data goes to one series with otel.metric.overflow=true; default 4096)",
+    },
+    {
+      name: 'a "billion laughs" alias bomb',
+      config: () => bomb,
+      message: (file) =>
+        `${file}: YAML aliases (*name) expand the document too much: an anchor may be used at most 100 times over; write the values out or use fewer aliases`,
+    },
+    {
+      name: 'a second YAML document',
+      config: () => `${shipped({})}---\n`,
+      message: (file) =>
+        `${file}:8:1: YAML syntax error: a config file holds one YAML document; remove the "---" or "..." line that starts another one, at "---"`,
+    },
+  ];
+  cases.forEach(({ name, config, message, env }, i) => {
+    it(name, () => {
+      const file = writeConfig(`agree-${i}.yaml`, config());
+      const expected = `tcpscope: CONFIG_INVALID: ${message(file)}\n`;
+      for (const command of ['validate', 'run']) {
+        const { status, stdout, stderr } = tcpscopeWith(env ?? {}, command, '--config', file);
+        assert.equal(stderr, expected, command);
+        assert.equal(stdout, '', command);
+        assert.equal(status, 2, command);
+      }
+    });
   });
 });
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describeError, runAgent, type RunningAgent, type RunOptions } from './agent';
 import { defaultRegistry } from './components';
-import { loadConfigFile, validateConfig, type Environment } from './config';
+import { loadConfigFile, MAX_CONFIG_BYTES, validateConfig, type Environment } from './config';
 import { ConfigError, TcpscopeError } from './errors';
 import { describePipelines, type FactoryRegistry } from './pipeline';
 import { VERSION } from './version';
@@ -24,7 +24,7 @@ Examples:
   $ sudo tcpscope run --config /etc/tcpscope/tcpscope.yaml
   $ tcpscope validate --config config/tcpscope.yaml
 
-Config values may use \${env:VAR} and \${env:VAR:-default}.
+Config values may use \${env:VAR} and \${env:VAR:-default}; a config file is at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB.
 Exit codes: 0 ok, 1 failure, 2 invalid config.`;
 
 /** Entry point of bin/tcpscope.js. Sets the exit code; never throws. */
@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   program
     .command('validate')
-    .description('check a config file without starting anything, and print its pipelines')
+    .description('check a config file with every check run makes, without starting anything, and print its pipelines')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .allowExcessArguments(false)
     .action(async (options: { config: string }) => {

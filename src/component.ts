@@ -98,12 +98,25 @@ export type EventKind = 'established_connection';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
+/** What a factory's validate() found wrong: `key` is the dotted path inside the component's settings. */
+export interface SettingProblem {
+  readonly key: string;
+  /** What was expected, e.g. `must be at least initial_interval ("5s"), got "1s"`. */
+  readonly message: string;
+}
+
 interface FactoryBase<C> {
   readonly type: string;
   /** Signals this component can take part in. */
   readonly signals: readonly Signal[];
   /** convict schema of this component's config; defaults live in the schema. */
   readonly schema: Schema<C>;
+  /**
+   * Checks the schema cannot express (across keys, against the host), like the Collector's
+   * Validate(). Called by config validation after the schema passed, so `tcpscope validate` and
+   * `tcpscope run` refuse the same configs with the same message; create() may then trust `config`.
+   */
+  validate?(config: C): SettingProblem | undefined;
 }
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {

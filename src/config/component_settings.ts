@@ -100,6 +100,11 @@ function checkShape(
     if (typeof value === 'string' && isCoercedFromString(target)) {
       throw new ConfigError(keyPath, `${expectation(leaf, target)}, got ${shown(leaf, value)}${explain(leaf)}`);
     }
+    if (typeof value === 'number' && !Number.isFinite(value) && target === 'number' && !hasFormatFunction(leaf)) {
+      // YAML's .nan and 1e400 are numbers, and convict's Number format lets NaN and Infinity pass
+      // (a format function says itself what range it takes).
+      throw new ConfigError(keyPath, `must be a finite number, got ${shown(leaf, value)}${explain(leaf)}`);
+    }
     if (isPlainMap(value) && !mapAllowed) {
       // convict would take the map for a nested section and report "did you override its parent?".
       // A format function may accept more than its default's type, so it only says "not a map".
@@ -110,6 +115,11 @@ function checkShape(
     cleaned[key] = value;
   }
   return cleaned;
+}
+
+/** A format function of the component's own (not one of the constructors convict knows). */
+function hasFormatFunction(leaf: Leaf): boolean {
+  return typeof leaf.format === 'function' && !BUILT_IN_FORMATS.has(leaf.format);
 }
 
 /** The type convict would coerce a string into for this leaf (mirrors convict's getFormat()). */
@@ -159,7 +169,8 @@ function shown(leaf: Leaf, value: unknown): string {
 /** ` (doc; default X)`: what the setting is for and what it is when left out. */
 function explain(leaf: Leaf): string {
   const parts: string[] = [];
-  if (leaf.doc) parts.push(leaf.doc);
+  // Docs are sentences; their final period would stand before the `;`.
+  if (leaf.doc) parts.push(leaf.doc.replace(/\.$/, ''));
   if (leaf.default !== null && leaf.default !== undefined && !leaf.sensitive) {
     parts.push(`default ${describeValue(leaf.default)}`);
   }

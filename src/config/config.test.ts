@@ -9,6 +9,7 @@ import type { ExporterFactory, Factory, ProcessorFactory, ReceiverFactory } from
 import { ConfigError } from '../errors';
 import { FactoryRegistry } from '../pipeline/registry';
 import { loadConfigFile, parseConfigText, validateConfig, type Environment, type ValidatedConfig } from './index';
+import { MAX_ALIAS_EXPANSIONS, MAX_CONFIG_BYTES } from './load';
 
 const notCreated = (): never => {
   throw new Error('config tests never create components');
@@ -42,6 +43,11 @@ const lifecycle: ReceiverFactory<LifecycleConfig> = {
     ports: { doc: 'local ports to watch (empty: all)', format: portList, default: [] },
     endpoint: { doc: 'where to send', format: String, default: 'http://localhost:4318' },
   },
+  // A check across keys that the schema cannot express, as a real factory's validate() does.
+  validate: (config) =>
+    config.sampling.mode === 'all' && config.sampling.rate !== 1
+      ? { key: 'sampling.rate', message: `must be 1 when sampling.mode is "all", got ${config.sampling.rate}` }
+      : undefined,
   create: notCreated,
 };
 
@@ -303,12 +309,67 @@ const INVALID: { name: string; yaml: string; env?: Environment; message: string 
   {
     name: 'YAML syntax error names file, line and column',
     yaml: `receivers:\n  tcp_lifecycle: {\nexporters: {debug: }\n`,
-    message: 'test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }',
+    message:
+      'test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }, at "exporters: {debug: }"',
   },
   {
     name: 'a key written twice',
     yaml: `receivers: {tcp_lifecycle: }\nreceivers: {tcp_rtt: }\n`,
-    message: 'test.yaml:2:1: YAML syntax error: Map keys must be unique',
+    message:
+      'test.yaml:2:1: YAML syntax error: key "receivers" is written twice in one map (first on line 1); keep one, at "receivers: {tcp_rtt: }"',
+  },
+  {
+    name: 'a key written twice in a nested flow map',
+    yaml: `receivers:\n  tcp_lifecycle: {enabled: true,\n    enabled: false}\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'test.yaml:3:5: YAML syntax error: key "enabled" is written twice in one map (first on line 2); keep one, at "    enabled: false}"',
+  },
+  {
+    name: 'a syntax error at the end of the file says so',
+    yaml: `receivers:\n  tcp_lifecycle: {endpoint: "http://x\n`,
+    message: 'test.yaml:3:1: YAML syntax error: Missing closing "quote, at the end of the file',
+  },
+  {
+    name: 'a map as a key',
+    yaml: `receivers:\n  ? {tcp_lifecycle: 1}\n  : {}\n`,
+    message: 'test.yaml:2:5: YAML syntax error: a map key must be a plain value, not a map or a list, at "  ? {tcp_lifecycle: 1}"',
+  },
+  {
+    name: 'a second YAML document',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}---\nreceivers: {}\n`,
+    message:
+      'test.yaml:8:1: YAML syntax error: a config file holds one YAML document; remove the "---" or "..." line that starts another one, at "---"',
+  },
+  {
+    name: 'a top-level __proto__ key',
+    yaml: `__proto__: {receivers: {tcp_rtt: }}\nreceivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}`,
+    message: '__proto__: "__proto__" is not allowed as a key (test.yaml:1:1); no setting has this name',
+  },
+  {
+    name: '__proto__ in component settings',
+    yaml: `receivers:\n  tcp_lifecycle:\n    __proto__: {enabled: false}\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.__proto__: "__proto__" is not allowed as a key (test.yaml:3:5); no setting has this name',
+  },
+  {
+    name: '__proto__ inside a list item',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ports: [{__proto__: 80}]\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.ports[0].__proto__: "__proto__" is not allowed as a key (test.yaml:3:14); no setting has this name',
+  },
+  {
+    name: 'NaN is shown as NaN, not null',
+    yaml: `receivers:\n  tcp_lifecycle:\n    sampling: {mode: threshold, rate: .nan}\nexporters: {debug: }${PIPELINE}`,
+    message: 'receivers.tcp_lifecycle.sampling.rate: must be a finite number, got NaN (fraction kept; default 1)',
+  },
+  {
+    name: 'a number too large for a double is shown as Infinity, not null',
+    yaml: `receivers:\n  tcp_lifecycle:\n    ring_buffer_size: 1e400\nexporters: {debug: }${PIPELINE}`,
+    message:
+      'receivers.tcp_lifecycle.ring_buffer_size: must be a non-negative integer, got Infinity (ring buffer size in bytes; default 262144)',
+  },
+  {
+    name: "the factory's validate() runs after the schema and names the key path",
+    yaml: `receivers:\n  tcp_lifecycle/x:\n    sampling: {rate: 0.5}\nexporters: {debug: }\nservice:\n  pipelines:\n    logs: {receivers: [tcp_lifecycle/x], exporters: [debug]}\n`,
+    message: 'receivers.tcp_lifecycle/x.sampling.rate: must be 1 when sampling.mode is "all", got 0.5',
   },
   {
     name: 'a top level that is not a map',
@@ -456,10 +517,74 @@ describe('loadConfigFile', () => {
     }
   });
 
+  it('a directory is a ConfigError saying so', () => {
+    assert.throws(() => loadConfigFile(tmpdir(), {}), {
+      name: 'ConfigError',
+      message: `cannot read config file ${tmpdir()}: it is a directory, not a file`,
+    });
+  });
+
   it('a missing file is a ConfigError naming the file', () => {
     assert.throws(() => loadConfigFile('/nonexistent/tcpscope.yaml', {}), {
       name: 'ConfigError',
       message: 'cannot read config file /nonexistent/tcpscope.yaml: no such file',
+    });
+  });
+});
+
+describe('hostile and huge YAML', () => {
+  it('refuses a "billion laughs" alias bomb with a config error', () => {
+    // Nine levels of nine aliases: 9^9 = 387 million strings if expanded.
+    const lines = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i <= 9; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    assert.throws(() => parseConfigText(lines.join('\n'), 'bomb.yaml', {}), {
+      name: 'ConfigError',
+      message: `bomb.yaml: YAML aliases (*name) expand the document too much: an anchor may be used at most ${MAX_ALIAS_EXPANSIONS} times over; write the values out or use fewer aliases`,
+    });
+  });
+
+  it('still takes a few aliases', () => {
+    const tree = parseConfigText('x: &p [1, 2]\ny: *p\nz: *p\n', 'ok.yaml', {});
+    assert.deepEqual(tree, { x: [1, 2], y: [1, 2], z: [1, 2] });
+  });
+
+  // Generated: 100k keys (1.7 MB). The duplicate-key check was quadratic (20k keys took 4.4 s,
+  // 600k never finished); now the whole load is linear. Bounded by the test timeout only.
+  const HUGE = 100_000;
+  const hugeHeaders = (extra = '') =>
+    `receivers: {tcp_lifecycle: }\nexporters:\n  otlp:\n    endpoint: c:4317\n    headers:\n${Array.from({ length: HUGE }, (_, i) => `      x-h${i}: v${i}\n`).join('')}${extra}service:\n  pipelines:\n    logs: {receivers: [tcp_lifecycle], exporters: [otlp]}\n`;
+
+  it('validates a map of 100k keys', { timeout: 60_000 }, () => {
+    const config = validate(hugeHeaders());
+    const headers = (config.exporters.get('otlp')?.config as OtlpConfig).headers;
+    assert.equal(Object.keys(headers).length, HUGE);
+    assert.equal(headers[`x-h${HUGE - 1}`], `v${HUGE - 1}`);
+  });
+
+  it('finds a key repeated at the end of a map of 100k keys', { timeout: 60_000 }, () => {
+    assert.throws(() => validate(hugeHeaders('      x-h7: again\n')), {
+      message: `test.yaml:${HUGE + 6}:7: YAML syntax error: key "x-h7" is written twice in one map (first on line 13); keep one, at "      x-h7: again"`,
+    });
+  });
+
+  it(`refuses a config larger than ${MAX_CONFIG_BYTES} bytes`, () => {
+    assert.throws(() => parseConfigText(`# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`, 'huge.yaml', {}), {
+      name: 'ConfigError',
+      message: `huge.yaml: the config is larger than ${MAX_CONFIG_BYTES} bytes, the most tcpscope reads`,
+    });
+  });
+
+  it('reads at most the bound from an endless file', () => {
+    assert.throws(() => loadConfigFile('/dev/zero', {}), {
+      name: 'ConfigError',
+      message: `/dev/zero: the config file is larger than ${MAX_CONFIG_BYTES} bytes (4 MiB), the most tcpscope reads; is it the right file?`,
+    });
+  });
+
+  it('absurd nesting is a config error, not a crash', () => {
+    assert.throws(() => parseConfigText(`a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`, 'deep.yaml', {}), {
+      name: 'ConfigError',
+      message: /^deep\.yaml:1:\d+: YAML syntax error: Maximum call stack size exceeded, at "a: \[\[\[/,
     });
   });
 });

@@ -1,5 +1,5 @@
 // Public entry point of config loading and validation.
-export { loadConfigFile, parseConfigText } from './load';
+export { loadConfigFile, MAX_ALIAS_EXPANSIONS, MAX_CONFIG_BYTES, parseConfigText } from './load';
 export { validateConfig } from './validate';
 export { substituteEnv, type Environment } from './env';
 export type {

@@ -20,6 +20,8 @@ export function isPlainMap(value: unknown): value is Record<string, unknown> {
 /** A short rendering of a config value for error messages. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON has no NaN or Infinity and would show them (`.nan`, `1e400` in YAML) as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const json = JSON.stringify(value);
   if (json === undefined) return String(value);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;

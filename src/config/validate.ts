@@ -3,13 +3,13 @@
 // written), then the checks that need the whole file (missing service, unused components).
 // Reporting one precise error rather than a list keeps the message actionable; the user fixes
 // it and runs `tcpscope validate` again.
-import type { ComponentId, ComponentKind, Factory, Signal } from '../component';
+import type { ComponentId, ComponentKind, Factory, SettingProblem, Signal } from '../component';
 import { ConfigError } from '../errors';
 import type { LogLevel } from '../logger';
 import type { FactoryRegistry } from '../pipeline/registry';
 import { validateComponentSettings } from './component_settings';
 import { parseComponentId, parsePipelineId } from './ids';
-import { describeValue, formatKeyPath, isPlainMap } from './keypath';
+import { describeValue, formatKeyPath, isPlainMap, type KeySegment } from './keypath';
 import type { PipelineSpec, TelemetrySettings, ValidatedComponent, ValidatedConfig } from './types';
 
 type SectionName = 'receivers' | 'processors' | 'exporters';
@@ -110,8 +110,17 @@ function validateSection(
     const factory = registry.get(kind, id.type);
     if (!factory) throw new ConfigError(path, unknownType(kind, id, registry));
     const config = validateComponentSettings(factory.schema, settings, [section, text]);
+    // The factory's own checks (across keys, against the host), so that `validate` refuses
+    // everything `run` would; they see the settings with defaults applied, as create() will.
+    const problem = factory.validate?.(config);
+    if (problem) throw settingError([section, text], problem);
     out.set(text, { kind, id, config });
   }
+}
+
+function settingError(component: readonly KeySegment[], problem: SettingProblem): ConfigError {
+  const inside = problem.key === '' ? [] : problem.key.split('.');
+  return new ConfigError(formatKeyPath([...component, ...inside]), problem.message);
 }
 
 function unknownType(kind: ComponentKind, id: ComponentId, registry: FactoryRegistry): string {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { durationFormat, parseDuration } from './duration';
+import { durationFormat, MAX_DURATION_MS, parseDuration } from './duration';
 
 describe('parseDuration', () => {
   const valid: [unknown, number][] = [
@@ -23,6 +23,15 @@ describe('parseDuration', () => {
   for (const input of ['', 's', '5 s', '5sec', '1s2', '-1s', 'soon', -1, NaN, Infinity, true, null, {}]) {
     it(`${String(JSON.stringify(input))} is rejected`, () => assert.throws(() => parseDuration(input), /must be a duration/));
   }
+  it('durationFormat refuses what a Node.js timer cannot wait (it would fire after 1 ms)', () => {
+    const tooLong = /^Error: must be a duration of at most 2147483647ms \(about 596h\): Node\.js runs longer timers after 1 ms$/;
+    for (const input of ['1000h', '596h31m24s', MAX_DURATION_MS + 1, '99999999999999999999999ms']) {
+      assert.throws(() => durationFormat(1)(input), tooLong, String(input));
+    }
+    durationFormat(1)(MAX_DURATION_MS);
+    durationFormat(1)('596h');
+    assert.equal(MAX_DURATION_MS, 2 ** 31 - 1);
+  });
   it('durationFormat enforces a minimum', () => {
     assert.throws(() => durationFormat(10)('5ms'), /must be a duration of at least 10ms/);
     durationFormat(10)('10ms');

@@ -52,10 +52,28 @@ function invalid(_value: unknown): never {
   );
 }
 
-/** A convict `format` function for a duration of at least `minMs` milliseconds. */
-export function durationFormat(minMs = 0): (value: unknown) => void {
+/**
+ * The longest duration a setting may have: Node.js keeps a timer's delay in a signed 32-bit
+ * number of milliseconds and runs a longer one after 1 ms instead (with only a warning), so
+ * `collection_interval: 1000h` would export every millisecond. Every duration setting is bounded
+ * by it, timer or not, so that one rule holds for all of them.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
+ * A convict `format` function for a duration from `minMs` to `maxMs` milliseconds. The messages
+ * say what is expected; the config loader adds the key path and the value given.
+ */
+export function durationFormat(minMs = 0, maxMs = MAX_DURATION_MS): (value: unknown) => void {
   return (value) => {
     const ms = parseDuration(value);
     if (ms < minMs) throw new Error(`must be a duration of at least ${minMs}ms`);
+    if (ms > maxMs) {
+      throw new Error(
+        maxMs === MAX_DURATION_MS
+          ? `must be a duration of at most ${MAX_DURATION_MS}ms (about 596h): Node.js runs longer timers after 1 ms`
+          : `must be a duration of at most ${maxMs}ms`,
+      );
+    }
   };
 }

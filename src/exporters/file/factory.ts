@@ -1,6 +1,6 @@
 // The `file` exporter: OTLP/JSON lines in a file, for debugging, tests and air-gapped hosts.
 import type { ExporterFactory } from '../../component';
-import { fileExporterSchema, resolveFileExporterConfig, type FileExporterConfig } from './config';
+import { fileExporterSchema, resolveFileExporterConfig, validateFileExporterConfig, type FileExporterConfig } from './config';
 import { FileExporter } from './file_exporter';
 
 export type { FileExporterConfig } from './config';
@@ -11,5 +11,6 @@ export const fileExporterFactory: ExporterFactory<FileExporterConfig> = {
   type: 'file',
   signals: ['metrics', 'logs'],
   schema: fileExporterSchema,
+  validate: validateFileExporterConfig,
   create: (settings, config, signals) => new FileExporter(settings, resolveFileExporterConfig(config), signals),
 };

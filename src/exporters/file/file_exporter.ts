@@ -1,7 +1,6 @@
 // Appends one OTLP/JSON export request per line to a file, the format of the Collector's file
 // exporter (and what its otlpjsonfile receiver reads back).
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal, SignalData } from '../../component';
 import { ExportError } from '../../errors';
 import type { AgentLogger } from '../../logger';
@@ -9,6 +8,7 @@ import type { DropCounting, DroppedItems } from '../dropped_items';
 import { itemCount } from '../signal_counts';
 import type { FileExporterSettings } from './config';
 import { encodeLogsRequest, encodeMetricsRequest } from './otlp_json';
+import { makeParentDirectory } from './parent_directory';
 
 /** Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks. */
 export const MAX_BUFFERED_BYTES = 1 << 20;
@@ -51,7 +51,7 @@ export class FileExporter implements Exporter, DropCounting {
   async start(_host: Host): Promise<void> {
     if (this.state !== 'created') return;
     try {
-      await mkdir(dirname(this.config.path), { recursive: true });
+      await makeParentDirectory(this.config.path);
       this.handle = await open(this.config.path, 'a');
     } catch (cause) {
       throw new ExportError(

@@ -2,7 +2,7 @@
 // Collector's otlp exporter (endpoint, tls, headers, compression, timeout, sending_queue,
 // retry_on_failure).
 import type { Schema } from 'convict';
-import { ConfigError } from '../../errors';
+import type { SettingProblem } from '../../component';
 import { durationFormat, parseDuration, type DurationSetting } from '../duration';
 import type { RetrySettings } from './delivery_queue';
 
@@ -147,17 +147,21 @@ export const otlpExporterSchema: Schema<OtlpExporterConfig> = {
   },
 };
 
-/** Milliseconds and checks across keys; `path` is the component's key path for errors. */
-export function resolveOtlpExporterConfig(config: OtlpExporterConfig, path: string): OtlpExporterSettings {
+/** The otlp factory's validate(): checks across keys, the same for `validate` and `run`. */
+export function validateOtlpExporterConfig(config: OtlpExporterConfig): SettingProblem | undefined {
   const retry = config.retry_on_failure;
-  const initialIntervalMs = parseDuration(retry.initial_interval);
-  const maxIntervalMs = parseDuration(retry.max_interval);
-  if (maxIntervalMs < initialIntervalMs) {
-    throw new ConfigError(
-      `${path}.retry_on_failure.max_interval`,
-      `must be at least initial_interval (${JSON.stringify(retry.initial_interval)}), got ${JSON.stringify(retry.max_interval)}`,
-    );
+  if (parseDuration(retry.max_interval) < parseDuration(retry.initial_interval)) {
+    return {
+      key: 'retry_on_failure.max_interval',
+      message: `must be at least initial_interval (${JSON.stringify(retry.initial_interval)}), got ${JSON.stringify(retry.max_interval)}`,
+    };
   }
+  return undefined;
+}
+
+/** Durations in milliseconds; `config` passed validateOtlpExporterConfig(). */
+export function resolveOtlpExporterConfig(config: OtlpExporterConfig): OtlpExporterSettings {
+  const retry = config.retry_on_failure;
   return {
     endpoint: config.endpoint,
     insecure: config.tls.insecure,
@@ -167,8 +171,8 @@ export function resolveOtlpExporterConfig(config: OtlpExporterConfig, path: stri
     queueSize: config.sending_queue.queue_size,
     retry: {
       enabled: retry.enabled,
-      initialIntervalMs,
-      maxIntervalMs,
+      initialIntervalMs: parseDuration(retry.initial_interval),
+      maxIntervalMs: parseDuration(retry.max_interval),
       maxElapsedTimeMs: parseDuration(retry.max_elapsed_time),
       multiplier: retry.multiplier,
       randomizationFactor: retry.randomization_factor,

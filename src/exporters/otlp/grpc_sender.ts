@@ -34,11 +34,20 @@ export function classify(result: ExportResult): SendOutcome {
   const error = result.error as (Error & { code?: unknown; details?: unknown }) | undefined;
   if (error && typeof error.code === 'number') {
     const reason = `${status[error.code] ?? `status ${error.code}`}: ${typeof error.details === 'string' && error.details ? error.details : error.message}`;
-    return { kind: RETRYABLE.has(error.code) ? 'retryable' : 'permanent', reason };
+    return { kind: RETRYABLE.has(error.code) ? 'retryable' : 'permanent', reason: withTlsHint(reason) };
   }
   // No gRPC status: the request could not even be built (encoding, credentials): retrying the
   // same batch would fail the same way.
   return { kind: 'permanent', reason: error?.message ?? 'export failed' };
+}
+
+// OpenSSL's complaint when the first bytes back from the server are not a TLS record: the
+// endpoint speaks plaintext (a Collector's OTLP receiver without tls), the most common mistake.
+const PLAINTEXT_PEER = /wrong version number|WRONG_VERSION_NUMBER|packet length too long/i;
+
+function withTlsHint(reason: string): string {
+  if (!PLAINTEXT_PEER.test(reason)) return reason;
+  return `${reason.trimEnd()} (the endpoint answered a TLS handshake in plaintext: if it serves plaintext gRPC, set tls.insecure: true)`;
 }
 
 interface SdkExporter<T> {

@@ -310,7 +310,6 @@ describe('otlp exporter config', () => {
   it('resolves durations and lowercases header names', () => {
     const resolved = resolveOtlpExporterConfig(
       validate({ endpoint: '[fd00::1]:4317', headers: { 'X-Scope-OrgID': 'a' }, timeout: 2500, retry_on_failure: { max_elapsed_time: 0 } }) as OtlpExporterConfig,
-      'exporters.otlp',
     );
     assert.deepStrictEqual(resolved, {
       endpoint: '[fd00::1]:4317',
@@ -352,14 +351,13 @@ describe('otlp exporter config', () => {
       }));
   }
 
-  it('rejects max_interval below initial_interval when the exporter is created', () => {
-    const settings = testSettings('otlp', 'backend');
+  it('validate() refuses max_interval below initial_interval (config validation reports it with the key path)', () => {
     const c = validate({ retry_on_failure: { initial_interval: '10s', max_interval: '1s' } }) as OtlpExporterConfig;
-    assert.throws(() => otlpExporterFactory.create(settings, c, ['logs']), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      assert.equal(e.message, 'exporters.otlp/backend.retry_on_failure.max_interval: must be at least initial_interval ("10s"), got "1s"');
-      return true;
+    assert.deepStrictEqual(otlpExporterFactory.validate?.(c), {
+      key: 'retry_on_failure.max_interval',
+      message: 'must be at least initial_interval ("10s"), got "1s"',
     });
+    assert.equal(otlpExporterFactory.validate?.(validate({}) as OtlpExporterConfig), undefined);
   });
 
   it('documents every key with a format and a default', () => {

@@ -1,7 +1,10 @@
 // Config of the k8s_attributes processor. Shaped like the issue's example and, where it has a
 // counterpart, like the OpenTelemetry Collector's k8sattributes processor (auth_type, extract).
 import type { Schema } from 'convict';
+import type { SettingProblem } from '../../component';
+import { ConfigError } from '../../errors';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
+import { resolveKubeAccess } from './kube_access';
 
 /**
  * How to reach the Kubernetes API. `auto`: the in-cluster service account when the agent runs in
@@ -24,7 +27,7 @@ export interface K8sAttributesConfig {
 const METADATA_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 function metadataKeys(value: unknown): void {
-  if (!Array.isArray(value)) throw new Error(`must be a list of label or annotation keys (got ${JSON.stringify(value)})`);
+  if (!Array.isArray(value)) throw new Error(`must be a list of label or annotation keys`);
   const bad = value.find((key) => typeof key !== 'string' || !METADATA_KEY.test(key) || key.length > 316);
   if (bad !== undefined) throw new Error(`has ${JSON.stringify(bad)}, which is not a Kubernetes label or annotation key (e.g. app, app.kubernetes.io/name)`);
 }
@@ -65,3 +68,18 @@ export const k8sAttributesSchema: Schema<K8sAttributesConfig> = {
     default: '2m',
   },
 };
+
+/**
+ * The k8s_attributes factory's validate(): whether auth_type can be honoured on this host (a
+ * service account, a readable kubeconfig with a current cluster), checked as create() will check
+ * it, so that `tcpscope validate` refuses what `tcpscope run` would.
+ */
+export function validateK8sAttributesConfig(config: K8sAttributesConfig): SettingProblem | undefined {
+  try {
+    resolveKubeAccess(config.auth_type, '');
+  } catch (error) {
+    if (error instanceof ConfigError) return { key: 'auth_type', message: error.message };
+    throw error;
+  }
+  return undefined;
+}

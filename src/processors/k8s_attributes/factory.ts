@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Consumer, CreateSettings, Processor, ProcessorFactory, Signal } from '../../component';
 import { parseDuration } from '../../exporters/duration';
 import { ClusterView } from './cluster_view';
-import { k8sAttributesSchema, type K8sAttributesConfig } from './config';
+import { k8sAttributesSchema, validateK8sAttributesConfig, type K8sAttributesConfig } from './config';
 import { Enrichment } from './enrichment';
 import { resolveKubeAccess } from './kube_access';
 import { K8sAttributesProcessor } from './processor';
@@ -33,6 +33,7 @@ export const k8sAttributesProcessorFactory: ProcessorFactory<K8sAttributesConfig
   type: 'k8s_attributes',
   signals: ['metrics', 'logs'],
   schema: k8sAttributesSchema,
+  validate: validateK8sAttributesConfig,
   // Adds names (k8s.*, container.*, peer.k8s.*) only: a sampling predicate after it reads the
   // same addresses, ports, error.type and tcp.* values as before it.
   logsEffect: { kind: 'passes_through' },

@@ -1,5 +1,6 @@
 // Config of the sampling processor (logs only): policies combined with any/all.
 import type { Schema } from 'convict';
+import type { SettingProblem } from '../../component';
 
 import { THRESHOLD_FIELDS, type SamplingPolicy, type SamplingPredicate, type ThresholdField } from '../../telemetry/sampling_predicate';
 
@@ -24,7 +25,7 @@ function policyProblem(policy: unknown, index: number): string | undefined {
   if (Object.keys(b).some((k) => !['field', 'min', 'max'].includes(k))) return `policies[${index}].threshold takes field, min, max`;
   if (!THRESHOLD_FIELDS.includes(b.field as ThresholdField)) return `policies[${index}].threshold.field must be one of ${THRESHOLD_FIELDS.join(', ')} (got ${JSON.stringify(b.field)})`;
   for (const bound of ['min', 'max']) {
-    if (b[bound] !== undefined && typeof b[bound] !== 'number') return `policies[${index}].threshold.${bound} must be a number (got ${JSON.stringify(b[bound])})`;
+    if (b[bound] !== undefined && !Number.isFinite(b[bound])) return `policies[${index}].threshold.${bound} must be a finite number (got ${String(b[bound])})`;
   }
   if (b.min === undefined && b.max === undefined) return `policies[${index}].threshold needs min and/or max`;
   return undefined;
@@ -51,3 +52,19 @@ export const samplingSchema: Schema<SamplingConfig> = {
     default: [] as SamplingPolicy[],
   },
 };
+
+/** The sampling factory's validate(): what one policy's shape cannot say. */
+export function validateSamplingConfig(config: SamplingConfig): SettingProblem | undefined {
+  for (const [index, policy] of config.policies.entries()) {
+    if (!('threshold' in policy)) continue;
+    const { min, max } = policy.threshold;
+    if (min !== undefined && max !== undefined && min > max) {
+      // Accepted, it would silently keep no event of this field at all.
+      return {
+        key: `policies[${index}].threshold.min`,
+        message: `must be at most max (${max}), got ${min}: no value lies between them, so the policy would keep nothing`,
+      };
+    }
+  }
+  return undefined;
+}

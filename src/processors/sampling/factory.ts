@@ -1,6 +1,6 @@
 import type { Consumer, CreateSettings, Processor, ProcessorFactory, Signal } from '../../component';
 import { ConfigError } from '../../errors';
-import { samplingSchema, type SamplingConfig } from './config';
+import { samplingSchema, validateSamplingConfig, type SamplingConfig } from './config';
 import { SamplingProcessor } from './processor';
 
 export const samplingProcessorFactory: ProcessorFactory<SamplingConfig> = {
@@ -9,6 +9,7 @@ export const samplingProcessorFactory: ProcessorFactory<SamplingConfig> = {
   // Logs only: metrics stay complete, so config validation refuses sampling in a metrics pipeline.
   signals: ['logs'],
   schema: samplingSchema,
+  validate: validateSamplingConfig,
   // Receivers may evaluate this predicate in the kernel first (CreateSettings.logsSampling).
   logsEffect: { kind: 'samples', predicate: (config) => config },
   create<S extends Signal>(settings: CreateSettings, config: SamplingConfig, signal: S, next: Consumer<S>): Processor<S> {

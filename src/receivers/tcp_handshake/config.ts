@@ -1,8 +1,12 @@
 // Config of the tcp_handshake receiver. Filter keys map one-to-one to the BPF side's cfg_*
 // globals: they are evaluated in the kernel, so filtered events never cross to user space.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Schema } from 'convict';
+import type { SettingProblem } from '../../component';
+import { findCgroupV2Root } from '../../host/cgroup_resolver';
 import type { DurationSetting } from '../../exporters/duration';
-import { KERNEL_RECEIVER_SETTINGS, integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../shared/config_formats';
 
 export interface TcpHandshakeConfig {
   collection_interval: DurationSetting;
@@ -32,8 +36,8 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
   collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
   drain_interval: { ...KERNEL_RECEIVER_SETTINGS.drain_interval },
   ring_buffer_size: {
-    doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096).',
-    format: powerOfTwoAtLeast(4096),
+    doc: 'Bytes of the kernel ring buffer for events (a power-of-two multiple of the page size, at most 2 GiB).',
+    format: ringBufferSizeFormat(),
     default: 1024 * 1024,
   },
   max_attempts: {
@@ -62,7 +66,7 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
     doc: `Only handshakes to these service ports produce events (at most ${MAX_PORTS}; empty = all).`,
     format: (value: unknown) => {
       if (!Array.isArray(value) || value.length > MAX_PORTS || !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
-        throw new Error(`must be a list of at most ${MAX_PORTS} ports from 1 to 65535 (got ${JSON.stringify(value)})`);
+        throw new Error(`must be a list of at most ${MAX_PORTS} ports from 1 to 65535`);
       }
     },
     default: [],
@@ -71,7 +75,7 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
     doc: 'Only sockets in this cgroup v2 subtree produce events, e.g. /kubepods.slice (empty = all). New cgroups below it are picked up every collection_interval.',
     format: (value: unknown) => {
       if (typeof value !== 'string' || (value !== '' && !value.startsWith('/'))) {
-        throw new Error(`must be empty or a cgroup path starting with / (got ${JSON.stringify(value)})`);
+        throw new Error(`must be empty or a cgroup path starting with /`);
       }
     },
     default: '',
@@ -82,3 +86,21 @@ export const tcpHandshakeSchema: Schema<TcpHandshakeConfig> = {
     default: 4096,
   },
 };
+
+/**
+ * The tcp_handshake factory's validate(): cgroup_prefix must name an existing cgroup, checked as
+ * the receiver checks it when it starts, so that `tcpscope validate` refuses what `run` would.
+ */
+export function validateTcpHandshakeConfig(
+  config: TcpHandshakeConfig,
+  root: string | undefined = findCgroupV2Root(),
+): SettingProblem | undefined {
+  if (config.cgroup_prefix === '') return undefined;
+  if (!root || !existsSync(join(root, config.cgroup_prefix))) {
+    return {
+      key: 'cgroup_prefix',
+      message: `no cgroup ${JSON.stringify(config.cgroup_prefix)} under the cgroup v2 root ${root ?? '(not mounted)'}`,
+    };
+  }
+  return undefined;
+}

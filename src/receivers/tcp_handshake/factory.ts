@@ -1,5 +1,5 @@
 import type { ReceiverFactory } from '../../component';
-import { tcpHandshakeSchema, type TcpHandshakeConfig } from './config';
+import { tcpHandshakeSchema, validateTcpHandshakeConfig, type TcpHandshakeConfig } from './config';
 import { TcpHandshakeReceiver } from './receiver';
 
 export const tcpHandshakeReceiverFactory: ReceiverFactory<TcpHandshakeConfig> = {
@@ -7,5 +7,6 @@ export const tcpHandshakeReceiverFactory: ReceiverFactory<TcpHandshakeConfig> = 
   type: 'tcp_handshake',
   signals: ['metrics', 'logs'],
   schema: tcpHandshakeSchema,
+  validate: (config) => validateTcpHandshakeConfig(config),
   create: (settings, config, next) => new TcpHandshakeReceiver(settings, config, next),
 };

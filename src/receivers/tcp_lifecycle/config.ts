@@ -2,7 +2,7 @@
 // (`cfg_*` globals) and map sizes.
 import type { Schema } from 'convict';
 import type { DurationSetting } from '../../exporters/duration';
-import { KERNEL_RECEIVER_SETTINGS, integerBetween, powerOfTwoAtLeast } from '../shared/config_formats';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../shared/config_formats';
 
 export interface TcpLifecycleConfig {
   /** How often kernel aggregates are read and pushed down the metrics pipelines. */
@@ -23,8 +23,8 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
   collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
   drain_interval: { ...KERNEL_RECEIVER_SETTINGS.drain_interval },
   ring_buffer_size: {
-    doc: 'Bytes of the kernel ring buffer for events (power of two, at least 4096). Events beyond it are dropped and counted in tcpscope.receiver.dropped_events.',
-    format: powerOfTwoAtLeast(4096),
+    doc: 'Bytes of the kernel ring buffer for events (a power-of-two multiple of the page size, at most 2 GiB). Events beyond it are dropped and counted in tcpscope.receiver.dropped_events.',
+    format: ringBufferSizeFormat(),
     default: 4 * 1024 * 1024,
   },
   max_connections: {

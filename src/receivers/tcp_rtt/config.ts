@@ -30,7 +30,7 @@ export const tcpRttSchema: Schema<TcpRttConfig> = {
     doc: `Histogram series: always per cgroup; add peer_address and/or peer_port for per-peer series (${GROUPS.join(', ')}).`,
     format: (value: unknown) => {
       if (!Array.isArray(value) || !value.every((g) => GROUPS.includes(g as GroupBy)) || !value.includes('cgroup')) {
-        throw new Error(`must be a list of ${GROUPS.join(', ')} that includes cgroup (got ${JSON.stringify(value)})`);
+        throw new Error(`must be a list of ${GROUPS.join(', ')} that includes cgroup`);
       }
     },
     default: ['cgroup'],
@@ -38,7 +38,7 @@ export const tcpRttSchema: Schema<TcpRttConfig> = {
   scale: {
     doc: 'Scale of the exported exponential histogram: 3 = 8 buckets per power of two (the kernel resolution), 0 = 1.',
     format: (value: unknown) => {
-      if (value !== 0 && value !== 1 && value !== 2 && value !== 3) throw new Error(`must be 0, 1, 2 or 3 (got ${JSON.stringify(value)})`);
+      if (value !== 0 && value !== 1 && value !== 2 && value !== 3) throw new Error(`must be 0, 1, 2 or 3`);
     },
     default: 3,
   },
