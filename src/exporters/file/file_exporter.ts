@@ -1,5 +1,10 @@
 // Appends one OTLP/JSON export request per line to a file, the format of the Collector's file
 // exporter (and what its otlpjsonfile receiver reads back).
+//
+// The file stays valid JSONL whatever happens to a write: a write that fails part-way (ENOSPC
+// on a full disk, EDQUOT, EIO) can leave a partial line behind, and the next append would be
+// glued to it. So the exporter remembers the size after the last complete line and truncates
+// back to it when a write fails; the lines of that write are dropped and counted.
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal, SignalData } from '../../component';
@@ -35,6 +40,12 @@ export class FileExporter implements Exporter, DropCounting {
   private failing = false;
   private shutdownDone: Promise<void> | undefined;
   private readonly dropped: Record<Signal, number> = { metrics: 0, logs: 0 };
+  /** Bytes of the file up to the end of its last complete line (what a failed write returns to). */
+  private validSize = 0;
+  /** A failed write's tail that could not be truncated yet; nothing is appended until it is. */
+  private needsRepair = false;
+  /** Only a regular file can be truncated; a device or FIFO (/dev/stdout, /dev/null) has no tail to cut. */
+  private regularFile = false;
 
   constructor(
     settings: CreateSettings,
@@ -52,7 +63,16 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.state !== 'created') return;
     try {
       await mkdir(dirname(this.config.path), { recursive: true });
-      this.handle = await open(this.config.path, 'a');
+      this.handle = await open(this.config.path, 'a+');
+      const stats = await this.handle.stat();
+      this.regularFile = stats.isFile();
+      this.validSize = this.regularFile ? await this.lastCompleteLineEnd(this.handle) : 0;
+      const size = stats.size;
+      if (this.regularFile && size !== this.validSize) {
+        // A partial line left by an earlier run (killed mid-write, or a disk that filled up).
+        await this.handle.truncate(this.validSize);
+        this.logger.warn(`removed a partial last line (${size - this.validSize} bytes) from ${this.config.path}, left by an earlier run`);
+      }
     } catch (cause) {
       throw new ExportError(
         `cannot open ${this.config.path} for appending: ${(cause as Error).message}; check the directory exists or can be created and is writable by the agent`,
@@ -110,11 +130,16 @@ export class FileExporter implements Exporter, DropCounting {
     const lines = this.buffer;
     this.buffer = [];
     this.bufferedBytes = 0;
+    const chunk = Buffer.from(lines.map((l) => l.text + '\n').join(''), 'utf8');
     try {
-      await handle.appendFile(lines.map((l) => l.text + '\n').join(''), 'utf8');
+      if (this.needsRepair) await this.repair(handle);
+      await handle.appendFile(chunk);
+      this.validSize += chunk.length;
     } catch (cause) {
       // Keeping failed lines would grow without bound while the disk stays full; count them.
       for (const line of lines) this.dropped[line.signal] += line.items;
+      this.needsRepair = this.regularFile;
+      if (this.needsRepair) await this.repair(handle).catch(() => undefined);
       throw new ExportError(
         `cannot append ${lines.length} lines to ${this.config.path}: ${(cause as Error).message}; they were dropped`,
         { cause },
@@ -124,6 +149,26 @@ export class FileExporter implements Exporter, DropCounting {
       this.failing = false;
       this.logger.info(`writing to ${this.config.path} works again`);
     }
+  }
+
+  /** Cuts a failed write's partial tail off, so the file ends with a complete line again. */
+  private async repair(handle: FileHandle): Promise<void> {
+    await handle.truncate(this.validSize);
+    this.needsRepair = false;
+  }
+
+  /** Offset just past the file's last newline (0 when it has none). */
+  private async lastCompleteLineEnd(handle: FileHandle): Promise<number> {
+    const { size } = await handle.stat();
+    const window = Buffer.alloc(64 * 1024);
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - window.length);
+      const { bytesRead } = await handle.read(window, 0, end - start, start);
+      const at = window.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (at >= 0) return start + at + 1;
+      end = start;
+    }
+    return 0;
   }
 
   private flushOnTimer(): void {
