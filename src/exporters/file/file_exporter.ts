@@ -3,8 +3,10 @@
 //
 // The file stays valid JSONL whatever happens to a write: a write that fails part-way (ENOSPC
 // on a full disk, EDQUOT, EIO) can leave a partial line behind, and the next append would be
-// glued to it. So the exporter remembers the size after the last complete line and truncates
-// back to it when a write fails; the lines of that write are dropped and counted.
+// glued to it. So the exporter takes the file's size before each write (it is at a line end:
+// every earlier write completed or was cut back) and truncates back to it when a write fails; the
+// lines of that write are dropped and counted. The size is taken afresh each time because someone
+// else may have truncated the file meanwhile (logrotate copytruncate).
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal, SignalData } from '../../component';
@@ -40,10 +42,8 @@ export class FileExporter implements Exporter, DropCounting {
   private failing = false;
   private shutdownDone: Promise<void> | undefined;
   private readonly dropped: Record<Signal, number> = { metrics: 0, logs: 0 };
-  /** Bytes of the file up to the end of its last complete line (what a failed write returns to). */
-  private validSize = 0;
-  /** A failed write's tail that could not be truncated yet; nothing is appended until it is. */
-  private needsRepair = false;
+  /** Where a failed write's partial tail starts, while it could not be cut off yet; nothing is appended until it is. */
+  private repairTo: number | undefined;
   /** Only a regular file can be truncated; a device or FIFO (/dev/stdout, /dev/null) has no tail to cut. */
   private regularFile = false;
 
@@ -66,12 +66,11 @@ export class FileExporter implements Exporter, DropCounting {
       this.handle = await open(this.config.path, 'a+');
       const stats = await this.handle.stat();
       this.regularFile = stats.isFile();
-      this.validSize = this.regularFile ? await this.lastCompleteLineEnd(this.handle) : 0;
-      const size = stats.size;
-      if (this.regularFile && size !== this.validSize) {
+      const lineEnd = this.regularFile ? await this.lastCompleteLineEnd(this.handle) : 0;
+      if (this.regularFile && stats.size !== lineEnd) {
         // A partial line left by an earlier run (killed mid-write, or a disk that filled up).
-        await this.handle.truncate(this.validSize);
-        this.logger.warn(`removed a partial last line (${size - this.validSize} bytes) from ${this.config.path}, left by an earlier run`);
+        await this.handle.truncate(lineEnd);
+        this.logger.warn(`removed a partial last line (${stats.size - lineEnd} bytes) from ${this.config.path}, left by an earlier run`);
       }
     } catch (cause) {
       throw new ExportError(
@@ -131,15 +130,18 @@ export class FileExporter implements Exporter, DropCounting {
     this.buffer = [];
     this.bufferedBytes = 0;
     const chunk = Buffer.from(lines.map((l) => l.text + '\n').join(''), 'utf8');
+    let before: number | undefined;
     try {
-      if (this.needsRepair) await this.repair(handle);
+      if (this.repairTo !== undefined) await this.repair(handle);
+      before = this.regularFile ? (await handle.stat()).size : undefined;
       await handle.appendFile(chunk);
-      this.validSize += chunk.length;
     } catch (cause) {
       // Keeping failed lines would grow without bound while the disk stays full; count them.
       for (const line of lines) this.dropped[line.signal] += line.items;
-      this.needsRepair = this.regularFile;
-      if (this.needsRepair) await this.repair(handle).catch(() => undefined);
+      if (before !== undefined) {
+        this.repairTo = before;
+        await this.repair(handle).catch(() => undefined);
+      }
       throw new ExportError(
         `cannot append ${lines.length} lines to ${this.config.path}: ${(cause as Error).message}; they were dropped`,
         { cause },
@@ -153,8 +155,10 @@ export class FileExporter implements Exporter, DropCounting {
 
   /** Cuts a failed write's partial tail off, so the file ends with a complete line again. */
   private async repair(handle: FileHandle): Promise<void> {
-    await handle.truncate(this.validSize);
-    this.needsRepair = false;
+    const { size } = await handle.stat();
+    // Never past the current end: truncating up would fill the file with zero bytes.
+    await handle.truncate(Math.min(size, this.repairTo ?? size));
+    this.repairTo = undefined;
   }
 
   /** Offset just past the file's last newline (0 when it has none). */
