@@ -63,11 +63,11 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.state !== 'created') return;
     try {
       await mkdir(dirname(this.config.path), { recursive: true });
-      this.handle = await open(this.config.path, 'a+');
+      this.handle = await open(this.config.path, 'a');
       const stats = await this.handle.stat();
       this.regularFile = stats.isFile();
-      const lineEnd = this.regularFile ? await this.lastCompleteLineEnd(this.handle) : 0;
-      if (this.regularFile && stats.size !== lineEnd) {
+      const lineEnd = this.regularFile ? await this.lastCompleteLineEnd(stats.size) : undefined;
+      if (lineEnd !== undefined && stats.size !== lineEnd) {
         // A partial line left by an earlier run (killed mid-write, or a disk that filled up).
         await this.handle.truncate(lineEnd);
         this.logger.warn(`removed a partial last line (${stats.size - lineEnd} bytes) from ${this.config.path}, left by an earlier run`);
@@ -161,18 +161,30 @@ export class FileExporter implements Exporter, DropCounting {
     this.repairTo = undefined;
   }
 
-  /** Offset just past the file's last newline (0 when it has none). */
-  private async lastCompleteLineEnd(handle: FileHandle): Promise<number> {
-    const { size } = await handle.stat();
-    const window = Buffer.alloc(64 * 1024);
-    for (let end = size; end > 0; ) {
-      const start = Math.max(0, end - window.length);
-      const { bytesRead } = await handle.read(window, 0, end - start, start);
-      const at = window.subarray(0, bytesRead).lastIndexOf(0x0a);
-      if (at >= 0) return start + at + 1;
-      end = start;
+  /**
+   * Offset just past the file's last newline (0 when it has none); undefined when the file cannot
+   * be read (a write-only file: appending needs no read permission, so then nothing is checked).
+   */
+  private async lastCompleteLineEnd(size: number): Promise<number | undefined> {
+    let reader: FileHandle;
+    try {
+      reader = await open(this.config.path, 'r');
+    } catch {
+      return undefined;
     }
-    return 0;
+    try {
+      const window = Buffer.alloc(64 * 1024);
+      for (let end = size; end > 0; ) {
+        const start = Math.max(0, end - window.length);
+        const { bytesRead } = await reader.read(window, 0, end - start, start);
+        const at = window.subarray(0, bytesRead).lastIndexOf(0x0a);
+        if (at >= 0) return start + at + 1;
+        end = start;
+      }
+      return 0;
+    } finally {
+      await reader.close();
+    }
   }
 
   private flushOnTimer(): void {
