@@ -110,7 +110,7 @@ test('a stdout nobody reads: exports are dropped past the limit, SIGTERM still e
   peers.push(startChild([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), '3000', '10', '0', 'client-first']));
   await waitUntil(
     () => agent.stderr().includes('not being read fast enough') || agent.process.exitCode !== null,
-    120_000,
+    60_000,
     'the exporter to start dropping',
   );
   assert.equal(agent.process.exitCode, null, `the agent died: ${agent.stderr()}`);
