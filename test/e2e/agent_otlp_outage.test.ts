@@ -105,7 +105,7 @@ service:
   const requestsAtReturn = backend.received.length;
   backend.failWith(undefined);
   await backend.waitFor(() => backend.received.length > requestsAtReturn, 30_000);
-  await client.nextJson(120_000);
+  await client.nextJson(60_000);
 
   agent.process.kill('SIGTERM');
   assert.equal(await agent.exited(60_000), 0, agent.stderr());
