@@ -1,17 +1,26 @@
-// The agent as a library: load and validate the config, build the service, start it, and stop it
-// once. The CLI (src/cli.ts) adds signals and exit codes on top; tests call runAgent() in-process.
+// The agent as a library: load and validate the config, build the service, start it, flush it on
+// request, and stop it once. The CLI (src/cli.ts) adds signals and exit codes on top; tests call
+// runAgent() in-process.
 import { resolve } from 'node:path';
 import type { Host } from './component';
 import { defaultRegistry } from './components';
 import { loadConfigFile, validateConfig, type Environment, type ValidatedConfig } from './config';
 import { TcpscopeError } from './errors';
-import { createLogger, type AgentLogger } from './logger';
+import { ExporterCensus, type CreatedExporter } from './exporter_census';
+import { countsDroppedItems } from './exporters/dropped_items';
+import { declaresShutdownBudget } from './exporters/shutdown_budget';
+import { createLogger, writeStderrLine, type AgentLogger } from './logger';
 import { buildService, type FactoryRegistry, type Service } from './pipeline';
 import { agentResource } from './resource';
 import { VERSION } from './version';
 
-/** How long a shutdown (with the exporters' final flush) may take before the agent gives up on it. */
+/** The least time a shutdown (with the exporters' final flush) may take before the agent gives up on it. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
+/**
+ * Added to the exporters' own shutdown bounds: for receivers and processors to stop and for
+ * exporters that declare no bound. Exporters stop one after another, so their bounds add up.
+ */
+export const SHUTDOWN_ALLOWANCE_MS = 5_000;
 
 export interface RunOptions {
   readonly configPath: string;
@@ -21,6 +30,7 @@ export interface RunOptions {
   readonly env?: Environment;
   /** Receives each of the agent's own log lines; stderr when absent. */
   readonly writeLog?: (line: string) => void;
+  /** Overrides the shutdown limit derived from the exporters (see shutdownLimitMs). */
   readonly shutdownTimeoutMs?: number;
 }
 
@@ -28,6 +38,8 @@ export interface RunningAgent {
   readonly config: ValidatedConfig;
   readonly service: Service;
   readonly logger: AgentLogger;
+  /** How long stop() waits for the service before giving up, in milliseconds. */
+  readonly shutdownLimitMs: number;
   /**
    * Resolves with the exit code once the agent has stopped: 0 after a clean stop(), 1 after a
    * component reported a fatal error, a component failed to shut down, or shutdown timed out.
@@ -35,6 +47,11 @@ export interface RunningAgent {
   readonly stopped: Promise<number>;
   /** Shuts the service down (exporters flush). Idempotent: later calls get the first result. */
   stop(reason: string): Promise<number>;
+  /**
+   * Writes out what every exporter holds (SIGHUP) and keeps running. Failures are logged, never
+   * thrown. Calls while a flush runs share it; after stop() it does nothing.
+   */
+  flush(reason: string): Promise<void>;
 }
 
 /**
@@ -47,8 +64,10 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   const configPath = resolve(options.configPath);
   const config = validateConfig(loadConfigFile(configPath, env), registry);
   const logger = createLogger(config.telemetry.logs.level, options.writeLog);
-  const service = buildService(config, registry, { resource: agentResource(env), logger });
-  const timeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+  const census = new ExporterCensus(registry);
+  const resource = agentResource(env, config.telemetry.resource);
+  const service = buildService(config, census, { resource, logger });
+  const limitMs = options.shutdownTimeoutMs ?? shutdownLimitMs(census.created);
 
   for (const line of banner(configPath, config, service)) logger.info(line);
 
@@ -56,11 +75,17 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   const stopped = new Promise<number>((resolveStopped) => (settle = resolveStopped));
   let stopping: Promise<number> | undefined;
   const stop = (reason: string, code: number): Promise<number> => {
-    stopping ??= shutDown(service, logger, reason, code, timeoutMs).then((exitCode) => {
+    stopping ??= shutDown(service, census.created, logger, reason, code, limitMs).then((exitCode) => {
       settle(exitCode);
       return exitCode;
     });
     return stopping;
+  };
+  let flushing: Promise<void> | undefined;
+  const flush = (reason: string): Promise<void> => {
+    if (stopping) return Promise.resolve();
+    flushing ??= flushExporters(census.created, logger, reason).finally(() => (flushing = undefined));
+    return flushing;
   };
   const host: Host = {
     reportFatal: (error) => {
@@ -70,8 +95,17 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   };
 
   await service.start(host);
-  if (!stopping) logger.info(`running ${config.pipelines.length} pipeline(s); stop with SIGTERM or SIGINT`);
-  return { config, service, logger, stopped, stop: (reason) => stop(reason, 0) };
+  if (!stopping) {
+    logger.info(`running ${config.pipelines.length} pipeline(s); stop with SIGTERM or SIGINT, flush with SIGHUP`);
+  }
+  return { config, service, logger, shutdownLimitMs: limitMs, stopped, stop: (reason) => stop(reason, 0), flush };
+}
+
+/** The shutdown limit: above the sum of the exporters' own bounds, never below SHUTDOWN_TIMEOUT_MS. */
+export function shutdownLimitMs(exporters: readonly CreatedExporter[]): number {
+  let bounded = 0;
+  for (const { exporter } of exporters) if (declaresShutdownBudget(exporter)) bounded += exporter.shutdownBudgetMs();
+  return Math.max(SHUTDOWN_TIMEOUT_MS, SHUTDOWN_ALLOWANCE_MS + bounded);
 }
 
 function banner(configPath: string, config: ValidatedConfig, service: Service): string[] {
@@ -85,17 +119,32 @@ function banner(configPath: string, config: ValidatedConfig, service: Service): 
   ];
 }
 
+async function flushExporters(exporters: readonly CreatedExporter[], logger: AgentLogger, reason: string): Promise<void> {
+  logger.info(`${reason}: flushing exporters and continuing (the config is not reloaded; restart tcpscope to apply a changed config)`);
+  const results = await Promise.allSettled(exporters.map(({ exporter }) => exporter.forceFlush()));
+  let failed = 0;
+  results.forEach((result, i) => {
+    if (result.status === 'fulfilled') return;
+    failed++;
+    logger.warn(`exporter "${exporters[i].id}" could not flush: ${describeError(result.reason)}`);
+  });
+  logger.info(`flushed ${exporters.length - failed} of ${exporters.length} exporter(s)`);
+}
+
 async function shutDown(
   service: Service,
+  exporters: readonly CreatedExporter[],
   logger: AgentLogger,
   reason: string,
   code: number,
   timeoutMs: number,
 ): Promise<number> {
-  logger.info(`${reason}, shutting down`);
+  logger.info(`${reason}, shutting down (limit ${timeoutMs / 1000} s)`);
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<number>((resolveTimeout) => {
+  let timedOut = false;
+  const limit = new Promise<number>((resolveTimeout) => {
     timer = setTimeout(() => {
+      timedOut = true;
       logger.error(`shutdown did not finish within ${timeoutMs / 1000} s; giving up (buffered data may be lost)`);
       resolveTimeout(1);
     }, timeoutMs);
@@ -111,10 +160,27 @@ async function shutDown(
     },
   );
   try {
-    return await Promise.race([finished, timedOut]);
+    return await Promise.race([finished, limit]);
   } finally {
     clearTimeout(timer);
+    logDropped(exporters, logger, timedOut);
   }
+}
+
+/** The last word on losses: what each exporter dropped since start, always logged at stop. */
+function logDropped(exporters: readonly CreatedExporter[], logger: AgentLogger, incomplete: boolean): void {
+  const parts: string[] = [];
+  let total = 0;
+  for (const { id, exporter } of exporters) {
+    if (!countsDroppedItems(exporter)) continue;
+    const dropped = exporter.droppedItems();
+    total += dropped.metrics + dropped.logs;
+    parts.push(`exporter "${id}" ${dropped.metrics} data points, ${dropped.logs} log records`);
+  }
+  if (parts.length === 0) return;
+  const line = `dropped since start: ${parts.join('; ')}${incomplete ? ' (shutdown incomplete: items still held are not counted)' : ''}`;
+  if (total > 0 || incomplete) logger.warn(line);
+  else logger.info(line);
 }
 
 /** `CODE: message` for typed errors (with each member of an AggregateError on its own line). */
@@ -125,4 +191,14 @@ export function describeError(error: unknown): string {
   if (error instanceof TcpscopeError) return `${error.code}: ${error.message}`;
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * SIGHUP: flush and go on. Init systems and terminals send it (a closed ssh session, `systemctl
+ * reload`); its default action would kill the agent without a line or a flush. The config is not
+ * reloaded: a changed config needs a restart, and the log line says so.
+ */
+export function onHangup(agent: RunningAgent | undefined, signal: string, writeEarly: (line: string) => void = writeStderrLine): void {
+  if (agent) void agent.flush(`received ${signal}`);
+  else writeEarly(`tcpscope: received ${signal} during start-up; ignored (SIGHUP flushes the exporters of a running agent)`);
 }

@@ -340,8 +340,8 @@ describe('runUntilStopped', () => {
       'INFO  processors: (none)',
       'INFO  exporters: sink',
       'INFO  pipeline logs: source -> sink',
-      'INFO  running 1 pipeline(s); stop with SIGTERM or SIGINT',
-      'INFO  received SIGTERM, shutting down',
+      'INFO  running 1 pipeline(s); stop with SIGTERM or SIGINT, flush with SIGHUP',
+      'INFO  received SIGTERM, shutting down (limit 10 s)',
       'INFO  stopped',
     ]);
     assert.equal(signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT'), 0);
@@ -390,7 +390,7 @@ describe('runUntilStopped', () => {
     assert.deepEqual(fakes.events, ['start sink', 'start source', 'shutdown source', 'shutdown sink']);
     const messages = fakes.messages();
     assert.ok(messages.includes('ERROR fatal: EXPORT_FAILED: collector unreachable for 5 minutes'));
-    assert.ok(messages.includes('INFO  a component failed, shutting down'));
+    assert.ok(messages.includes('INFO  a component failed, shutting down (limit 10 s)'));
   });
 
   it('a signal during start-up stops the agent once it has started', async () => {
@@ -404,7 +404,7 @@ describe('runUntilStopped', () => {
     gate.release();
     assert.equal(await exit, 0);
     assert.deepEqual(fakes.events, ['start sink', 'start source', 'shutdown source', 'shutdown sink']);
-    assert.ok(fakes.messages().includes('INFO  received SIGTERM during start-up, shutting down'));
+    assert.ok(fakes.messages().includes('INFO  received SIGTERM during start-up, shutting down (limit 10 s)'));
   });
 
   it('a failed start rolls back and throws the error', async () => {

@@ -3,7 +3,7 @@
 import type { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { describeError, runAgent, type RunningAgent, type RunOptions } from './agent';
+import { describeError, onHangup, runAgent, type RunningAgent, type RunOptions } from './agent';
 import { defaultRegistry } from './components';
 import { loadConfigFile, MAX_CONFIG_BYTES, validateConfig, type Environment } from './config';
 import { ConfigError, TcpscopeError } from './errors';
@@ -112,7 +112,9 @@ export async function runUntilStopped(
     received = signal;
     void agent?.stop(`received ${signal}`);
   };
+  const onHangupSignal = (signal: string) => onHangup(agent, signal);
   for (const signal of STOP_SIGNALS) signals.on(signal, onSignal);
+  signals.on('SIGHUP', onHangupSignal);
   try {
     agent = await runAgent(options);
     // A signal that arrived while components were starting is honoured now that they have.
@@ -120,6 +122,7 @@ export async function runUntilStopped(
     return await agent.stopped;
   } finally {
     for (const signal of STOP_SIGNALS) signals.off(signal, onSignal);
+    signals.off('SIGHUP', onHangupSignal);
   }
 }
 
@@ -141,6 +144,10 @@ function reportError(error: unknown): number {
 function exitWith(code: number): Promise<void> {
   process.exitCode = code;
   return new Promise<void>(() => {
+    // A reader that never reads must not keep a stopped agent alive: the drain wait is bounded.
+    setTimeout(() => process.exit(code), STDIO_DRAIN_LIMIT_MS);
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }
+
+const STDIO_DRAIN_LIMIT_MS = 2_000;

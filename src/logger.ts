@@ -13,9 +13,25 @@ export interface AgentLogger {
   child(scope: string): AgentLogger;
 }
 
+let stderrGone = false;
+let stderrWatched = false;
+
+/**
+ * Writes a line on stderr. When stderr's reader is gone (`tcpscope run 2>&1 | head`), the write
+ * error (EPIPE) would be thrown at the process as an unhandled 'error' event and kill the agent
+ * over its own log; instead the log goes quiet and the agent keeps running.
+ */
+export function writeStderrLine(line: string): void {
+  if (!stderrWatched) {
+    stderrWatched = true;
+    process.stderr.on('error', () => (stderrGone = true));
+  }
+  if (!stderrGone) process.stderr.write(line + '\n');
+}
+
 export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  write: (line: string) => void = writeStderrLine,
   scope = '',
 ): AgentLogger {
   const min = LEVELS[level];

@@ -1,6 +1,6 @@
 // Checks made before touching the kernel, so that a missing requirement produces a message
 // that says exactly what is needed instead of a bare EPERM from bpf(2).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { BpfLoadError } from '../errors';
 
@@ -29,26 +29,90 @@ export function checkKernelRequirements(btfPath = VMLINUX_BTF, caps = effectiveC
     throw new BpfLoadError(
       1,
       'tcpscope needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN, or root) to load its eBPF programs; ' +
-        'run it as root or grant them, e.g. `setcap cap_bpf,cap_perfmon+ep $(which node)`, or in Kubernetes add them to securityContext.capabilities',
+        'run it as root or grant them (with CAP_DAC_READ_SEARCH, which reading tracefs needs), e.g. `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(readlink -f $(which node))`, or in Kubernetes add BPF, PERFMON and DAC_READ_SEARCH to securityContext.capabilities',
     );
   }
 }
 
 const TRACEFS_CANDIDATES = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+const CAP_DAC_READ_SEARCH = 2n;
+const CAP_DAC_OVERRIDE = 1n;
 
-/** Classic tracepoints (syscalls:*) are found through tracefs; mount it if it is not. */
-export function ensureTracefs(): void {
-  if (TRACEFS_CANDIDATES.some((dir) => existsSync(`${dir}/events`))) return;
-  try {
-    execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS_CANDIDATES[0]], { stdio: 'ignore' });
-  } catch {
-    // reported below
+/** Where tracefs is mounted, from mountinfo (field 5 the mount point, the type after " - "). */
+export function tracefsMountPoints(mountinfo: string): string[] {
+  const points: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [before, after] = line.split(' - ');
+    if (!after || after.split(' ')[0] !== 'tracefs') continue;
+    const mountPoint = before.split(' ')[4];
+    // mountinfo escapes spaces and the like as octal (\040).
+    if (mountPoint) points.push(mountPoint.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
   }
-  if (!existsSync(`${TRACEFS_CANDIDATES[0]}/events`)) {
+  return points;
+}
+
+export interface TracefsProbe {
+  readonly mountinfo: () => string;
+  /** Throws like fs.statSync: with the process's effective credentials and capabilities. */
+  readonly stat: (path: string) => void;
+  readonly mount: (dir: string) => void;
+  readonly caps: () => bigint;
+  readonly uid: () => number;
+}
+
+const systemTracefsProbe: TracefsProbe = {
+  mountinfo: () => readFileSync('/proc/self/mountinfo', 'utf8'),
+  stat: (path) => void statSync(path),
+  mount: (dir) => void execFileSync('mount', ['-t', 'tracefs', 'nodev', dir], { stdio: 'ignore' }),
+  caps: () => effectiveCapabilities(),
+  uid: () => process.geteuid?.() ?? 0,
+};
+
+/**
+ * Classic tracepoints (syscalls:*) are attached through tracefs: libbpf reads the event's id from
+ * <tracefs>/events/<category>/<name>/id. Finds tracefs from mountinfo (existsSync cannot tell "not
+ * mounted" from "not allowed to look": it uses access(2), which checks the real uid and ignores
+ * capabilities), mounts it when it is missing and we may, and checks that this process can read
+ * it: tracefs is mode 0700 root, so a non-root agent with CAP_BPF + CAP_PERFMON also needs
+ * CAP_DAC_READ_SEARCH (or CAP_DAC_OVERRIDE) to get in.
+ */
+export function ensureTracefs(probe: TracefsProbe = systemTracefsProbe): string {
+  const mounted = () => {
+    const points = tracefsMountPoints(probe.mountinfo());
+    return TRACEFS_CANDIDATES.find((dir) => points.includes(dir)) ?? points[0];
+  };
+  let dir = mounted();
+  if (dir === undefined) {
+    try {
+      probe.mount(TRACEFS_CANDIDATES[0]);
+    } catch {
+      // reported below
+    }
+    dir = mounted();
+  }
+  if (dir === undefined) {
     throw new BpfLoadError(
       2,
       `tracefs is not mounted and could not be mounted at ${TRACEFS_CANDIDATES[0]}: run \`mount -t tracefs nodev ${TRACEFS_CANDIDATES[0]}\` ` +
         '(in Kubernetes, mount the host path /sys/kernel/tracing into the pod)',
     );
   }
+  try {
+    probe.stat(`${dir}/events`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') {
+      throw new BpfLoadError(2, `tracefs is mounted at ${dir} but ${dir}/events cannot be read (${code ?? String(error)})`);
+    }
+    const caps = probe.caps();
+    const dac = has(caps, CAP_DAC_READ_SEARCH) || has(caps, CAP_DAC_OVERRIDE);
+    throw new BpfLoadError(
+      13,
+      `tracefs is mounted at ${dir} but uid ${probe.uid()} may not read it (it is mode 0700 root${dac ? '' : ', and this process lacks CAP_DAC_READ_SEARCH'}): ` +
+        'the syscalls:* tracepoints are attached through it. Run as root, or as a non-root user grant CAP_DAC_READ_SEARCH ' +
+        'besides CAP_BPF and CAP_PERFMON (e.g. `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(readlink -f $(which node))`, ' +
+        'or in Kubernetes add DAC_READ_SEARCH to securityContext.capabilities)',
+    );
+  }
+  return dir;
 }

@@ -30,6 +30,8 @@ export interface PipelineSpec {
 
 export interface TelemetrySettings {
   readonly logs: { readonly level: LogLevel };
+  /** Overrides of the agent's Resource attributes (null removes one), as the Collector's service.telemetry.resource. */
+  readonly resource: Readonly<Record<string, string | null>>;
 }
 
 /**

@@ -31,7 +31,43 @@ const TELEMETRY_SCHEMA = {
       default: 'info',
     },
   },
+  resource: {
+    doc: "attributes of the agent's Resource, overriding the defaults (e.g. a stable service.instance.id); null removes one",
+    format: resourceAttributesFormat,
+    default: {},
+  },
 };
+
+function resourceAttributesFormat(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('must be a map of attribute name to string value (or null to remove the attribute)');
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '' || (typeof v !== 'string' && v !== null)) {
+      throw new Error(`attribute ${JSON.stringify(key)} must have a string value or null (quote numbers in YAML)`);
+    }
+  }
+}
+
+/**
+ * `service.telemetry`. Resource attribute names contain dots (`service.instance.id`), which
+ * convict would read as nested keys, so `resource` is checked here and the rest by convict.
+ */
+function validateTelemetry(section: unknown): TelemetrySettings {
+  const path = ['service', 'telemetry'];
+  if (!isPlainMap(section) || !('resource' in section)) {
+    return validateComponentSettings(TELEMETRY_SCHEMA, section, path) as TelemetrySettings;
+  }
+  const { resource, ...rest } = section;
+  const attributes = resource ?? {};
+  try {
+    resourceAttributesFormat(attributes);
+  } catch (error) {
+    throw new ConfigError('service.telemetry.resource', (error as Error).message);
+  }
+  const settings = validateComponentSettings(TELEMETRY_SCHEMA, rest, path) as TelemetrySettings;
+  return { ...settings, resource: { ...(attributes as Record<string, string | null>) } };
+}
 
 /** What the config defines, by raw id text; the factory is absent when the id or type is bad. */
 type DefinedIds = { readonly [S in SectionName]: ReadonlyMap<string, Factory | undefined> };
@@ -140,9 +176,7 @@ function validateService(
   let telemetry = validateComponentSettings(TELEMETRY_SCHEMA, {}, ['service', 'telemetry']) as TelemetrySettings;
   for (const [key, section] of Object.entries(value)) {
     if (key === 'pipelines') pipelines = validatePipelines(section, defined);
-    else if (key === 'telemetry') {
-      telemetry = validateComponentSettings(TELEMETRY_SCHEMA, section, ['service', 'telemetry']) as TelemetrySettings;
-    } else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry');
+    else if (key === 'telemetry') telemetry = validateTelemetry(section); else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry');
   }
   if (!pipelines) {
     throw new ConfigError('service.pipelines', 'missing; define at least one pipeline (metrics or logs)');

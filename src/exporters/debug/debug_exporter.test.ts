@@ -296,21 +296,6 @@ describe('debug exporter output', () => {
 });
 
 describe('debug exporter', () => {
-  it('waits for a full output to drain', async () => {
-    let drained = false;
-    const slow = new (class extends Writable {
-      override _write(_c: Buffer, _e: BufferEncoding, done: () => void): void {
-        setTimeout(() => {
-          drained = true;
-          done();
-        }, 20);
-      }
-    })({ highWaterMark: 1 });
-    const exporter = new DebugExporter(testSettings('debug'), { verbosity: 'detailed' }, ['logs'], slow);
-    await exporter.consumers.logs!.consume(sampleLogs());
-    assert.ok(drained, 'consume() resolved only after the stream drained');
-  });
-
   it('has consumers only for its signals; shutdown is idempotent and safe without start', async () => {
     const exporter = debugExporterFactory.create(testSettings('debug'), { verbosity: 'basic' }, ['metrics']);
     assert.ok(exporter.consumers.metrics);

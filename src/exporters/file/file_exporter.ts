@@ -1,5 +1,12 @@
 // Appends one OTLP/JSON export request per line to a file, the format of the Collector's file
 // exporter (and what its otlpjsonfile receiver reads back).
+//
+// The file stays valid JSONL whatever happens to a write: a write that fails part-way (ENOSPC
+// on a full disk, EDQUOT, EIO) can leave a partial line behind, and the next append would be
+// glued to it. So the exporter takes the file's size before each write (it is at a line end:
+// every earlier write completed or was cut back) and truncates back to it when a write fails; the
+// lines of that write are dropped and counted. The size is taken afresh each time because someone
+// else may have truncated the file meanwhile (logrotate copytruncate).
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal, SignalData } from '../../component';
 import { ExportError } from '../../errors';
@@ -35,6 +42,10 @@ export class FileExporter implements Exporter, DropCounting {
   private failing = false;
   private shutdownDone: Promise<void> | undefined;
   private readonly dropped: Record<Signal, number> = { metrics: 0, logs: 0 };
+  /** Where a failed write's partial tail starts, while it could not be cut off yet; nothing is appended until it is. */
+  private repairTo: number | undefined;
+  /** Only a regular file can be truncated; a device or FIFO (/dev/stdout, /dev/null) has no tail to cut. */
+  private regularFile = false;
 
   constructor(
     settings: CreateSettings,
@@ -53,6 +64,14 @@ export class FileExporter implements Exporter, DropCounting {
     try {
       await makeParentDirectory(this.config.path);
       this.handle = await open(this.config.path, 'a');
+      const stats = await this.handle.stat();
+      this.regularFile = stats.isFile();
+      const lineEnd = this.regularFile ? await this.lastCompleteLineEnd(stats.size) : undefined;
+      if (lineEnd !== undefined && stats.size !== lineEnd) {
+        // A partial line left by an earlier run (killed mid-write, or a disk that filled up).
+        await this.handle.truncate(lineEnd);
+        this.logger.warn(`removed a partial last line (${stats.size - lineEnd} bytes) from ${this.config.path}, left by an earlier run`);
+      }
     } catch (cause) {
       throw new ExportError(
         `cannot open ${this.config.path} for appending: ${(cause as Error).message}; check the directory exists or can be created and is writable by the agent`,
@@ -110,11 +129,19 @@ export class FileExporter implements Exporter, DropCounting {
     const lines = this.buffer;
     this.buffer = [];
     this.bufferedBytes = 0;
+    const chunk = Buffer.from(lines.map((l) => l.text + '\n').join(''), 'utf8');
+    let before: number | undefined;
     try {
-      await handle.appendFile(lines.map((l) => l.text + '\n').join(''), 'utf8');
+      if (this.repairTo !== undefined) await this.repair(handle);
+      before = this.regularFile ? (await handle.stat()).size : undefined;
+      await handle.appendFile(chunk);
     } catch (cause) {
       // Keeping failed lines would grow without bound while the disk stays full; count them.
       for (const line of lines) this.dropped[line.signal] += line.items;
+      if (before !== undefined) {
+        this.repairTo = before;
+        await this.repair(handle).catch(() => undefined);
+      }
       throw new ExportError(
         `cannot append ${lines.length} lines to ${this.config.path}: ${(cause as Error).message}; they were dropped`,
         { cause },
@@ -123,6 +150,40 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.failing) {
       this.failing = false;
       this.logger.info(`writing to ${this.config.path} works again`);
+    }
+  }
+
+  /** Cuts a failed write's partial tail off, so the file ends with a complete line again. */
+  private async repair(handle: FileHandle): Promise<void> {
+    const { size } = await handle.stat();
+    // Never past the current end: truncating up would fill the file with zero bytes.
+    await handle.truncate(Math.min(size, this.repairTo ?? size));
+    this.repairTo = undefined;
+  }
+
+  /**
+   * Offset just past the file's last newline (0 when it has none); undefined when the file cannot
+   * be read (a write-only file: appending needs no read permission, so then nothing is checked).
+   */
+  private async lastCompleteLineEnd(size: number): Promise<number | undefined> {
+    let reader: FileHandle;
+    try {
+      reader = await open(this.config.path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const window = Buffer.alloc(64 * 1024);
+      for (let end = size; end > 0; ) {
+        const start = Math.max(0, end - window.length);
+        const { bytesRead } = await reader.read(window, 0, end - start, start);
+        const at = window.subarray(0, bytesRead).lastIndexOf(0x0a);
+        if (at >= 0) return start + at + 1;
+        end = start;
+      }
+      return 0;
+    } finally {
+      await reader.close();
     }
   }
 

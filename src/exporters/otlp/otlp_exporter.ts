@@ -6,6 +6,7 @@ import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal } from
 import { ExportError } from '../../errors';
 import type { AgentLogger } from '../../logger';
 import type { DropCounting, DroppedItems } from '../dropped_items';
+import type { BoundedShutdown } from '../shutdown_budget';
 import { dataPointCount } from '../signal_counts';
 import type { OtlpExporterSettings } from './config';
 import { DeliveryQueue } from './delivery_queue';
@@ -16,7 +17,7 @@ interface Lane<T> {
   sender: BatchSender<T> | undefined;
 }
 
-export class OtlpExporter implements Exporter, DropCounting {
+export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown {
   readonly consumers: Consumers;
   private readonly logger: AgentLogger;
   private readonly metrics: Lane<ResourceMetrics> | undefined;
@@ -68,6 +69,11 @@ export class OtlpExporter implements Exporter, DropCounting {
   shutdown(): Promise<void> {
     this.shutdownDone ??= this.stop();
     return this.shutdownDone;
+  }
+
+  /** stop() gives up at `timeout` (lanes drain in parallel, channels close by the same deadline). */
+  shutdownBudgetMs(): number {
+    return this.config.timeoutMs + 1_000;
   }
 
   droppedItems(): DroppedItems {

@@ -1,0 +1,132 @@
+// End to end, kept true: an OTLP backend outage (15 s of UNAVAILABLE) while connections arrive at
+// a steady rate. Memory stays bounded (a bounded sending queue drops the oldest batches and counts
+// them), export resumes once the backend is back, cumulative totals carry on from where they
+// were, and every event produced is either delivered or counted as dropped: a file exporter in the
+// same pipeline receives every event, so delivered + dropped must equal what it wrote.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { PACKAGE_ROOT } from '../../src/paths';
+import { TestCgroup } from '../support/cgroup';
+import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { attributesOf, startOtlpGrpcServer, type ExportMetricsServiceRequest } from '../support/otlp-grpc-server';
+import { readOtlpJsonFile } from '../support/otlp_json';
+
+const CONNECTIONS = 800; // one every ~25 ms: about 20 s of steady arrivals
+const OUTAGE_MS = 15_000; // the subject of the test, not a wait
+const RSS_LIMIT_KB = 300 * 1024;
+
+function rssKb(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/** The cumulative count of our client connections in one metrics request, with its start time. */
+function clientConnections(request: ExportMetricsServiceRequest, cgroup: string): { count: number; start: string } | undefined {
+  for (const rm of request.resourceMetrics ?? []) {
+    for (const sm of rm.scopeMetrics ?? []) {
+      for (const metric of sm.metrics ?? []) {
+        if (metric.name !== 'system.network.tcp.connection.duration') continue;
+        for (const point of metric.histogram?.dataPoints ?? []) {
+          const a = attributesOf(point.attributes);
+          if (a['process.linux.cgroup'] === cgroup && a['network.tcp.handshake.role'] === 'client') {
+            return { count: Number(point.count), start: point.startTimeUnixNano ?? '' };
+          }
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+test('an OTLP outage at a steady connection rate: bounded RSS, export resumes, totals continuous, delivered + dropped = produced', async (t) => {
+  if (!requireKernel(t)) return;
+  const backend = await startOtlpGrpcServer();
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-outage-'));
+  const out = join(dir, 'all-events.jsonl');
+  const config = join(dir, 'tcpscope.yaml');
+  writeFileSync(
+    config,
+    `receivers:
+  tcp_lifecycle:
+    collection_interval: 500ms
+    drain_interval: 50ms
+exporters:
+  otlp:
+    endpoint: ${backend.endpoint}
+    tls: {insecure: true}
+    timeout: 2s
+    sending_queue: {queue_size: 10}
+    retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 0}
+  file:
+    path: ${out}
+    flush_interval: 200ms
+service:
+  pipelines:
+    metrics: {receivers: [tcp_lifecycle], exporters: [otlp]}
+    logs: {receivers: [tcp_lifecycle], exporters: [otlp, file]}
+`,
+  );
+  const base = `/tcpscope-outage-${randomBytes(4).toString('hex')}`;
+  const cgroup = TestCgroup.create(`${base}/app`);
+  const children: RunningChild[] = [];
+  t.after(async () => {
+    for (const c of children) c.kill();
+    cgroup.remove(base);
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
+  children.push(agent);
+  await waitUntil(() => agent.stderr().includes('running 2 pipeline') || agent.process.exitCode !== null, 20_000, 'the agent to start');
+  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
+  children.push(server);
+  const ports = await server.nextJson<{ v4: number }>();
+  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '25', 'client-first']));
+  children.push(client);
+  await backend.waitFor(() => backend.logsRequests.length > 0 && backend.metricsRequests.length > 0, 20_000);
+
+  // The outage, sampling RSS as it goes.
+  backend.failWith(status.UNAVAILABLE, 'backend down for the test');
+  const rssBefore = rssKb(agent.pid);
+  let rssMax = rssBefore;
+  const outageEnds = Date.now() + OUTAGE_MS;
+  while (Date.now() < outageEnds) {
+    await new Promise((r) => setTimeout(r, 250));
+    rssMax = Math.max(rssMax, rssKb(agent.pid));
+  }
+  assert.equal(client.process.exitCode, null, 'connections kept arriving for the whole outage');
+  const requestsAtReturn = backend.received.length;
+  backend.failWith(undefined);
+  await backend.waitFor(() => backend.received.length > requestsAtReturn, 30_000);
+  await client.nextJson(60_000);
+
+  agent.process.kill('SIGTERM');
+  assert.equal(await agent.exited(60_000), 0, agent.stderr());
+
+  assert.ok(rssMax < RSS_LIMIT_KB, `RSS peaked at ${rssMax} kB (before the outage ${rssBefore} kB)`);
+  assert.match(agent.stderr(), /cannot deliver to .*\(UNAVAILABLE: backend down for the test\)/);
+
+  // Every event: in the file (no drops there), and either delivered over OTLP or counted dropped.
+  const dropLine = /dropped since start: exporter "otlp" (\d+) data points, (\d+) log records; exporter "file" 0 data points, 0 log records/.exec(agent.stderr());
+  assert.ok(dropLine, agent.stderr());
+  const droppedLogs = Number(dropLine[2]);
+  const produced = readOtlpJsonFile(out).logs;
+  const delivered = backend.logsRequests.flatMap((r) => r.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []);
+  assert.equal(produced.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute).length, 4 * CONNECTIONS, 'every event of ours was produced');
+  assert.ok(droppedLogs > 0, 'the 10-batch queue overflowed during the outage (that is what keeps memory bounded)');
+  assert.equal(delivered.length + droppedLogs, produced.length, `delivered ${delivered.length} + dropped ${droppedLogs} = produced ${produced.length}`);
+
+  // Cumulative totals: one start time, never decreasing, ending at every connection.
+  const series = backend.metricsRequests.map((r) => clientConnections(r, cgroup.attribute)).filter((p) => p !== undefined);
+  assert.ok(series.length > 1);
+  assert.equal(new Set(series.map((p) => p.start)).size, 1, 'one start time across the outage');
+  for (let i = 1; i < series.length; i++) assert.ok(series[i].count >= series[i - 1].count, `count went from ${series[i - 1].count} to ${series[i].count}`);
+  assert.equal(series.at(-1)!.count, CONNECTIONS);
+});
