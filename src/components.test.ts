@@ -1,9 +1,9 @@
-// The component contract, checked over every factory the agent ships (FACTORIES): a component
-// created with its default config can be shut down without ever being started, and shutting it
-// down again is harmless. The pipeline relies on both: when start-up fails half-way it shuts
-// down every component it created, started or not, and a signal during shutdown shuts down again.
-// Creating a receiver must not touch the kernel: that is start()'s job, so `validate` and a
-// failed start-up never load a BPF program.
+// The component contract of src/component.ts, checked over every factory the agent ships
+// (FACTORIES): a component created with its default config can be shut down without ever being
+// started, and shutting it down again is harmless. The service shuts down a component whose
+// start() failed half-way, and a second stop request must not fail. Creating a receiver must not
+// touch the kernel: that is start()'s job, so a start-up that fails before the receivers start
+// leaves no BPF program behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
