@@ -83,11 +83,15 @@ function instrumentOf(metric: MetricData): InstrumentKind | string {
   }
 }
 
+/** Every metric name some builder in this file produced, for the completeness check at the end. */
+const BUILT = new Set<string>();
+
 /** Asserts that `metrics` match their definitions; `emitter` must be listed in emittedBy. */
 function assertDefined(metrics: readonly MetricData[], emitter: string | undefined): void {
   assert.ok(metrics.length > 0, 'the builder produced metrics');
   for (const metric of metrics) {
     const name = metric.descriptor.name;
+    BUILT.add(name);
     const def = DEFINITIONS.get(name);
     assert.ok(def, `${name} is defined in src/telemetry/signals.ts`);
     assert.equal(instrumentOf(metric), def.instrument, `${name}: instrument`);
@@ -303,4 +307,12 @@ test('tcpscope.exporter.dropped_items matches its definition', async () => {
     pointsOf(metrics, METRICS.exporterDroppedItems.name).map((p) => [p.attributes[ATTR.exporter.key], p.attributes[ATTR.signal.key], p.value]),
     [['otlp/backend', 'metrics', 3], ['otlp/backend', 'logs', 12]],
   );
+});
+
+// Runs last (node:test runs a file's top-level tests in order).
+test('every defined metric was produced by a builder above', () => {
+  const untested = Object.values(METRICS)
+    .map((d) => d.name)
+    .filter((name) => !BUILT.has(name));
+  assert.deepEqual(untested, [], 'a metric defined in src/telemetry/signals.ts has no builder in this test: feed its builder here');
 });
