@@ -1,12 +1,12 @@
 // Turns the rounds of one benchmark run into the summary table and the verdicts against the
-// targets of DESIGN.md §7.
+// targets in docs/architecture.md#benchmarks.
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
 import { canonicalOrder, modeLabel, type Mode } from './modes';
 
 export type { Mode };
 
-/** DESIGN.md §7 targets. */
+/** The targets of docs/architecture.md#benchmarks (this is their one definition in code). */
 export const TARGETS = {
   metricsChurnRatio: 0.98,
   metricsPingPongRatio: 0.95,
@@ -282,7 +282,7 @@ export function verdicts(summaries: readonly ModeSummary[], load: LoadKind): Ver
   }
   if (rtt) result.push(ratioVerdict(`metrics pipeline (tcp_rtt) ${loadName} ratio`, rtt, metricsTarget));
   if (events) {
-    // DESIGN.md §7 sets the events ratio for churn only; ping-pong opens a handful of connections.
+    // The events-ratio target is for churn only; ping-pong opens a handful of connections.
     if (load === 'churn') result.push(ratioVerdict('every connection as a log event: churn ratio', events, TARGETS.eventsChurnRatio));
     const lost = (events.eventsLost ?? 0) + (events.droppedEvents ?? 0);
     result.push({

@@ -425,7 +425,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `interference: ${discarded} attempt(s) discarded because other processes used more than ${(options.maxInterference * 100).toFixed(0)}% of the CPUs; ` +
         `${noisy} kept round(s) still above it (retries exhausted)`,
     );
-    out.push('', `targets (DESIGN.md §7; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdicts(summaries, load.kind)));
+    out.push('', `targets (docs/architecture.md#benchmarks; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdicts(summaries, load.kind)));
     out.push('', `finished in ${((Date.now() - began) / 1000).toFixed(0)} s`);
     process.stdout.write(out.join('\n') + '\n');
     return 0;

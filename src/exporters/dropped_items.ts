@@ -1,5 +1,5 @@
 // Exporters that can lose data (a full retry queue, a failed write) count what they lose, so the
-// agent can export the count as its own metric: nothing is dropped silently (DESIGN.md §2).
+// agent can export the count as its own metric: nothing is dropped silently (docs/architecture.md).
 import type { Exporter, Signal } from '../component';
 
 /** Items lost per signal since start: data points for metrics, log records for logs. */
