@@ -46,14 +46,77 @@ static bool find_map(napi_env env, napi_value handle_value, napi_value name_valu
 	return true;
 }
 
+/* The kernel's ENOTSUPP (524, not in userspace errno.h): what BPF_MAP_LOOKUP_BATCH returns for a
+ * map type without batch operations (LPM trie, fd arrays...). */
+#define KERNEL_ENOTSUPP 524
+
+/* Bytes of the opaque batch token. Hash maps use a u32 bucket index, array maps a key: the
+ * larger of the two, rounded up to 8. */
+static size_t batch_token_size(const struct map_info *m)
+{
+	size_t size = m->key_size > sizeof(__u32) ? m->key_size : sizeof(__u32);
+	return (size + 7) / 8 * 8;
+}
+
+static bool batch_unsupported(int err)
+{
+	return err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == KERNEL_ENOTSUPP;
+}
+
+/* Key iteration for maps without batch lookups. Bounded: a map whose keys keep changing under
+ * the walk gives up after 2 * max_entries + 16 steps (EAGAIN) instead of spinning. A key deleted
+ * between get_next_key and lookup is skipped; any other lookup failure is reported. */
+static long iterate_all(const struct map_info *m, char *keys, char *values)
+{
+	size_t capacity = m->max_entries;
+	size_t total = 0;
+	size_t steps_left = 2 * (size_t)m->max_entries + 16;
+	char *skipped = malloc(m->key_size);
+	if (!skipped)
+		return -ENOMEM;
+	const char *prev = NULL;
+	long result = 0;
+	while (total < capacity) {
+		if (steps_left-- == 0) {
+			result = -EAGAIN;
+			goto out;
+		}
+		char *key = keys + total * m->key_size;
+		if (bpf_map_get_next_key(m->fd, prev, key)) {
+			if (errno == ENOENT)
+				break; /* no more keys */
+			result = -errno;
+			goto out;
+		}
+		if (bpf_map_lookup_elem(m->fd, key, values + total * m->value_size) == 0) {
+			prev = key;
+			total++;
+		} else if (errno == ENOENT) {
+			memcpy(skipped, key, m->key_size); /* deleted meanwhile: walk on past it */
+			prev = skipped;
+		} else {
+			result = -errno;
+			goto out;
+		}
+	}
+	result = (long)total;
+out:
+	free(skipped);
+	return result;
+}
+
 /* Reads entries with BPF_MAP_LOOKUP_BATCH (one syscall per chunk); falls back to key iteration
- * on kernels or map types without batch support. Returns the number of entries. */
+ * on kernels or map types without batch support. Returns the number of entries or -errno. */
 static long read_all(const struct map_info *m, char *keys, char *values)
 {
 	size_t capacity = m->max_entries;
 	size_t total = 0;
-	char token[64];
+	size_t token_size = batch_token_size(m);
+	char *token = calloc(1, token_size);
+	if (!token)
+		return -ENOMEM;
 	bool first = true;
+	long result;
 	while (total < capacity) {
 		__u32 count = capacity - total;
 		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -61,31 +124,19 @@ static long read_all(const struct map_info *m, char *keys, char *values)
 					       values + total * m->value_size, &count, &opts);
 		first = false;
 		if (err && errno != ENOENT) {
-			if (total == 0 && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
-				goto iterate;
-			return -errno;
+			int e = errno;
+			free(token);
+			if (total == 0 && batch_unsupported(e))
+				return iterate_all(m, keys, values);
+			return -e;
 		}
 		total += count;
 		if (err) /* ENOENT: no more entries */
 			break;
 	}
-	return total;
-
-iterate:
-	total = 0;
-	char *prev = NULL;
-	while (total < capacity) {
-		char *key = keys + total * m->key_size;
-		if (bpf_map_get_next_key(m->fd, prev, key))
-			break;
-		if (bpf_map_lookup_elem(m->fd, key, values + total * m->value_size) == 0) {
-			prev = key;
-			total++;
-		} else if (!prev) {
-			break;
-		}
-	}
-	return total;
+	result = (long)total;
+	free(token);
+	return result;
 }
 
 /* dump(handle, mapName): {keys: Buffer, values: Buffer, count, keySize, valueSize, percpu} */
@@ -108,6 +159,8 @@ napi_value map_dump(napi_env env, napi_callback_info info)
 	if (count < 0) {
 		free(keys);
 		free(values);
+		if (count == -EAGAIN)
+			return bridge_throw(env, EAGAIN, "reading map failed: its keys kept changing during a %u-entry walk; retry", m.max_entries);
 		return bridge_throw(env, (int)-count, "reading map failed: %s", strerror((int)-count));
 	}
 	napi_value result, keys_buf, values_buf, v;
