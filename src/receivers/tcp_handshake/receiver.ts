@@ -77,6 +77,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
           endTime,
           cgroups: this.cgroups,
         }),
+      overflowUpdates: (bpf) => perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_STATS_FULL),
     });
   }
 }

@@ -17,6 +17,7 @@ function descriptor(def: MetricDefinition, valueType: ValueType) {
 export interface LifecycleMetricsInput {
   readonly stats: readonly WorkloadStats[];
   readonly droppedEvents: bigint;
+  readonly evictedEvents: bigint;
   readonly sampledOutEvents: bigint;
   readonly receiverId: string;
   readonly startTime: HrTime;
