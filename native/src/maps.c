@@ -2,6 +2,7 @@
  * one value per possible CPU, each rounded up to 8 bytes, exactly as the kernel lays them out;
  * the TypeScript side sums them. */
 #include "bridge.h"
+#include "map_walk.h"
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -63,46 +64,29 @@ static bool batch_unsupported(int err)
 	return err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == KERNEL_ENOTSUPP;
 }
 
-/* Key iteration for maps without batch lookups. Bounded: a map whose keys keep changing under
- * the walk gives up after 2 * max_entries + 16 steps (EAGAIN) instead of spinning. A key deleted
- * between get_next_key and lookup is skipped; any other lookup failure is reported. */
+static int walk_next_key(void *ctx, const void *prev, void *key)
+{
+	return bpf_map_get_next_key(*(int *)ctx, prev, key) ? -errno : 0;
+}
+
+static int walk_lookup(void *ctx, const void *key, void *value)
+{
+	return bpf_map_lookup_elem(*(int *)ctx, key, value) ? -errno : 0;
+}
+
+/* Key iteration for maps without batch lookups (map_walk.h: bounded, errors reported). */
 static long iterate_all(const struct map_info *m, char *keys, char *values)
 {
-	size_t capacity = m->max_entries;
-	size_t total = 0;
-	size_t steps_left = 2 * (size_t)m->max_entries + 16;
-	char *skipped = malloc(m->key_size);
-	if (!skipped)
-		return -ENOMEM;
-	const char *prev = NULL;
-	long result = 0;
-	while (total < capacity) {
-		if (steps_left-- == 0) {
-			result = -EAGAIN;
-			goto out;
-		}
-		char *key = keys + total * m->key_size;
-		if (bpf_map_get_next_key(m->fd, prev, key)) {
-			if (errno == ENOENT)
-				break; /* no more keys */
-			result = -errno;
-			goto out;
-		}
-		if (bpf_map_lookup_elem(m->fd, key, values + total * m->value_size) == 0) {
-			prev = key;
-			total++;
-		} else if (errno == ENOENT) {
-			memcpy(skipped, key, m->key_size); /* deleted meanwhile: walk on past it */
-			prev = skipped;
-		} else {
-			result = -errno;
-			goto out;
-		}
-	}
-	result = (long)total;
-out:
-	free(skipped);
-	return result;
+	int fd = m->fd;
+	struct map_walk walk = {
+		.ctx = &fd,
+		.next_key = walk_next_key,
+		.lookup = walk_lookup,
+		.key_size = m->key_size,
+		.value_size = m->value_size,
+		.max_entries = m->max_entries,
+	};
+	return map_walk_all(&walk, keys, values);
 }
 
 /* Reads entries with BPF_MAP_LOOKUP_BATCH (one syscall per chunk); falls back to key iteration

@@ -6,7 +6,7 @@ import type { HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { BpfObject } from '../../bridge/bpf_object';
+import { BpfObject, type ProgramInfo } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings, Host, Receiver } from '../../component';
 import { parseDuration, type DurationSetting } from '../../exporters/duration';
 import { CgroupResolver } from '../../host/cgroup_resolver';
@@ -153,6 +153,11 @@ export class KernelReceiver implements Receiver {
       }),
     );
     return { resource: this.settings.resource, scopeMetrics: [{ scope: this.scope, metrics }] };
+  }
+
+  /** The kernel's counters of this receiver's loaded programs (empty when not started). */
+  programInfo(): ProgramInfo[] {
+    return this.bpf?.programInfo() ?? [];
   }
 
   /** Warns when programs like ours that are not ours are loaded (another agent on this host). */
