@@ -64,7 +64,7 @@ export const METRICS = {
     instrument: 'histogram',
     unit: 's',
     description:
-      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3), sampled at every incoming ACK the kernel processes on the fast path (tcp:tcp_probe), or at most once per sample_interval per socket.',
+      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3) as it stands when an incoming segment reaches tcp_rcv_established (tcp:tcp_probe), i.e. before that segment is processed; every such segment, or at most once per sample_interval per socket. Runs the kernel skipped are counted in tcpscope.receiver.missed_runs.',
     attributes: [ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.peerAddress, ATTR.peerPort, ATTR.overflow],
     emittedBy: ['tcp_rtt'],
     notes:

@@ -57,7 +57,7 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
     default: 4 * 1024 * 1024,
   },
   max_connections: {
-    doc: `Sockets tracked at once, ${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each (LRU: when more are open, the least recently used is evicted and its events are lost, counted in tcpscope.receiver.dropped_events reason=connection_evicted and logged once).`,
+    doc: `Sockets tracked at once, ${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each (LRU: when more are open, the least recently used is evicted and its events are lost, counted in tcpscope.receiver.dropped_events reason=connection_evicted and logged once)`,
     format: maxConnectionsFormat,
     default: DEFAULT_MAX_CONNECTIONS,
   },
