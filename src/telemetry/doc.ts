@@ -126,9 +126,13 @@ per-socket setup; that decided it.
 
 **Not every segment is a sample.** The kernel skips a run of the program when it is already
 running on that CPU (softirq processing a segment while the program runs in process context for
-another, during the socket backlog at \`release_sock\`). Those runs are counted per program in
-\`tcpscope.receiver.missed_runs\` (\`bpf_prog_info.recursion_misses\`): samples + missed runs
-is the number of segments the hook fired for. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
+another, during the socket backlog at \`release_sock\`); those runs are counted per program in
+\`tcpscope.receiver.missed_runs\` (\`bpf_prog_info.recursion_misses\`). Measured on Linux 6.18,
+some segments also never reach the program and nothing counts them: on a tbf-shaped ping-pong
+connection, 0 to 3 of 301 segments received in ESTABLISHED (the socket's \`segs_in\` and the
+namespace's TcpExt counters identical from run to run) gave no run, to a tp_btf and to a classic
+tracepoint program alike, with \`recursion_misses\` at 0. So the sample count is at most the
+number of segments received, and in practice a few per thousand short of it. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
 ping-pong on loopback, 16 connections): both run 2.00 times per round trip; the sockops variant
 costs 84 ns per run against 182 ns for tcp_probe, but it also does less (one per-CPU array slot
 instead of the per-cgroup hash); round trips/s 0.985 vs 0.952 of no program in that run, where
