@@ -77,8 +77,9 @@ napi_value program_info(napi_env env, napi_callback_info info)
  * programs; past this many the list is cut (the caller only looks for a few names). */
 #define MAX_LISTED_PROGRAMS 65536
 
-/* loadedPrograms(): [{id, name}] of every BPF program loaded on the host (needs CAP_SYS_ADMIN
- * or CAP_BPF). A program unloaded between two steps of the walk is skipped. */
+/* loadedPrograms(): [{id, name}] of every BPF program loaded on the host (BPF_PROG_GET_NEXT_ID and
+ * GET_FD_BY_ID need CAP_SYS_ADMIN: EPERM otherwise). A program unloaded between two steps of the
+ * walk is skipped. */
 napi_value loaded_programs(napi_env env, napi_callback_info info)
 {
 	napi_value result;

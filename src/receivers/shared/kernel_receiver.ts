@@ -166,7 +166,8 @@ export class KernelReceiver implements Receiver {
       const others = programsLikeOurs(bpf.programInfo(), BpfObject.loadedPrograms());
       if (others.length > 0) this.settings.logger.warn(duplicateProgramsWarning(this.settings.id.type, others));
     } catch (error) {
-      this.settings.logger.debug(`cannot check for another agent's programs: ${(error as Error).message}`);
+      // Listing the host's programs needs CAP_SYS_ADMIN; with only CAP_BPF + CAP_PERFMON it is refused.
+      this.settings.logger.info(`cannot check whether another agent's programs are attached (listing BPF programs needs CAP_SYS_ADMIN): ${(error as Error).message}`);
     }
   }
 
