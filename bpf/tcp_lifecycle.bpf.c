@@ -30,8 +30,6 @@ _Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout c
 _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
 TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
 
-#define STATE_FIN_SENT 1
-#define STATE_ACCEPTED 2
 
 /* What we remember about one socket between its transitions. */
 struct sock_state {
@@ -46,11 +44,18 @@ struct sock_state {
 	__u32 netns_inode;
 	__u16 sport;
 	__u16 dport;
-	__u16 family;
+	/* One byte per writer: the entry is shared by all CPUs, and set_state (FIN sent) and the
+	 * accept hook (accepted) can update it at once on two CPUs; a read-modify-write of one
+	 * shared flags byte could lose the other's bit, a plain byte store cannot. */
+	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 role;
-	__u8 flags;
+	__u8 fin_sent; /* written by set_state only */
+	__u8 accepted; /* written by the accept hooks only */
 	char comm[TCP_LIFECYCLE_COMM_LEN];
 };
+/* 176 bytes of locked memory per max_connections entry were measured with this 104-byte value
+ * (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
+_Static_assert(sizeof(struct sock_state) == 104, "sock_state size changed: re-measure SOCKET_ENTRY_BYTES");
 
 /* LRU: sockets that vanish without a CLOSE transition (or that we only half saw) are evicted
  * instead of leaking. Size set from config `max_connections`. An eviction of a socket that is
@@ -286,7 +291,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	}
 	__u64 acked = tp->bytes_acked - st->bytes_acked_at_established;
 	__u64 received = tp->bytes_received - st->bytes_received_at_established;
-	if ((st->flags & STATE_FIN_SENT) && tp->snd_una == tp->write_seq && acked > 0)
+	if (st->fin_sent && tp->snd_una == tp->write_seq && acked > 0)
 		acked -= 1;
 	unsigned long sk_flags = sk->__sk_common.skc_flags;
 	if ((sk_flags & (1UL << SOCK_DONE)) && received > 0)
@@ -349,7 +354,7 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 	case TCP_LAST_ACK: {
 		struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
 		if (st)
-			st->flags |= STATE_FIN_SENT;
+			st->fin_sent = 1;
 		break;
 	}
 	case TCP_CLOSE:
@@ -368,11 +373,11 @@ static __always_inline void on_accept_return(long ret)
 	if (!key)
 		return;
 	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || (st->flags & STATE_ACCEPTED))
+	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || st->accepted)
 		return;
 	st->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st->comm, sizeof(st->comm));
-	st->flags |= STATE_ACCEPTED;
+	st->accepted = 1;
 	/* Reported with the time it reached ESTABLISHED, which is what the event describes.
 	 * tcp.accept carries none of the fields a threshold compares. */
 	struct tcpscope_sampling_subject subject = {};
