@@ -97,6 +97,17 @@ struct {
 	__type(value, struct connect_call);
 } tcp_handshake_calls SEC(".maps");
 
+/* Sockets with an attempt in tcp_handshake_attempts, marked in the socket's own storage (which
+ * cannot be evicted): leaving SYN_SENT without an entry but with the mark means the LRU evicted
+ * the attempt while pending, and its outcome (histogram record and event) is lost: counted in
+ * TCP_HANDSHAKE_DROP_EVICTED. The mark stays until the socket is freed; a new SYN_SENT re-marks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} tcp_handshake_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -130,6 +141,12 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tcp_handshake_sampled_out SEC(".maps");
+
+static __always_inline void count_if_evicted(const struct sock *sk)
+{
+	if (bpf_sk_storage_get(&tcp_handshake_pending, (void *)sk, 0, 0))
+		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_EVICTED);
+}
 
 /* Written by set_state (softirq or process context) and by sys_exit_connect (process context,
  * which set_state can interrupt): updated with atomic adds (see receiver_common.h). */
@@ -240,6 +257,7 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 		a.fd = call->fd;
 	bpf_get_current_comm(a.comm, sizeof(a.comm));
 	bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY);
+	bpf_sk_storage_get(&tcp_handshake_pending, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	bpf_map_delete_elem(&tcp_handshake_ended, &key);
 }
 
@@ -280,8 +298,10 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 static __always_inline void on_client_close(const struct sock *sk, __u64 key)
 {
 	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
-	if (!a)
-		return; /* SYN sent before the agent started */
+	if (!a) {
+		count_if_evicted(sk); /* else: SYN sent before the agent started */
+		return;
+	}
 	/* RST and exhausted SYN retries set sk_err before closing. An ICMP unreachable during
 	 * SYN_SENT is a soft error here (sk_err_soft, error report, SYNs go on): an application that
 	 * gives up on it reads it with SO_ERROR (which clears it) and closes, so the error the
@@ -365,6 +385,8 @@ int BPF_PROG(tcp_handshake_set_state, const struct sock *sk, int oldstate, int n
 		struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
 		if (a)
 			report_client_outcome(sk, key, a, 0, bpf_ktime_get_ns());
+		else
+			count_if_evicted(sk);
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && sk->sk_protocol == IPPROTO_TCP)

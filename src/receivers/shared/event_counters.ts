@@ -11,16 +11,21 @@ export interface EventCounts {
   readonly receiverId: string;
   /** Lost because the ring buffer was full (reason=ring_buffer_full). */
   readonly droppedEvents: bigint;
-  /** Lost because an open connection's state was evicted (reason=connection_evicted); only
-   * receivers that keep per-connection state in an LRU map have it. */
-  readonly evictedEvents?: bigint;
+  /** Lost because per-socket state was evicted from an LRU map while the socket was open
+   * (reason=connection_evicted, or attempt_evicted for pending handshakes). */
+  readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
 }
 
 /** Values of tcpscope.receiver.dropped_events' `reason` attribute. */
-export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionEvicted: 'connection_evicted' } as const;
+export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionEvicted: 'connection_evicted', attemptEvicted: 'attempt_evicted' } as const;
+
+export interface EvictedEvents {
+  readonly reason: typeof DROP_REASONS.connectionEvicted | typeof DROP_REASONS.attemptEvicted;
+  readonly count: bigint;
+}
 
 function counter(def: MetricDefinition, input: EventCounts, values: readonly [Attributes, bigint][]): MetricData {
   return {
@@ -40,6 +45,6 @@ function counter(def: MetricDefinition, input: EventCounts, values: readonly [At
 export function eventCounterMetrics(input: EventCounts): MetricData[] {
   // ring_buffer_full first: every event receiver has it.
   const dropped: [Attributes, bigint][] = [[{ [ATTR.dropReason.key]: DROP_REASONS.ringBufferFull }, input.droppedEvents]];
-  if (input.evictedEvents !== undefined) dropped.push([{ [ATTR.dropReason.key]: DROP_REASONS.connectionEvicted }, input.evictedEvents]);
+  if (input.evictedEvents) dropped.push([{ [ATTR.dropReason.key]: input.evictedEvents.reason }, input.evictedEvents.count]);
   return [counter(METRICS.droppedEvents, input, dropped), counter(METRICS.sampledOutEvents, input, [[{}, input.sampledOutEvents]])];
 }

@@ -6,7 +6,8 @@ import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { ConfigError } from '../../errors';
 import { bpfObjectPath } from '../../paths';
-import { KernelReceiver, perCpuCounter } from '../shared/kernel_receiver';
+import { DROP_REASONS } from '../shared/event_counters';
+import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
 import type { TcpHandshakeConfig } from './config';
 import { decodeHandshakeEvent } from './decoder';
@@ -33,6 +34,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
     const lifecycleReportsEstablished = settings.logsPeers?.has('tcp_lifecycle') ?? false;
     const filteredCgroups = new Set<bigint>();
     const cgroupFilter = config.cgroup_prefix !== '';
+    let evictionsReported = false;
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
@@ -67,16 +69,29 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         if (cgroupFilter && this.cgroups.root) syncCgroupFilter(bpf, join(this.cgroups.root, config.cgroup_prefix), filteredCgroups);
       },
       decode: (batch, offset, length, context, observed) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context, observed),
-      metrics: (bpf, startTime, endTime) =>
-        handshakeMetrics({
+      metrics: (bpf, startTime, endTime) => {
+        const dropped = perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_KINDS);
+        const evicted = dropped[CONSTANTS.TCP_HANDSHAKE_DROP_EVICTED];
+        if (evicted > 0n && !evictionsReported) {
+          evictionsReported = true;
+          settings.logger.warn(
+            `${evicted} handshake outcome(s) lost: more than max_attempts (${config.max_attempts}) connects were pending at once, so the oldest ` +
+              `were evicted and their outcomes are missing from system.network.tcp.handshake.duration and the events (counted in ` +
+              `tcpscope.receiver.dropped_events reason=attempt_evicted). Set receivers.${settings.id.text}.max_attempts above the peak number ` +
+              'of connects waiting for an answer (a SYN to a silent host waits up to ~2 min). Logged once.',
+          );
+        }
+        return handshakeMetrics({
           stats: sumHandshakeStats(bpf.readMap(MAPS.stats)),
-          droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
+          droppedEvents: dropped[CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF],
+          evictedEvents: { reason: DROP_REASONS.attemptEvicted, count: evicted },
           sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
           receiverId: settings.id.text,
           startTime,
           endTime,
           cgroups: this.cgroups,
-        }),
+        });
+      },
       overflowUpdates: (bpf) => perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_STATS_FULL),
     });
   }

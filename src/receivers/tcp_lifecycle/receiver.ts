@@ -3,6 +3,7 @@
 import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
+import { DROP_REASONS } from '../shared/event_counters';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import type { TcpLifecycleConfig } from './config';
 import { decodeLifecycleEvent } from './decoder';
@@ -54,7 +55,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
         return lifecycleMetrics({
           stats: sumWorkloadStats(bpf.readMap(MAPS.stats)),
           droppedEvents: dropped[CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF],
-          evictedEvents: evicted,
+          evictedEvents: { reason: DROP_REASONS.connectionEvicted, count: evicted },
           sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
           receiverId: settings.id.text,
           startTime,
