@@ -1,4 +1,5 @@
-/* Helpers shared by the kernel programs that read sockets. Header-only: every function is
+/* Helpers shared by the kernel programs that read sockets (counters, series and events are in
+ * receiver_common.h). Header-only: every function is
  * inlined into the program that calls it, so map pointers stay constant for the verifier. */
 #ifndef TCPSCOPE_SOCKET_COMMON_H
 #define TCPSCOPE_SOCKET_COMMON_H
@@ -6,14 +7,6 @@
 #ifndef AF_INET6
 #define AF_INET6 10
 #endif
-
-/* Adds one to slot `index` of a per-CPU array of u64 counters (lost events, full maps). */
-static __always_inline void tcpscope_count(void *counters, __u32 index)
-{
-	__u64 *counter = bpf_map_lookup_elem(counters, &index);
-	if (counter)
-		*counter += 1;
-}
 
 /* Copies a socket's tuple and network namespace into any struct with the fields family, sport,
  * dport (host order), saddr, daddr (16 bytes: IPv4 in the first 4, rest zero) and netns_inode.

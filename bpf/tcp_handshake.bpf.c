@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "tcp_handshake.h"
+#include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
 
@@ -40,6 +41,7 @@ const volatile struct tcpscope_sampling_settings cfg_sampling = {};
 _Static_assert(sizeof(struct tcp_handshake_event) == 96, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_handshake_stats_key) == 16, "stats key layout changed");
 _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
+TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_handshake_stats);
 
 /* A socket's tuple as an event reports it, read before deciding whether there is an event. */
 struct socket_tuple {
@@ -95,6 +97,17 @@ struct {
 	__type(value, struct connect_call);
 } tcp_handshake_calls SEC(".maps");
 
+/* Sockets with an attempt in tcp_handshake_attempts, marked in the socket's own storage (which
+ * cannot be evicted): leaving SYN_SENT without an entry but with the mark means the LRU evicted
+ * the attempt while pending, and its outcome (histogram record and event) is lost: counted in
+ * TCP_HANDSHAKE_DROP_EVICTED. The mark stays until the socket is freed; a new SYN_SENT re-marks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} tcp_handshake_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -129,37 +142,28 @@ struct {
 	__type(value, __u64);
 } tcp_handshake_sampled_out SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tcp_handshake_stats);
-} tcp_handshake_zero SEC(".maps");
+static __always_inline void count_if_evicted(const struct sock *sk)
+{
+	if (bpf_sk_storage_get(&tcp_handshake_pending, (void *)sk, 0, 0))
+		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_EVICTED);
+}
 
+/* Written by set_state (softirq or process context) and by sys_exit_connect (process context,
+ * which set_state can interrupt): updated with atomic adds (see receiver_common.h). */
 static __always_inline void record_outcome(__u64 cgroup_id, __u8 role, __u32 error, __u64 duration_ns)
 {
 	struct tcp_handshake_stats_key key = { .cgroup_id = cgroup_id, .role = role, .error = error };
-	struct tcp_handshake_stats *stats = bpf_map_lookup_elem(&tcp_handshake_stats, &key);
-	if (!stats) {
-		__u32 zero_index = 0;
-		struct tcp_handshake_stats *zero = bpf_map_lookup_elem(&tcp_handshake_zero, &zero_index);
-		if (zero)
-			bpf_map_update_elem(&tcp_handshake_stats, &key, zero, BPF_NOEXIST);
-		stats = bpf_map_lookup_elem(&tcp_handshake_stats, &key);
-	}
-	if (!stats) {
-		/* Map full: the one overflow series, created by user space before attaching. */
-		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_STATS_FULL);
-		struct tcp_handshake_stats_key overflow = { .cgroup_id = TCP_HANDSHAKE_OVERFLOW_CGROUP };
-		stats = bpf_map_lookup_elem(&tcp_handshake_stats, &overflow);
-		if (!stats)
-			return;
-	}
-	__sync_fetch_and_add(&stats->count, 1);
-	__sync_fetch_and_add(&stats->duration_sum_ns, duration_ns);
+	/* Map full: the one overflow series, created by user space before attaching. */
+	struct tcp_handshake_stats_key overflow = { .cgroup_id = TCP_HANDSHAKE_OVERFLOW_CGROUP };
+	struct tcp_handshake_stats *stats = tcpscope_lookup_or_overflow(&tcp_handshake_stats, &key, &overflow, &tcp_handshake_drops,
+									TCP_HANDSHAKE_DROP_STATS_FULL);
+	if (!stats)
+		return;
+	tcpscope_add(&stats->count, 1);
+	tcpscope_add(&stats->duration_sum_ns, duration_ns);
 	__u32 bucket = tcpscope_duration_bucket(duration_ns);
 	if (bucket < TCPSCOPE_DURATION_BUCKETS)
-		__sync_fetch_and_add(&stats->duration_buckets[bucket], 1);
+		tcpscope_add(&stats->duration_buckets[bucket], 1);
 }
 
 static __always_inline bool port_selected(__u16 port)
@@ -228,20 +232,14 @@ static __always_inline void copy_tuple(struct tcp_handshake_event *e, const stru
 
 static __always_inline struct tcp_handshake_event *reserve_event(void)
 {
-	struct tcp_handshake_event *e = bpf_ringbuf_reserve(&tcp_handshake_events, sizeof(*e), 0);
-	if (!e)
-		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_RINGBUF);
-	return e;
+	return tcpscope_reserve(&tcp_handshake_events, sizeof(struct tcp_handshake_event), &tcp_handshake_drops,
+				TCP_HANDSHAKE_DROP_RINGBUF);
 }
-
-#define RINGBUF_RECORD_BYTES ((sizeof(struct tcp_handshake_event) + 8 + 7) / 8 * 8)
 
 /* Wake user space only when pending bytes cross the threshold; its drain timer does the rest. */
 static __always_inline void submit(struct tcp_handshake_event *e)
 {
-	__u64 pending = bpf_ringbuf_query(&tcp_handshake_events, BPF_RB_AVAIL_DATA);
-	bool crossing = pending >= cfg_wakeup_min_bytes && pending < cfg_wakeup_min_bytes + RINGBUF_RECORD_BYTES;
-	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	tcpscope_submit(&tcp_handshake_events, e, sizeof(*e), cfg_wakeup_min_bytes);
 }
 
 static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
@@ -249,7 +247,7 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 	/* tcp_v4/v6_connect() runs this inside connect(): current is the caller. */
 	struct attempt a = {};
 	a.syn_ns = bpf_ktime_get_ns();
-	a.cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	a.cgroup_id = tcpscope_socket_cgroup_id(sk);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	a.pid = pid_tgid >> 32;
 	a.fd = -1;
@@ -259,6 +257,7 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 		a.fd = call->fd;
 	bpf_get_current_comm(a.comm, sizeof(a.comm));
 	bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY);
+	bpf_sk_storage_get(&tcp_handshake_pending, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	bpf_map_delete_elem(&tcp_handshake_ended, &key);
 }
 
@@ -299,8 +298,10 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 static __always_inline void on_client_close(const struct sock *sk, __u64 key)
 {
 	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
-	if (!a)
-		return; /* SYN sent before the agent started */
+	if (!a) {
+		count_if_evicted(sk); /* else: SYN sent before the agent started */
+		return;
+	}
 	/* RST and exhausted SYN retries set sk_err before closing. An ICMP unreachable during
 	 * SYN_SENT is a soft error here (sk_err_soft, error report, SYNs go on): an application that
 	 * gives up on it reads it with SO_ERROR (which clears it) and closes, so the error the
@@ -338,7 +339,7 @@ static __always_inline void on_server_established(const struct sock *sk)
 	if (!tp)
 		return;
 	__u64 duration = (__u64)(tp->srtt_us >> 3) * 1000;
-	__u64 cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	__u64 cgroup_id = tcpscope_socket_cgroup_id(sk);
 	record_outcome(cgroup_id, TCP_HANDSHAKE_ROLE_SERVER, 0, duration);
 	__u16 sport = sk->__sk_common.skc_num;
 	if (!event_wanted(TCP_HANDSHAKE_ROLE_SERVER, 0, cgroup_id, sport))
@@ -384,6 +385,8 @@ int BPF_PROG(tcp_handshake_set_state, const struct sock *sk, int oldstate, int n
 		struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
 		if (a)
 			report_client_outcome(sk, key, a, 0, bpf_ktime_get_ns());
+		else
+			count_if_evicted(sk);
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && sk->sk_protocol == IPPROTO_TCP)
@@ -453,7 +456,7 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	__u64 now = bpf_ktime_get_ns();
 	__u64 duration = now - call->start_ns;
-	__u64 cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	__u64 cgroup_id = tcpscope_socket_cgroup_id_read(sk);
 	record_outcome(cgroup_id, TCP_HANDSHAKE_ROLE_CLIENT, error, duration);
 
 	__u16 family = *(__u16 *)call->addr;

@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "tcp_lifecycle.h"
+#include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
 
@@ -27,9 +28,8 @@ const volatile struct tcpscope_sampling_settings cfg_sampling = {};
 _Static_assert(sizeof(struct tcp_lifecycle_event) == 120, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout changed");
 _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
+TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
 
-#define STATE_FIN_SENT 1
-#define STATE_ACCEPTED 2
 
 /* What we remember about one socket between its transitions. */
 struct sock_state {
@@ -44,14 +44,22 @@ struct sock_state {
 	__u32 netns_inode;
 	__u16 sport;
 	__u16 dport;
-	__u16 family;
+	/* One byte per writer: the entry is shared by all CPUs, and set_state (FIN sent) and the
+	 * accept hook (accepted) can update it at once on two CPUs; a read-modify-write of one
+	 * shared flags byte could lose the other's bit, a plain byte store cannot. */
+	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 role;
-	__u8 flags;
+	__u8 fin_sent; /* written by set_state only */
+	__u8 accepted; /* written by the accept hooks only */
 	char comm[TCP_LIFECYCLE_COMM_LEN];
 };
+/* 176 bytes of locked memory per max_connections entry were measured with this 104-byte value
+ * (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
+_Static_assert(sizeof(struct sock_state) == 104, "sock_state size changed: re-measure SOCKET_ENTRY_BYTES");
 
 /* LRU: sockets that vanish without a CLOSE transition (or that we only half saw) are evicted
- * instead of leaking. Size set from config `max_connections`. */
+ * instead of leaking. Size set from config `max_connections`. An eviction of a socket that is
+ * still open loses its events: tcp_lifecycle_tracked tells those apart and counts them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -86,54 +94,44 @@ struct {
 	__type(value, __u64);
 } tcp_lifecycle_sampled_out SEC(".maps");
 
-/* A zeroed stats value to insert from: too large for the 512-byte BPF stack. */
+/* Which sockets have a tcp_lifecycle_sockets entry, kept in the socket itself (socket local
+ * storage lives and dies with the socket, so it cannot be evicted): a socket marked here whose
+ * entry is missing at ESTABLISHED or CLOSE was evicted from the LRU while open, and the event it
+ * would have produced is lost, counted in TCP_LIFECYCLE_DROP_EVICTED. Only the tp_btf program
+ * uses it (classic tracepoints cannot reach socket storage). */
+struct tracked_socket {
+	__u8 role;        /* TCP_LIFECYCLE_ROLE_* */
+	__u8 established; /* counted in stats.established */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tcp_lifecycle_stats);
-} tcp_lifecycle_zero SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tracked_socket);
+} tcp_lifecycle_tracked SEC(".maps");
 
 static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __u8 role)
 {
 	struct tcp_lifecycle_stats_key key = { .cgroup_id = cgroup_id, .role = role };
-	struct tcp_lifecycle_stats *stats = bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
-	if (stats)
-		return stats;
-	__u32 zero_index = 0;
-	struct tcp_lifecycle_stats *zero = bpf_map_lookup_elem(&tcp_lifecycle_zero, &zero_index);
-	if (!zero)
-		return 0;
-	if (bpf_map_update_elem(&tcp_lifecycle_stats, &key, zero, BPF_NOEXIST) == 0 ||
-	    (stats = bpf_map_lookup_elem(&tcp_lifecycle_stats, &key)) != 0) {
-		if (!stats)
-			stats = bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
-		if (stats)
-			return stats;
-	}
-	/* Map full: fold into the overflow series, which user space creates before attaching. */
-	tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_STATS_FULL);
-	key.cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP;
-	return bpf_map_lookup_elem(&tcp_lifecycle_stats, &key);
+	struct tcp_lifecycle_stats_key overflow = { .cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP, .role = role };
+	return tcpscope_lookup_or_overflow(&tcp_lifecycle_stats, &key, &overflow, &tcp_lifecycle_drops,
+					   TCP_LIFECYCLE_DROP_STATS_FULL);
 }
 
-static __always_inline __u64 socket_cgroup_id(const struct sock *sk)
+/* Marks `sk` as tracked (created on first use; the socket frees it). */
+static __always_inline void mark_tracked(const struct sock *sk, __u8 role, __u8 established)
 {
-	return sk->sk_cgrp_data.cgroup->kn->id;
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (t) {
+		t->role = role;
+		t->established = established;
+	}
 }
-
-/* Bytes a record takes in the ring buffer: 8-byte header, rounded up to 8. */
-#define RINGBUF_RECORD_BYTES ((sizeof(struct tcp_lifecycle_event) + 8 + 7) / 8 * 8)
 
 static __always_inline void submit(struct tcp_lifecycle_event *event)
 {
-	/* Batch wake-ups: a wake-up per event costs more than the event itself. Only the record
-	 * that makes the pending data cross cfg_wakeup_min_bytes wakes user space; while it lags
-	 * behind it is busy draining anyway, and when traffic is quiet its drain timer reads what
-	 * is left. (The reserved, not yet submitted record is already counted in AVAIL_DATA.) */
-	__u64 pending = bpf_ringbuf_query(&tcp_lifecycle_events, BPF_RB_AVAIL_DATA);
-	bool crossing = pending >= cfg_wakeup_min_bytes && pending < cfg_wakeup_min_bytes + RINGBUF_RECORD_BYTES;
-	bpf_ringbuf_submit(event, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	tcpscope_submit(&tcp_lifecycle_events, event, sizeof(*event), cfg_wakeup_min_bytes);
 }
 
 /* Whether the sampling processor after this receiver could keep the event; `subject` holds the
@@ -158,11 +156,10 @@ static __always_inline struct tcp_lifecycle_event *reserve_event(const struct so
 		return 0;
 	if (!sampled_in(st, subject))
 		return 0;
-	struct tcp_lifecycle_event *e = bpf_ringbuf_reserve(&tcp_lifecycle_events, sizeof(*e), 0);
-	if (!e) {
-		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_RINGBUF);
+	struct tcp_lifecycle_event *e = tcpscope_reserve(&tcp_lifecycle_events, sizeof(*e), &tcp_lifecycle_drops,
+							 TCP_LIFECYCLE_DROP_RINGBUF);
+	if (!e)
 		return 0;
-	}
 	e->timestamp_ns = now;
 	e->duration_ns = 0;
 	e->cgroup_id = st->cgroup_id;
@@ -194,13 +191,14 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 
 	st.pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st.comm, sizeof(st.comm));
 	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &st, BPF_ANY);
+	mark_tracked(sk, TCP_LIFECYCLE_ROLE_CLIENT, 0);
 }
 
 static __always_inline void fill_established(const struct sock *sk, struct sock_state *st, __u64 now)
 {
 	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	st->established_ns = now;
-	st->cgroup_id = socket_cgroup_id(sk);
+	st->cgroup_id = tcpscope_socket_cgroup_id(sk);
 	st->bytes_acked_at_established = tp ? tp->bytes_acked : 0;
 	st->bytes_received_at_established = tp ? tp->bytes_received : 0;
 	TCPSCOPE_READ_TUPLE(sk, st);
@@ -210,7 +208,7 @@ static __always_inline void count_established(const struct sock_state *st)
 {
 	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role);
 	if (stats)
-		__sync_fetch_and_add(&stats->established, 1);
+		tcpscope_add_signed(&stats->established, 1);
 }
 
 static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
@@ -221,6 +219,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	if (st) {
 		fill_established(sk, st, now);
 		count_established(st);
+		mark_tracked(sk, st->role, 1);
 		/* tcp.connect carries tcp.handshake.duration: SYN sent -> ESTABLISHED */
 		struct tcpscope_sampling_subject subject = {};
 		subject.values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = now - st->syn_ns;
@@ -235,18 +234,46 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	/* Server side (SYN_RECV -> ESTABLISHED runs in softirq, so current is not the owner: the
 	 * accept() hook fills pid and comm), or a client whose SYN predates the agent (no event:
 	 * we cannot tell who connected). */
+	if (oldstate == TCP_SYN_SENT) {
+		/* Marked at SYN_SENT but no entry: evicted during the handshake, its tcp.connect lost. */
+		struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+		if (t)
+			tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
+	}
 	struct sock_state fresh = {};
 	fresh.role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
 	fill_established(sk, &fresh, now);
 	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &fresh, BPF_ANY);
 	count_established(&fresh);
+	mark_tracked(sk, fresh.role, 1);
+}
+
+/* CLOSE of a socket without an entry: if it was tracked and established, the LRU evicted it
+ * while open. Its tcp.close and its close metrics are lost (counted); the connection still
+ * leaves system.network.connection.count, which its establishment entered. */
+static __always_inline void on_untracked_close(const struct sock *sk)
+{
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	if (!t)
+		return; /* established before the agent started, or never established */
+	if (t->established) {
+		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
+		struct tcp_lifecycle_stats *stats = stats_for(tcpscope_socket_cgroup_id(sk), t->role);
+		if (stats)
+			tcpscope_add_signed(&stats->established, -1);
+	}
+	bpf_sk_storage_delete(&tcp_lifecycle_tracked, (void *)sk);
 }
 
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
 	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-	if (!st)
-		return; /* established before the agent started, or never established */
+	if (!st) {
+		on_untracked_close(sk);
+		return;
+	}
+	/* The mark stays until the socket is freed: harmless, a socket reused after CLOSE (connect()
+	 * again) is marked anew at SYN_SENT, and not deleting saves a lock per connection. */
 	if (!st->established_ns) {
 		bpf_map_delete_elem(&tcp_lifecycle_sockets, &key); /* failed connect: tcp_handshake's business */
 		return;
@@ -264,7 +291,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	}
 	__u64 acked = tp->bytes_acked - st->bytes_acked_at_established;
 	__u64 received = tp->bytes_received - st->bytes_received_at_established;
-	if ((st->flags & STATE_FIN_SENT) && tp->snd_una == tp->write_seq && acked > 0)
+	if (st->fin_sent && tp->snd_una == tp->write_seq && acked > 0)
 		acked -= 1;
 	unsigned long sk_flags = sk->__sk_common.skc_flags;
 	if ((sk_flags & (1UL << SOCK_DONE)) && received > 0)
@@ -272,14 +299,14 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 
 	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role);
 	if (stats) {
-		__sync_fetch_and_add(&stats->established, -1);
-		stats->closed += 1;
-		stats->duration_sum_ns += duration;
-		stats->bytes_sent += acked;
-		stats->bytes_received += received;
+		tcpscope_add_signed(&stats->established, -1);
+		tcpscope_add(&stats->closed, 1);
+		tcpscope_add(&stats->duration_sum_ns, duration);
+		tcpscope_add(&stats->bytes_sent, acked);
+		tcpscope_add(&stats->bytes_received, received);
 		__u32 bucket = tcpscope_duration_bucket(duration);
 		if (bucket < TCP_LIFECYCLE_DURATION_BUCKETS)
-			stats->duration_buckets[bucket] += 1;
+			tcpscope_add(&stats->duration_buckets[bucket], 1);
 	}
 
 	/* tcp.close carries tcp.duration, tcp.retransmits and tcp.rtt */
@@ -327,7 +354,7 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 	case TCP_LAST_ACK: {
 		struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
 		if (st)
-			st->flags |= STATE_FIN_SENT;
+			st->fin_sent = 1;
 		break;
 	}
 	case TCP_CLOSE:
@@ -346,11 +373,11 @@ static __always_inline void on_accept_return(long ret)
 	if (!key)
 		return;
 	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || (st->flags & STATE_ACCEPTED))
+	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || st->accepted)
 		return;
 	st->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st->comm, sizeof(st->comm));
-	st->flags |= STATE_ACCEPTED;
+	st->accepted = 1;
 	/* Reported with the time it reached ESTABLISHED, which is what the event describes.
 	 * tcp.accept carries none of the fields a threshold compares. */
 	struct tcpscope_sampling_subject subject = {};

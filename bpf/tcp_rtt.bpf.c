@@ -8,6 +8,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "tcp_rtt.h"
+#include "receiver_common.h"
 
 #define AF_INET6 10
 
@@ -19,6 +20,7 @@ const volatile __u64 cfg_bucket_upper_us[TCP_RTT_BUCKETS] = {};
 
 _Static_assert(sizeof(struct tcp_rtt_key) == 32, "key layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_rtt_histogram) == 32 + 8 * TCP_RTT_BUCKETS, "histogram layout changed");
+TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_rtt_histogram);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -37,13 +39,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tcp_rtt_histogram);
-} tcp_rtt_zero SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TCP_RTT_DROP_KINDS);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -51,23 +46,9 @@ struct {
 
 static __always_inline struct tcp_rtt_histogram *histogram_for(struct tcp_rtt_key *key)
 {
-	struct tcp_rtt_histogram *h = bpf_map_lookup_elem(&tcp_rtt_histograms, key);
-	if (h)
-		return h;
-	__u32 zero_index = 0;
-	struct tcp_rtt_histogram *zero = bpf_map_lookup_elem(&tcp_rtt_zero, &zero_index);
-	if (zero)
-		bpf_map_update_elem(&tcp_rtt_histograms, key, zero, BPF_NOEXIST);
-	h = bpf_map_lookup_elem(&tcp_rtt_histograms, key);
-	if (h)
-		return h;
 	/* Map full: the overflow series (created by user space before attaching), counted. */
-	__u32 drop = TCP_RTT_DROP_STATS_FULL;
-	__u64 *dropped = bpf_map_lookup_elem(&tcp_rtt_drops, &drop);
-	if (dropped)
-		*dropped += 1;
 	struct tcp_rtt_key overflow = { .cgroup_id = TCP_RTT_OVERFLOW_CGROUP };
-	return bpf_map_lookup_elem(&tcp_rtt_histograms, &overflow);
+	return tcpscope_lookup_or_overflow(&tcp_rtt_histograms, key, &overflow, &tcp_rtt_drops, TCP_RTT_DROP_STATS_FULL);
 }
 
 SEC("tp_btf/tcp_probe")
@@ -88,7 +69,7 @@ int BPF_PROG(tcp_rtt_probe, struct sock *sk, const struct sk_buff *skb)
 		bpf_map_update_elem(&tcp_rtt_last_sample, &key, &now, BPF_ANY);
 	}
 	struct tcp_rtt_key key = {};
-	key.cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	key.cgroup_id = tcpscope_socket_cgroup_id(sk);
 	if (cfg_group_peer_address) {
 		key.family = sk->__sk_common.skc_family;
 		if (key.family == AF_INET6) {
@@ -104,16 +85,19 @@ int BPF_PROG(tcp_rtt_probe, struct sock *sk, const struct sk_buff *skb)
 	struct tcp_rtt_histogram *h = histogram_for(&key);
 	if (!h)
 		return 0;
-	/* Per-CPU value, but a softirq run can interrupt a process-context run (ACKs processed at
-	 * release_sock) on the same CPU: counts use atomic adds so none is lost; min/max are hints. */
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->sum_us, srtt_us);
+	/* The only program writing this value, and the kernel skips (and counts in recursion_misses)
+	 * a run that would nest in a running one on this CPU, e.g. softirq ACK processing during
+	 * the process-context backlog run at release_sock: no update is interleaved here. Counters
+	 * use tcpscope_add anyway, as every per-CPU counter does (receiver_common.h); min/max are
+	 * hints. */
+	tcpscope_add(&h->count, 1);
+	tcpscope_add(&h->sum_us, srtt_us);
 	if (h->min_us == 0 || srtt_us < h->min_us)
 		h->min_us = srtt_us;
 	if (srtt_us > h->max_us)
 		h->max_us = srtt_us;
 	__u32 bucket = tcp_rtt_bucket(srtt_us, cfg_bucket_upper_us);
-	__sync_fetch_and_add(&h->buckets[bucket & (TCP_RTT_BUCKETS - 1)], 1);
+	tcpscope_add(&h->buckets[bucket & (TCP_RTT_BUCKETS - 1)], 1);
 	return 0;
 }
 

@@ -23,6 +23,8 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("mapUpdate", map_update);
 	EXPORT("mapDelete", map_delete);
 	EXPORT("possibleCpus", possible_cpus);
+	EXPORT("programInfo", program_info);
+	EXPORT("loadedPrograms", loaded_programs);
 	EXPORT("ringOpen", ring_reader_open);
 	EXPORT("ringClose", ring_reader_close);
 	EXPORT("ringPause", ring_reader_pause);

@@ -1,6 +1,7 @@
 /* Error reporting: JS errors that carry libbpf's errno, and a capture of libbpf's own output
  * so that a verifier rejection can show the log's tail instead of "Permission denied". */
 #include "bridge.h"
+#include "log_tail.h"
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,7 +11,7 @@
 
 #define LOG_CAPACITY 16384
 static char log_buffer[LOG_CAPACITY];
-static size_t log_length;
+static struct log_tail libbpf_log = { .buffer = log_buffer, .capacity = LOG_CAPACITY };
 static bool log_debug;
 
 static int capture_libbpf_output(enum libbpf_print_level level, const char *format, va_list args)
@@ -30,21 +31,7 @@ static int capture_libbpf_output(enum libbpf_print_level level, const char *form
 	vsnprintf(line, (size_t)n + 1, format, args);
 	if (log_debug)
 		fputs(line, stderr);
-	size_t len = (size_t)n;
-	const char *start = line;
-	if (len >= LOG_CAPACITY / 2) {
-		start += len - LOG_CAPACITY / 2;
-		len = LOG_CAPACITY / 2;
-	}
-	if (log_length + len >= LOG_CAPACITY) {
-		/* keep the tail: the verifier's conclusion is at the end */
-		size_t keep = LOG_CAPACITY / 2;
-		memmove(log_buffer, log_buffer + log_length - keep, keep);
-		log_length = keep;
-	}
-	memcpy(log_buffer + log_length, start, len);
-	log_length += len;
-	log_buffer[log_length] = '\0';
+	log_tail_append(&libbpf_log, line, (size_t)n);
 	free(line);
 	return 0;
 }
@@ -59,13 +46,12 @@ void bridge_install_libbpf_logger(void)
 const char *bridge_libbpf_log_tail(void)
 {
 	const size_t tail = 4096;
-	return log_length > tail ? log_buffer + log_length - tail : log_buffer;
+	return libbpf_log.length > tail ? libbpf_log.buffer + libbpf_log.length - tail : libbpf_log.buffer;
 }
 
 void bridge_libbpf_log_reset(void)
 {
-	log_length = 0;
-	log_buffer[0] = '\0';
+	log_tail_reset(&libbpf_log);
 }
 
 napi_value bridge_throw(napi_env env, int err, const char *fmt, ...)

@@ -2,6 +2,7 @@
  * one value per possible CPU, each rounded up to 8 bytes, exactly as the kernel lays them out;
  * the TypeScript side sums them. */
 #include "bridge.h"
+#include "map_walk.h"
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -46,14 +47,60 @@ static bool find_map(napi_env env, napi_value handle_value, napi_value name_valu
 	return true;
 }
 
+/* The kernel's ENOTSUPP (524, not in userspace errno.h): what BPF_MAP_LOOKUP_BATCH returns for a
+ * map type without batch operations (LPM trie, fd arrays...). */
+#define KERNEL_ENOTSUPP 524
+
+/* Bytes of the opaque batch token. Hash maps use a u32 bucket index, array maps a key: the
+ * larger of the two, rounded up to 8. */
+static size_t batch_token_size(const struct map_info *m)
+{
+	size_t size = m->key_size > sizeof(__u32) ? m->key_size : sizeof(__u32);
+	return (size + 7) / 8 * 8;
+}
+
+static bool batch_unsupported(int err)
+{
+	return err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == KERNEL_ENOTSUPP;
+}
+
+static int walk_next_key(void *ctx, const void *prev, void *key)
+{
+	return bpf_map_get_next_key(*(int *)ctx, prev, key) ? -errno : 0;
+}
+
+static int walk_lookup(void *ctx, const void *key, void *value)
+{
+	return bpf_map_lookup_elem(*(int *)ctx, key, value) ? -errno : 0;
+}
+
+/* Key iteration for maps without batch lookups (map_walk.h: bounded, errors reported). */
+static long iterate_all(const struct map_info *m, char *keys, char *values)
+{
+	int fd = m->fd;
+	struct map_walk walk = {
+		.ctx = &fd,
+		.next_key = walk_next_key,
+		.lookup = walk_lookup,
+		.key_size = m->key_size,
+		.value_size = m->value_size,
+		.max_entries = m->max_entries,
+	};
+	return map_walk_all(&walk, keys, values);
+}
+
 /* Reads entries with BPF_MAP_LOOKUP_BATCH (one syscall per chunk); falls back to key iteration
- * on kernels or map types without batch support. Returns the number of entries. */
+ * on kernels or map types without batch support. Returns the number of entries or -errno. */
 static long read_all(const struct map_info *m, char *keys, char *values)
 {
 	size_t capacity = m->max_entries;
 	size_t total = 0;
-	char token[64];
+	size_t token_size = batch_token_size(m);
+	char *token = calloc(1, token_size);
+	if (!token)
+		return -ENOMEM;
 	bool first = true;
+	long result;
 	while (total < capacity) {
 		__u32 count = capacity - total;
 		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -61,31 +108,19 @@ static long read_all(const struct map_info *m, char *keys, char *values)
 					       values + total * m->value_size, &count, &opts);
 		first = false;
 		if (err && errno != ENOENT) {
-			if (total == 0 && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
-				goto iterate;
-			return -errno;
+			int e = errno;
+			free(token);
+			if (total == 0 && batch_unsupported(e))
+				return iterate_all(m, keys, values);
+			return -e;
 		}
 		total += count;
 		if (err) /* ENOENT: no more entries */
 			break;
 	}
-	return total;
-
-iterate:
-	total = 0;
-	char *prev = NULL;
-	while (total < capacity) {
-		char *key = keys + total * m->key_size;
-		if (bpf_map_get_next_key(m->fd, prev, key))
-			break;
-		if (bpf_map_lookup_elem(m->fd, key, values + total * m->value_size) == 0) {
-			prev = key;
-			total++;
-		} else if (!prev) {
-			break;
-		}
-	}
-	return total;
+	result = (long)total;
+	free(token);
+	return result;
 }
 
 /* dump(handle, mapName): {keys: Buffer, values: Buffer, count, keySize, valueSize, percpu} */
@@ -108,6 +143,8 @@ napi_value map_dump(napi_env env, napi_callback_info info)
 	if (count < 0) {
 		free(keys);
 		free(values);
+		if (count == -EAGAIN)
+			return bridge_throw(env, EAGAIN, "reading map failed: its keys kept changing during a %u-entry walk; retry", m.max_entries);
 		return bridge_throw(env, (int)-count, "reading map failed: %s", strerror((int)-count));
 	}
 	napi_value result, keys_buf, values_buf, v;

@@ -2,9 +2,15 @@
 // Every failure becomes a BpfLoadError with the errno and a message a person can act on.
 import { existsSync } from 'node:fs';
 import { BpfLoadError } from '../errors';
-import { isNativeError, nativeAddon, type NativeAddon, type NativeHandle } from './native';
+import { isNativeError, nativeAddon, type NativeAddon, type NativeHandle, type NativeLoadedProgram, type NativeProgramInfo } from './native';
 import { checkKernelRequirements, ensureTracefs } from './preflight';
 import { RingReader, type RingBatchHandler } from './ring_reader';
+
+export type ProgramInfo = Readonly<NativeProgramInfo>;
+export type LoadedProgram = Readonly<NativeLoadedProgram>;
+
+/** The kernel keeps this many characters of a program's name (BPF_OBJ_NAME_LEN - 1). */
+export const KERNEL_PROGRAM_NAME_LENGTH = 15;
 
 export interface AttachedProgram {
   readonly program: string;
@@ -195,6 +201,28 @@ export class BpfObject {
 
   possibleCpus(): number {
     return this.addon.possibleCpus();
+  }
+
+  /**
+   * The kernel's counters of each loaded program of this object, read now: recursion_misses (runs
+   * skipped because the program was already running on that CPU) always, run counts and times
+   * only while BPF stats are enabled.
+   */
+  programInfo(): ProgramInfo[] {
+    try {
+      return this.addon.programInfo(this.native);
+    } catch (error) {
+      throw explain(`reading program info of ${this.path}`, error);
+    }
+  }
+
+  /** Every BPF program loaded on the host (ids and kernel names), this process's included. */
+  static loadedPrograms(): LoadedProgram[] {
+    try {
+      return nativeAddon().loadedPrograms();
+    } catch (error) {
+      throw explain('listing loaded BPF programs', error);
+    }
   }
 
   /**

@@ -16,6 +16,24 @@ export interface NativeMapDump {
   percpu: boolean;
 }
 
+/** Counters the kernel keeps per loaded program (bpf_prog_info). */
+export interface NativeProgramInfo {
+  /** libbpf's full program name (the kernel keeps only 15 characters). */
+  program: string;
+  id: number;
+  /** Runs and their total time: only counted while BPF stats are on (sysctl kernel.bpf_stats_enabled). */
+  runCount: bigint;
+  runTimeNs: bigint;
+  /** Runs the kernel skipped because the program was already running on that CPU. */
+  recursionMisses: bigint;
+}
+
+/** One program loaded on the host, as the kernel names it (15 characters at most). */
+export interface NativeLoadedProgram {
+  id: number;
+  name: string;
+}
+
 /** Thrown by the addon: a libbpf errno and what libbpf printed last. */
 export interface NativeError extends Error {
   errno: number;
@@ -36,6 +54,8 @@ export interface NativeAddon {
   mapUpdate(handle: NativeHandle, map: string, key: Buffer, value: Buffer): void;
   mapDelete(handle: NativeHandle, map: string, key: Buffer): boolean;
   possibleCpus(): number;
+  programInfo(handle: NativeHandle): NativeProgramInfo[];
+  loadedPrograms(): NativeLoadedProgram[];
   ringOpen(
     handle: NativeHandle,
     map: string,

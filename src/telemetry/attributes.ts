@@ -121,6 +121,18 @@ export const ATTR = {
     '0.25',
   ),
   receiver: attribute('receiver', 'string', 'Id of the receiver (`type[/name]`) whose events are counted.', 'tcp_lifecycle'),
+  program: attribute(
+    'program',
+    'string',
+    'Name of the receiver\'s kernel program (as in its `bpf/<receiver>.bpf.c`; `bpftool prog` shows its first 15 characters).',
+    'tcp_rtt_probe',
+  ),
+  dropReason: attribute(
+    'reason',
+    'string',
+    'Why events were lost: `ring_buffer_full` (user space did not drain the ring buffer in time: raise `ring_buffer_size`), `connection_evicted` (tcp_lifecycle: an open connection\'s state was evicted from its `max_connections` table, so its tcp.connect or tcp.close and its close metrics were lost: raise `max_connections`), `attempt_evicted` (tcp_handshake: a pending connect was evicted from its `max_attempts` table, so its outcome is missing from the histogram and the events: raise `max_attempts`).',
+    'ring_buffer_full',
+  ),
   exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) that lost the items.', 'otlp'),
   signal: attribute('signal', 'string', '`metrics` (items are data points) or `logs` (items are log records).', 'logs'),
   overflow: attribute(

@@ -17,9 +17,16 @@ sizes in bytes. The Resource describes the agent (\`service.name=tcpscope\`, \`s
 \`k8s.node.name\` from \`$K8S_NODE_NAME\`); what was observed is in data point and log record
 attributes.
 
-**Metrics are complete, events are sampled.** Every metric below is aggregated in the kernel from
-every transition, before anything can be lost or sampled; only the event stream (logs) can lose
-records, and then \`tcpscope.receiver.dropped_events\` counts them.
+**Metrics are complete, events are sampled — up to what the kernel counts as lost.** Every metric
+below is aggregated in the kernel from every program run, before the ring buffer and before any
+sampling; the event stream (logs) can lose records, and \`tcpscope.receiver.dropped_events\` counts
+them by reason. Two losses reach the metrics too, and each is counted: a program run the kernel
+skipped because the same program was already running on that CPU
+(\`tcpscope.receiver.missed_runs\`, the kernel's \`recursion_misses\`), and, for tcp_lifecycle, a
+connection whose state was evicted because more than \`max_connections\` sockets were open at once
+(\`dropped_events\` with \`reason=connection_evicted\`). Data folded into an overflow series because a
+series map was full is not lost, only unattributed (\`tcpscope.receiver.overflow_updates\`). So
+with those three at zero, the metrics are complete; otherwise they say how far they are not.
 `;
 
 const NOTES = `## How the numbers are obtained
@@ -50,12 +57,18 @@ const NOTES = `## How the numbers are obtained
   hook sees transitions, and the agent did not see theirs. A client whose SYN was sent before the
   agent started is counted in the metrics from ESTABLISHED on but has no \`tcp.connect\` event (its
   owner is unknown).
-- **Bounded state.** Per-socket state lives in an LRU hash (\`max_connections\`): sockets that vanish
-  without a CLOSE transition are evicted, never leaked. The price: if more sockets than that are
-  open at once, the close of an evicted one is not seen (no \`tcp.close\`, and
-  \`system.network.connection.count\` stays one higher for it), so size \`max_connections\` above
-  the host's peak of concurrent connections. Per-cgroup aggregates are bounded by
-  \`max_cgroups\`; beyond it, data is added to one series per role with \`otel.metric.overflow=true\`.
+- **Bounded state.** Per-socket state lives in an LRU hash (\`max_connections\`, 176 bytes of
+  locked kernel memory per entry, measured; default 131,072 = 22 MiB): sockets that vanish without
+  a CLOSE transition are evicted, never leaked. If more sockets than that are open at once, the
+  least recently used open ones are evicted: their \`tcp.connect\` or \`tcp.close\` and the close's
+  duration and bytes are lost. Each such loss is counted exactly (\`tcpscope.receiver.dropped_events\`
+  with \`reason=connection_evicted\`) and the first is logged with the key to raise: the program
+  marks every socket it tracks in the socket's own storage (\`BPF_MAP_TYPE_SK_STORAGE\`, which lives
+  and dies with the socket), so a marked socket whose entry is missing was evicted while open.
+  Such a close still leaves \`system.network.connection.count\`. Size \`max_connections\` above the
+  host's peak of open TCP sockets. Per-cgroup aggregates are bounded by \`max_cgroups\`; beyond
+  it, data is added to one series per role with \`otel.metric.overflow=true\` (counted in
+  \`tcpscope.receiver.overflow_updates\`).
 - **Series of removed cgroups** (pods that came and went) leave the kernel map, in every receiver:
   a series whose cgroup was already gone before a collection's read is exported with those final
   values and then deleted, so the map never fills with the dead and new workloads never fall into
@@ -112,8 +125,9 @@ const RTT_NOTES = `## RTT histograms (tcp_rtt)
 **What a sample is.** The hook is \`tp_btf/tcp_probe\`, which the kernel fires for incoming
 segments on established connections (\`tcp_rcv_established\`). Each run reads the socket's smoothed
 RTT, \`tcp_sock.srtt_us >> 3\` in whole microseconds, i.e. the kernel's own EWMA (gain 1/8) of
-its RTT measurements, as it stands after that segment; sockets without a measurement yet
-(srtt 0) are skipped. So a sample is "the connection's smoothed RTT at an incoming segment", and
+its RTT measurements, as it stands *before* that segment is processed: the tracepoint fires at
+the top of \`tcp_rcv_established\`, so an ACK's own RTT measurement shows up in the next sample of
+that socket, not in its own; sockets without a measurement yet (srtt 0) are skipped. So a sample is "the connection's smoothed RTT at an incoming segment", and
 a busy connection contributes more samples than an idle one (use \`sample_interval\` to give each
 socket at most one sample per interval). The raw per-ACK measurement is not in the tracepoint's
 arguments and is not reported.
@@ -122,7 +136,17 @@ arguments and is not reported.
 also sees every RTT measurement, but it only covers sockets of the cgroup subtree it is attached
 to and must be enabled per socket (\`bpf_sock_ops_cb_flags_set\`) from another callback, so sockets
 that existed before the agent are missed. The tracepoint sees every TCP socket of the host with no
-per-socket setup; that decided it. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
+per-socket setup; that decided it.
+
+**Not every segment is a sample.** The kernel skips a run of the program when it is already
+running on that CPU (softirq processing a segment while the program runs in process context for
+another, during the socket backlog at \`release_sock\`); those runs are counted per program in
+\`tcpscope.receiver.missed_runs\` (\`bpf_prog_info.recursion_misses\`). Measured on Linux 6.18,
+some segments also never reach the program and nothing counts them: on a tbf-shaped ping-pong
+connection, 0 to 3 of 301 segments received in ESTABLISHED (the socket's \`segs_in\` and the
+namespace's TcpExt counters identical from run to run) gave no run, to a tp_btf and to a classic
+tracepoint program alike, with \`recursion_misses\` at 0. So the sample count is at most the
+number of segments received, and in practice a few per thousand short of it. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
 ping-pong on loopback, 16 connections): both run 2.00 times per round trip; the sockops variant
 costs 84 ns per run against 182 ns for tcp_probe, but it also does less (one per-CPU array slot
 instead of the per-cgroup hash); round trips/s 0.985 vs 0.952 of no program in that run, where

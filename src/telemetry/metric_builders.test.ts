@@ -12,6 +12,8 @@ import type { Consumer, Exporter } from '../component';
 import { CgroupResolver } from '../host/cgroup_resolver';
 import { ExporterDropsAppender } from '../pipeline/exporter_drops';
 import { DURATION_BUCKETS } from '../receivers/shared/duration_buckets';
+import { DROP_REASONS } from '../receivers/shared/event_counters';
+import { lossCounterMetrics } from '../receivers/shared/loss_counters';
 import { OVERFLOW_CGROUP_ID } from '../receivers/shared/workload_attributes';
 import { handshakeMetrics } from '../receivers/tcp_handshake/metrics';
 import * as handshakeLayout from '../receivers/tcp_handshake/layout';
@@ -163,6 +165,7 @@ test('tcp_lifecycle metrics match their definitions', () => {
   const metrics = lifecycleMetrics({
     stats: sumWorkloadStats(map),
     droppedEvents: 7n,
+    evictedEvents: { reason: DROP_REASONS.connectionEvicted, count: 5n },
     sampledOutEvents: 9n,
     receiverId: 'tcp_lifecycle/test',
     startTime: START,
@@ -183,7 +186,10 @@ test('tcp_lifecycle metrics match their definitions', () => {
     ['transmit', 1000],
     ['receive', 2000],
   ]);
-  assert.deepEqual(pointsOf(metrics, METRICS.droppedEvents.name).map((p) => p.value), [7]);
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.droppedEvents.name).map((p) => [p.attributes[ATTR.dropReason.key], p.value]),
+    [[DROP_REASONS.ringBufferFull, 7], [DROP_REASONS.connectionEvicted, 5]],
+  );
   assert.deepEqual(pointsOf(metrics, METRICS.sampledOutEvents.name).map((p) => p.value), [9]);
 });
 
@@ -307,6 +313,25 @@ test('tcpscope.exporter.dropped_items matches its definition', async () => {
     pointsOf(metrics, METRICS.exporterDroppedItems.name).map((p) => [p.attributes[ATTR.exporter.key], p.attributes[ATTR.signal.key], p.value]),
     [['otlp/backend', 'metrics', 3], ['otlp/backend', 'logs', 12]],
   );
+});
+
+test('receiver loss counters match their definitions', () => {
+  const metrics = lossCounterMetrics({
+    receiverId: 'tcp_rtt',
+    programs: [
+      { program: 'tcp_rtt_probe', id: 17, runCount: 0n, runTimeNs: 0n, recursionMisses: 3n },
+      { program: 'tcp_rtt_other', id: 18, runCount: 0n, runTimeNs: 0n, recursionMisses: 0n },
+    ],
+    overflowUpdates: 11n,
+    startTime: START,
+    endTime: END,
+  });
+  assertDefined(metrics, 'tcp_rtt');
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.missedRuns.name).map((p) => [p.attributes[ATTR.program.key], p.value]),
+    [['tcp_rtt_probe', 3], ['tcp_rtt_other', 0]],
+  );
+  assert.deepEqual(pointsOf(metrics, METRICS.overflowUpdates.name).map((p) => p.value), [11]);
 });
 
 // Runs last (node:test runs a file's top-level tests in order).

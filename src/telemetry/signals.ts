@@ -64,7 +64,7 @@ export const METRICS = {
     instrument: 'histogram',
     unit: 's',
     description:
-      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3), sampled at every incoming ACK the kernel processes on the fast path (tcp:tcp_probe), or at most once per sample_interval per socket.',
+      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3) as it stands when an incoming segment reaches tcp_rcv_established (tcp:tcp_probe), i.e. before that segment is processed; every such segment, or at most once per sample_interval per socket. Runs the kernel skipped are counted in tcpscope.receiver.missed_runs.',
     attributes: [ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.peerAddress, ATTR.peerPort, ATTR.overflow],
     emittedBy: ['tcp_rtt'],
     notes:
@@ -91,9 +91,30 @@ export const METRICS = {
     name: 'tcpscope.receiver.dropped_events',
     instrument: 'counter',
     unit: '{event}',
-    description: 'Events lost because the kernel ring buffer was full. Metrics are unaffected: they are aggregated in the kernel before the ring buffer.',
-    attributes: [ATTR.receiver],
+    description:
+      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_evicted` (tcp_lifecycle): an open connection\'s state was evicted because more than `max_connections` sockets were tracked at once; its tcp.connect or tcp.close is lost, and for a close also its duration and bytes in the metrics (system.network.connection.count still counts it out). `attempt_evicted` (tcp_handshake): a pending connect was evicted because more than `max_attempts` were pending at once; its outcome is missing from the handshake histogram and the events.',
+    attributes: [ATTR.receiver, ATTR.dropReason],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
+    notes: 'Every reason a receiver can have is reported, zero included, `ring_buffer_full` first. A tcp.accept whose state was evicted before accept() returned is not counted (the accept hook is a syscall tracepoint, which cannot read the socket\'s own storage); its tcp.close is.',
+  },
+  overflowUpdates: {
+    name: 'tcpscope.receiver.overflow_updates',
+    instrument: 'counter',
+    unit: '{update}',
+    description:
+      'Kernel aggregate updates that went to the overflow series (otel.metric.overflow=true) because the receiver\'s series map was full (max_cgroups / max_series). Nothing is lost from the totals, only the attribution to a workload.',
+    attributes: [ATTR.receiver],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'],
+  },
+  missedRuns: {
+    name: 'tcpscope.receiver.missed_runs',
+    instrument: 'counter',
+    unit: '{run}',
+    description:
+      'Runs of a kernel program that the kernel skipped because the same program was already running on that CPU (bpf_prog_info.recursion_misses): typically softirq packet processing interrupting the program in process context. Whatever that run would have counted or reported is missing: "metrics are complete" holds up to these runs.',
+    attributes: [ATTR.receiver, ATTR.program],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'],
+    notes: 'One data point per loaded program of the receiver, zero included. For tcp_rtt a missed run is a missed RTT sample; for tcp_lifecycle and tcp_handshake it can be a missed transition (an event and its metrics). Measured on Linux 6.18, tcp:tcp_probe also fails to reach programs for a few segments per thousand without counting them here (see "RTT histograms").',
   },
   sampledOutEvents: {
     name: 'tcpscope.receiver.sampled_out_events',

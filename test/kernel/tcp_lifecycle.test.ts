@@ -191,7 +191,10 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
     assert.equal(open.dataPoints.find((p) => matches(p.attributes, series))?.value, 0, `${role}: nothing left open`);
   }
   const dropped = pointsOf<SumMetricData>(collected, 'tcpscope.receiver.dropped_events');
-  assert.deepEqual(dropped.dataPoints.map((p) => [p.attributes.receiver, p.value]), [['tcp_lifecycle', 0]]);
+  assert.deepEqual(dropped.dataPoints.map((p) => [p.attributes.receiver, p.attributes.reason, p.value]), [
+    ['tcp_lifecycle', 'ring_buffer_full', 0],
+    ['tcp_lifecycle', 'connection_evicted', 0],
+  ]);
 
   // A connection held open shows in system.network.connection.count on both sides.
   const held = startChild(clientCgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(portsA.v4), '1', '10', '1500', 'client-first']));

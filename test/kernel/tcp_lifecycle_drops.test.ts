@@ -2,7 +2,7 @@
 // they are aggregated in the kernel before the ring buffer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HistogramMetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
+import type { HistogramMetricData, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TestCgroup } from '../support/cgroup';
 import { startChild, TCP_PEER, type RunningChild } from '../support/child';
@@ -14,7 +14,7 @@ const CONNECTIONS = 40; // 160 events of 128 ring bytes each (with header) into 
 
 test('a full ring buffer drops events, counts every drop, and leaves metrics exact', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-drops-${process.pid}`;
+  const base = `/tcpscope-drops-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();
@@ -44,15 +44,24 @@ test('a full ring buffer drops events, counts every drop, and leaves metrics exa
   const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '0', 'client-first']));
   children.push(client);
   await client.nextJson();
-  await new Promise((r) => setTimeout(r, 100)); // let the last closes happen in the kernel
 
-  const metrics = receiver.collect().scopeMetrics[0].metrics;
-  const dropped = (metrics.find((m) => m.descriptor.name === 'tcpscope.receiver.dropped_events') as SumMetricData).dataPoints[0];
+  // The last closes may still be on their way through the kernel when the client reports: wait
+  // for both roles' histograms to count every connection (generous deadline; more would fail).
+  const closedOf = (metrics: MetricData[], role: string) =>
+    (metrics.find((m) => m.descriptor.name === 'system.network.tcp.connection.duration') as HistogramMetricData).dataPoints.find(
+      (p) => p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role,
+    )?.value.count ?? 0;
+  let metrics = receiver.collect().scopeMetrics[0].metrics;
+  for (const deadline = Date.now() + 20_000; (closedOf(metrics, 'client') < CONNECTIONS || closedOf(metrics, 'server') < CONNECTIONS) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 20));
+    metrics = receiver.collect().scopeMetrics[0].metrics;
+  }
+  const droppedEvents = metrics.find((m) => m.descriptor.name === 'tcpscope.receiver.dropped_events') as SumMetricData;
+  const dropped = droppedEvents.dataPoints.find((p) => p.attributes.reason === 'ring_buffer_full');
+  assert.ok(dropped, 'a ring_buffer_full data point');
   assert.equal(dropped.attributes.receiver, 'tcp_lifecycle/tiny');
-  const durations = metrics.find((m) => m.descriptor.name === 'system.network.tcp.connection.duration') as HistogramMetricData;
   for (const role of ['client', 'server']) {
-    const point = durations.dataPoints.find((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role);
-    assert.equal(point?.value.count, CONNECTIONS, `${role}: metrics count every connection despite the drops`);
+    assert.equal(closedOf(metrics, role), CONNECTIONS, `${role}: metrics count every connection despite the drops`);
   }
 
   await receiver.shutdown(); // drains what the ring buffer holds

@@ -1,29 +1,50 @@
 // The two counters of a receiver's event stream, kept apart on purpose: dropped_events are
-// losses (the ring buffer was full), sampled_out_events are intended (the sampling predicate,
-// pushed down to the kernel, dropped what the sampling processor would have dropped).
-import { ValueType, type HrTime } from '@opentelemetry/api';
+// losses (by reason: the ring buffer was full, or the connection's state was evicted),
+// sampled_out_events are intended (the sampling predicate, pushed down to the kernel, dropped
+// what the sampling processor would have dropped).
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS, type MetricDefinition } from '../../telemetry/signals';
 
 export interface EventCounts {
   readonly receiverId: string;
+  /** Lost because the ring buffer was full (reason=ring_buffer_full). */
   readonly droppedEvents: bigint;
+  /** Lost because per-socket state was evicted from an LRU map while the socket was open
+   * (reason=connection_evicted, or attempt_evicted for pending handshakes). */
+  readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
 }
 
-function counter(def: MetricDefinition, input: EventCounts, value: bigint): MetricData {
+/** Values of tcpscope.receiver.dropped_events' `reason` attribute. */
+export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionEvicted: 'connection_evicted', attemptEvicted: 'attempt_evicted' } as const;
+
+export interface EvictedEvents {
+  readonly reason: typeof DROP_REASONS.connectionEvicted | typeof DROP_REASONS.attemptEvicted;
+  readonly count: bigint;
+}
+
+function counter(def: MetricDefinition, input: EventCounts, values: readonly [Attributes, bigint][]): MetricData {
   return {
     descriptor: { name: def.name, description: def.description, unit: def.unit, valueType: ValueType.INT },
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.SUM,
     isMonotonic: true,
-    dataPoints: [{ startTime: input.startTime, endTime: input.endTime, attributes: { [ATTR.receiver.key]: input.receiverId }, value: Number(value) }],
+    dataPoints: values.map(([attributes, value]) => ({
+      startTime: input.startTime,
+      endTime: input.endTime,
+      attributes: { [ATTR.receiver.key]: input.receiverId, ...attributes },
+      value: Number(value),
+    })),
   };
 }
 
 export function eventCounterMetrics(input: EventCounts): MetricData[] {
-  return [counter(METRICS.droppedEvents, input, input.droppedEvents), counter(METRICS.sampledOutEvents, input, input.sampledOutEvents)];
+  // ring_buffer_full first: every event receiver has it.
+  const dropped: [Attributes, bigint][] = [[{ [ATTR.dropReason.key]: DROP_REASONS.ringBufferFull }, input.droppedEvents]];
+  if (input.evictedEvents) dropped.push([{ [ATTR.dropReason.key]: input.evictedEvents.reason }, input.evictedEvents.count]);
+  return [counter(METRICS.droppedEvents, input, dropped), counter(METRICS.sampledOutEvents, input, [[{}, input.sampledOutEvents]])];
 }

@@ -6,7 +6,7 @@ import type { HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { BpfObject } from '../../bridge/bpf_object';
+import { BpfObject, type ProgramInfo } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings, Host, Receiver } from '../../component';
 import { parseDuration, type DurationSetting } from '../../exporters/duration';
 import { CgroupResolver } from '../../host/cgroup_resolver';
@@ -14,8 +14,10 @@ import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
 import { VERSION } from '../../version';
 import type { LogRecordContext } from '../tcp_lifecycle/log_records';
 import { CgroupSeriesReaper } from './cgroup_series';
+import { duplicateProgramsWarning, programsLikeOurs } from './duplicate_programs';
 import { EventPump } from './event_pump';
 import { kernelSampling, type KernelSampling } from './kernel_sampling';
+import { lossCounterMetrics } from './loss_counters';
 
 /** The `const volatile` global of bpf/connection_sampling.h in every program with events. */
 const SAMPLING_GLOBAL = 'cfg_sampling';
@@ -38,6 +40,8 @@ export interface KernelReceiverSpec {
   decode?(batch: Buffer, offset: number, length: number, context: LogRecordContext, observed: HrTime): ReadableLogRecord;
   /** Metrics from the kernel aggregates, read now. */
   metrics(bpf: BpfObject, startTime: HrTime, endTime: HrTime): MetricData[];
+  /** Aggregate updates the kernel folded into the overflow series (series map full), read now. */
+  overflowUpdates(bpf: BpfObject): bigint;
   /** Called every collection_interval before metrics (e.g. refreshing filter maps). */
   refresh?(bpf: BpfObject): void;
 }
@@ -51,6 +55,18 @@ export function perCpuCounter(bpf: BpfObject, map: string, index: number): bigin
     for (let cpu = 0; cpu < entries.cpus; cpu++) total += entries.value(i, cpu).readBigUInt64LE(0);
   }
   return total;
+}
+
+/** Every slot of a per-CPU array of u64 counters, each summed over the CPUs, in one map read. */
+export function perCpuCounters(bpf: BpfObject, map: string, slots: number): bigint[] {
+  const entries = bpf.readMap(map);
+  const totals = new Array<bigint>(slots).fill(0n);
+  for (let i = 0; i < entries.count; i++) {
+    const index = entries.key(i).readUInt32LE(0);
+    if (index >= slots) continue;
+    for (let cpu = 0; cpu < entries.cpus; cpu++) totals[index] += entries.value(i, cpu).readBigUInt64LE(0);
+  }
+  return totals;
 }
 
 export class KernelReceiver implements Receiver {
@@ -111,6 +127,7 @@ export class KernelReceiver implements Receiver {
       const attached = bpf.attach();
       this.startTime = hrTimeNow();
       this.bpf = bpf;
+      this.warnIfAttachedElsewhere(bpf);
       this.settings.logger.info(
         `attached ${attached.map((p) => p.section).join(', ')}; signals: ${[this.next.metrics && 'metrics', logs && 'logs'].filter(Boolean).join(', ')}`,
       );
@@ -127,8 +144,34 @@ export class KernelReceiver implements Receiver {
   collect(): ResourceMetrics {
     const bpf = this.bpf;
     if (!bpf) throw new Error(`${this.settings.id.text} is not started`);
-    const metrics = this.spec.metrics(bpf, this.startTime, hrTimeNow());
+    const endTime = hrTimeNow();
+    const metrics = this.spec.metrics(bpf, this.startTime, endTime);
+    metrics.push(
+      ...lossCounterMetrics({
+        receiverId: this.settings.id.text,
+        programs: bpf.programInfo(),
+        overflowUpdates: this.spec.overflowUpdates(bpf),
+        startTime: this.startTime,
+        endTime,
+      }),
+    );
     return { resource: this.settings.resource, scopeMetrics: [{ scope: this.scope, metrics }] };
+  }
+
+  /** The kernel's counters of this receiver's loaded programs (empty when not started). */
+  programInfo(): ProgramInfo[] {
+    return this.bpf?.programInfo() ?? [];
+  }
+
+  /** Warns when programs like ours that are not ours are loaded (another agent on this host). */
+  private warnIfAttachedElsewhere(bpf: BpfObject): void {
+    try {
+      const others = programsLikeOurs(bpf.programInfo(), BpfObject.loadedPrograms());
+      if (others.length > 0) this.settings.logger.warn(duplicateProgramsWarning(this.settings.id.type, others));
+    } catch (error) {
+      // Listing the host's programs needs CAP_SYS_ADMIN; with only CAP_BPF + CAP_PERFMON it is refused.
+      this.settings.logger.info(`cannot check whether another agent's programs are attached (listing BPF programs needs CAP_SYS_ADMIN): ${(error as Error).message}`);
+    }
   }
 
   private pushMetrics(): void {

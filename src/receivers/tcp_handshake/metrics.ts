@@ -6,13 +6,14 @@ import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS } from '../../telemetry/signals';
 import { durationHistogramValue } from '../shared/duration_buckets';
-import { eventCounterMetrics } from '../shared/event_counters';
+import { eventCounterMetrics, type EvictedEvents } from '../shared/event_counters';
 import { OVERFLOW_CGROUP_ID, workloadAttributes } from '../shared/workload_attributes';
 import type { HandshakeStats } from './stats';
 
 export interface HandshakeMetricsInput {
   readonly stats: readonly HandshakeStats[];
   readonly droppedEvents: bigint;
+  readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly receiverId: string;
   readonly startTime: HrTime;

@@ -6,7 +6,8 @@ import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { ConfigError } from '../../errors';
 import { bpfObjectPath } from '../../paths';
-import { KernelReceiver, perCpuCounter } from '../shared/kernel_receiver';
+import { DROP_REASONS } from '../shared/event_counters';
+import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
 import { CgroupSubtreeFilter } from './cgroup_filter';
 import type { TcpHandshakeConfig } from './config';
@@ -33,6 +34,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
     const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
     let filter: CgroupSubtreeFilter | undefined;
+    let evictionsReported = false;
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
@@ -76,15 +78,27 @@ export class TcpHandshakeReceiver extends KernelReceiver {
       decode: (batch, offset, length, context, observed) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context, observed),
       // No open-connection count here: an attempt still in flight when its cgroup is removed
       // re-creates its series, with a new start time (see CgroupSeriesReaper).
-      metrics: (bpf, startTime, endTime) =>
-        this.series.collect(
+      metrics: (bpf, startTime, endTime) => {
+        const dropped = perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_KINDS);
+        const evicted = dropped[CONSTANTS.TCP_HANDSHAKE_DROP_EVICTED];
+        if (evicted > 0n && !evictionsReported) {
+          evictionsReported = true;
+          settings.logger.warn(
+            `${evicted} handshake outcome(s) lost: more than max_attempts (${config.max_attempts}) connects were pending at once, so the oldest ` +
+              `were evicted and their outcomes are missing from system.network.tcp.handshake.duration and the events (counted in ` +
+              `tcpscope.receiver.dropped_events reason=attempt_evicted). Set receivers.${settings.id.text}.max_attempts above the peak number ` +
+              'of connects waiting for an answer (a SYN to a silent host waits up to ~2 min). Logged once.',
+          );
+        }
+        return this.series.collect(
           bpf,
           MAPS.stats,
           () => sumHandshakeStats(bpf.readMap(MAPS.stats)),
           (stats) =>
             handshakeMetrics({
               stats,
-              droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF),
+              droppedEvents: dropped[CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF],
+              evictedEvents: { reason: DROP_REASONS.attemptEvicted, count: evicted },
               sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
               receiverId: settings.id.text,
               startTime,
@@ -92,7 +106,9 @@ export class TcpHandshakeReceiver extends KernelReceiver {
               cgroups: this.cgroups,
               seriesStartTime: (cgroupId) => this.series.startTime(cgroupId, startTime),
             }),
-        ),
+        );
+      },
+      overflowUpdates: (bpf) => perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_STATS_FULL),
     });
   }
 }

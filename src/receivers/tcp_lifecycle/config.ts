@@ -17,7 +17,36 @@ export interface TcpLifecycleConfig {
   sampling_pushdown: boolean;
 }
 
+/**
+ * Locked kernel memory per max_connections entry, measured: the `memlock` the kernel reports for
+ * the tcp_lifecycle_sockets LRU hash (104-byte value, 8-byte key, element header, bucket) was
+ * 176.0 bytes per entry at 1024, 65,536, 262,144 and 1,048,576 entries on Linux 6.18, x86_64.
+ * It is preallocated at load, whatever the traffic.
+ */
+export const SOCKET_ENTRY_BYTES = 176;
 
+/** Default: 131,072 open sockets (two per connection on loopback) for 22 MiB of locked memory. */
+export const DEFAULT_MAX_CONNECTIONS = 131072;
+
+/** Above this (352 MiB locked, about a second to preallocate at load) the size is refused as a mistake. */
+export const MAX_MAX_CONNECTIONS = 2 * 1024 * 1024;
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`;
+}
+
+/** max_connections: a size, checked against the locked memory it would take. */
+function maxConnectionsFormat(value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024) {
+    throw new Error(`must be an integer from 1024 to ${MAX_MAX_CONNECTIONS} (got ${JSON.stringify(value)})`);
+  }
+  if (value > MAX_MAX_CONNECTIONS) {
+    throw new Error(
+      `${value} sockets would take ${mebibytes(value * SOCKET_ENTRY_BYTES)} of locked kernel memory (${SOCKET_ENTRY_BYTES} bytes each, ` +
+        `preallocated at start); at most ${MAX_MAX_CONNECTIONS} (${mebibytes(MAX_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES)}): size it to the peak number of open TCP sockets`,
+    );
+  }
+}
 
 export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
   collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
@@ -28,9 +57,9 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
     default: 4 * 1024 * 1024,
   },
   max_connections: {
-    doc: 'Sockets tracked at once (LRU: the least recently used is evicted when full).',
-    format: integerBetween(1024, 16 * 1024 * 1024),
-    default: 65536,
+    doc: `Sockets tracked at once, ${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each (LRU: when more are open, the least recently used is evicted and its events are lost, counted in tcpscope.receiver.dropped_events reason=connection_evicted and logged once)`,
+    format: maxConnectionsFormat,
+    default: DEFAULT_MAX_CONNECTIONS,
   },
   max_cgroups: {
     doc: 'Distinct (cgroup, role) series in the kernel aggregates; beyond it, data goes to one series with otel.metric.overflow=true.',

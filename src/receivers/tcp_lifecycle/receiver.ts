@@ -3,9 +3,11 @@
 import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
-import { KernelReceiver, perCpuCounter } from '../shared/kernel_receiver';
+import { DROP_REASONS } from '../shared/event_counters';
+import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import type { TcpLifecycleConfig } from './config';
 import { decodeLifecycleEvent } from './decoder';
+import { SOCKET_ENTRY_BYTES } from './config';
 import { CONSTANTS, OVERFLOW_CGROUP_ID, STATS_SIZE } from './layout';
 import { lifecycleLogRecord } from './log_records';
 import { lifecycleMetrics } from './metrics';
@@ -22,7 +24,10 @@ const MAPS = {
 const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exit'] as const;
 
 export class TcpLifecycleReceiver extends KernelReceiver {
+  private evictionsReported = false;
+
   constructor(settings: CreateSettings, config: TcpLifecycleConfig, next: Consumers, objectPath = bpfObjectPath('tcp_lifecycle')) {
+    const drops = (bpf: BpfObject) => perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_KINDS);
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
@@ -43,15 +48,19 @@ export class TcpLifecycleReceiver extends KernelReceiver {
         }
       },
       decode: (batch, offset, length, context, observed) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context, observed),
-      metrics: (bpf, startTime, endTime) =>
-        this.series.collect(
+      metrics: (bpf, startTime, endTime) => {
+        const dropped = drops(bpf);
+        const evicted = dropped[CONSTANTS.TCP_LIFECYCLE_DROP_EVICTED];
+        if (evicted > 0n) this.reportEvictions(evicted, config.max_connections);
+        return this.series.collect(
           bpf,
           MAPS.stats,
           () => sumWorkloadStats(bpf.readMap(MAPS.stats)),
           (stats) =>
             lifecycleMetrics({
               stats,
-              droppedEvents: perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF),
+              droppedEvents: dropped[CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF],
+              evictedEvents: { reason: DROP_REASONS.connectionEvicted, count: evicted },
               sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
               receiverId: settings.id.text,
               startTime,
@@ -59,7 +68,21 @@ export class TcpLifecycleReceiver extends KernelReceiver {
               cgroups: this.cgroups,
               seriesStartTime: (cgroupId) => this.series.startTime(cgroupId, startTime),
             }),
-        ),
+        );
+      },
+      overflowUpdates: (bpf) => drops(bpf)[CONSTANTS.TCP_LIFECYCLE_DROP_STATS_FULL],
     });
+  }
+
+  /** Once per run: the first evictions of open connections say which key to raise. */
+  private reportEvictions(evicted: bigint, maxConnections: number): void {
+    if (this.evictionsReported) return;
+    this.evictionsReported = true;
+    this.settings.logger.warn(
+      `${evicted} connection event(s) lost: more than max_connections (${maxConnections}) sockets were open at once, so the oldest ` +
+        `tracked ones were evicted and their tcp.connect/tcp.close and close metrics are missing (counted in tcpscope.receiver.dropped_events ` +
+        `reason=connection_evicted). Set receivers.${this.settings.id.text}.max_connections above the peak number of open TCP sockets ` +
+        `(${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each). Logged once.`,
+    );
   }
 }

@@ -4,15 +4,15 @@ import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { parseDuration } from '../../exporters/duration';
 import { bpfObjectPath } from '../../paths';
-import { KernelReceiver } from '../shared/kernel_receiver';
+import { KernelReceiver, perCpuCounter } from '../shared/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
 import { kernelBucketUpperBoundsUs, type Scale } from './buckets';
 import type { TcpRttConfig } from './config';
 import { readRttSeries } from './histograms';
-import { HISTOGRAM_SIZE, KEY_SIZE } from './layout';
+import { CONSTANTS, HISTOGRAM_SIZE, KEY_SIZE } from './layout';
 import { RttMetricProducer, rttMetric } from './metrics';
 
-const MAPS = { histograms: 'tcp_rtt_histograms', lastSample: 'tcp_rtt_last_sample' } as const;
+const MAPS = { histograms: 'tcp_rtt_histograms', lastSample: 'tcp_rtt_last_sample', drops: 'tcp_rtt_drops' } as const;
 
 export class TcpRttReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, private readonly rttConfig: TcpRttConfig, next: Consumers, objectPath = bpfObjectPath('tcp_rtt')) {
@@ -43,6 +43,7 @@ export class TcpRttReceiver extends KernelReceiver {
           () => readRttSeries(bpf.readMap(MAPS.histograms)),
           (series) => [rttMetric(series, options, this.cgroups, startTime, endTime, (cgroupId) => this.series.startTime(cgroupId, startTime))],
         ),
+      overflowUpdates: (bpf) => perCpuCounter(bpf, MAPS.drops, CONSTANTS.TCP_RTT_DROP_STATS_FULL),
     });
   }
 

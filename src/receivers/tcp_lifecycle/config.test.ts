@@ -1,0 +1,32 @@
+// max_connections is sized against the locked memory it takes: the default from the measured
+// bytes per entry, absurd sizes refused at validation with the memory they would take.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateComponentSettings } from '../../config/component_settings';
+import { ConfigError } from '../../errors';
+import { DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, SOCKET_ENTRY_BYTES, tcpLifecycleSchema, type TcpLifecycleConfig } from './config';
+
+const validate = (settings: Record<string, unknown>) =>
+  validateComponentSettings(tcpLifecycleSchema, settings, ['receivers', 'tcp_lifecycle']) as TcpLifecycleConfig;
+
+test('the default max_connections takes 22 MiB of locked memory at the measured 176 bytes per entry', () => {
+  assert.equal(validate({}).max_connections, DEFAULT_MAX_CONNECTIONS);
+  assert.equal(DEFAULT_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES, 22 * 2 ** 20);
+  assert.equal(validate({ max_connections: MAX_MAX_CONNECTIONS }).max_connections, MAX_MAX_CONNECTIONS);
+});
+
+const REFUSED: readonly [unknown, RegExp][] = [
+  [
+    16777216,
+    /^receivers\.tcp_lifecycle\.max_connections: 16777216 sockets would take 2816 MiB of locked kernel memory \(176 bytes each, preallocated at start\); at most 2097152 \(352 MiB\): size it to the peak number of open TCP sockets/,
+  ],
+  [MAX_MAX_CONNECTIONS + 1, /2097153 sockets would take 352 MiB of locked kernel memory/],
+  [1023, /max_connections: must be an integer from 1024 to 2097152 \(got 1023\)/],
+  ['many', /max_connections: must be a number, got "many"/],
+];
+
+for (const [value, message] of REFUSED) {
+  test(`max_connections ${JSON.stringify(value)} is refused at validation`, () => {
+    assert.throws(() => validate({ max_connections: value }), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+  });
+}
