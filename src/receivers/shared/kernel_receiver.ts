@@ -12,7 +12,7 @@ import { parseDuration, type DurationSetting } from '../../exporters/duration';
 import { CgroupResolver } from '../../host/cgroup_resolver';
 import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
 import { VERSION } from '../../version';
-import type { LogRecordContext } from '../tcp_lifecycle/log_records';
+import type { LogRecordContext } from './log_record_context';
 import { CgroupSeriesReaper } from './cgroup_series';
 import { duplicateProgramsWarning, programsLikeOurs } from './duplicate_programs';
 import { EventPump } from './event_pump';

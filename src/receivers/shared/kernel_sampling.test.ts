@@ -17,7 +17,8 @@ import { CONSTANTS as HS, EVENT_FIELDS as HF, EVENT_SIZE as HS_SIZE } from '../t
 import { handshakeLogRecord } from '../tcp_handshake/log_records';
 import { decodeLifecycleEvent } from '../tcp_lifecycle/decoder';
 import { CONSTANTS as LC, EVENT_FIELDS as LF, EVENT_SIZE as LC_SIZE } from '../tcp_lifecycle/layout';
-import { lifecycleLogRecord, type LogRecordContext } from '../tcp_lifecycle/log_records';
+import { lifecycleLogRecord } from '../tcp_lifecycle/log_records';
+import type { LogRecordContext } from './log_record_context';
 import { KERNEL_FIELDS, kernelSampling, rawBounds } from './kernel_sampling';
 import { CONSTANTS as C, POLICY_FIELDS, POLICY_SIZE, SETTINGS_FIELDS, SETTINGS_SIZE } from './sampling_layout';
 import { OVERFLOW_CGROUP_ID } from './workload_attributes';

@@ -5,7 +5,7 @@ import { errnoName } from '../../host/errno';
 import { hrTimeNow } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
-import type { LogRecordContext } from '../tcp_lifecycle/log_records';
+import type { LogRecordContext } from '../shared/log_record_context';
 import { secondsFromNs } from '../shared/event_fields';
 import { cgroupAttributes } from '../shared/workload_attributes';
 import type { HandshakeEvent } from './decoder';

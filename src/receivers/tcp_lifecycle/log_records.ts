@@ -1,24 +1,15 @@
 // Lifecycle events as OpenTelemetry log records named by their event name.
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
-import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { CgroupResolver } from '../../host/cgroup_resolver';
-import { hrTimeNow, type MonotonicClock } from '../../host/monotonic_clock';
+import { hrTimeNow } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
 import type { LifecycleEvent } from './decoder';
 import { secondsFromNs, secondsFromUs } from '../shared/event_fields';
+import type { LogRecordContext } from '../shared/log_record_context';
 import { cgroupAttributes } from '../shared/workload_attributes';
 
 const EVENT_NAMES = { connect: EVENTS.connect.name, accept: EVENTS.accept.name, close: EVENTS.close.name };
-
-export interface LogRecordContext {
-  readonly resource: Resource;
-  readonly scope: InstrumentationScope;
-  readonly clock: MonotonicClock;
-  readonly cgroups: CgroupResolver;
-}
 
 export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
   const attributes: Attributes = {
