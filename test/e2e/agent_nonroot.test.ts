@@ -85,7 +85,7 @@ service:
   children.push(agent);
   await waitUntil(() => agent.stderr().includes('running 2 pipeline') || agent.process.exitCode !== null, 30_000, 'the agent to start');
   assert.equal(agent.process.exitCode, null, agent.stderr());
-  assert.equal(agent.stderr().match(/attached /g)?.length, 3, `three receivers attached: ${agent.stderr()}`);
+  assert.equal(agent.stderr().match(/: attached /g)?.length, 3, `three receivers attached: ${agent.stderr()}`);
   const status = execFileSync('cat', [`/proc/${agent.pid}/status`], { encoding: 'utf8' });
   assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s+${NOBODY}`, 'm'), 'runs as nobody');
 
