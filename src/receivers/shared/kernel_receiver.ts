@@ -11,6 +11,7 @@ import type { Consumers, CreateSettings, Host, Receiver } from '../../component'
 import { parseDuration, type DurationSetting } from '../../exporters/duration';
 import { CgroupResolver } from '../../host/cgroup_resolver';
 import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
+import { BpfLoadError } from '../../errors';
 import { VERSION } from '../../version';
 import type { LogRecordContext } from './log_record_context';
 import { CgroupSeriesReaper } from './cgroup_series';
@@ -18,6 +19,9 @@ import { duplicateProgramsWarning, programsLikeOurs } from './duplicate_programs
 import { EventPump } from './event_pump';
 import { kernelSampling, type KernelSampling } from './kernel_sampling';
 import { lossCounterMetrics } from './loss_counters';
+
+/** errno of a refused bpf() command. */
+const EPERM = 1;
 
 /** The `const volatile` global of bpf/connection_sampling.h in every program with events. */
 const SAMPLING_GLOBAL = 'cfg_sampling';
@@ -170,7 +174,9 @@ export class KernelReceiver implements Receiver {
       if (others.length > 0) this.settings.logger.warn(duplicateProgramsWarning(this.settings.id.type, others));
     } catch (error) {
       // Listing the host's programs needs CAP_SYS_ADMIN; with only CAP_BPF + CAP_PERFMON it is refused.
-      this.settings.logger.info(`cannot check whether another agent's programs are attached (listing BPF programs needs CAP_SYS_ADMIN): ${(error as Error).message}`);
+      // The bridge's generic EPERM advice (CAP_BPF + CAP_PERFMON) would mislead here: those are held.
+      const cause = error instanceof BpfLoadError && error.errno === EPERM ? 'refused (EPERM)' : (error as Error).message;
+      this.settings.logger.info(`cannot check whether another agent's programs are attached: listing the host's BPF programs needs CAP_SYS_ADMIN (${cause})`);
     }
   }
 
