@@ -36,12 +36,26 @@ test('tcpscope run without CAP_BPF/CAP_PERFMON says exactly what is needed and e
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-nocap-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
-  // As root with every capability dropped (setpriv from util-linux): the preflight must refuse.
+  // As nobody (setpriv from util-linux) with every capability dropped but CAP_DAC_READ_SEARCH: the
+  // checkout may live under a directory only root can enter (a clone in `mktemp -d`, mode 0700),
+  // and reading the agent's own files is not what is tested. Without CAP_BPF and CAP_PERFMON (or
+  // CAP_SYS_ADMIN) the preflight must refuse.
   const run = spawnSync(
     'setpriv',
-    ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, join(PACKAGE_ROOT, 'bin', 'tcpscope.js'), 'run'],
-    { encoding: 'utf8', cwd: dir, timeout: 15_000 },
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=-all,+dac_read_search',
+      '--ambient-caps=+dac_read_search',
+      '--bounding-set=-all,+dac_read_search',
+      process.execPath,
+      join(PACKAGE_ROOT, 'bin', 'tcpscope.js'),
+      'run',
+    ],
+    { encoding: 'utf8', cwd: dir, timeout: 60_000 },
   );
   assert.equal(run.status, 1, run.stderr);
+  assert.doesNotMatch(run.stderr, /Cannot find module/, 'the agent could read its own files');
   assert.match(run.stderr, /BPF_LOAD_FAILED: tcpscope needs CAP_BPF and CAP_PERFMON \(or CAP_SYS_ADMIN, or root\)/);
 });
