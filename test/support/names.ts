@@ -32,3 +32,15 @@ export function isStale(name: string): boolean {
 export function randomTag(): string {
   return randomBytes(4).toString('hex');
 }
+
+/**
+ * A random address in 127.0.0.0/8 other than 127.0.0.x, for a test server that goes down and
+ * comes back on the same port: while it is down nothing listens there (connects are refused, as
+ * with a real outage), and no other process on the host binds this address, so the port cannot be
+ * taken in between (only a wildcard bind of that very port could, which needs a process choosing
+ * it by number within the outage).
+ */
+export function uniqueLoopbackAddress(): string {
+  const [a, b, c] = randomBytes(3);
+  return `127.${1 + (a % 254)}.${b}.${1 + (c % 254)}`;
+}
