@@ -91,9 +91,19 @@ export class TestCgroup {
     if (until) {
       let parent = this.path;
       while ((parent = parent.slice(0, parent.lastIndexOf('/'))) && parent.startsWith(until)) {
+        // A parent with other test cgroups still inside goes with the last of them.
+        if (hasChildCgroups(join(this.root, parent))) return;
         removeDirectory(join(this.root, parent));
       }
     }
+  }
+}
+
+function hasChildCgroups(dir: string): boolean {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).some((entry) => entry.isDirectory());
+  } catch {
+    return false; // gone already
   }
 }
 
