@@ -13,8 +13,13 @@
 #   -l DIR    where logs and the table go, default ${TMPDIR:-/tmp}/tcpscope-soak-<UTC time>
 #
 # The hog is `timeout <bound> taskset -c <last cpu> sh -c 'while :; do :; done'`: one core, ended
-# when its run ends (and by `timeout` at the latest, should this script die first). Exit status:
-# 0 when every run passed.
+# when its run ends (and by `timeout` at the latest, should this script die first).
+#
+# Leftovers: each run gets a TMPDIR of its own (world-enterable, as /tmp is), and what is still in it
+# after the run is a leftover; so are test network namespaces and cgroups (named
+# tcpscope-<kind>-<pid>-<random>, see test/support/names.ts) whose creating process has exited.
+# Those of other work on the machine, still running, are not counted. They are counted in the table ("left") and listed in the log
+# directory; a run that leaves something behind fails. Exit status: 0 when every run passed.
 set -euo pipefail
 
 usage() {
@@ -55,6 +60,7 @@ hog_cpu=$((cpus - 1))
 
 hog_pid=''
 clone_dir=''
+run_tmp=''
 stop_hog() {
   if [[ -n "$hog_pid" ]]; then
     kill "$hog_pid" 2>/dev/null || true # timeout passes the signal on to the busy loop
@@ -65,6 +71,7 @@ stop_hog() {
 cleanup() {
   stop_hog
   if [[ -n "$clone_dir" ]]; then rm -rf "$clone_dir"; fi
+  if [[ -n "$run_tmp" ]]; then rm -rf "$run_tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -80,16 +87,32 @@ count_of() { # name log
   echo "${value:-?}"
 }
 
-row() { printf '%-4s %-4s %-5s %9s %6s %6s %6s %8s\n' "$@" | tee -a "$table"; }
+row() { printf '%-4s %-4s %-5s %9s %6s %6s %6s %8s %5s\n' "$@" | tee -a "$table"; }
+
+cgroup2_root="$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)"
+# Test network namespaces and top-level test cgroups whose creator has exited, one per line.
+host_objects() {
+  local kind name pid
+  { ip netns list 2>/dev/null | awk '{print "netns " $1}'
+    if [[ -n "$cgroup2_root" ]]; then find "$cgroup2_root" -maxdepth 1 -mindepth 1 -type d -printf 'cgroup %f\n'; fi
+  } | while read -r kind name; do
+    [[ "$name" =~ ^tcpscope-.+-([0-9]+)-[0-9a-f]{8}(-.*)?$ ]] || continue
+    pid="${BASH_REMATCH[1]}"
+    kill -0 "$pid" 2>/dev/null || echo "$kind $name"
+  done | sort
+}
 
 echo "ci-soak: $runs runs of .ci/run from fresh clones of $repo ($branch); $hog_runs with a CPU hog on cpu $hog_cpu of $cpus" | tee "$table"
 echo "ci-soak: logs in $log_dir" | tee -a "$table"
-row run hog result duration tests pass fail skipped
+row run hog result duration tests pass fail skipped left
 
 failures=0
 for ((i = 1; i <= runs; i++)); do
   log="$log_dir/run-$i.log"
   clone_dir="$(mktemp -d)" # mode 0700, as mktemp makes it: the clone lives where nobody else may look
+  run_tmp="$(mktemp -d)"
+  chmod 0755 "$run_tmp" # like /tmp: tests hand temporary directories to unprivileged processes
+  before="$(host_objects)"
   hog=no
   if uses_hog "$i"; then
     hog=yes
@@ -100,16 +123,27 @@ for ((i = 1; i <= runs; i++)); do
   result=pass
   {
     echo "ci-soak run $i: clone of $repo ($branch) in $clone_dir, hog: $hog"
-    git clone --quiet --branch "$branch" "$repo" "$clone_dir/tcpscope" && CI=true "$clone_dir/tcpscope/.ci/run"
+    git clone --quiet --branch "$branch" "$repo" "$clone_dir/tcpscope" && CI=true TMPDIR="$run_tmp" "$clone_dir/tcpscope/.ci/run"
   } >"$log" 2>&1 || result=fail
   duration=$(($(date +%s) - started))
   stop_hog
-  row "$i" "$hog" "$result" "${duration}s" "$(count_of tests "$log")" "$(count_of pass "$log")" "$(count_of fail "$log")" "$(count_of skipped "$log")"
+  # Leftovers: anything in the run's TMPDIR, and test namespaces/cgroups new since the run began
+  # (other work on the machine may have its own in flight; look at the list before blaming).
+  leftovers="$log_dir/run-$i.leftovers"
+  { find "$run_tmp" -mindepth 1 -maxdepth 1 -printf 'tmp %p\n'
+    comm -13 <(echo "$before") <(host_objects)
+  } >"$leftovers"
+  left=$(grep -c . "$leftovers" || true)
+  if ((left == 0)); then rm -f "$leftovers"; else result=fail; fi
+  rm -rf "$run_tmp"
+  run_tmp=''
+  row "$i" "$hog" "$result" "${duration}s" "$(count_of tests "$log")" "$(count_of pass "$log")" "$(count_of fail "$log")" "$(count_of skipped "$log")" "$left"
   if [[ "$result" == pass ]]; then
     rm -f "$log"
   else
     failures=$((failures + 1))
-    grep -E '^not ok|timed out|Error' "$log" | head -n 5 | sed 's/^/       /' | tee -a "$table" || true
+    # What failed, as node:test names it (the log has the details).
+    grep -E '^not ok' "$log" | head -n 10 | sed 's/^/       /' | tee -a "$table" || true
   fi
   rm -rf "$clone_dir"
   clone_dir=''
