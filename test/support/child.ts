@@ -74,11 +74,14 @@ export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   };
 }
 
-/** Polls `predicate` every 20 ms until it is true or `timeoutMs` passes. */
-export async function waitUntil(predicate: () => boolean, timeoutMs: number = DEADLINE_MS, what = 'a condition'): Promise<void> {
+/**
+ * Polls `predicate` every 20 ms until it is true or `timeoutMs` passes. `explain`, if given, adds
+ * what the test saw to the timeout's message (e.g. the component's log lines).
+ */
+export async function waitUntil(predicate: () => boolean, timeoutMs: number = DEADLINE_MS, what = 'a condition', explain?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${explain ? `\n${explain()}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
