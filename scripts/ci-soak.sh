@@ -15,15 +15,17 @@
 # The hog is `timeout <bound> taskset -c <last cpu> sh -c 'while :; do :; done'`: one core, ended
 # when its run ends (and by `timeout` at the latest, should this script die first).
 #
-# Leftovers: each run gets a TMPDIR of its own (world-enterable, as /tmp is), and what is still in it
-# after the run is a leftover; so are test network namespaces and cgroups (named
-# tcpscope-<kind>-<pid>-<random>, see test/support/names.ts) whose creating process has exited.
-# Those of other work on the machine, still running, are not counted. They are counted in the table ("left") and listed in the log
-# directory; a run that leaves something behind fails. Exit status: 0 when every run passed.
+# Leftovers: each run gets a TMPDIR of its own (world-enterable, as /tmp is), and what is still in
+# it after the run is a leftover; so are test network namespaces and cgroups (named
+# tcpscope-<kind>-<pid>-<random>, see test/support/names.ts) whose creating process has exited
+# (those of other work on the machine, still running, are not). They are counted in the table
+# ("left") and listed in the log directory; a run that leaves something behind fails.
+#
+# Exit status: 0 when every run passed.
 set -euo pipefail
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
