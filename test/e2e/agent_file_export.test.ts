@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
-import { readOtlpJsonFile, type FlatDataPoint } from '../support/otlp_json';
+import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatDataPoint } from '../support/otlp_json';
 
 const CONNECTIONS = 6;
 const SEND = 4321;
@@ -18,6 +18,7 @@ const REPLY = 1234;
 test('tcpscope run exports connection events and metrics as OTLP-JSON and stops cleanly on SIGTERM', async (t) => {
   if (!requireKernel(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'telemetry.jsonl');
   const config = join(dir, 'tcpscope.yaml');
   writeFileSync(
@@ -36,13 +37,12 @@ service:
     logs: {receivers: [tcp_lifecycle], exporters: [file]}
 `,
   );
-  const base = `/tcpscope-e2e-${process.pid}`;
+  const base = testCgroupBase('e2e');
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   t.after(() => {
     for (const c of children) c.kill();
     cgroup.remove(base);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config], {
@@ -50,7 +50,7 @@ service:
     TCPSCOPE_E2E_OUT: out,
   });
   children.push(agent);
-  await waitUntil(() => agent.stderr().includes('attached'), 15_000, 'the agent to attach its programs');
+  await waitUntil(() => agent.stderr().includes('attached'), DEADLINE_MS, 'the agent to attach its programs');
   assert.match(agent.stderr(), /tp_btf\/inet_sock_set_state/, 'startup names the hooks');
   assert.match(agent.stderr(), /pipeline .*logs.*tcp_lifecycle.*file/, 'startup names the pipelines');
 
@@ -59,12 +59,22 @@ service:
   const ports = await server.nextJson<{ v4: number }>();
   const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), String(SEND), '10', 'client-first']));
   children.push(client);
-  await client.nextJson();
+  assert.deepEqual(await client.nextJson(), { done: CONNECTIONS });
 
-  const stoppedAt = Date.now();
+  // SIGTERM once the kernel has closed every connection on both sides (the metrics exported every
+  // 500 ms say so; the same program run that counts a close submits its event): all events are
+  // then in the kernel or already out, and SIGTERM must deliver the rest before the agent exits.
+  const closedIn = (points: readonly FlatDataPoint[], role: string) =>
+    points.find(
+      (p) => p.metric === 'system.network.tcp.connection.duration' && p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role,
+    )?.value;
+  await waitUntil(
+    () => readOtlpJsonFileSoFar(out).metricExports.some((points) => closedIn(points, 'client') === CONNECTIONS && closedIn(points, 'server') === CONNECTIONS),
+    DEADLINE_MS,
+    'a metrics export counting every connection closed on both sides',
+  );
   agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(5000), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
-  assert.ok(Date.now() - stoppedAt < 5000, 'within a few seconds');
+  assert.equal(await agent.exited(), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
 
   const file = readOtlpJsonFile(out);
   assert.ok(file.resources.every((r) => r['service.name'] === 'tcpscope'), 'the Resource describes the agent');
@@ -96,6 +106,8 @@ service:
     const open = last.find((p) => p.metric === 'system.network.connection.count' && series(p));
     assert.equal(open?.value, 0);
   }
+  // Losses are host-wide (any process's events share the ring buffer): exported, not asserted 0;
+  // the exact counts of this test's own events above show none of them was lost.
   const dropped = last.find((p) => p.metric === 'tcpscope.receiver.dropped_events');
-  assert.deepEqual(dropped && [dropped.attributes.receiver, dropped.value], ['tcp_lifecycle', 0]);
+  assert.deepEqual(dropped && [dropped.attributes.receiver, typeof dropped.value], ['tcp_lifecycle', 'number']);
 });

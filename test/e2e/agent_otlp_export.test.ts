@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { attributesOf, startOtlpGrpcServer, type LogRecordMessage, type MetricMessage } from '../support/otlp-grpc-server';
 
@@ -14,7 +14,7 @@ const CONNECTIONS = 5;
 test('config/otlp.yaml delivers events and metrics over OTLP/gRPC', async (t) => {
   if (!requireKernel(t)) return;
   const backend = await startOtlpGrpcServer();
-  const base = `/tcpscope-otlp-${process.pid}`;
+  const base = testCgroupBase('otlp');
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   t.after(async () => {
@@ -28,23 +28,26 @@ test('config/otlp.yaml delivers events and metrics over OTLP/gRPC', async (t) =>
     OTLP_ENDPOINT: backend.endpoint,
   });
   children.push(agent);
-  await waitUntil(() => agent.stderr().includes('attached'), 15_000, 'the agent to attach');
+  await waitUntil(() => agent.stderr().includes('attached'), DEADLINE_MS, 'the agent to attach');
 
   const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '300', 'client-first']));
   children.push(server);
   const ports = await server.nextJson<{ v6: number }>();
   const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '::1', String(ports.v6), String(CONNECTIONS), '200', '5', 'client-first']));
   children.push(client);
-  await client.nextJson();
+  assert.deepEqual(await client.nextJson(), { done: CONNECTIONS });
 
+  const records = (): LogRecordMessage[] => backend.logsRequests.flatMap((r) => r.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []);
+  const ours = () => records().filter((r) => attributesOf(r.attributes)['process.linux.cgroup'] === cgroup.attribute);
+  // The server's closes come after the client is done: SIGTERM once every event of ours arrived
+  // (the final metrics export, made at shutdown, is what comes after).
+  await waitUntil(() => ours().length >= 4 * CONNECTIONS, DEADLINE_MS, 'every event of ours at the backend');
   agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(8000), 0, agent.stderr());
+  assert.equal(await agent.exited(), 0, agent.stderr());
 
-  const records: LogRecordMessage[] = backend.logsRequests.flatMap((r) => r.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []);
-  const ours = records.filter((r) => attributesOf(r.attributes)['process.linux.cgroup'] === cgroup.attribute);
-  const count = (name: string) => ours.filter((r) => r.eventName === name).length;
+  const count = (name: string) => ours().filter((r) => r.eventName === name).length;
   assert.deepEqual([count('tcp.connect'), count('tcp.accept'), count('tcp.close')], [CONNECTIONS, CONNECTIONS, 2 * CONNECTIONS]);
-  for (const r of ours.filter((x) => x.eventName === 'tcp.close')) {
+  for (const r of ours().filter((x) => x.eventName === 'tcp.close')) {
     const a = attributesOf(r.attributes);
     assert.equal(a['network.type'], 'ipv6');
     assert.equal(a['network.peer.address'], '::1');

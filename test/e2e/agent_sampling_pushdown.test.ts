@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
-import { readOtlpJsonFile, type FlatLogRecord } from '../support/otlp_json';
+import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatDataPoint, type FlatLogRecord } from '../support/otlp_json';
 
 const CONNECTIONS = 80;
 
@@ -23,6 +23,7 @@ const identity = (r: FlatLogRecord) =>
 test('tcpscope run: a sampling processor pushed down exports what it exports without push-down', async (t) => {
   if (!requireKernel(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-sampling-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, 'tcpscope.yaml');
   const pushedFile = join(dir, 'pushed.jsonl');
   const plainFile = join(dir, 'plain.jsonl');
@@ -52,18 +53,17 @@ service:
     logs/plain: {receivers: [tcp_lifecycle/plain], processors: [k8s_attributes, sampling], exporters: [file/plain]}
 `,
   );
-  const base = `/tcpscope-e2e-sampling-${process.pid}`;
+  const base = testCgroupBase('e2e-sampling');
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   t.after(() => {
     for (const c of children) c.kill();
     cgroup.remove(base);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
   children.push(agent);
-  await waitUntil(() => (agent.stderr().match(/attached/g) ?? []).length === 2, 15_000, 'both receivers to attach');
+  await waitUntil(() => (agent.stderr().match(/attached/g) ?? []).length === 2, DEADLINE_MS, 'both receivers to attach');
   assert.match(agent.stderr(), /tcp_lifecycle: sampling pushed down to the kernel: any of hash ratio 0\.3/);
   assert.match(agent.stderr(), /tcp_lifecycle\/plain: sampling is not pushed down to the kernel \(sampling_pushdown: false\)/);
 
@@ -73,10 +73,21 @@ service:
   // Random local ports: sequential ephemeral ports would be kept or dropped nearly as a block.
   const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '0', 'client-first', 'ports:10000-30000']));
   children.push(client);
-  await client.nextJson();
-  await new Promise((r) => setTimeout(r, 200)); // the last closes, then SIGTERM drains the rings
+  assert.deepEqual(await client.nextJson(), { done: CONNECTIONS });
+  // SIGTERM once both receivers' kernel aggregates count every connection closed on both sides
+  // (the same program run that counts a close submits its event): every event is then in a ring
+  // buffer, and SIGTERM must drain them. An export is one receiver's (its tcpscope.receiver.*
+  // points name it); both must have made such an export.
+  const allClosed = (points: readonly FlatDataPoint[], receiver: string) =>
+    points.some((p) => p.attributes.receiver === receiver) &&
+    points.filter((p) => p.metric === 'system.network.tcp.connection.duration' && p.attributes['process.linux.cgroup'] === cgroup.attribute && p.value === CONNECTIONS).length === 2;
+  await waitUntil(
+    () => ['tcp_lifecycle', 'tcp_lifecycle/plain'].every((receiver) => readOtlpJsonFileSoFar(metricsFile).metricExports.some((points) => allClosed(points, receiver))),
+    DEADLINE_MS,
+    'a metrics export counting every connection closed, client and server, in both receivers',
+  );
   agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(10_000), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
+  assert.equal(await agent.exited(), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
 
   const ours = (path: string) => readOtlpJsonFile(path).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute);
   const pushed = ours(pushedFile);

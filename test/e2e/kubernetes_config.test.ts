@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { cgroupPathOf, NODE, populateCluster } from '../support/k8s_fixture';
 import { requireKernel } from '../support/kernel';
 import { KubeApiStandIn } from '../support/kube_api_server';
@@ -29,7 +29,7 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-k8s-'));
   const kubeconfig = join(dir, 'kubeconfig');
   api.writeKubeconfig(kubeconfig);
-  const base = `/tcpscope-e2e-k8s-${process.pid}`;
+  const base = testCgroupBase('e2e-k8s');
   const podCgroup = TestCgroup.create(cgroupPathOf(fixture.checkout, base));
   const children: RunningChild[] = [];
   t.after(async () => {
@@ -47,7 +47,7 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
     OTLP_ENDPOINT: backend.endpoint,
   });
   children.push(agent);
-  await waitUntil(() => agent.stderr().includes('attached') && agent.stderr().includes('unreachable (ECONNREFUSED)'), 20_000, 'the agent to start with the API down');
+  await waitUntil(() => agent.stderr().includes('attached') && agent.stderr().includes('unreachable (ECONNREFUSED)'), DEADLINE_MS, 'the agent to start with the API down');
 
   const server = startChild(podCgroup.wrap([process.execPath, TCP_PEER, 'server', '100', 'client-first']));
   children.push(server);
@@ -68,20 +68,26 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
 
   // While the API is down: passed through with what the cgroup path says.
   await connect();
-  await waitUntil(() => closes().length >= 2, 15_000, 'the first connection\'s close events');
+  await waitUntil(() => closes().length >= 2, DEADLINE_MS, 'the first connection\'s close events');
   for (const a of closes()) {
     assert.equal(a['container.id'], fixture.checkout.containerId);
     assert.equal(a['k8s.pod.uid'], fixture.checkout.uid);
     assert.equal(a['k8s.pod.name'], undefined, 'no names while the API is down');
   }
-  const warningsWhileDown = agent.stderr().split('\n').filter((l) => l.includes(' WARN ') && l.includes('unreachable (ECONNREFUSED)')).length;
-  assert.equal(warningsWhileDown, 6, `one warning per collection:\n${agent.stderr()}`);
+  // One warning per collection (six), each when its first attempt fails: waited for, not assumed.
+  const warningsWhileDown = () => agent.stderr().split('\n').filter((l) => l.includes(' WARN ') && l.includes('unreachable (ECONNREFUSED)')).length;
+  await waitUntil(() => warningsWhileDown() >= 6, DEADLINE_MS, 'a warning from each of the six collections');
+  assert.equal(warningsWhileDown(), 6, `one warning per collection:\n${agent.stderr()}`);
 
   await api.setDown(false);
-  await waitUntil(() => /pods \(spec\.nodeName=node-1\): synced, 3 listed/.test(agent.stderr()) && /replicasets: (synced|recovered)/.test(agent.stderr()), 20_000, 'the agent to sync');
-  await new Promise((r) => setTimeout(r, 200)); // the ReplicaSet list lands
+  await waitUntil(() => /pods \(spec\.nodeName=node-1\): synced, 3 listed/.test(agent.stderr()) && /replicasets: (synced|recovered)/.test(agent.stderr()), DEADLINE_MS, 'the agent to sync');
+  // "synced" is logged as a list returns, before its objects reach the store; the informer opens
+  // its watch only after it has applied the list. So a watch request means the list has landed.
+  // (The stand-in records no request while it is down: any watch request came after the restart.)
+  const watching = (kind: 'pods' | 'replicasets') => api.requests(kind).some((r) => r.verb === 'watch');
+  await waitUntil(() => watching('pods') && watching('replicasets'), DEADLINE_MS, 'the pods and replicasets lists to land (their watches opened)');
   await connect();
-  await waitUntil(() => closes().length >= 4, 15_000, 'the second connection\'s close events');
+  await waitUntil(() => closes().length >= 4, DEADLINE_MS, 'the second connection\'s close events');
   const named = closes().slice(2);
   for (const a of named) {
     for (const [key, value] of Object.entries(fixture.checkout.expected)) assert.equal(a[key], value, key);
@@ -89,6 +95,6 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
   }
 
   agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(8000), 0, agent.stderr());
+  assert.equal(await agent.exited(), 0, agent.stderr());
   assert.equal(agent.stderr().split('\n').filter((l) => l.includes(' WARN ') && !/of another \w+ receiver are already loaded/.test(l)).length, 6, `no warnings beyond the outage:\n${agent.stderr()}`);
 });

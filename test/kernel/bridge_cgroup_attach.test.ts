@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { BpfObject } from '../../src/bridge/bpf_object';
 import { PACKAGE_ROOT } from '../../src/paths';
 import { kernelBucketUpperBoundsUs } from '../../src/receivers/tcp_rtt/buckets';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 
 test('a sockops program attached to a cgroup counts RTT callbacks of that cgroup\'s connections', async (t) => {
   if (!requireKernel(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-sockops-'));
-  const base = `/tcpscope-sockops-${process.pid}`;
+  const base = testCgroupBase('sockops');
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   let bpf: BpfObject | undefined;

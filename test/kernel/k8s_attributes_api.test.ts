@@ -13,8 +13,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { k8sAttributesProcessorFactory } from '../../src/processors/k8s_attributes/factory';
 import type { K8sAttributesProcessor } from '../../src/processors/k8s_attributes/processor';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { cgroupPathOf, k8sAttributesConfig, NODE, PEER_NODE, populateCluster, withKubeconfig, type LocalPod } from '../support/k8s_fixture';
 import { requireKernel } from '../support/kernel';
 import { KubeApiStandIn } from '../support/kube_api_server';
@@ -28,10 +28,10 @@ const SERVICE_PORT = 80;
 
 test('real connections from kubelet-style cgroups carry pod, namespace, container, owner and peer pod / service names', async (t) => {
   if (!requireKernel(t)) return;
-  const link = createTestLink(`k8s${process.pid % 10000}`, SUBNET);
+  const link = createTestLink('k8s', SUBNET);
   const api = new KubeApiStandIn();
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-k8s-kernel-'));
-  const base = `/tcpscope-k8sapi-${process.pid}`;
+  const base = testCgroupBase('k8sapi');
   const cgroups: TestCgroup[] = [];
   const children: RunningChild[] = [];
   let shutdown = async () => {};
@@ -72,7 +72,7 @@ test('real connections from kubelet-style cgroups carry pod, namespace, containe
   const view = logsProcessor.clusterView!;
   await waitUntil(
     () => view.synced && view.controllerOf('ReplicaSet', 'shop', 'checkout-7d4b9c') !== undefined && view.controllerOf('Job', 'ops', 'backup-29345678') !== undefined && view.peer(CLUSTER_IP) !== undefined,
-    10_000,
+    DEADLINE_MS,
     'the stand-in API listed',
   );
 
@@ -100,12 +100,12 @@ test('real connections from kubelet-style cgroups carry pod, namespace, containe
   // backup's connection stays open while its pod is deleted from the API.
   const deleted = runClient(backup, link.peerV4, dual, 1, 3000);
   const eventsOf = (cgroup: TestCgroup) => logs.records.filter((r: ReadableLogRecord) => r.attributes['process.linux.cgroup'] === cgroup.attribute);
-  await waitUntil(() => eventsOf(deleted.cgroup).some((r) => r.eventName === 'tcp.connect'), 5000, 'backup connected');
+  await waitUntil(() => eventsOf(deleted.cgroup).some((r) => r.eventName === 'tcp.connect'), DEADLINE_MS, 'backup connected');
   api.remove('pods', backup.namespace, backup.name);
-  await waitUntil(() => view.localPods.isDeleted(backup.uid), 5000, 'the deletion reached the agent');
+  await waitUntil(() => view.localPods.isDeleted(backup.uid), DEADLINE_MS, 'the deletion reached the agent');
   assert.equal(deleted.child.process.exitCode, null, 'its connection is still open');
   for (const c of [toPod, toService, deleted]) await c.child.nextJson();
-  await waitUntil(() => [toPod, toService, deleted].every((c) => eventsOf(c.cgroup).filter((r) => r.eventName === 'tcp.close').length >= (c === deleted ? 1 : 2)), 5000, 'every close');
+  await waitUntil(() => [toPod, toService, deleted].every((c) => eventsOf(c.cgroup).filter((r) => r.eventName === 'tcp.close').length >= (c === deleted ? 1 : 2)), DEADLINE_MS, 'every close');
 
   const expectLocal = (pod: LocalPod, attributes: Record<string, unknown>, what: string) => {
     for (const [key, value] of Object.entries({ ...pod.expected, 'container.id': pod.containerId, 'k8s.pod.uid': pod.uid })) assert.equal(attributes[key], value, `${what}: ${key}`);

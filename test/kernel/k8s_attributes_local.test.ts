@@ -8,8 +8,8 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { k8sAttributesProcessorFactory } from '../../src/processors/k8s_attributes/factory';
 import { k8sAttributesConfig } from '../support/k8s_fixture';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
@@ -19,7 +19,7 @@ const uid = (n: number) => `${n}1111111-2222-4333-8444-55555555555${n}`;
 
 test('events and metrics of kubelet-style cgroups carry container.id and k8s.pod.uid', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-k8s-${process.pid}`;
+  const base = testCgroupBase('k8s');
   const layouts = {
     server: { path: `${base}/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid(1).replace(/-/g, '_')}.slice/cri-containerd-${id(1)}.scope`, containerId: id(1), podUid: uid(1) },
     crio: { path: `${base}/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid(2).replace(/-/g, '_')}.slice/crio-${id(2)}.scope`, containerId: id(2), podUid: uid(2) },
@@ -59,7 +59,7 @@ test('events and metrics of kubelet-style cgroups carry container.id and k8s.pod
     await client.nextJson();
   }
   const of = (name: keyof typeof layouts) => logs.records.filter((r: ReadableLogRecord) => r.attributes['process.linux.cgroup'] === cgroups[name].attribute);
-  await waitUntil(() => of('server').filter((r) => r.eventName === 'tcp.close').length >= 4, 5000, 'the server closes');
+  await waitUntil(() => of('server').filter((r) => r.eventName === 'tcp.close').length >= 4, DEADLINE_MS, 'the server closes');
 
   for (const name of ['server', 'crio', 'cgroupfs'] as const) {
     const events = of(name);

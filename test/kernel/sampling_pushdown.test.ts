@@ -9,8 +9,8 @@ import type { HistogramMetricData, MetricData, SumMetricData } from '@openteleme
 import type { SamplingConfig } from '../../src/processors/sampling/config';
 import type { TcpLifecycleConfig } from '../../src/receivers/tcp_lifecycle/config';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { RecordingMetricsConsumer } from '../support/recording_consumer';
 import { connectionOf, identities, keptBy, pushdownSettings, ReceiverOutput } from '../support/sampling_twins';
@@ -64,7 +64,7 @@ async function connectionsIn(cgroup: TestCgroup, children: RunningChild[], runs:
   const clients = runs(ports).map(([hostname, port, count, localPorts]) => {
     const child = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', hostname, String(port), String(count), '20', '0', 'client-first', localPorts]));
     children.push(child);
-    return child.nextJson<{ done: number }>(60_000);
+    return child.nextJson<{ done: number }>(2 * DEADLINE_MS);
   });
   const done = await Promise.all(clients);
   return done.reduce((n, d) => n + d.done, 0);
@@ -80,7 +80,7 @@ function counter(metrics: MetricData[], name: string): number {
 
 test('hash push-down: exactly the connections the processor keeps cross the ring buffer, all four events of each', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-sampling-${process.pid}`;
+  const base = testCgroupBase('sampling');
   const cgroup = TestCgroup.create(`${base}/hash`);
   const children: RunningChild[] = [];
   const sampling: SamplingConfig = { keep_errors: true, combine: 'any', policies: [{ hash: { ratio: 0.25 } }] };
@@ -102,7 +102,7 @@ test('hash push-down: exactly the connections the processor keeps cross the ring
     ['127.0.0.1', p.dual, 100, 'ports:24000-31000'],
   ]);
   assert.equal(connections, 400);
-  await waitUntil(() => plain.output.delivered.filter(ours(cgroup)).length >= 4 * connections, 15_000, 'every event at the plain twin');
+  await waitUntil(() => plain.output.delivered.filter(ours(cgroup)).length >= 4 * connections, DEADLINE_MS, 'every event at the plain twin');
   // The kernel decided at each transition, so its counters are complete once the plain twin has all.
   const pushedMetrics = pushed.receiver.collect().scopeMetrics[0].metrics;
   const plainMetrics = plain.receiver.collect().scopeMetrics[0].metrics;
@@ -132,13 +132,16 @@ test('hash push-down: exactly the connections the processor keeps cross the ring
   // The pipeline's result is the same with and without push-down.
   assert.deepEqual(identities(pushed.output.exported.records.filter(ours(cgroup)), true), identities(plain.output.exported.records.filter(ours(cgroup)), true));
 
-  // Sampled out is counted apart from losses.
-  assert.equal(counter(pushedMetrics, 'tcpscope.receiver.dropped_events'), 0);
-  assert.equal(counter(plainMetrics, 'tcpscope.receiver.dropped_events'), 0);
+  // Sampled out is counted apart from losses. Losses are host-wide (other processes' events share
+  // the ring buffers), so they are not asserted to be 0 (the exact count of ours above shows none
+  // of ours was lost); but had the sampled-out events been counted as losses, there would be at
+  // least as many as this test's alone.
+  const sampledOutOfOurs = all.length - delivered.length;
+  assert.ok(counter(pushedMetrics, 'tcpscope.receiver.dropped_events') < sampledOutOfOurs, 'sampled-out events are not losses');
   assert.equal(counter(plainMetrics, 'tcpscope.receiver.sampled_out_events'), 0, 'nothing is sampled in the kernel without push-down');
   const sampledOut = counter(pushedMetrics, 'tcpscope.receiver.sampled_out_events');
   // Other traffic on the host is sampled too, so ours is a lower bound.
-  assert.ok(sampledOut >= all.length - delivered.length, `sampled_out_events ${sampledOut} >= ours ${all.length - delivered.length}`);
+  assert.ok(sampledOut >= sampledOutOfOurs, `sampled_out_events ${sampledOut} >= ours ${sampledOutOfOurs}`);
 });
 
 test('threshold and ratio push-down are exact at their boundaries: each twin delivers what the processor keeps', async (t) => {
@@ -183,7 +186,7 @@ test('threshold and ratio push-down are exact at their boundaries: each twin del
     ['127.0.0.1', p.v4, 40, 'ports:10000-17000'],
     ['::1', p.v6, 20, 'ports:17000-24000'],
   ]);
-  await waitUntil(() => plain.output.delivered.filter(ours(cgroup)).length >= 4 * connections, 15_000, 'every event at the plain twin');
+  await waitUntil(() => plain.output.delivered.filter(ours(cgroup)).length >= 4 * connections, DEADLINE_MS, 'every event at the plain twin');
   for (const c of twins) await c.twin.receiver.shutdown();
   await plain.receiver.shutdown();
 
@@ -236,7 +239,7 @@ test('metrics are unchanged by sampling: a ratio 0.1 pushed down changes events,
     ['127.0.0.1', p.v4, 100, 'ports:10000-17000'],
     ['::1', p.v6, 100, 'ports:17000-24000'],
   ]);
-  await waitUntil(() => unsampled.output.delivered.filter(ours(cgroup)).length >= 4 * connections, 15_000, 'every event');
+  await waitUntil(() => unsampled.output.delivered.filter(ours(cgroup)).length >= 4 * connections, DEADLINE_MS, 'every event');
   const withSampling = cgroupMetrics(sampled.receiver.collect().scopeMetrics[0].metrics, cgroup);
   const withoutSampling = cgroupMetrics(unsampled.receiver.collect().scopeMetrics[0].metrics, cgroup);
   await sampled.receiver.shutdown();

@@ -5,15 +5,14 @@
 // keeps of the plain twin's events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { SumMetricData } from '@opentelemetry/sdk-metrics';
 import type { SamplingConfig } from '../../src/processors/sampling/config';
 import { SamplingProcessor } from '../../src/processors/sampling/processor';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
-import { TestCgroup } from '../support/cgroup';
-import { DIST_ROOT, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, DIST_ROOT, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
 import { requireKernel } from '../support/kernel';
 import { createTestLink } from '../support/netns';
@@ -27,20 +26,14 @@ const SUCCESSES = 20;
 const REFUSED = 30;
 const UNREACHABLE = 20;
 
-/** A loopback port nobody listens on: connects to it are refused (RST). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** Port 1 on the loopback of a namespace the test made: nobody listens there, connects are refused (RST). */
+const CLOSED_PORT = 1;
 
 test('tcp_handshake push-down: keep_errors delivers every failed connect; the hash decides the rest exactly', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-sampling-hs-${process.pid}`;
+  const base = testCgroupBase('sampling-hs');
   const cgroup = TestCgroup.create(`${base}/client`);
-  const link = createTestLink(`sp${process.pid % 100000}`, 9);
+  const link = createTestLink('sp', 9);
   const children: RunningChild[] = [];
   const cases: Record<string, SamplingConfig> = {
     errorsOnly: { keep_errors: true, combine: 'any', policies: [{ hash: { ratio: 0 } }] },
@@ -71,7 +64,7 @@ test('tcp_handshake push-down: keep_errors delivers every failed connect; the ha
   const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(v4), String(SUCCESSES), '10', '0', 'client-first', 'ports:10000-20000']));
   children.push(client);
   assert.deepEqual(await client.nextJson(), { done: SUCCESSES });
-  const refused = startChild(cgroup.wrap([process.execPath, CONNECT_ATTEMPTS, '127.0.0.1', String(await closedPort()), String(REFUSED), 'ports:20000-30000']));
+  const refused = startChild(cgroup.wrap(['ip', 'netns', 'exec', link.isolated, process.execPath, CONNECT_ATTEMPTS, '127.0.0.1', String(CLOSED_PORT), String(REFUSED), 'ports:20000-30000']));
   children.push(refused);
   assert.deepEqual(await refused.nextJson(), { ECONNREFUSED: REFUSED });
   const unreachable = startChild(cgroup.wrap(['ip', 'netns', 'exec', link.isolated, process.execPath, CONNECT_ATTEMPTS, link.peerV4, '1000-60000', String(UNREACHABLE)]));
@@ -80,7 +73,7 @@ test('tcp_handshake push-down: keep_errors delivers every failed connect; the ha
 
   const ours = (r: ReadableLogRecord) => r.attributes['process.linux.cgroup'] === cgroup.attribute;
   const total = 2 * SUCCESSES + REFUSED + UNREACHABLE;
-  await waitUntil(() => plainOutput.delivered.filter(ours).length >= total, 10_000, 'every outcome at the plain twin');
+  await waitUntil(() => plainOutput.delivered.filter(ours).length >= total, DEADLINE_MS, 'every outcome at the plain twin');
   const sampledOut = new Map(twins.map((w) => [w.name, w.receiver.collect().scopeMetrics[0].metrics]));
   for (const w of twins) await w.receiver.shutdown();
   await plain.shutdown();

@@ -7,8 +7,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { DataPointType, type HistogramMetricData, type MetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import type { TcpLifecycleConfig } from '../../src/receivers/tcp_lifecycle/config';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
@@ -58,7 +58,7 @@ function matches(attributes: Readonly<Record<string, unknown>>, wanted: Attribut
 
 test('tcp_lifecycle reports every loopback connection exactly, with owners, bytes and metrics', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-test-${process.pid}`;
+  const base = testCgroupBase('test');
   const serverCgroup = TestCgroup.create(`${base}/server`);
   const clientCgroup = TestCgroup.create(`${base}/client`);
   const children: RunningChild[] = [];
@@ -67,9 +67,12 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
   const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), CONFIG, { logs, metrics });
   t.after(async () => {
     for (const c of children) c.kill();
-    await receiver.shutdown();
-    clientCgroup.remove();
-    serverCgroup.remove(base);
+    try {
+      await receiver.shutdown();
+    } finally {
+      clientCgroup.remove();
+      serverCgroup.remove(base);
+    }
   });
 
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
@@ -98,7 +101,7 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
   const ours = (r: ReadableLogRecord) =>
     attr(r, 'process.linux.cgroup') === clientCgroup.attribute || attr(r, 'process.linux.cgroup') === serverCgroup.attribute;
   const named = (name: string) => logs.records.filter((r) => ours(r) && r.eventName === name);
-  await waitUntil(() => named('tcp.close').length >= 2 * total && named('tcp.accept').length >= total, 5000, 'all events');
+  await waitUntil(() => named('tcp.close').length >= 2 * total && named('tcp.accept').length >= total, DEADLINE_MS, 'all events');
 
   assert.equal(named('tcp.connect').length, total, 'one tcp.connect per connection');
   assert.equal(named('tcp.accept').length, total, 'one tcp.accept per connection');
@@ -136,8 +139,9 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
       assert.ok((attr(r, 'tcp.segments.sent') as number) >= 3, 'SYN, data and FIN at least');
       assert.ok((attr(r, 'tcp.segments.received') as number) >= 3);
       assert.equal(attr(r, 'tcp.retransmits'), 0, 'no retransmits on loopback');
+      // The smoothed RTT comes from round trips inside the connection: it cannot exceed its life.
       const rtt = attr(r, 'tcp.rtt') as number;
-      assert.ok(rtt > 0 && rtt < 0.05, `loopback rtt ${rtt}s`);
+      assert.ok(rtt > 0 && rtt <= duration, `loopback rtt ${rtt}s within (0, ${duration}s]`);
     }
 
     // The server side of these connections: accepted by the server process, peer = client ports.
@@ -190,20 +194,24 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
     assert.equal(open.isMonotonic, false);
     assert.equal(open.dataPoints.find((p) => matches(p.attributes, series))?.value, 0, `${role}: nothing left open`);
   }
+  // Losses are host-wide (any process's events share the ring buffer), so the test does not assert
+  // they are 0: the exact counts of this test's own events above show that none of them was lost.
   const dropped = pointsOf<SumMetricData>(collected, 'tcpscope.receiver.dropped_events');
-  assert.deepEqual(dropped.dataPoints.map((p) => [p.attributes.receiver, p.attributes.reason, p.value]), [
-    ['tcp_lifecycle', 'ring_buffer_full', 0],
-    ['tcp_lifecycle', 'connection_evicted', 0],
+  assert.deepEqual(dropped.dataPoints.map((p) => [p.attributes.receiver, p.attributes.reason, typeof p.value]), [
+    ['tcp_lifecycle', 'ring_buffer_full', 'number'],
+    ['tcp_lifecycle', 'connection_evicted', 'number'],
   ]);
 
-  // A connection held open shows in system.network.connection.count on both sides.
-  const held = startChild(clientCgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(portsA.v4), '1', '10', '1500', 'client-first']));
+  // A connection held open shows in system.network.connection.count on both sides. The client
+  // holds it until told (SIGUSR1), however long the machine takes to start it and to look.
+  const held = startChild(clientCgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(portsA.v4), '1', '10', '-1', 'client-first']));
   children.push(held);
   const openNow = (cgroup: TestCgroup, role: string) =>
     pointsOf<SumMetricData>(receiver.collect().scopeMetrics[0].metrics, 'system.network.connection.count').dataPoints.find((p) =>
       matches(p.attributes, { 'process.linux.cgroup': cgroup.attribute, 'network.tcp.handshake.role': role }),
     )?.value;
-  await waitUntil(() => openNow(clientCgroup, 'client') === 1 && openNow(serverCgroup, 'server') === 1, 1400, 'the held connection to be counted');
-  await held.nextJson();
-  await waitUntil(() => openNow(clientCgroup, 'client') === 0 && openNow(serverCgroup, 'server') === 0, 2000, 'the held connection to be closed');
+  await waitUntil(() => openNow(clientCgroup, 'client') === 1 && openNow(serverCgroup, 'server') === 1, DEADLINE_MS, 'the held connection to be counted');
+  held.process.kill('SIGUSR1');
+  assert.deepEqual(await held.nextJson(), { done: 1 });
+  await waitUntil(() => openNow(clientCgroup, 'client') === 0 && openNow(serverCgroup, 'server') === 0, DEADLINE_MS, 'the held connection to be closed');
 });

@@ -3,6 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 
+/**
+ * How long a test waits for something that normally takes milliseconds (an event to arrive, a
+ * child to answer): generous, because a loaded CI machine can be 100 times slower than a quiet
+ * one, and waiting costs nothing when the condition comes early. Never a measure of speed.
+ */
+export const DEADLINE_MS = 30_000;
+
 export const DIST_ROOT = resolve(__dirname, '..', '..');
 export const TCP_PEER = join(DIST_ROOT, 'test', 'support', 'tcp_peer.js');
 
@@ -37,7 +44,7 @@ export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process: child,
     pid: child.pid!,
     stderr: () => stderr,
-    nextJson<T>(timeoutMs = 10_000) {
+    nextJson<T>(timeoutMs = DEADLINE_MS) {
       return new Promise<T>((resolveLine, reject) => {
         const take = (line: string | undefined) => {
           clearTimeout(timer);
@@ -55,7 +62,7 @@ export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         else waiters.push(take);
       });
     },
-    exited(timeoutMs = 10_000) {
+    exited(timeoutMs = DEADLINE_MS) {
       return Promise.race([
         exitPromise,
         new Promise<number | null>((_, reject) => setTimeout(() => reject(new Error(`child did not exit within ${timeoutMs} ms`)), timeoutMs).unref()),
@@ -67,11 +74,14 @@ export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   };
 }
 
-/** Polls `predicate` every 20 ms until it is true or `timeoutMs` passes. */
-export async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Polls `predicate` every 20 ms until it is true or `timeoutMs` passes. `explain`, if given, adds
+ * what the test saw to the timeout's message (e.g. the component's log lines).
+ */
+export async function waitUntil(predicate: () => boolean, timeoutMs: number = DEADLINE_MS, what = 'a condition', explain?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${explain ? `\n${explain()}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -34,7 +34,7 @@ import {
   type StatusObject,
 } from './kube_api_server';
 
-const WAIT_MS = 5_000;
+const WAIT_MS = 30_000; // generous: a loaded machine is slow, and waiting costs nothing when the condition comes early
 
 async function until(what: string, predicate: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;

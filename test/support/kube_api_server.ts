@@ -1,4 +1,5 @@
-// A stand-in Kubernetes API server for tests: plain HTTP on 127.0.0.1, port 0, speaking the real
+// A stand-in Kubernetes API server for tests: plain HTTP on a loopback address of its own (see
+// uniqueLoopbackAddress), port 0, speaking the real
 // list/watch protocol (JSON) to the real @kubernetes/client-node. It keeps one object store per
 // resource with a global resourceVersion and a bounded event history, and lets a test break it the
 // ways a real API server breaks: watches that end, watches that drop, 410 Gone, RBAC 403, and an
@@ -74,6 +75,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify as toYaml } from 'yaml';
+import { uniqueLoopbackAddress } from './names';
 
 // ---- Objects (the API's JSON shape) ----
 
@@ -355,6 +357,8 @@ export class KubeApiStandIn {
   /** Watches from a resourceVersion below this one have missed events the history no longer holds. */
   private historyStart = 100;
   private port = 0;
+  /** Its own loopback address: down, its port stays free for it (see uniqueLoopbackAddress). */
+  private readonly host = uniqueLoopbackAddress();
   private listening = false;
   private down = false;
   /** Hung: requests are read and never answered; open watches say nothing and never end. */
@@ -390,7 +394,7 @@ export class KubeApiStandIn {
 
   get url(): string {
     if (this.port === 0) throw new Error('KubeApiStandIn: not started');
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   /**
@@ -728,7 +732,7 @@ export class KubeApiStandIn {
   private listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, this.host, () => {
         this.server.off('error', reject);
         this.listening = true;
         resolve();

@@ -1,6 +1,9 @@
 // Test hosts in network namespaces the test creates itself, joined by a veth pair and addressed
 // in 198.18.0.0/15 and fd00::/8 only. Everything is removed by cleanup(), also after a failure.
+// Names are unique per run (pid + random, see names.ts): two checkouts testing on one machine at
+// once never meet, and namespaces of dead runs are removed before new ones are made.
 import { execFileSync } from 'node:child_process';
+import { isStale, randomTag, uniqueName } from './names';
 
 export interface TestLink {
   readonly client: string; // namespace names
@@ -19,12 +22,43 @@ export interface TestLink {
 
 const sh = (command: readonly string[]) => execFileSync(command[0], command.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+let staleRemoved = false;
+
+/** Deletes the test namespaces of test runs whose process is gone (once per process). */
+export function removeStaleNamespaces(): void {
+  if (staleRemoved) return;
+  staleRemoved = true;
+  let listing = '';
+  try {
+    listing = sh(['ip', 'netns', 'list']);
+  } catch {
+    return; // no iproute2: the test itself will say so
+  }
+  for (const name of listing.split('\n').map((l) => l.split(' ')[0]).filter(Boolean)) {
+    if (!isStale(name)) continue;
+    process.stderr.write(`note: deleting network namespace ${name} left behind by an earlier test run\n`);
+    try {
+      sh(['ip', 'netns', 'del', name]);
+    } catch {
+      // deleted meanwhile
+    }
+  }
+}
+
+/**
+ * Three namespaces and a veth pair. `tag` names the test in the namespaces' names; `subnet` picks
+ * 198.18.<subnet>.0/24 and fd00:<subnet>::/64 (inside the test's own namespaces, so two runs
+ * using the same subnet do not collide).
+ */
 export function createTestLink(tag: string, subnet = 0): TestLink {
-  const client = `tcpscope-${tag}-c`;
-  const peer = `tcpscope-${tag}-p`;
-  const isolated = `tcpscope-${tag}-i`;
-  const clientDevice = `ts${tag}c`.slice(0, 15);
-  const peerDevice = `ts${tag}p`.slice(0, 15);
+  removeStaleNamespaces();
+  const name = uniqueName(tag);
+  const client = `${name}-c`;
+  const peer = `${name}-p`;
+  const isolated = `${name}-i`;
+  const device = randomTag();
+  const clientDevice = `ts${device}c`;
+  const peerDevice = `ts${device}p`;
   const link: TestLink = {
     client,
     peer,
@@ -48,9 +82,8 @@ export function createTestLink(tag: string, subnet = 0): TestLink {
   };
   try {
     for (const ns of [client, peer, isolated]) sh(['ip', 'netns', 'add', ns]);
-    sh(['ip', 'link', 'add', clientDevice, 'type', 'veth', 'peer', 'name', peerDevice]);
-    sh(['ip', 'link', 'set', clientDevice, 'netns', client]);
-    sh(['ip', 'link', 'set', peerDevice, 'netns', peer]);
+    // Made inside the client namespace: a failure half-way leaves nothing in the root namespace.
+    sh(['ip', '-n', client, 'link', 'add', clientDevice, 'type', 'veth', 'peer', 'name', peerDevice, 'netns', peer]);
     for (const [ns, dev, v4, v6] of [
       [client, clientDevice, link.clientV4, link.clientV6],
       [peer, peerDevice, link.peerV4, link.peerV6],
@@ -66,4 +99,36 @@ export function createTestLink(tag: string, subnet = 0): TestLink {
     throw error;
   }
   return link;
+}
+
+/** One namespace with only loopback up, for loopback traffic no other process on the host can see. */
+export interface TestNamespace {
+  readonly name: string;
+  /** `ip netns exec <name> ...command` */
+  exec(command: readonly string[]): string[];
+  cleanup(): void;
+}
+
+export function createTestNamespace(tag: string): TestNamespace {
+  removeStaleNamespaces();
+  const name = uniqueName(tag);
+  const namespace: TestNamespace = {
+    name,
+    exec: (command) => ['ip', 'netns', 'exec', name, ...command],
+    cleanup() {
+      try {
+        sh(['ip', 'netns', 'del', name]);
+      } catch {
+        // not created
+      }
+    },
+  };
+  try {
+    sh(['ip', 'netns', 'add', name]);
+    sh(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+  } catch (error) {
+    namespace.cleanup();
+    throw error;
+  }
+  return namespace;
 }

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { uniqueLoopbackAddress } from './names';
 
 // ---- Decoded messages (proto-loader: camelCase keys, 64-bit integers as decimal strings, enums
 // as numbers, bytes as Buffer, the set member of a oneof named by its oneof field). ----
@@ -223,7 +224,7 @@ export async function startOtlpGrpcServer(options: OtlpGrpcServerOptions = {}): 
     get stalled() {
       return held.length;
     },
-    waitFor(predicate, timeoutMs = 5_000) {
+    waitFor(predicate, timeoutMs = 30_000) {
       if (predicate()) return Promise.resolve();
       return new Promise<void>((resolveWait, reject) => {
         const check = () => {
@@ -259,14 +260,30 @@ function textMetadata(metadata: grpc.Metadata): Record<string, string> {
   return out;
 }
 
-/** A port that was free a moment ago, for starting a server later "where the backend should be". */
-export function freePort(): Promise<number> {
+/** Where a backend that is down now will come up later: connects to it are refused meanwhile. */
+export interface AbsentBackend {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, as an exporter's endpoint. */
+  readonly endpoint: string;
+}
+
+/**
+ * An address for a backend that is down (nothing listens) and comes up later with
+ * startOtlpGrpcServer({ host, port }). The port is found by binding on a loopback address of the
+ * test's own (uniqueLoopbackAddress), not on 127.0.0.1: between the probe's close and the server's
+ * bind, no other process on the host can take that address and port.
+ */
+export function absentBackend(): Promise<AbsentBackend> {
+  const host = uniqueLoopbackAddress();
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
+    probe.listen(0, host, () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolvePort({ host, port: address.port, endpoint: `${host}:${address.port}` }) : reject(new Error('no port')),
+      );
     });
   });
 }

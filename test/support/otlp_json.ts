@@ -62,8 +62,27 @@ export interface OtlpJsonFile {
   resources: FlatAttributes[];
 }
 
+/**
+ * What an exporter has written to `path` so far, while it may still be writing: only complete
+ * lines (a flush in progress leaves a partial last line), and nothing when the file does not exist
+ * yet. For waiting on a condition; readOtlpJsonFile for the final check.
+ */
+export function readOtlpJsonFileSoFar(path: string): OtlpJsonFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, logs: [], metricExports: [], resources: [] };
+    throw error;
+  }
+  return parseOtlpJson(text.slice(0, text.lastIndexOf('\n') + 1));
+}
+
 export function readOtlpJsonFile(path: string): OtlpJsonFile {
-  const text = readFileSync(path, 'utf8');
+  return parseOtlpJson(readFileSync(path, 'utf8'));
+}
+
+function parseOtlpJson(text: string): OtlpJsonFile {
   const result: OtlpJsonFile = { lines: 0, logs: [], metricExports: [], resources: [] };
   for (const line of text.split('\n')) {
     if (!line) continue;

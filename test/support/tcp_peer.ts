@@ -1,7 +1,9 @@
 // A TCP client or server run as a child process (inside a test cgroup) with known payload sizes.
 //   server <replyBytes> <mode>      prints {"v4":port,"v6":port,"dual":port} and serves until killed
 //   client <host> <port> <count> <sendBytes> <holdMs> <mode> [ports:A-B]
-//                                   connects count times, one after another; with ports:A-B each
+//                                   connects count times, one after another, each held holdMs
+//                                   (-1: held until the process gets SIGUSR1, so that a test can
+//                                   look at an open connection for as long as it needs); with ports:A-B each
 //                                   from a distinct random local port in [A, B) instead of the
 //                                   kernel's ephemeral ports, which come in sequence
 // mode client-first: the client sends, half-closes; the server reads to EOF, replies, closes.
@@ -28,6 +30,14 @@ function serve(replyBytes: number, mode: Mode): void {
   });
 }
 
+/** With holdMs -1: resolves on SIGUSR1, registered at start so that an early signal is not fatal. */
+let released: Promise<void> | undefined;
+
+function hold(holdMs: number, then: () => void): void {
+  if (holdMs >= 0) setTimeout(then, holdMs);
+  else void released!.then(then);
+}
+
 function once(host: string, port: number, sendBytes: number, holdMs: number, mode: Mode, localPort?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, allowHalfOpen: true, localPort });
@@ -35,10 +45,10 @@ function once(host: string, port: number, sendBytes: number, holdMs: number, mod
     socket.on('data', () => undefined);
     socket.on('close', () => resolve());
     socket.on('connect', () => {
-      setTimeout(() => {
+      hold(holdMs, () => {
         if (mode === 'client-first') socket.end(Buffer.alloc(sendBytes, 0x62));
         else socket.on('end', () => socket.end(Buffer.alloc(sendBytes, 0x62)));
-      }, holdMs);
+      });
     });
   });
 }
@@ -80,6 +90,7 @@ async function client(host: string, port: number, count: number, sendBytes: numb
 const [role, ...args] = process.argv.slice(2);
 if (role === 'server') serve(Number(args[0]), args[1] as Mode);
 else if (role === 'client') {
+  if (Number(args[4]) < 0) released = new Promise((resolve) => process.once('SIGUSR1', () => resolve()));
   client(args[0], Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]), args[5] as Mode, args[6]).catch((error: Error) => {
     process.stderr.write(`client failed: ${error.message}\n`);
     process.exit(1);

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors';
@@ -8,6 +8,8 @@ import { resolveKubeAccess, SERVICE_ACCOUNT_DIR, type AccessEnvironment } from '
 
 const KEY = 'processors.k8s_attributes.auth_type';
 const dir = mkdtempSync(join(tmpdir(), 'tcpscope-kubeconfig-'));
+// Removed after the last test of this file, whether the tests passed or not.
+after(() => rmSync(dir, { recursive: true, force: true }));
 const kubeconfig = join(dir, 'config');
 writeFileSync(
   kubeconfig,
