@@ -11,7 +11,7 @@ import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
 import type { KernelReceiver } from '../../src/receivers/shared/kernel_receiver';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { startChurn, type Churn } from '../support/cgroup_churn';
 import { waitUntil } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
@@ -38,7 +38,7 @@ function valueOf(p: Point): number {
 
 test('series of removed cgroups leave every kernel map after their last export; nothing overflows', async (t) => {
   if (!requireKernel(t)) return;
-  const basePath = `/tcpscope-churn-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+  const basePath = testCgroupBase('churn');
   const base = TestCgroup.create(basePath);
   const home = TestCgroup.create(`${basePath}/home`);
   const metrics = new RecordingMetricsConsumer();

@@ -146,7 +146,7 @@ test('hash push-down: exactly the connections the processor keeps cross the ring
 
 test('threshold and ratio push-down are exact at their boundaries: each twin delivers what the processor keeps', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-sampling-${process.pid}`;
+  const base = testCgroupBase('sampling');
   const cgroup = TestCgroup.create(`${base}/thresholds`);
   const children: RunningChild[] = [];
   const config = (c: Partial<SamplingConfig>): SamplingConfig => ({ keep_errors: true, combine: 'any', policies: [], ...c });
@@ -221,7 +221,7 @@ function cgroupMetrics(metrics: MetricData[], cgroup: TestCgroup): Record<string
 
 test('metrics are unchanged by sampling: a ratio 0.1 pushed down changes events, not one metric value', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-sampling-${process.pid}`;
+  const base = testCgroupBase('sampling');
   const cgroup = TestCgroup.create(`${base}/metrics`);
   const children: RunningChild[] = [];
   const sampling: SamplingConfig = { keep_errors: true, combine: 'any', policies: [{ hash: { ratio: 0.1 } }] };

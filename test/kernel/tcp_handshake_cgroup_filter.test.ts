@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AgentLogger } from '../../src/logger';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { startChurn, type Churn } from '../support/cgroup_churn';
 import { waitUntil } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
@@ -22,7 +22,7 @@ const PODS_PER_ROUND = 10;
 
 test('cgroup_prefix: removed cgroups leave the kernel set, new pods keep their events; a full set warns once', async (t) => {
   if (!requireKernel(t)) return;
-  const basePath = `/tcpscope-hsfilter-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+  const basePath = testCgroupBase('hsfilter');
   const base = TestCgroup.create(basePath);
   const home = TestCgroup.create(`${basePath}/home`); // outside the prefix: the listener lives here
   const pods = TestCgroup.create(`${basePath}/pods`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { HistogramMetricData, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { PACKAGE_ROOT } from '../../src/paths';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { startChild, type RunningChild } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
 import { requireKernel } from '../support/kernel';
@@ -31,7 +31,7 @@ test('pending connects evicted beyond max_attempts are counted as lost outcomes 
   if (!requireKernel(t)) return;
   const suffix = randomBytes(3).toString('hex');
   const link = createTestLink(`he${suffix}`, 13);
-  const base = `/tcpscope-hsevict-${process.pid}-${suffix}`;
+  const base = testCgroupBase('hsevict');
   const cgroup = TestCgroup.create(`${base}/client`);
   const children: RunningChild[] = [];
   const settings = recordingSettings('tcp_handshake', 'evict', 'info');

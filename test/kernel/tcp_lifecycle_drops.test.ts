@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HistogramMetricData, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { startChild, TCP_PEER, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
@@ -14,7 +14,7 @@ const CONNECTIONS = 40; // 160 events of 128 ring bytes each (with header) into 
 
 test('a full ring buffer drops events, counts every drop, and leaves metrics exact', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-drops-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const base = testCgroupBase('drops');
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();

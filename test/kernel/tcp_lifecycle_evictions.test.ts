@@ -3,11 +3,10 @@
 // with the key to raise, and the connection still leaves system.network.connection.count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { missedRuns } from '../support/missed_runs';
@@ -27,7 +26,7 @@ function dropped(metrics: readonly MetricData[], reason: string): number {
 
 test('open sockets evicted beyond max_connections are counted as lost closes, logged once, and leave connection.count', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-evict-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const base = testCgroupBase('evict');
   const cgroup = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();
