@@ -51,6 +51,35 @@ test('sample_interval: at most one sample per socket per interval', async (t) =>
   assert.deepEqual(counts, [2], 'one sample for each of the two sockets, over 500 round trips');
 });
 
+test('sample_interval: one sample for every socket, also one in the memory of a closed, sampled socket', async (t) => {
+  if (!requireKernel(t)) return;
+  // Regression: the last sample time was keyed by the socket's address, which the next socket
+  // reuses as soon as one is freed, so 20 sequential connections (40 sockets) gave 4 samples.
+  const base = `/tcpscope-rttseq-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const group = TestCgroup.create(`${base}/app`);
+  const receiver = new TcpRttReceiver(
+    testSettings('tcp_rtt'),
+    { collection_interval: '1h', sample_interval: '1h', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 64 },
+    { metrics: new RecordingMetricsConsumer() },
+  );
+  const children: RunningChild[] = [];
+  t.after(async () => {
+    for (const c of children) c.kill();
+    await receiver.shutdown();
+    group.remove(base);
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+  const CONNECTIONS = 20;
+  const sequence = startChild(group.wrap([process.execPath, join(DIST_ROOT, 'test', 'support', 'sequential_connections.js'), String(CONNECTIONS), '3']));
+  children.push(sequence);
+  await sequence.nextJson(30_000);
+  const points = receiver.collect().scopeMetrics[0].metrics[0].dataPoints.filter((p) => p.attributes['process.linux.cgroup'] === group.attribute);
+  const counts = (points as ExponentialHistogramMetricData['dataPoints']).map((p) => p.value.count);
+  // Each socket (client and accepted, both in the cgroup) receives 3 segments in ESTABLISHED
+  // after its RTT is known: one sample each, the first.
+  assert.deepEqual(counts, [2 * CONNECTIONS], `one sample for each of the ${2 * CONNECTIONS} sockets`);
+});
+
 test('group_by peer_port: one series per peer port, labelled network.peer.port; explicit buckets on request', async (t) => {
   if (!requireKernel(t)) return;
   const { points, port, localPort, sockets, missed } = await run(t, { group_by: ['cgroup', 'peer_port'], histogram: 'explicit' });
