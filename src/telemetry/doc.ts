@@ -163,8 +163,8 @@ one reply or one pure ACK), and the program ran for all but 0 to 3 of them, with
 was raised in a softirq run on top of one particular thread of another process on the host, where
 tbf's watchdog timer had released the reply; replies processed over any other task (the sender,
 an idle CPU, ksoftirqd, a busy loop, a process making map syscalls) were all sampled, and on an
-unshaped link or loopback, where the sender's own softirq processes each segment, the count was
-exactly that bound on both ends. What that thread does that keeps the program from running is not
+unshaped link or loopback, where the sender's own softirq processes each segment, the count up
+to the last reply was exactly that bound on both ends. What that thread does that keeps the program from running is not
 known here. So the sample count is at most the segments received in ESTABLISHED, and on some hosts
 a few per thousand short of it with nothing counting the difference.
 

@@ -18,11 +18,11 @@ export interface SocketSegments {
 export function establishedSegments(filter: readonly string[], namespace?: string): SocketSegments[] {
   const command = [...(namespace ? ['ip', 'netns', 'exec', namespace] : []), 'ss', '-tinH', 'state', 'established', ...filter];
   const text = execFileSync(command[0], command.slice(1), { encoding: 'utf8' });
-  // -i puts each socket's details on the line after its address line.
+  // Each socket: "Recv-Q Send-Q local:port peer:port", then -i's details on an indented line.
   const sockets: SocketSegments[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const address = /\S+:(\d+)\s+\S+:(\d+)\s*$/.exec(lines[i].trim());
+    const address = /^\d+\s+\d+\s+\S+:(\d+)\s+\S+:(\d+)\s*$/.exec(lines[i]);
     if (!address) continue;
     const details = `${lines[i]} ${lines[i + 1] ?? ''}`;
     const segs = /\bsegs_in:(\d+)/.exec(details);
