@@ -29,7 +29,10 @@ struct {
 	__type(value, struct tcp_rtt_histogram);
 } tcp_rtt_histograms SEC(".maps");
 
-/* Last sample time per socket, only used with sample_interval > 0. LRU: sockets vanish. */
+/* Last sample time per socket, only used with sample_interval > 0, keyed by the socket cookie:
+ * unique for the socket's lifetime, where the socket's address is reused as soon as the socket is
+ * freed (a new socket would inherit a closed one's last sample time and give none for the
+ * interval). LRU: sockets vanish. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -62,7 +65,7 @@ int BPF_PROG(tcp_rtt_probe, struct sock *sk, const struct sk_buff *skb)
 		return 0; /* no RTT sample yet */
 	if (cfg_sample_interval_ns) {
 		__u64 now = bpf_ktime_get_ns();
-		__u64 key = (__u64)sk;
+		__u64 key = bpf_get_socket_cookie(sk);
 		__u64 *last = bpf_map_lookup_elem(&tcp_rtt_last_sample, &key);
 		if (last && now - *last < cfg_sample_interval_ns)
 			return 0;

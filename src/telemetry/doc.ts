@@ -26,7 +26,9 @@ skipped because the same program was already running on that CPU
 connection whose state was evicted because more than \`max_connections\` sockets were open at once
 (\`dropped_events\` with \`reason=connection_evicted\`). Data folded into an overflow series because a
 series map was full is not lost, only unattributed (\`tcpscope.receiver.overflow_updates\`). So
-with those three at zero, the metrics are complete; otherwise they say how far they are not.
+with those three at zero, the metrics are complete; otherwise they say how far they are not. One
+exception is measured and not counted: on Linux 6.18 a tcp_rtt sample can be missing with none of
+them counting it (see "Not every segment is a sample" under the RTT histograms).
 `;
 
 const NOTES = `## How the numbers are obtained
@@ -136,22 +138,35 @@ arguments and is not reported.
 also sees every RTT measurement, but it only covers sockets of the cgroup subtree it is attached
 to and must be enabled per socket (\`bpf_sock_ops_cb_flags_set\`) from another callback, so sockets
 that existed before the agent are missed. The tracepoint sees every TCP socket of the host with no
-per-socket setup; that decided it.
-
-**Not every segment is a sample.** The kernel skips a run of the program when it is already
-running on that CPU (softirq processing a segment while the program runs in process context for
-another, during the socket backlog at \`release_sock\`); those runs are counted per program in
-\`tcpscope.receiver.missed_runs\` (\`bpf_prog_info.recursion_misses\`). Measured on Linux 6.18,
-some segments also never reach the program and nothing counts them: on a tbf-shaped ping-pong
-connection, 0 to 3 of 301 segments received in ESTABLISHED (the socket's \`segs_in\` and the
-namespace's TcpExt counters identical from run to run) gave no run, to a tp_btf and to a classic
-tracepoint program alike, with \`recursion_misses\` at 0. So the sample count is at most the
-number of segments received, and in practice a few per thousand short of it. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
+per-socket setup; that decided it. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
 ping-pong on loopback, 16 connections): both run 2.00 times per round trip; the sockops variant
 costs 84 ns per run against 182 ns for tcp_probe, but it also does less (one per-CPU array slot
-instead of the per-cgroup hash); round trips/s 0.985 vs 0.952 of no program in that run, where
-the full bench measured 0.97-0.974 for tcp_rtt. The coverage argument outweighs ~0.2 us per round
-trip.
+instead of the per-cgroup hash); round trips/s 0.985 vs 0.952 of no program in that run, where the
+full bench measured 0.97-0.974 for tcp_rtt. The coverage argument outweighs ~0.2 us per round trip.
+
+**Not every segment is a sample.** A sample is a run of the program at \`tcp:tcp_probe\`, which
+fires once per skb that reaches \`tcp_rcv_established\`. \`tcp_v4_rcv\` counts every segment in
+the socket's \`segs_in\` (a GRO'd or backlog-coalesced skb by its segment count) before that, and
+the handshake's segments are counted but processed in \`tcp_rcv_state_process\` instead (the
+SYN-ACK for the connecting end; the SYN and the ACK that completed the handshake for an accepted
+socket), so a socket gives at most \`segs_in - 1\` samples, an accepted one \`segs_in - 2\`. Fewer
+when the kernel merges segments into one skb (\`TcpExtTCPBacklogCoalesce\`, GRO), and fewer when a
+run does not happen: the kernel skips a run of the program when it is already running on that CPU
+(softirq processing a segment while the program runs in process context for another, during the
+socket backlog at \`release_sock\`), counted per program in \`tcpscope.receiver.missed_runs\`
+(\`bpf_prog_info.recursion_misses\`). Measured on Linux 6.18, a run can also not happen without
+being counted. On a tbf-shaped ping-pong connection (64 kbit/s, 300 round trips), a tracefs
+instance recording \`tcp:tcp_probe\` beside the program saw exactly \`segs_in - 1\` events for
+the client socket up to the last reply (and \`segs_in - 2\` for the accepted one), none merged (\`TcpExtTCPBacklogCoalesce\` 0, every event
+one reply or one pure ACK), and the program ran for all but 0 to 3 of them, with
+\`recursion_misses\` 0 (\`bpftool prog show\` agrees). Every event it missed, and only those,
+was raised in a softirq run on top of one particular thread of another process on the host, where
+tbf's watchdog timer had released the reply; replies processed over any other task (the sender,
+an idle CPU, ksoftirqd, a busy loop, a process making map syscalls) were all sampled, and on an
+unshaped link or loopback, where the sender's own softirq processes each segment, the count up
+to the last reply was exactly that bound on both ends. What that thread does that keeps the program from running is not
+known here. So the sample count is at most the segments received in ESTABLISHED, and on some hosts
+a few per thousand short of it with nothing counting the difference.
 
 **Buckets.** The kernel keeps an OpenTelemetry exponential histogram at scale 3 over the RTT in
 seconds: bucket k is OTel index i = k - 160 and holds (2^(i/8), 2^((i+1)/8)] s, from 1 us (index

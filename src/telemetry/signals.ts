@@ -64,7 +64,7 @@ export const METRICS = {
     instrument: 'histogram',
     unit: 's',
     description:
-      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3) as it stands when an incoming segment reaches tcp_rcv_established (tcp:tcp_probe), i.e. before that segment is processed; every such segment, or at most once per sample_interval per socket. Runs the kernel skipped are counted in tcpscope.receiver.missed_runs.',
+      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3) as it stands when an incoming segment reaches tcp_rcv_established (tcp:tcp_probe), i.e. before that segment is processed; every such segment (at most segs_in - 1 per socket, segs_in - 2 for an accepted one), or at most once per sample_interval per socket. Runs the kernel skipped are counted in tcpscope.receiver.missed_runs; runs that did not happen uncounted are possible (see "RTT histograms").',
     attributes: [ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.peerAddress, ATTR.peerPort, ATTR.overflow],
     emittedBy: ['tcp_rtt'],
     notes:
@@ -114,7 +114,7 @@ export const METRICS = {
       'Runs of a kernel program that the kernel skipped because the same program was already running on that CPU (bpf_prog_info.recursion_misses): typically softirq packet processing interrupting the program in process context. Whatever that run would have counted or reported is missing: "metrics are complete" holds up to these runs.',
     attributes: [ATTR.receiver, ATTR.program],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'],
-    notes: 'One data point per loaded program of the receiver, zero included. For tcp_rtt a missed run is a missed RTT sample; for tcp_lifecycle and tcp_handshake it can be a missed transition (an event and its metrics). Measured on Linux 6.18, tcp:tcp_probe also fails to reach programs for a few segments per thousand without counting them here (see "RTT histograms").',
+    notes: 'One data point per loaded program of the receiver, zero included. For tcp_rtt a missed run is a missed RTT sample; for tcp_lifecycle and tcp_handshake it can be a missed transition (an event and its metrics). Measured on Linux 6.18, a tp_btf program on tcp:tcp_probe can also not run for a segment without being counted here: on a tbf-shaped link, 0-3 of 301 replies released by tbf\'s timer in a softirq on top of one particular host thread (see "RTT histograms").',
   },
   sampledOutEvents: {
     name: 'tcpscope.receiver.sampled_out_events',

@@ -11,6 +11,7 @@ import { TestCgroup } from '../support/cgroup';
 import { requireKernel } from '../support/kernel';
 import { missedRuns } from '../support/missed_runs';
 import { createTestLink } from '../support/netns';
+import { establishedSegments, segmentsInEstablished } from '../support/segments_in';
 import { RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
 
@@ -65,35 +66,40 @@ test('a tbf-shaped link raises its cgroup\'s RTT histogram by the shaping delay;
     const { port } = await server.nextJson<{ port: number }>();
     const client = startChild(group.wrap(['ip', 'netns', 'exec', link.client, process.execPath, PEER, 'client', link.peerV4, String(port), String(ROUNDS)]));
     children.push(client);
-    await client.nextJson(30_000);
-    // The client keeps its connection open: the kernel's own count of segments it received.
-    const ss = link.run(link.client, ['ss', '-tinH', 'state', 'established', 'dst', link.peerV4]);
-    const segsIn = /\bsegs_in:(\d+)/.exec(ss);
-    assert.ok(segsIn, `ss shows the client connection: ${ss}`);
-    return Number(segsIn[1]);
+    await client.nextJson(30_000); // the client keeps its connection open until killed
   };
-  const [shapedSegsIn, plainSegsIn] = await Promise.all([workload(shaped, shapedGroup), workload(plain, plainGroup)]);
+  await Promise.all([workload(shaped, shapedGroup), workload(plain, plainGroup)]);
 
   const metrics = receiver.collect().scopeMetrics[0].metrics;
   const metric = metrics[0] as ExponentialHistogramMetricData;
   const missed = missedRuns(metrics, 'tcp_rtt_probe');
-  // Each segment the client socket (the only one in the cgroup) receives in ESTABLISHED is at
-  // most one sample: segs_in counts them, plus the SYN-ACK, which is not sampled. There is no
-  // exact floor: measured here (Linux 6.18), tcp_probe reaches neither a tp_btf nor a classic
-  // tracepoint program for 0-3 of the ~301 segments of this connection although segs_in and the
-  // netns' TcpExt counters are identical run to run, and recursion_misses stays 0. So the floor
-  // only says that nearly every reply was sampled (a lost series or a broken hook fails it).
-  const of = (group: TestCgroup, segsIn: number) => {
+  // The client socket is the only socket of its cgroup, so its samples are its tcp:tcp_probe runs
+  // that reached the program. Upper bound, exact from the kernel's own count: at most the segments
+  // it received in ESTABLISHED, segs_in - 1 (segments_in.ts), read after collect() so that nothing
+  // sampled is missing from segs_in. Lower bound: none that the kernel's counters give. Measured
+  // here (Linux 6.18, `tcp_probe` recorded by a tracefs instance beside the program): the
+  // tracepoint fires exactly segs_in - 1 times up to the last reply, no segment is coalesced in the
+  // backlog (TcpExtTCPBacklogCoalesce 0) or GRO'd (each run saw one 64-byte reply or one pure ACK),
+  // and the plain link's client always has exactly that many samples. The shaped client has 0-3
+  // fewer, with recursion_misses 0: each missing one is a segment that tbf's watchdog timer
+  // released in a softirq on top of one particular thread outside this test (PID 1's runtime worker
+  // on this machine), where the tp_btf program did not run at all, and every such segment was
+  // missing. That loss depends on the host, not on this test, so the floor only says that the hook
+  // works and the series is this cgroup's: at least half of the replies.
+  const of = (group: TestCgroup, link: typeof shaped) => {
     const point = metric.dataPoints.find((p) => p.attributes['process.linux.cgroup'] === group.attribute);
     assert.ok(point, `a series for ${group.path}`);
     assert.equal(point.value.positive.bucketCounts.reduce((a, b) => a + b, 0), point.value.count);
-    t.diagnostic(`${group.path}: ${point.value.count} samples, ${segsIn - 1} segments received in ESTABLISHED, ${missed} missed runs`);
-    assert.ok(point.value.count <= segsIn - 1, `${point.value.count} samples <= ${segsIn - 1} segments received`);
+    const sockets = establishedSegments(['dst', link.peerV4], link.client);
+    assert.equal(sockets.length, 1, `ss shows the one client connection in ${link.client}`);
+    const atMost = segmentsInEstablished(sockets[0], 'client');
+    t.diagnostic(`${group.path}: ${point.value.count} samples, ${atMost} segments received in ESTABLISHED (segs_in - 1), ${missed} missed runs`);
+    assert.ok(point.value.count <= atMost, `${point.value.count} samples <= ${atMost} segments received in ESTABLISHED`);
     assert.ok(point.value.count >= ROUNDS / 2, `${point.value.count} samples for ${ROUNDS} replies`);
     return point.value;
   };
-  const shapedMedian = median(of(shapedGroup, shapedSegsIn));
-  const plainMedian = median(of(plainGroup, plainSegsIn));
+  const shapedMedian = median(of(shapedGroup, shaped));
+  const plainMedian = median(of(plainGroup, plain));
   t.diagnostic(`median RTT bucket bound: shaped ${shapedMedian} s (expected ~${EXPECTED_S}), plain ${plainMedian} s`);
   assert.ok(shapedMedian >= EXPECTED_S * 0.5 && shapedMedian <= EXPECTED_S * 1.5, `shaped median ${shapedMedian} s within [${EXPECTED_S * 0.5}, ${EXPECTED_S * 1.5}] s`);
   assert.ok(plainMedian < 0.002, `unshaped median ${plainMedian} s below 2 ms`);
