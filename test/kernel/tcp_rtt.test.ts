@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ExponentialHistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
 import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { requireKernel } from '../support/kernel';
 import { missedRuns } from '../support/missed_runs';
 import { establishedSegments, segmentsInEstablished } from '../support/segments_in';
@@ -23,7 +23,7 @@ const ROUNDS = 2000;
 
 test('tcp_rtt keeps one histogram per cgroup, exported as an exponential histogram', async (t) => {
   if (!requireKernel(t)) return;
-  const base = `/tcpscope-rtt-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const base = testCgroupBase('rtt');
   const groups = [TestCgroup.create(`${base}/a`), TestCgroup.create(`${base}/b`)];
   const children: RunningChild[] = [];
   const receiver = new TcpRttReceiver(

@@ -6,7 +6,7 @@ import type { ExponentialHistogramMetricData, HistogramMetricData } from '@opent
 import type { TcpRttConfig } from '../../src/receivers/tcp_rtt/config';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
 import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { requireKernel } from '../support/kernel';
 import { missedRuns } from '../support/missed_runs';
 import { establishedSegments, segmentsInEstablished } from '../support/segments_in';
@@ -16,7 +16,7 @@ import { testSettings } from '../support/settings';
 const PEER = join(DIST_ROOT, 'test', 'support', 'pingpong_peer.js');
 
 async function run(t: { after: (fn: () => Promise<void> | void) => void }, config: Partial<TcpRttConfig>) {
-  const base = `/tcpscope-rttopt-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const base = testCgroupBase('rttopt');
   const group = TestCgroup.create(`${base}/app`);
   const children: RunningChild[] = [];
   const receiver = new TcpRttReceiver(
@@ -55,7 +55,7 @@ test('sample_interval: one sample for every socket, also one in the memory of a 
   if (!requireKernel(t)) return;
   // Regression: the last sample time was keyed by the socket's address, which the next socket
   // reuses as soon as one is freed, so 20 sequential connections (40 sockets) gave 4 samples.
-  const base = `/tcpscope-rttseq-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const base = testCgroupBase('rttseq');
   const group = TestCgroup.create(`${base}/app`);
   const receiver = new TcpRttReceiver(
     testSettings('tcp_rtt'),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ExponentialHistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
 import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
-import { TestCgroup } from '../support/cgroup';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { requireKernel } from '../support/kernel';
 import { missedRuns } from '../support/missed_runs';
 import { createTestLink } from '../support/netns';
@@ -38,7 +38,7 @@ function median(h: ExponentialHistogramMetricData['dataPoints'][number]['value']
 test('a tbf-shaped link raises its cgroup\'s RTT histogram by the shaping delay; the other stays low', async (t) => {
   if (!requireKernel(t)) return;
   const suffix = randomBytes(3).toString('hex'); // names no other run (or stale leftover) shares
-  const base = `/tcpscope-rttsh-${process.pid}-${suffix}`;
+  const base = testCgroupBase('rttsh');
   const shapedGroup = TestCgroup.create(`${base}/shaped`);
   const plainGroup = TestCgroup.create(`${base}/plain`);
   const shaped = createTestLink(`rs${suffix}`, 11);
