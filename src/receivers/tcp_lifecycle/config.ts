@@ -37,12 +37,12 @@ function mebibytes(bytes: number): string {
 
 /** max_connections: a size, checked against the locked memory it would take. */
 function maxConnectionsFormat(value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024) {
-    throw new Error(`must be an integer from 1024 to ${MAX_MAX_CONNECTIONS} (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1024) {
+    throw new Error(`must be an integer from 1024 to ${MAX_MAX_CONNECTIONS}`);
   }
   if (value > MAX_MAX_CONNECTIONS) {
     throw new Error(
-      `${value} sockets would take ${mebibytes(value * SOCKET_ENTRY_BYTES)} of locked kernel memory (${SOCKET_ENTRY_BYTES} bytes each, ` +
+      `would take ${mebibytes(value * SOCKET_ENTRY_BYTES)} of locked kernel memory (${SOCKET_ENTRY_BYTES} bytes each, ` +
         `preallocated at start); at most ${MAX_MAX_CONNECTIONS} (${mebibytes(MAX_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES)}): size it to the peak number of open TCP sockets`,
     );
   }
