@@ -7,6 +7,7 @@
 // the generator never touches.
 import { join } from 'node:path';
 import type { Factory } from '../src/component';
+import { schemaLeaves, type SettingsLeaf } from '../src/config/settings_schema';
 import { PACKAGE_ROOT } from '../src/paths';
 
 export const TABLE_BEGIN =
@@ -21,13 +22,6 @@ export interface ConfigRow {
   /** What values are accepted. */
   readonly formatText: string;
   readonly doc: string;
-}
-
-interface Leaf {
-  readonly default: unknown;
-  readonly format?: unknown;
-  readonly doc?: string;
-  readonly sensitive?: boolean;
 }
 
 const BUILT_IN_FORMATS = new Map<unknown, string>([
@@ -45,38 +39,12 @@ const BUILT_IN_FORMATS = new Map<unknown, string>([
 // schema changed by anyone is documented correctly without touching this file.
 const FORMAT_PROBES: readonly unknown[] = [{}, -1, 0, '', 'x', [], 2 ** 53];
 
-/** convict's rule: a non-empty plain object without `default` is a section, anything else a leaf. */
-function isSection(node: unknown): node is Record<string, unknown> {
-  return isPlainObject(node) && Object.keys(node).length > 0 && !('default' in node);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
-}
-
-function asLeaf(node: unknown): Leaf {
-  return isPlainObject(node) && 'default' in node ? (node as unknown as Leaf) : { default: node };
-}
-
 /** Every leaf of a schema in schema order, nested sections flattened to dotted keys. */
 export function configRows(schema: object): ConfigRow[] {
-  const rows: ConfigRow[] = [];
-  const walk = (node: Record<string, unknown>, prefix: string): void => {
-    for (const [key, child] of Object.entries(node)) {
-      const path = prefix === '' ? key : `${prefix}.${key}`;
-      if (isSection(child)) {
-        walk(child, path);
-        continue;
-      }
-      const leaf = asLeaf(child);
-      rows.push({ key: path, defaultText: defaultText(leaf), formatText: formatText(leaf), doc: leaf.doc ?? '' });
-    }
-  };
-  walk(schema as Record<string, unknown>, '');
-  return rows;
+  return schemaLeaves(schema).map(({ path, leaf }) => ({ key: path.join('.'), defaultText: defaultText(leaf), formatText: formatText(leaf), doc: leaf.doc ?? '' }));
 }
 
-function defaultText(leaf: Leaf): string {
+function defaultText(leaf: SettingsLeaf): string {
   if (leaf.sensitive) return '(sensitive, not shown)';
   if (typeof leaf.format === 'function' && !BUILT_IN_FORMATS.has(leaf.format) && problemWith(leaf.format, leaf.default) !== undefined) {
     // The default does not pass its own format: the key has to be given.
@@ -86,7 +54,7 @@ function defaultText(leaf: Leaf): string {
   return code(JSON.stringify(leaf.default) ?? String(leaf.default));
 }
 
-function formatText(leaf: Leaf): string {
+function formatText(leaf: SettingsLeaf): string {
   const format = leaf.format;
   if (format === undefined) return typeName(leaf.default);
   const builtIn = BUILT_IN_FORMATS.get(format);

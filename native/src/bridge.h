@@ -34,6 +34,9 @@ bool arg_handle(napi_env env, napi_value value, struct bpf_handle **out);
 bool arg_string(napi_env env, napi_value value, char *out, size_t size);
 bool arg_u32(napi_env env, napi_value value, unsigned int *out);
 bool arg_buffer(napi_env env, napi_value value, void **data, size_t *length);
+/* The calls whose only argument is the handle of a loaded object (attach, programInfo): throws
+ * EINVAL "<call> before load" when the object is not loaded yet. */
+bool arg_loaded_handle(napi_env env, napi_callback_info info, const char *call, struct bpf_handle **out);
 
 /* object.c */
 napi_value object_open(napi_env env, napi_callback_info info);

@@ -121,3 +121,17 @@ bool arg_buffer(napi_env env, napi_value value, void **data, size_t *length)
 	}
 	return true;
 }
+
+bool arg_loaded_handle(napi_env env, napi_callback_info info, const char *call, struct bpf_handle **out)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || !arg_handle(env, argv[0], out))
+		return false;
+	if (!(*out)->loaded) {
+		bridge_throw(env, EINVAL, "%s before load", call);
+		return false;
+	}
+	return true;
+}

@@ -146,14 +146,9 @@ napi_value object_load(napi_env env, napi_callback_info info)
 /* attach(handle): attaches every program by its SEC() name; returns [{program, section}]. */
 napi_value object_attach(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
 	struct bpf_handle *h;
-	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 1 || !arg_handle(env, argv[0], &h))
+	if (!arg_loaded_handle(env, info, "attach", &h))
 		return NULL;
-	if (!h->loaded)
-		return bridge_throw(env, EINVAL, "attach before load");
 
 	napi_value result;
 	napi_create_array(env, &result);

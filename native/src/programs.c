@@ -41,14 +41,9 @@ static int prog_info(int fd, struct bpf_prog_info *info)
  * program of the object. `program` is libbpf's full name (the kernel keeps 15 characters). */
 napi_value program_info(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
 	struct bpf_handle *h;
-	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-	if (argc < 1 || !arg_handle(env, argv[0], &h))
+	if (!arg_loaded_handle(env, info, "program info", &h))
 		return NULL;
-	if (!h->loaded)
-		return bridge_throw(env, EINVAL, "program info before load");
 	napi_value result;
 	napi_create_array(env, &result);
 	uint32_t index = 0;

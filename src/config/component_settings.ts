@@ -11,17 +11,9 @@
 import convict from 'convict';
 import { ConfigError } from '../errors';
 import { describeValue, formatKeyPath, isPlainMap, type KeySegment } from './keypath';
+import { asSchemaLeaf, isSchemaSection, schemaLeaves, type SettingsLeaf, type SettingsSchema } from './settings_schema';
 
-/** A convict schema as factories write it: nested sections and leaves (`{default, format, doc}` or a bare default). */
-export type SettingsSchema = object;
-
-interface Leaf {
-  readonly default: unknown;
-  readonly format?: unknown;
-  readonly doc?: string;
-  /** convict's flag for secrets (tokens, passwords): their values never appear in a message. */
-  readonly sensitive?: boolean;
-}
+export type { SettingsSchema } from './settings_schema';
 
 /** Lower-case names convict gives the built-in constructors it accepts as formats. */
 const BUILT_IN_FORMATS = new Map<unknown, string>([
@@ -57,15 +49,6 @@ export function validateComponentSettings(
   return config.getProperties();
 }
 
-/** convict's rule: a non-empty plain object without `default` is a section, anything else a leaf. */
-function isSection(node: unknown): node is Record<string, unknown> {
-  return isPlainMap(node) && Object.keys(node).length > 0 && !('default' in node);
-}
-
-function asLeaf(node: unknown): Leaf {
-  return isPlainMap(node) && 'default' in node ? (node as unknown as Leaf) : { default: node };
-}
-
 /**
  * Walks the given settings in document order; returns a copy with null sections removed (they
  * mean "defaults") and records the dotted path of every leaf given, for ordering errors.
@@ -86,7 +69,7 @@ function checkShape(
       throw new ConfigError(keyPath, `unknown key; ${hint}`);
     }
     const node = schema[key];
-    if (isSection(node)) {
+    if (isSchemaSection(node)) {
       if (value === null || value === undefined) continue;
       if (!isPlainMap(value)) {
         throw new ConfigError(keyPath, `must be a map with keys ${Object.keys(node).join(', ')}, got ${describeValue(value)}`);
@@ -94,7 +77,7 @@ function checkShape(
       cleaned[key] = checkShape(node, value, base, [...dotted, key], order);
       continue;
     }
-    const leaf = asLeaf(node);
+    const leaf = asSchemaLeaf(node);
     const target = coercionTarget(leaf);
     const mapAllowed = target === 'object' || target === null;
     if (typeof value === 'string' && isCoercedFromString(target)) {
@@ -118,12 +101,12 @@ function checkShape(
 }
 
 /** A format function of the component's own (not one of the constructors convict knows). */
-function hasFormatFunction(leaf: Leaf): boolean {
+function hasFormatFunction(leaf: SettingsLeaf): boolean {
   return typeof leaf.format === 'function' && !BUILT_IN_FORMATS.has(leaf.format);
 }
 
 /** The type convict would coerce a string into for this leaf (mirrors convict's getFormat()). */
-function coercionTarget(leaf: Leaf): string | null {
+function coercionTarget(leaf: SettingsLeaf): string | null {
   const builtIn = BUILT_IN_FORMATS.get(leaf.format);
   if (builtIn) return builtIn;
   if (typeof leaf.format === 'string') return leaf.format;
@@ -137,7 +120,7 @@ function isCoercedFromString(target: string | null): boolean {
   return target !== null && ['int', 'integer', 'nat', 'port', 'number', 'boolean', 'array', 'object'].includes(target);
 }
 
-function expectation(leaf: Leaf, target: string | null): string {
+function expectation(leaf: SettingsLeaf, target: string | null): string {
   if (Array.isArray(leaf.format)) return `must be one of ${leaf.format.map((v) => JSON.stringify(v)).join(', ')}`;
   switch (target) {
     case 'int':
@@ -162,12 +145,12 @@ function expectation(leaf: Leaf, target: string | null): string {
   }
 }
 
-function shown(leaf: Leaf, value: unknown): string {
+function shown(leaf: SettingsLeaf, value: unknown): string {
   return leaf.sensitive ? 'a value not shown because the setting is sensitive' : describeValue(value);
 }
 
 /** ` (doc; default X)`: what the setting is for and what it is when left out. */
-function explain(leaf: Leaf): string {
+function explain(leaf: SettingsLeaf): string {
   const parts: string[] = [];
   // Docs are sentences; their final period would stand before the `;`.
   if (leaf.doc) parts.push(leaf.doc.replace(/\.$/, ''));
@@ -216,7 +199,7 @@ function toConfigError(
   base: readonly KeySegment[],
   order: readonly string[],
 ): ConfigError {
-  const leaves = leafPaths(schema, []);
+  const leaves = schemaLeaves(schema).map((entry) => entry.path.join('.'));
   const complaints: { leaf: string; text: string }[] = [];
   for (const line of error.message.split('\n')) {
     const leaf = leaves
@@ -233,7 +216,7 @@ function toConfigError(
   if (!first) return new ConfigError(formatKeyPath(base), error.message, { cause: error });
 
   const segments = first.leaf.split('.');
-  const leaf = asLeaf(lookup(schema, segments));
+  const leaf = asSchemaLeaf(lookup(schema, segments));
   const convictValue = lookup(loaded, segments);
   let problem = first.text.trim();
   const suffix = `: value was ${JSON.stringify(convictValue)}`;
@@ -247,12 +230,6 @@ function toConfigError(
   return new ConfigError(keyPath, `${problem}, got ${shown(leaf, lookup(given, segments))}${explain(leaf)}`, {
     cause: error,
   });
-}
-
-function leafPaths(schema: Record<string, unknown>, prefix: readonly string[]): string[] {
-  return Object.entries(schema).flatMap(([key, node]) =>
-    isSection(node) ? leafPaths(node, [...prefix, key]) : [[...prefix, key].join('.')],
-  );
 }
 
 /** Follows dotted segments through nested maps (a schema's sections or the settings themselves). */

@@ -2,14 +2,13 @@
 // traffic from processes in a test cgroup, SIGTERM, and the OTLP-JSON file read back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, pipelinesFor, startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
+import { DEADLINE_MS, waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatDataPoint } from '../support/otlp_json';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 6;
 const SEND = 4321;
@@ -17,48 +16,24 @@ const REPLY = 1234;
 
 test('tcpscope run exports connection events and metrics as OTLP-JSON and stops cleanly on SIGTERM', async (t) => {
   if (!requireKernel(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { cgroup, children } = workloadCgroup(t, 'e2e');
+  const dir = testDir(t, 'tcpscope-e2e');
   const out = join(dir, 'telemetry.jsonl');
-  const config = join(dir, 'tcpscope.yaml');
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    collection_interval: 500ms
-    drain_interval: 20ms
-exporters:
-  file:
-    path: \${env:TCPSCOPE_E2E_OUT}
-    flush_interval: 100ms
-service:
-  pipelines:
-    metrics: {receivers: [tcp_lifecycle], exporters: [file]}
-    logs: {receivers: [tcp_lifecycle], exporters: [file]}
-`,
-  );
-  const base = testCgroupBase('e2e');
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  t.after(() => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { collection_interval: '500ms', drain_interval: '20ms' } },
+    exporters: { file: { path: '${env:TCPSCOPE_E2E_OUT}', flush_interval: '100ms' } },
+    pipelines: pipelinesFor(['metrics', 'logs'], ['tcp_lifecycle'], ['file']),
   });
 
-  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config], {
-    ...process.env,
-    TCPSCOPE_E2E_OUT: out,
+  const agent = await startAgent(children, agentArgv(config), {
+    env: { ...process.env, TCPSCOPE_E2E_OUT: out },
+    ready: (stderr) => stderr.includes('attached'),
+    what: 'the agent to attach its programs',
   });
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('attached'), DEADLINE_MS, 'the agent to attach its programs');
   assert.match(agent.stderr(), /tp_btf\/inet_sock_set_state/, 'startup names the hooks');
   assert.match(agent.stderr(), /pipeline .*logs.*tcp_lifecycle.*file/, 'startup names the pipelines');
 
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', String(REPLY), 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), String(SEND), '10', 'client-first']));
-  children.push(client);
+  const { server, client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: REPLY, sendBytes: SEND, holdMs: 10 });
   assert.deepEqual(await client.nextJson(), { done: CONNECTIONS });
 
   // SIGTERM once the kernel has closed every connection on both sides (the metrics exported every
@@ -73,8 +48,7 @@ service:
     DEADLINE_MS,
     'a metrics export counting every connection closed on both sides',
   );
-  agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
+  await stopAgent(agent);
 
   const file = readOtlpJsonFile(out);
   assert.ok(file.resources.every((r) => r['service.name'] === 'tcpscope'), 'the Resource describes the agent');

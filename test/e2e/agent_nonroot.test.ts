@@ -5,16 +5,16 @@
 // (or under which permissions) the clone lives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
+import { waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { readOtlpJsonFile } from '../support/otlp_json';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const NOBODY = 65534;
 const CONNECTIONS = 3;
@@ -27,15 +27,8 @@ function setpriv(caps: string, argv: readonly string[]): string[] {
 
 test('non-root with CAP_BPF + CAP_PERFMON: names CAP_DAC_READ_SEARCH for tracefs; with it, every receiver works', async (t) => {
   if (!requireKernel(t)) return;
-  const root = mkdtempSync(join(tmpdir(), 'tcpscope-nonroot-'));
-  const base = `/tcpscope-nonroot-${randomBytes(4).toString('hex')}`;
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  t.after(() => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { cgroup, children } = workloadCgroup(t, 'nonroot');
+  const root = testDir(t, 'tcpscope-nonroot');
   // cp(1): several times faster than fs.cpSync on node_modules' thousands of files.
   for (const path of RUNTIME_PATHS) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -47,24 +40,14 @@ test('non-root with CAP_BPF + CAP_PERFMON: names CAP_DAC_READ_SEARCH for tracefs
   mkdirSync(outDir);
   chownSync(outDir, NOBODY, NOBODY);
   const out = join(outDir, 'telemetry.jsonl');
-  const config = join(root, 'tcpscope.yaml');
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    drain_interval: 20ms
-  tcp_handshake:
-  tcp_rtt:
-exporters:
-  file:
-    path: ${out}
-    flush_interval: 100ms
-service:
-  pipelines:
-    metrics: {receivers: [tcp_lifecycle, tcp_handshake, tcp_rtt], exporters: [file]}
-    logs: {receivers: [tcp_lifecycle], exporters: [file]}
-`,
-  );
+  const config = writeAgentConfig(root, {
+    receivers: { tcp_lifecycle: { drain_interval: '20ms' }, tcp_handshake: null, tcp_rtt: null },
+    exporters: { file: { path: out, flush_interval: '100ms' } },
+    pipelines: {
+      metrics: { receivers: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'], exporters: ['file'] },
+      logs: { receivers: ['tcp_lifecycle'], exporters: ['file'] },
+    },
+  });
   chmodSync(config, 0o644);
   const agentArgv = [process.execPath, join(root, 'bin', 'tcpscope.js'), 'run', '--config', config];
 
@@ -81,19 +64,16 @@ service:
     assert.doesNotMatch(refused.stderr, /not mounted/);
   }
 
-  const agent = startChild(setpriv('+bpf,+perfmon,+dac_read_search', agentArgv));
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('running 2 pipeline') || agent.process.exitCode !== null, 30_000, 'the agent to start');
-  assert.equal(agent.process.exitCode, null, agent.stderr());
+  const agent = await startAgent(children, setpriv('+bpf,+perfmon,+dac_read_search', agentArgv), {
+    ready: (stderr) => stderr.includes('running 2 pipeline'),
+    what: 'the agent to start',
+    timeoutMs: 30_000,
+  });
   assert.equal(agent.stderr().match(/: attached /g)?.length, 3, `three receivers attached: ${agent.stderr()}`);
   const status = execFileSync('cat', [`/proc/${agent.pid}/status`], { encoding: 'utf8' });
   assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s+${NOBODY}`, 'm'), 'runs as nobody');
 
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '5', 'client-first']));
-  children.push(client);
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 5 });
   await client.nextJson();
   const ours = () => (existsSync(out) ? readOtlpJsonFile(out).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute) : []);
   await waitUntil(() => ours().length === 4 * CONNECTIONS, 20_000, 'our connections in the file');
@@ -101,6 +81,5 @@ service:
   // tcp.accept needs the syscalls:sys_exit_accept4 tracepoint, attached through tracefs.
   assert.deepEqual([count('tcp.connect'), count('tcp.accept'), count('tcp.close')], [CONNECTIONS, CONNECTIONS, 2 * CONNECTIONS]);
 
-  agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(30_000), 0, agent.stderr());
+  await stopAgent(agent, 30_000);
 });

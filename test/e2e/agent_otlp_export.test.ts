@@ -4,37 +4,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, startAgent, stopAgent } from '../support/agent';
+import { DEADLINE_MS, waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { attributesOf, startOtlpGrpcServer, type LogRecordMessage, type MetricMessage } from '../support/otlp-grpc-server';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 5;
 
 test('config/otlp.yaml delivers events and metrics over OTLP/gRPC', async (t) => {
   if (!requireKernel(t)) return;
+  // Cleanups run in the order registered: the agent is killed before the backend closes.
+  const { cgroup, children } = workloadCgroup(t, 'otlp');
   const backend = await startOtlpGrpcServer();
-  const base = testCgroupBase('otlp');
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  t.after(async () => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
-    await backend.close();
+  t.after(() => backend.close());
+
+  const agent = await startAgent(children, agentArgv(join(PACKAGE_ROOT, 'config', 'otlp.yaml')), {
+    env: { ...process.env, OTLP_ENDPOINT: backend.endpoint },
+    ready: (stderr) => stderr.includes('attached'),
+    what: 'the agent to attach',
   });
 
-  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', join(PACKAGE_ROOT, 'config', 'otlp.yaml')], {
-    ...process.env,
-    OTLP_ENDPOINT: backend.endpoint,
-  });
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('attached'), DEADLINE_MS, 'the agent to attach');
-
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '300', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v6: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '::1', String(ports.v6), String(CONNECTIONS), '200', '5', 'client-first']));
-  children.push(client);
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 300, sendBytes: 200, holdMs: 5, host: '::1' });
   assert.deepEqual(await client.nextJson(), { done: CONNECTIONS });
 
   const records = (): LogRecordMessage[] => backend.logsRequests.flatMap((r) => r.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []);
@@ -42,8 +34,7 @@ test('config/otlp.yaml delivers events and metrics over OTLP/gRPC', async (t) =>
   // The server's closes come after the client is done: SIGTERM once every event of ours arrived
   // (the final metrics export, made at shutdown, is what comes after).
   await waitUntil(() => ours().length >= 4 * CONNECTIONS, DEADLINE_MS, 'every event of ours at the backend');
-  agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(), 0, agent.stderr());
+  await stopAgent(agent);
 
   const count = (name: string) => ours().filter((r) => r.eventName === name).length;
   assert.deepEqual([count('tcp.connect'), count('tcp.accept'), count('tcp.close')], [CONNECTIONS, CONNECTIONS, 2 * CONNECTIONS]);

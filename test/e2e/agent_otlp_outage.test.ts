@@ -5,17 +5,15 @@
 // same pipeline receives every event, so delivered + dropped must equal what it wrote.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
 import { requireKernel } from '../support/kernel';
 import { attributesOf, startOtlpGrpcServer, type ExportMetricsServiceRequest } from '../support/otlp-grpc-server';
 import { readOtlpJsonFile } from '../support/otlp_json';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 800; // one every ~25 ms: about 20 s of steady arrivals
 const OUTAGE_MS = 15_000; // the subject of the test, not a wait
@@ -46,50 +44,32 @@ function clientConnections(request: ExportMetricsServiceRequest, cgroup: string)
 
 test('an OTLP outage at a steady connection rate: bounded RSS, export resumes, totals continuous, delivered + dropped = produced', async (t) => {
   if (!requireKernel(t)) return;
+  // Cleanups run in the order registered: the agent is killed before the backend closes.
+  const { cgroup, children } = workloadCgroup(t, 'outage');
   const backend = await startOtlpGrpcServer();
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-outage-'));
+  t.after(() => backend.close());
+  const dir = testDir(t, 'tcpscope-outage');
   const out = join(dir, 'all-events.jsonl');
-  const config = join(dir, 'tcpscope.yaml');
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    collection_interval: 500ms
-    drain_interval: 50ms
-exporters:
-  otlp:
-    endpoint: ${backend.endpoint}
-    tls: {insecure: true}
-    timeout: 2s
-    sending_queue: {queue_size: 10}
-    retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 0}
-  file:
-    path: ${out}
-    flush_interval: 200ms
-service:
-  pipelines:
-    metrics: {receivers: [tcp_lifecycle], exporters: [otlp]}
-    logs: {receivers: [tcp_lifecycle], exporters: [otlp, file]}
-`,
-  );
-  const base = `/tcpscope-outage-${randomBytes(4).toString('hex')}`;
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  t.after(async () => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { collection_interval: '500ms', drain_interval: '50ms' } },
+    exporters: {
+      otlp: {
+        endpoint: backend.endpoint,
+        tls: { insecure: true },
+        timeout: '2s',
+        sending_queue: { queue_size: 10 },
+        retry_on_failure: { initial_interval: '200ms', max_interval: '1s', max_elapsed_time: 0 },
+      },
+      file: { path: out, flush_interval: '200ms' },
+    },
+    pipelines: {
+      metrics: { receivers: ['tcp_lifecycle'], exporters: ['otlp'] },
+      logs: { receivers: ['tcp_lifecycle'], exporters: ['otlp', 'file'] },
+    },
   });
 
-  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('running 2 pipeline') || agent.process.exitCode !== null, 20_000, 'the agent to start');
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '25', 'client-first']));
-  children.push(client);
+  const agent = await startAgent(children, agentArgv(config), { ready: (stderr) => stderr.includes('running 2 pipeline'), what: 'the agent to start', timeoutMs: 20_000 });
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 25 });
   await backend.waitFor(() => backend.logsRequests.length > 0 && backend.metricsRequests.length > 0, 20_000);
 
   // The outage, sampling RSS as it goes.
@@ -107,8 +87,7 @@ service:
   await backend.waitFor(() => backend.received.length > requestsAtReturn, 30_000);
   await client.nextJson(60_000);
 
-  agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(60_000), 0, agent.stderr());
+  await stopAgent(agent, 60_000);
 
   assert.ok(rssMax < RSS_LIMIT_KB, `RSS peaked at ${rssMax} kB (before the outage ${rssBefore} kB)`);
   assert.match(agent.stderr(), /cannot deliver to .*\(UNAVAILABLE: backend down for the test\)/);

@@ -3,14 +3,13 @@
 // false. The two exported event sets must be identical, and only the first samples in the kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
+import { DEADLINE_MS, waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatDataPoint, type FlatLogRecord } from '../support/otlp_json';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 80;
 
@@ -22,57 +21,39 @@ const identity = (r: FlatLogRecord) =>
 
 test('tcpscope run: a sampling processor pushed down exports what it exports without push-down', async (t) => {
   if (!requireKernel(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-e2e-sampling-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'tcpscope.yaml');
+  const { cgroup, children } = workloadCgroup(t, 'e2e-sampling');
+  const dir = testDir(t, 'tcpscope-e2e-sampling');
   const pushedFile = join(dir, 'pushed.jsonl');
   const plainFile = join(dir, 'plain.jsonl');
   const metricsFile = join(dir, 'metrics.jsonl');
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    collection_interval: 500ms
-    drain_interval: 20ms
-  tcp_lifecycle/plain:
-    collection_interval: 500ms
-    drain_interval: 20ms
-    sampling_pushdown: false
-processors:
-  k8s_attributes:
-  sampling:
-    policies: [{hash: {ratio: 0.3}}]
-exporters:
-  file/pushed: {path: ${JSON.stringify(pushedFile)}, flush_interval: 100ms}
-  file/plain: {path: ${JSON.stringify(plainFile)}, flush_interval: 100ms}
-  file/metrics: {path: ${JSON.stringify(metricsFile)}, flush_interval: 100ms}
-service:
-  pipelines:
-    metrics: {receivers: [tcp_lifecycle, tcp_lifecycle/plain], exporters: [file/metrics]}
-    logs: {receivers: [tcp_lifecycle], processors: [k8s_attributes, sampling], exporters: [file/pushed]}
-    logs/plain: {receivers: [tcp_lifecycle/plain], processors: [k8s_attributes, sampling], exporters: [file/plain]}
-`,
-  );
-  const base = testCgroupBase('e2e-sampling');
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  t.after(() => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
+  const sampled = ['k8s_attributes', 'sampling'];
+  const config = writeAgentConfig(dir, {
+    receivers: {
+      tcp_lifecycle: { collection_interval: '500ms', drain_interval: '20ms' },
+      'tcp_lifecycle/plain': { collection_interval: '500ms', drain_interval: '20ms', sampling_pushdown: false },
+    },
+    processors: { k8s_attributes: null, sampling: { policies: [{ hash: { ratio: 0.3 } }] } },
+    exporters: {
+      'file/pushed': { path: pushedFile, flush_interval: '100ms' },
+      'file/plain': { path: plainFile, flush_interval: '100ms' },
+      'file/metrics': { path: metricsFile, flush_interval: '100ms' },
+    },
+    pipelines: {
+      metrics: { receivers: ['tcp_lifecycle', 'tcp_lifecycle/plain'], exporters: ['file/metrics'] },
+      logs: { receivers: ['tcp_lifecycle'], processors: sampled, exporters: ['file/pushed'] },
+      'logs/plain': { receivers: ['tcp_lifecycle/plain'], processors: sampled, exporters: ['file/plain'] },
+    },
   });
 
-  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
-  children.push(agent);
-  await waitUntil(() => (agent.stderr().match(/attached/g) ?? []).length === 2, DEADLINE_MS, 'both receivers to attach');
+  const agent = await startAgent(children, agentArgv(config), {
+    ready: (stderr) => (stderr.match(/attached/g) ?? []).length === 2,
+    what: 'both receivers to attach',
+  });
   assert.match(agent.stderr(), /tcp_lifecycle: sampling pushed down to the kernel: any of hash ratio 0\.3/);
   assert.match(agent.stderr(), /tcp_lifecycle\/plain: sampling is not pushed down to the kernel \(sampling_pushdown: false\)/);
 
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
   // Random local ports: sequential ephemeral ports would be kept or dropped nearly as a block.
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '0', 'client-first', 'ports:10000-30000']));
-  children.push(client);
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 0, localPorts: [10000, 30000] });
   assert.deepEqual(await client.nextJson(), { done: CONNECTIONS });
   // SIGTERM once both receivers' kernel aggregates count every connection closed on both sides
   // (the same program run that counts a close submits its event): every event is then in a ring
@@ -86,8 +67,7 @@ service:
     DEADLINE_MS,
     'a metrics export counting every connection closed, client and server, in both receivers',
   );
-  agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(), 0, `agent exits 0 after SIGTERM: ${agent.stderr()}`);
+  await stopAgent(agent);
 
   const ours = (path: string) => readOtlpJsonFile(path).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute);
   const pushed = ours(pushedFile);

@@ -4,11 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths';
-import { startChild, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, startAgent, testDir, writeAgentConfig } from '../support/agent';
+import { waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 
 type Kind = 'prog' | 'map' | 'link';
@@ -44,34 +43,22 @@ function pinned(): string[] {
 
 test('SIGKILL of the agent leaves no BPF program, map or link behind, and pins nothing', async (t) => {
   if (!requireKernel(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-sigkill-'));
-  const config = join(dir, 'tcpscope.yaml');
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-  tcp_handshake:
-  tcp_rtt:
-exporters:
-  file:
-    path: ${join(dir, 'out.jsonl')}
-service:
-  pipelines:
-    metrics: {receivers: [tcp_lifecycle, tcp_handshake, tcp_rtt], exporters: [file]}
-    logs: {receivers: [tcp_lifecycle, tcp_handshake], exporters: [file]}
-`,
-  );
   const children: RunningChild[] = [];
   t.after(() => {
     for (const c of children) c.kill();
-    rmSync(dir, { recursive: true, force: true });
+  });
+  const dir = testDir(t, 'tcpscope-sigkill');
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: null, tcp_handshake: null, tcp_rtt: null },
+    exporters: { file: { path: join(dir, 'out.jsonl') } },
+    pipelines: {
+      metrics: { receivers: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'], exporters: ['file'] },
+      logs: { receivers: ['tcp_lifecycle', 'tcp_handshake'], exporters: ['file'] },
+    },
   });
   const pinsBefore = pinned();
 
-  const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('running 2 pipeline') || agent.process.exitCode !== null, 30_000, 'the agent to start');
-  assert.equal(agent.process.exitCode, null, agent.stderr());
+  const agent = await startAgent(children, agentArgv(config), { ready: (stderr) => stderr.includes('running 2 pipeline'), what: 'the agent to start', timeoutMs: 30_000 });
   const held = heldIds(agent.pid);
   // Three objects, each with programs, maps and (for tp_btf/tracepoint attachments) links.
   assert.ok(held.prog.size >= 3 && held.map.size >= 3 && held.link.size >= 3, `held: ${JSON.stringify({ prog: [...held.prog], map: [...held.map], link: [...held.link] })}`);

@@ -3,63 +3,35 @@
 // exit 0 and a final line saying what was dropped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, pipelinesFor, startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
+import { waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { startOtlpGrpcServer } from '../support/otlp-grpc-server';
 import { readOtlpJsonFile } from '../support/otlp_json';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 8;
-const TCPSCOPE = join(PACKAGE_ROOT, 'bin', 'tcpscope');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-const suffix = () => randomBytes(4).toString('hex');
 const occurrences = (text: string, what: string) => text.split(what).length - 1;
 
 test('SIGHUP flushes the exporters and the agent keeps running; SIGTERM then stops it cleanly', async (t) => {
   if (!requireKernel(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-hup-'));
+  const { cgroup, children } = workloadCgroup(t, 'hup');
+  const dir = testDir(t, 'tcpscope-hup');
   const out = join(dir, 'telemetry.jsonl');
-  const config = join(dir, 'tcpscope.yaml');
   // Nothing is written on its own within the test: a 1 h flush interval and collection interval.
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    collection_interval: 1h
-    drain_interval: 20ms
-exporters:
-  file:
-    path: ${out}
-    flush_interval: 1h
-service:
-  pipelines:
-    logs: {receivers: [tcp_lifecycle], exporters: [file]}
-`,
-  );
-  const base = `/tcpscope-hup-${suffix()}`;
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  t.after(() => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
-    rmSync(dir, { recursive: true, force: true });
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { collection_interval: '1h', drain_interval: '20ms' } },
+    exporters: { file: { path: out, flush_interval: '1h' } },
+    pipelines: pipelinesFor(['logs'], ['tcp_lifecycle'], ['file']),
   });
 
-  const agent = startChild([TCPSCOPE, 'run', '--config', config]);
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('running 1 pipeline'), 20_000, 'the agent to start');
-
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '100', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '100', '5', 'client-first']));
-  children.push(client);
+  const agent = await startAgent(children, agentArgv(config), { ready: (stderr) => stderr.includes('running 1 pipeline'), what: 'the agent to start', timeoutMs: 20_000 });
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 100, sendBytes: 100, holdMs: 5 });
   await client.nextJson();
 
   const ours = () => {
@@ -80,8 +52,7 @@ service:
   assert.equal(agent.process.signalCode, null);
   assert.match(agent.stderr(), /received SIGHUP: flushing exporters and continuing \(the config is not reloaded/);
 
-  agent.process.kill('SIGTERM');
-  assert.equal(await agent.exited(20_000), 0, agent.stderr());
+  await stopAgent(agent, 20_000);
   const file = readOtlpJsonFile(out);
   const events = file.logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute);
   const count = (name: string) => events.filter((r) => r.eventName === name).length;
@@ -94,46 +65,24 @@ service:
 
 test('SIGTERM with an OTLP backend that never answers: exit 0 within the shutdown limit, and the drop count logged', async (t) => {
   if (!requireKernel(t)) return;
+  // Cleanups run in the order registered: the agent is killed before the backend closes.
+  const { cgroup, children } = workloadCgroup(t, 'hung');
   const backend = await startOtlpGrpcServer();
   backend.stall(true);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-hung-'));
-  const config = join(dir, 'tcpscope.yaml');
-  // otlp timeout left at its default (10 s), which once equalled the agent's whole shutdown limit.
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    collection_interval: 200ms
-    drain_interval: 20ms
-exporters:
-  otlp:
-    endpoint: ${backend.endpoint}
-    tls: {insecure: true}
-service:
-  pipelines:
-    metrics: {receivers: [tcp_lifecycle], exporters: [otlp]}
-    logs: {receivers: [tcp_lifecycle], exporters: [otlp]}
-`,
-  );
-  const base = `/tcpscope-hung-${suffix()}`;
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
   t.after(async () => {
-    for (const c of children) c.kill();
-    cgroup.remove(base);
     backend.stall(false);
     await backend.close();
-    rmSync(dir, { recursive: true, force: true });
+  });
+  const dir = testDir(t, 'tcpscope-hung');
+  // otlp timeout left at its default (10 s), which once equalled the agent's whole shutdown limit.
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { collection_interval: '200ms', drain_interval: '20ms' } },
+    exporters: { otlp: { endpoint: backend.endpoint, tls: { insecure: true } } },
+    pipelines: pipelinesFor(['metrics', 'logs'], ['tcp_lifecycle'], ['otlp']),
   });
 
-  const agent = startChild([TCPSCOPE, 'run', '--config', config]);
-  children.push(agent);
-  await waitUntil(() => agent.stderr().includes('running 2 pipeline'), 20_000, 'the agent to start');
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '100', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '100', '5', 'client-first']));
-  children.push(client);
+  const agent = await startAgent(children, agentArgv(config), { ready: (stderr) => stderr.includes('running 2 pipeline'), what: 'the agent to start', timeoutMs: 20_000 });
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 100, sendBytes: 100, holdMs: 5 });
   await client.nextJson();
   // Both lanes have a request held by the backend: the hung state the shutdown must get out of.
   await backend.waitFor(() => backend.stalled >= 2, 20_000);

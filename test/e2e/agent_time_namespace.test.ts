@@ -4,16 +4,15 @@
 // time they happened, not a day earlier.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths';
-import { TestCgroup } from '../support/cgroup';
-import { startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
+import { agentArgv, pipelinesFor, startAgent, testDir, writeAgentConfig } from '../support/agent';
+import { waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { readOtlpJsonFile } from '../support/otlp_json';
+import { startTcpPeers } from '../support/tcp_peers';
+import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 3;
 const DAY_S = 86_400;
@@ -33,55 +32,36 @@ test('in a time namespace a day ahead, events carry the wall-clock time they hap
     t.skip('no time namespaces (CONFIG_TIME_NS) or unshare without --monotonic');
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-timens-'));
-  const out = join(dir, 'telemetry.jsonl');
-  const config = join(dir, 'tcpscope.yaml');
-  writeFileSync(
-    config,
-    `receivers:
-  tcp_lifecycle:
-    drain_interval: 20ms
-exporters:
-  file:
-    path: ${out}
-    flush_interval: 100ms
-service:
-  pipelines:
-    logs: {receivers: [tcp_lifecycle], exporters: [file]}
-`,
-  );
-  const base = `/tcpscope-timens-${randomBytes(4).toString('hex')}`;
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
   let agentPid: number | undefined;
   t.after(() => {
-    if (agentPid !== undefined) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    if (agentPid === undefined) return;
+    try {
+      process.kill(agentPid, 'SIGKILL');
+    } catch {
+      // already gone
     }
-    for (const c of children) c.kill();
-    cgroup.remove(base);
-    rmSync(dir, { recursive: true, force: true });
+  });
+  const { cgroup, children } = workloadCgroup(t, 'timens');
+  const dir = testDir(t, 'tcpscope-timens');
+  const out = join(dir, 'telemetry.jsonl');
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { drain_interval: '20ms' } },
+    exporters: { file: { path: out, flush_interval: '100ms' } },
+    pipelines: pipelinesFor(['logs'], ['tcp_lifecycle'], ['file']),
   });
 
   // --fork: a time namespace applies to the children of the process that made it.
-  const launcher = startChild(['unshare', '--time', `--monotonic=${DAY_S}`, '--fork', join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', config]);
-  children.push(launcher);
-  await waitUntil(() => launcher.stderr().includes('running 1 pipeline') || launcher.process.exitCode !== null, 20_000, 'the agent to start');
-  assert.equal(launcher.process.exitCode, null, launcher.stderr());
+  const launcher = await startAgent(children, ['unshare', '--time', `--monotonic=${DAY_S}`, '--fork', ...agentArgv(config)], {
+    ready: (stderr) => stderr.includes('running 1 pipeline'),
+    what: 'the agent to start',
+    timeoutMs: 20_000,
+  });
   const childrenFile = `/proc/${launcher.pid}/task/${launcher.pid}/children`;
   agentPid = Number(readFileSync(childrenFile, 'utf8').trim().split(/\s+/)[0]);
   assert.match(readFileSync(`/proc/${agentPid}/timens_offsets`, 'utf8'), new RegExp(`^monotonic\\s+${DAY_S}\\s+0$`, 'm'), 'the agent runs in the shifted namespace');
 
   const before = BigInt(Date.now()) * 1_000_000n;
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '5', 'client-first']));
-  children.push(client);
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 5 });
   await client.nextJson();
   const ours = () =>
     existsSync(out) ? readOtlpJsonFile(out).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute) : [];

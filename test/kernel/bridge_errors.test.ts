@@ -66,3 +66,14 @@ test('tcpscope run without CAP_BPF/CAP_PERFMON says exactly what is needed and e
   assert.doesNotMatch(run.stderr, /Cannot find module/, 'the agent could read its own files');
   assert.match(run.stderr, /BPF_LOAD_FAILED: tcpscope needs CAP_BPF and CAP_PERFMON \(or CAP_SYS_ADMIN, or root\)/);
 });
+
+test('attach and programInfo before load are EINVAL errors naming the call', (t) => {
+  if (!requireKernel(t)) return;
+  const path = join(PACKAGE_ROOT, 'build', 'bpf', 'tcp_lifecycle.bpf.o');
+  const bpf = BpfObject.open(path);
+  t.after(() => bpf.close());
+  const einval = (call: string) => (e: unknown) =>
+    e instanceof BpfLoadError && e.code === 'BPF_LOAD_FAILED' && e.errno === 22 && e.message.endsWith(`${call} before load`);
+  assert.throws(() => bpf.attach(), einval(`attaching programs of ${path}: attach`));
+  assert.throws(() => bpf.programInfo(), einval(`reading program info of ${path}: program info`));
+});

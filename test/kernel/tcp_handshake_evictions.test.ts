@@ -4,15 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { HistogramMetricData, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
+import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import { PACKAGE_ROOT } from '../../src/paths';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
-import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { startChild, type RunningChild } from '../support/child';
+import { startChild } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
 import { requireKernel } from '../support/kernel';
 import { createTestLink } from '../support/netns';
-import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { droppedEvents, startReceiverInCgroup } from '../support/receiver_in_cgroup';
 import { recordingSettings } from '../support/recording-settings';
 
 const MANY = join(PACKAGE_ROOT, 'test', 'support', 'many_attempts.py');
@@ -20,30 +19,16 @@ const MAX_ATTEMPTS = 1024;
 const ATTEMPTS = 1500;
 const SILENT_PORT = 9; // dropped in the peer namespace: every SYN goes unanswered
 
-function dropped(metrics: readonly MetricData[], reason: string): number {
-  const metric = metrics.find((m) => m.descriptor.name === 'tcpscope.receiver.dropped_events') as SumMetricData;
-  const point = metric.dataPoints.find((p) => p.attributes.reason === reason);
-  assert.ok(point, `a dropped_events point with reason=${reason}`);
-  return point.value;
-}
-
 test('pending connects evicted beyond max_attempts are counted as lost outcomes and logged once', async (t) => {
   if (!requireKernel(t)) return;
-  const suffix = randomBytes(3).toString('hex');
-  const link = createTestLink(`he${suffix}`, 13);
-  const base = testCgroupBase('hsevict');
-  const cgroup = TestCgroup.create(`${base}/client`);
-  const children: RunningChild[] = [];
   const settings = recordingSettings('tcp_handshake', 'evict', 'info');
-  const receiver = new TcpHandshakeReceiver(settings, { ...HANDSHAKE_TEST_CONFIG, max_attempts: MAX_ATTEMPTS }, { logs: new RecordingLogsConsumer(), metrics: new RecordingMetricsConsumer() });
-  t.after(async () => {
-    for (const c of children) c.kill();
-    await receiver.shutdown();
-    link.cleanup();
-    cgroup.remove(base);
-  });
+  const { receiver, cgroup, children } = await startReceiverInCgroup(t, 'hsevict', 'client', (consumers) =>
+    new TcpHandshakeReceiver(settings, { ...HANDSHAKE_TEST_CONFIG, max_attempts: MAX_ATTEMPTS }, consumers),
+  );
+  // Removed after the children in it are killed (cleanups run in the order they are registered).
+  const link = createTestLink(`he${randomBytes(3).toString('hex')}`, 13);
+  t.after(() => link.cleanup());
   link.run(link.peer, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(SILENT_PORT), '-j', 'DROP']);
-  await receiver.start({ reportFatal: (e) => assert.fail(e) });
 
   const child = startChild(cgroup.wrap(['ip', 'netns', 'exec', link.client, 'python3', MANY, link.peerV4, String(SILENT_PORT), String(ATTEMPTS)]));
   children.push(child);
@@ -57,12 +42,12 @@ test('pending connects evicted beyond max_attempts are counted as lost outcomes 
       .filter((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute)
       .reduce((sum, p) => sum + p.value.count, 0);
   let metrics = receiver.collect().scopeMetrics[0].metrics;
-  for (const deadline = Date.now() + 30_000; ours(metrics) + dropped(metrics, 'attempt_evicted') < ATTEMPTS && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; ours(metrics) + droppedEvents(metrics, 'attempt_evicted') < ATTEMPTS && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 50));
     metrics = receiver.collect().scopeMetrics[0].metrics;
   }
   const recorded = ours(metrics);
-  const evicted = dropped(metrics, 'attempt_evicted');
+  const evicted = droppedEvents(metrics, 'attempt_evicted');
   t.diagnostic(`outcomes of ours recorded ${recorded} of ${ATTEMPTS}; evicted ${evicted}`);
   assert.ok(recorded <= MAX_ATTEMPTS, `outcomes were lost: ${recorded} recorded of ${ATTEMPTS}`);
   assert.ok(evicted >= ATTEMPTS - recorded, `evictions counted (${evicted}) cover every missing outcome (${ATTEMPTS - recorded})`);

@@ -6,22 +6,12 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { DataPointType, type HistogramMetricData, type MetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import type { TcpLifecycleConfig } from '../../src/receivers/tcp_lifecycle/config';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
+import { LIFECYCLE_TEST_CONFIG } from '../support/lifecycle';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
-
-const CONFIG: TcpLifecycleConfig = {
-  collection_interval: '1h', // collected by hand below
-  drain_interval: '20ms',
-  ring_buffer_size: 1 << 20,
-  max_connections: 65536,
-  max_cgroups: 1024,
-  wakeup_min_bytes: 65536,
-  sampling_pushdown: true,
-};
 
 interface Ports {
   v4: number;
@@ -64,7 +54,7 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();
   const metrics = new RecordingMetricsConsumer();
-  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), CONFIG, { logs, metrics });
+  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { logs, metrics });
   t.after(async () => {
     for (const c of children) c.kill();
     try {

@@ -4,45 +4,30 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HistogramMetricData, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { startChild, TCP_PEER, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
-import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { LIFECYCLE_TEST_CONFIG } from '../support/lifecycle';
+import { startReceiverInCgroup } from '../support/receiver_in_cgroup';
 import { testSettings } from '../support/settings';
+import { startTcpPeers } from '../support/tcp_peers';
 
 const CONNECTIONS = 40; // 160 events of 128 ring bytes each (with header) into a 4 KiB ring: 32 fit
 
 test('a full ring buffer drops events, counts every drop, and leaves metrics exact', async (t) => {
   if (!requireKernel(t)) return;
-  const base = testCgroupBase('drops');
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  const logs = new RecordingLogsConsumer();
-  const receiver = new TcpLifecycleReceiver(
-    testSettings('tcp_lifecycle', 'tiny'),
-    {
-      collection_interval: '1h',
-      drain_interval: '1h', // nothing reads the ring until shutdown drains it
-      ring_buffer_size: 4096,
-      max_connections: 65536,
-      max_cgroups: 1024,
-      wakeup_min_bytes: 1 << 30,
-      sampling_pushdown: true,
-    },
-    { logs, metrics: new RecordingMetricsConsumer() },
+  const { receiver, cgroup, children, logs } = await startReceiverInCgroup(t, 'drops', 'app', (consumers) =>
+    new TcpLifecycleReceiver(
+      testSettings('tcp_lifecycle', 'tiny'),
+      {
+        ...LIFECYCLE_TEST_CONFIG,
+        drain_interval: '1h', // nothing reads the ring until shutdown drains it
+        ring_buffer_size: 4096,
+        wakeup_min_bytes: 1 << 30,
+      },
+      consumers,
+    ),
   );
-  t.after(async () => {
-    for (const c of children) c.kill();
-    await receiver.shutdown();
-    cgroup.remove(base);
-  });
-  await receiver.start({ reportFatal: (e) => assert.fail(e) });
 
-  const server = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'server', '10', 'client-first']));
-  children.push(server);
-  const ports = await server.nextJson<{ v4: number }>();
-  const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', '127.0.0.1', String(ports.v4), String(CONNECTIONS), '10', '0', 'client-first']));
-  children.push(client);
+  const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 0 });
   await client.nextJson();
 
   // The last closes may still be on their way through the kernel when the client reports: wait

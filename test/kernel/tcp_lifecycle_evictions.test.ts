@@ -6,50 +6,27 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
+import { DIST_ROOT, startChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
+import { LIFECYCLE_TEST_CONFIG } from '../support/lifecycle';
 import { missedRuns } from '../support/missed_runs';
-import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { droppedEvents, startReceiverInCgroup } from '../support/receiver_in_cgroup';
 import { recordingSettings } from '../support/recording-settings';
 
 const MANY = join(DIST_ROOT, 'test', 'support', 'many_connections.js');
 const MAX_CONNECTIONS = 1024;
 const CONNECTIONS = 1500; // 3000 sockets of ours open at once: at least 1976 more than the table holds
 
-function dropped(metrics: readonly MetricData[], reason: string): number {
-  const metric = metrics.find((m) => m.descriptor.name === 'tcpscope.receiver.dropped_events') as SumMetricData;
-  const point = metric.dataPoints.find((p) => p.attributes.reason === reason);
-  assert.ok(point, `a dropped_events point with reason=${reason}`);
-  return point.value;
-}
-
 test('open sockets evicted beyond max_connections are counted as lost closes, logged once, and leave connection.count', async (t) => {
   if (!requireKernel(t)) return;
-  const base = testCgroupBase('evict');
-  const cgroup = TestCgroup.create(`${base}/app`);
-  const children: RunningChild[] = [];
-  const logs = new RecordingLogsConsumer();
   const settings = recordingSettings('tcp_lifecycle', 'evict', 'info');
-  const receiver = new TcpLifecycleReceiver(
-    settings,
-    {
-      collection_interval: '1h',
-      drain_interval: '50ms',
-      ring_buffer_size: 16 * 1024 * 1024,
-      max_connections: MAX_CONNECTIONS,
-      max_cgroups: 1024,
-      wakeup_min_bytes: 65536,
-      sampling_pushdown: true,
-    },
-    { logs, metrics: new RecordingMetricsConsumer() },
+  const { receiver, cgroup, children, logs } = await startReceiverInCgroup(t, 'evict', 'app', (consumers) =>
+    new TcpLifecycleReceiver(
+      settings,
+      { ...LIFECYCLE_TEST_CONFIG, drain_interval: '50ms', ring_buffer_size: 16 * 1024 * 1024, max_connections: MAX_CONNECTIONS },
+      consumers,
+    ),
   );
-  t.after(async () => {
-    for (const c of children) c.kill();
-    await receiver.shutdown();
-    cgroup.remove(base);
-  });
-  await receiver.start({ reportFatal: (e) => assert.fail(e) });
 
   const child = startChild(cgroup.wrap([process.execPath, MANY, String(CONNECTIONS)]));
   children.push(child);
@@ -66,13 +43,13 @@ test('open sockets evicted beyond max_connections are counted as lost closes, lo
   // can only add to the count. Wait for it with a generous deadline: events arrive every 50 ms.
   const deadline = Date.now() + 30_000;
   let metrics = receiver.collect().scopeMetrics[0].metrics;
-  while (ours() + dropped(metrics, 'connection_evicted') + dropped(metrics, 'ring_buffer_full') < 2 * CONNECTIONS && Date.now() < deadline) {
+  while (ours() + droppedEvents(metrics, 'connection_evicted') + droppedEvents(metrics, 'ring_buffer_full') < 2 * CONNECTIONS && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     metrics = receiver.collect().scopeMetrics[0].metrics;
   }
   const delivered = ours();
-  const evicted = dropped(metrics, 'connection_evicted');
-  const ring = dropped(metrics, 'ring_buffer_full');
+  const evicted = droppedEvents(metrics, 'connection_evicted');
+  const ring = droppedEvents(metrics, 'ring_buffer_full');
   const missed = missedRuns(metrics, 'tcp_lifecycle_set_state');
   t.diagnostic(`closes of ours delivered ${delivered} of ${2 * CONNECTIONS}; evicted ${evicted}, ring drops ${ring}, missed runs ${missed}`);
   assert.ok(delivered < 2 * CONNECTIONS - MAX_CONNECTIONS, `closes were lost: ${delivered} delivered of ${2 * CONNECTIONS}`);

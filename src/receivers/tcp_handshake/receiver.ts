@@ -7,6 +7,7 @@ import type { Consumers, CreateSettings } from '../../component';
 import { ConfigError } from '../../errors';
 import { bpfObjectPath } from '../../paths';
 import { DROP_REASONS } from '../shared/event_counters';
+import { EvictionReport } from '../shared/eviction_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
 import { CgroupSubtreeFilter } from './cgroup_filter';
@@ -34,7 +35,15 @@ export class TcpHandshakeReceiver extends KernelReceiver {
     const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
     let filter: CgroupSubtreeFilter | undefined;
-    let evictionsReported = false;
+    const evictions = new EvictionReport(settings.logger, settings.id.text, {
+      lost: 'handshake outcome(s)',
+      key: 'max_attempts',
+      limit: config.max_attempts,
+      exceeded: 'connects were pending at once',
+      consequence: 'the oldest were evicted and their outcomes are missing from system.network.tcp.handshake.duration and the events',
+      reason: DROP_REASONS.attemptEvicted,
+      raiseAbove: 'the peak number of connects waiting for an answer (a SYN to a silent host waits up to ~2 min)',
+    });
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
@@ -81,15 +90,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
       metrics: (bpf, startTime, endTime) => {
         const dropped = perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_KINDS);
         const evicted = dropped[CONSTANTS.TCP_HANDSHAKE_DROP_EVICTED];
-        if (evicted > 0n && !evictionsReported) {
-          evictionsReported = true;
-          settings.logger.warn(
-            `${evicted} handshake outcome(s) lost: more than max_attempts (${config.max_attempts}) connects were pending at once, so the oldest ` +
-              `were evicted and their outcomes are missing from system.network.tcp.handshake.duration and the events (counted in ` +
-              `tcpscope.receiver.dropped_events reason=attempt_evicted). Set receivers.${settings.id.text}.max_attempts above the peak number ` +
-              'of connects waiting for an answer (a SYN to a silent host waits up to ~2 min). Logged once.',
-          );
-        }
+        evictions.note(evicted);
         return this.series.collect(
           bpf,
           MAPS.stats,

@@ -4,6 +4,7 @@ import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
 import { DROP_REASONS } from '../shared/event_counters';
+import { EvictionReport } from '../shared/eviction_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import type { TcpLifecycleConfig } from './config';
 import { decodeLifecycleEvent } from './decoder';
@@ -24,9 +25,16 @@ const MAPS = {
 const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exit'] as const;
 
 export class TcpLifecycleReceiver extends KernelReceiver {
-  private evictionsReported = false;
-
   constructor(settings: CreateSettings, config: TcpLifecycleConfig, next: Consumers, objectPath = bpfObjectPath('tcp_lifecycle')) {
+    const evictions = new EvictionReport(settings.logger, settings.id.text, {
+      lost: 'connection event(s)',
+      key: 'max_connections',
+      limit: config.max_connections,
+      exceeded: 'sockets were open at once',
+      consequence: 'the oldest tracked ones were evicted and their tcp.connect/tcp.close and close metrics are missing',
+      reason: DROP_REASONS.connectionEvicted,
+      raiseAbove: `the peak number of open TCP sockets (${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each)`,
+    });
     const drops = (bpf: BpfObject) => perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_KINDS);
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
@@ -51,7 +59,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
       metrics: (bpf, startTime, endTime) => {
         const dropped = drops(bpf);
         const evicted = dropped[CONSTANTS.TCP_LIFECYCLE_DROP_EVICTED];
-        if (evicted > 0n) this.reportEvictions(evicted, config.max_connections);
+        evictions.note(evicted);
         return this.series.collect(
           bpf,
           MAPS.stats,
@@ -72,17 +80,5 @@ export class TcpLifecycleReceiver extends KernelReceiver {
       },
       overflowUpdates: (bpf) => drops(bpf)[CONSTANTS.TCP_LIFECYCLE_DROP_STATS_FULL],
     });
-  }
-
-  /** Once per run: the first evictions of open connections say which key to raise. */
-  private reportEvictions(evicted: bigint, maxConnections: number): void {
-    if (this.evictionsReported) return;
-    this.evictionsReported = true;
-    this.settings.logger.warn(
-      `${evicted} connection event(s) lost: more than max_connections (${maxConnections}) sockets were open at once, so the oldest ` +
-        `tracked ones were evicted and their tcp.connect/tcp.close and close metrics are missing (counted in tcpscope.receiver.dropped_events ` +
-        `reason=connection_evicted). Set receivers.${this.settings.id.text}.max_connections above the peak number of open TCP sockets ` +
-        `(${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each). Logged once.`,
-    );
   }
 }
