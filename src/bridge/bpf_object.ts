@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { BpfLoadError } from '../errors';
 import { isNativeError, nativeAddon, type NativeAddon, type NativeHandle, type NativeLoadedProgram, type NativeProgramInfo } from './native';
-import { checkKernelRequirements, ensureTracefs } from './preflight';
+import { checkKernelRequirements, ensureTracefs, permissionHint } from './preflight';
 import { RingReader, type RingBatchHandler } from './ring_reader';
 
 export type ProgramInfo = Readonly<NativeProgramInfo>;
@@ -40,7 +40,7 @@ const ERRNO_EAGAIN = 11;
 function explain(action: string, error: unknown): BpfLoadError {
   if (!isNativeError(error)) return new BpfLoadError(0, `${action}: ${String(error)}`);
   let hint = '';
-  if (error.errno === ERRNO_EPERM) hint = ' (needs CAP_BPF and CAP_PERFMON, or root)';
+  if (error.errno === ERRNO_EPERM) hint = ` (${permissionHint()})`;
   const verifier = error.errno === ERRNO_EACCES || error.libbpfLog.includes('PROG LOAD LOG');
   if (verifier) hint = ' (the BPF verifier rejected a program; its log tail follows)';
   const tail = verifier ? '\n' + error.libbpfLog.trim().split('\n').slice(-20).join('\n') : '';

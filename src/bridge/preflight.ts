@@ -34,6 +34,26 @@ export function checkKernelRequirements(btfPath = VMLINUX_BTF, caps = effectiveC
   }
 }
 
+/**
+ * What to say when bpf(2) answers EPERM. With the capabilities missing, that they are. With them
+ * held, the usual culprit is a container's seccomp filter: runtimes' default profiles allow bpf()
+ * and perf_event_open() only to CAP_SYS_ADMIN holders, whatever CAP_BPF / CAP_PERFMON say.
+ */
+export function permissionHint(status = readFileSync('/proc/self/status', 'utf8')): string {
+  const caps = effectiveCapabilities(status);
+  const privileged = has(caps, CAP_SYS_ADMIN) || (has(caps, CAP_BPF) && has(caps, CAP_PERFMON));
+  if (!privileged) return 'needs CAP_BPF and CAP_PERFMON, or root';
+  const seccomp = /^Seccomp:\s*2\s*$/m.test(status);
+  if (seccomp) {
+    return (
+      'refused although CAP_BPF and CAP_PERFMON are held, under a seccomp filter: a container runtime\'s default profile allows ' +
+      'bpf() and perf_event_open() only with CAP_SYS_ADMIN; run with deploy/seccomp/tcpscope.json (Kubernetes: ' +
+      'securityContext.seccompProfile type Localhost), or add SYS_ADMIN with the default profile'
+    );
+  }
+  return 'refused although CAP_BPF and CAP_PERFMON are held: check kernel.unprivileged_bpf_disabled, kernel lockdown and any LSM policy';
+}
+
 const TRACEFS_CANDIDATES = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 const CAP_DAC_READ_SEARCH = 2n;
 const CAP_DAC_OVERRIDE = 1n;
