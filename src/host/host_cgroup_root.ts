@@ -115,7 +115,8 @@ export function locateHostCgroupRoot(configured: string | undefined, probe: Cgro
     return { root: configured, description: `${configured} (service.host.cgroup_root; the host's root cgroup)` };
   }
   const seen: string[] = [];
-  for (const mount of mounts) {
+  // A mount point mounted over again appears once per mount; stat sees only the top one.
+  for (const mount of mounts.filter((m, i) => mounts.findIndex((o) => o.mountPoint === m.mountPoint) === i)) {
     const found = probe.inspect(mount.mountPoint);
     if (!found?.cgroup2) continue;
     if (found.ino === ROOT_CGROUP_ID) {
