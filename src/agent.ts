@@ -9,6 +9,7 @@ import { TcpscopeError } from './errors';
 import { ExporterCensus, type CreatedExporter } from './exporter_census';
 import { countsDroppedItems } from './exporters/dropped_items';
 import { declaresShutdownBudget } from './exporters/shutdown_budget';
+import { locateHostCgroupRoot } from './host/host_cgroup_root';
 import { createLogger, writeStderrLine, type AgentLogger } from './logger';
 import { buildService, type FactoryRegistry, type Service } from './pipeline';
 import { agentResource } from './resource';
@@ -66,10 +67,14 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   const logger = createLogger(config.telemetry.logs.level, options.writeLog);
   const census = new ExporterCensus(registry);
   const resource = agentResource(env, config.telemetry.resource);
-  const service = buildService(config, census, { resource, logger });
+  // Before anything loads: walking a cgroup2 that is not the host's root (a pod's own, in its
+  // private cgroup namespace) would mislabel every socket, so that refuses here (HostCgroupError).
+  const cgroups = locateHostCgroupRoot(config.host.cgroup_root || undefined);
+  const service = buildService(config, census, { resource, logger, hostCgroupRoot: cgroups.root });
   const limitMs = options.shutdownTimeoutMs ?? shutdownLimitMs(census.created);
 
   for (const line of banner(configPath, config, service)) logger.info(line);
+  logger.info(`cgroup v2 hierarchy: ${cgroups.description}`);
 
   let settle: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((resolveStopped) => (settle = resolveStopped));

@@ -340,6 +340,7 @@ describe('runUntilStopped', () => {
       'INFO  processors: (none)',
       'INFO  exporters: sink',
       'INFO  pipeline logs: source -> sink',
+      `INFO  cgroup v2 hierarchy: ${cgroupLine()}`,
       'INFO  running 1 pipeline(s); stop with SIGTERM or SIGINT, flush with SIGHUP',
       'INFO  received SIGTERM, shutting down (limit 10 s)',
       'INFO  stopped',
@@ -423,3 +424,9 @@ describe('checkConfig', () => {
     assert.deepEqual(checkConfig(file, new Fakes().registry(), {}), [`config OK: ${file}`, '  logs: source -> sink']);
   });
 });
+
+/** The start-up line naming the host's cgroup2 root, as on this machine. */
+function cgroupLine(): string {
+  const root = findCgroupV2Root();
+  return root ? `${root} (found in /proc/self/mountinfo; the host's root cgroup)` : 'none (no cgroup2 mounted): sockets are not named by cgroup path';
+}

@@ -64,6 +64,12 @@ export interface CreateSettings {
   readonly resource: Resource;
   readonly logger: AgentLogger;
   /**
+   * The host's cgroup2 root directory, checked at start-up to be the host's root cgroup (id 1):
+   * what a CgroupResolver walks to name kernel cgroup ids. Absent: the agent found none (a cgroup
+   * v1 host) or the component was created outside the agent (tests), which then look for one.
+   */
+  readonly hostCgroupRoot?: string;
+  /**
    * Receivers only: the kinds of events that the other receivers feeding a logs pipeline this one
    * feeds always report (their factories' `reportsEvents`), so that two receivers able to report
    * the same happening (a successful connect is seen by tcp_lifecycle and tcp_handshake) agree

@@ -288,6 +288,17 @@ const INVALID: { name: string; yaml: string; env?: Environment; message: string 
       'service.telemetry.logs.level: must be one of "debug", "info", "warn", "error", got "verbose" (the agent\'s own log level; default "info")',
   },
   {
+    name: 'relative service.host.cgroup_root',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}  host:\n    cgroup_root: host/sys/fs/cgroup\n`,
+    message:
+      'service.host.cgroup_root: must be an absolute path (or empty to find the host cgroup2 mount), got "host/sys/fs/cgroup" (the host\'s cgroup2 hierarchy as mounted into the agent (e.g. /host/sys/fs/cgroup in a container); empty: the cgroup2 mount in /proc/self/mountinfo that is the host\'s root cgroup. Start-up refuses a directory that is not the host\'s root cgroup (cgroup id 1); default "")',
+  },
+  {
+    name: 'unknown key under service.host',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}  host:\n    cgroup: /x\n`,
+    message: 'service.host.cgroup: unknown key; expected one of: cgroup_root',
+  },
+  {
     name: 'unset environment variable without default names the key',
     yaml: `receivers:\n  tcp_lifecycle:\n    endpoint: http://\${env:OTLP_HOST}:4318\nexporters: {debug: }${PIPELINE}`,
     message:
@@ -426,6 +437,7 @@ service:
     assert.deepEqual(config.processors.get('sampling')?.config, { threshold_ms: 0 });
     assert.deepEqual(config.exporters.get('debug')?.config, { verbosity: 'basic' });
     assert.equal(config.telemetry.logs.level, 'info');
+    assert.deepEqual(config.host, { cgroup_root: '' });
     assert.deepEqual(
       config.pipelines.map((p) => [p.id.text, p.id.signal, p.receivers, p.processors, p.exporters]),
       [

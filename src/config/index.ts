@@ -4,6 +4,7 @@ export { validateConfig } from './validate';
 export { substituteEnv, type Environment } from './env';
 export type {
   ConfigDocument,
+  HostSettings,
   PipelineId,
   PipelineSpec,
   TelemetrySettings,

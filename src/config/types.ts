@@ -34,6 +34,16 @@ export interface TelemetrySettings {
   readonly resource: Readonly<Record<string, string | null>>;
 }
 
+/** `service.host`: where the agent finds the host it observes. */
+export interface HostSettings {
+  /**
+   * The host's cgroup2 hierarchy as mounted into the agent's file system (e.g. /host/sys/fs/cgroup
+   * in a container); '' finds it in /proc/self/mountinfo (the cgroup2 mount that is the host's
+   * root cgroup).
+   */
+  readonly cgroup_root: string;
+}
+
 /**
  * A config that passed every check. Every component listed here is used by at least one pipeline
  * and every pipeline reference resolves to a component of the right kind and signal. Components
@@ -45,4 +55,5 @@ export interface ValidatedConfig {
   readonly exporters: ReadonlyMap<string, ValidatedComponent>;
   readonly pipelines: readonly PipelineSpec[];
   readonly telemetry: TelemetrySettings;
+  readonly host: HostSettings;
 }

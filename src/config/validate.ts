@@ -10,7 +10,7 @@ import type { FactoryRegistry } from '../pipeline/registry';
 import { validateComponentSettings } from './component_settings';
 import { parseComponentId, parsePipelineId } from './ids';
 import { describeValue, formatKeyPath, isPlainMap, type KeySegment } from './keypath';
-import type { PipelineSpec, TelemetrySettings, ValidatedComponent, ValidatedConfig } from './types';
+import type { HostSettings, PipelineSpec, TelemetrySettings, ValidatedComponent, ValidatedConfig } from './types';
 
 type SectionName = 'receivers' | 'processors' | 'exporters';
 const SECTIONS: readonly SectionName[] = ['receivers', 'processors', 'exporters'];
@@ -37,6 +37,20 @@ const TELEMETRY_SCHEMA = {
     default: {},
   },
 };
+
+const HOST_SCHEMA = {
+  cgroup_root: {
+    doc: "the host's cgroup2 hierarchy as mounted into the agent (e.g. /host/sys/fs/cgroup in a container); empty: the cgroup2 mount in /proc/self/mountinfo that is the host's root cgroup. Start-up refuses a directory that is not the host's root cgroup (cgroup id 1)",
+    format: absolutePathOrEmpty,
+    default: '',
+  },
+};
+
+function absolutePathOrEmpty(value: unknown): void {
+  if (typeof value !== 'string' || (value !== '' && !value.startsWith('/'))) {
+    throw new Error('must be an absolute path (or empty to find the host cgroup2 mount)');
+  }
+}
 
 function resourceAttributesFormat(value: unknown): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -83,7 +97,7 @@ export function validateConfig(raw: unknown, registry: FactoryRegistry): Validat
     processors: new Map(),
     exporters: new Map(),
   };
-  let service: { pipelines: PipelineSpec[]; telemetry: TelemetrySettings } | undefined;
+  let service: { pipelines: PipelineSpec[]; telemetry: TelemetrySettings; host: HostSettings } | undefined;
 
   for (const [key, value] of Object.entries(doc)) {
     if (isSectionName(key)) {
@@ -108,7 +122,7 @@ export function validateConfig(raw: unknown, registry: FactoryRegistry): Validat
       }
     }
   }
-  return { ...components, pipelines: service.pipelines, telemetry: service.telemetry };
+  return { ...components, pipelines: service.pipelines, telemetry: service.telemetry, host: service.host };
 }
 
 function isSectionName(key: string): key is SectionName {
@@ -168,20 +182,23 @@ function unknownType(kind: ComponentKind, id: ComponentId, registry: FactoryRegi
 function validateService(
   value: unknown,
   defined: DefinedIds,
-): { pipelines: PipelineSpec[]; telemetry: TelemetrySettings } {
+): { pipelines: PipelineSpec[]; telemetry: TelemetrySettings; host: HostSettings } {
   if (!isPlainMap(value)) {
-    throw new ConfigError('service', `must be a map with pipelines and telemetry, got ${describeValue(value)}`);
+    throw new ConfigError('service', `must be a map with pipelines, telemetry and host, got ${describeValue(value)}`);
   }
   let pipelines: PipelineSpec[] | undefined;
   let telemetry = validateComponentSettings(TELEMETRY_SCHEMA, {}, ['service', 'telemetry']) as TelemetrySettings;
+  let host = validateComponentSettings(HOST_SCHEMA, {}, ['service', 'host']) as HostSettings;
   for (const [key, section] of Object.entries(value)) {
     if (key === 'pipelines') pipelines = validatePipelines(section, defined);
-    else if (key === 'telemetry') telemetry = validateTelemetry(section); else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry');
+    else if (key === 'telemetry') telemetry = validateTelemetry(section);
+    else if (key === 'host') host = validateComponentSettings(HOST_SCHEMA, section, ['service', 'host']) as HostSettings;
+    else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry, host');
   }
   if (!pipelines) {
     throw new ConfigError('service.pipelines', 'missing; define at least one pipeline (metrics or logs)');
   }
-  return { pipelines, telemetry };
+  return { pipelines, telemetry, host };
 }
 
 function validatePipelines(value: unknown, defined: DefinedIds): PipelineSpec[] {

@@ -6,12 +6,19 @@ import { join } from 'node:path';
 import { CgroupResolver, findCgroupV2Root } from './cgroup_resolver';
 
 test('finds the cgroup2 mount on unified and hybrid hosts', () => {
-  assert.equal(findCgroupV2Root('cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n'), '/sys/fs/cgroup');
+  const any = () => true;
+  assert.equal(findCgroupV2Root('cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n', any), '/sys/fs/cgroup');
   assert.equal(
-    findCgroupV2Root('tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n'),
+    findCgroupV2Root('tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n', any),
     '/sys/fs/cgroup/unified',
   );
-  assert.equal(findCgroupV2Root('cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\n'), undefined);
+  assert.equal(findCgroupV2Root('cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\n', any), undefined);
+});
+
+test("skips cgroup2 mounts that are not the host's root cgroup (a container's own, rooted at its cgroup)", () => {
+  const mounts = 'cgroup2 /sys/fs/cgroup cgroup2 ro 0 0\ncgroup2 /host/sys/fs/cgroup cgroup2 ro 0 0\n';
+  assert.equal(findCgroupV2Root(mounts, (path) => path === '/host/sys/fs/cgroup'), '/host/sys/fs/cgroup');
+  assert.equal(findCgroupV2Root(mounts, () => false), undefined);
 });
 
 test('resolves directory inodes to paths; a new id gets a rescan at once, an id no rescan found waits for the interval', (t) => {

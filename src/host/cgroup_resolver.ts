@@ -8,12 +8,24 @@
 // whose they were.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOT_CGROUP_ID, systemProbe } from './host_cgroup_root';
 
-/** The cgroup v2 mount: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
-export function findCgroupV2Root(mounts = readFileSync('/proc/self/mounts', 'utf8')): string | undefined {
+/**
+ * The cgroup v2 mount that is the host's root cgroup: /sys/fs/cgroup on unified hosts,
+ * /sys/fs/cgroup/unified on hybrid ones, the host's hierarchy bound into a container. Not simply
+ * the first cgroup2 line: in a private cgroup namespace a cgroup2 mount is rooted at the agent's
+ * own cgroup (see host_cgroup_root.ts; the agent refuses to start on such a mount).
+ */
+export function findCgroupV2Root(
+  mounts = readFileSync('/proc/self/mounts', 'utf8'),
+  isHostRoot: (mountPoint: string) => boolean = (path) => {
+    const found = systemProbe.inspect(path);
+    return found?.cgroup2 === true && found.ino === ROOT_CGROUP_ID;
+  },
+): string | undefined {
   for (const line of mounts.split('\n')) {
     const [, mountPoint, fsType] = line.split(' ');
-    if (fsType === 'cgroup2' && mountPoint) return mountPoint;
+    if (fsType === 'cgroup2' && mountPoint && isHostRoot(mountPoint)) return mountPoint;
   }
   return undefined;
 }

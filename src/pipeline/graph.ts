@@ -161,7 +161,7 @@ function factoryFor<K extends keyof FactoryOfKind>(
 }
 
 function settingsFor(settings: ServiceSettings, id: ComponentId, scope: string): CreateSettings {
-  return { id, resource: settings.resource, logger: settings.logger.child(scope) };
+  return { id, resource: settings.resource, logger: settings.logger.child(scope), hostCgroupRoot: settings.hostCgroupRoot };
 }
 
 /** A factory that throws a plain Error gets the component named; typed errors keep their code. */

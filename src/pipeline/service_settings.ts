@@ -5,4 +5,6 @@ import type { AgentLogger } from '../logger';
 export interface ServiceSettings {
   readonly resource: Resource;
   readonly logger: AgentLogger;
+  /** The host's cgroup2 root directory receivers walk (see host/host_cgroup_root.ts); absent: none. */
+  readonly hostCgroupRoot?: string;
 }

@@ -9,7 +9,7 @@ import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BpfObject, type ProgramInfo } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings, Host, Receiver } from '../../component';
 import { parseDuration, type DurationSetting } from '../../exporters/duration';
-import { CgroupResolver } from '../../host/cgroup_resolver';
+import { CgroupResolver, findCgroupV2Root } from '../../host/cgroup_resolver';
 import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
 import { BpfLoadError } from '../../errors';
 import { VERSION } from '../../version';
@@ -83,9 +83,10 @@ export class KernelReceiver implements Receiver {
   private stopped = false;
   /** Metrics pushes in flight, awaited by shutdown. */
   private readonly pending = new Set<Promise<void>>();
-  readonly cgroups = new CgroupResolver();
+  /** Walks the host's cgroup2 root the agent checked at start-up (CreateSettings.hostCgroupRoot). */
+  readonly cgroups: CgroupResolver;
   /** Removes the kernel series of vanished cgroups after their last export (spec.metrics uses it). */
-  readonly series = new CgroupSeriesReaper(this.cgroups);
+  readonly series: CgroupSeriesReaper;
   readonly scope: InstrumentationScope;
 
   constructor(
@@ -96,6 +97,8 @@ export class KernelReceiver implements Receiver {
     private readonly spec: KernelReceiverSpec,
   ) {
     this.scope = { name: `tcpscope/receiver/${settings.id.type}`, version: VERSION };
+    this.cgroups = new CgroupResolver(settings.hostCgroupRoot ?? findCgroupV2Root());
+    this.series = new CgroupSeriesReaper(this.cgroups);
   }
 
   /** What the kernel evaluates of the logs pipelines' sampling predicate (events receivers). */
