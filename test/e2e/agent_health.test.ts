@@ -5,10 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { status } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { agentArgv, pipelinesFor, startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
 import { DEADLINE_MS, waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
+import { attributesOf, startOtlpGrpcServer } from '../support/otlp-grpc-server';
 import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatDataPoint } from '../support/otlp_json';
 import { workloadCgroup } from '../support/workload';
 
@@ -93,4 +95,65 @@ test('tcpscope run serves /healthz and /readyz, exports its own process metrics,
   const user = cpu[0]?.value;
   assert.ok(typeof user === 'number' && user > 0 && user < 3_600, `user CPU seconds ${user}`);
   assert.ok(typeof cpu[1]?.value === 'number' && cpu[1].value >= 0);
+});
+
+test('/readyz answers 503 naming the otlp exporter while the backend rejects for good, 200 once it accepts again', async (t) => {
+  if (!requireKernel(t)) return;
+  const { children } = workloadCgroup(t, 'health-otlp');
+  const dir = testDir(t, 'tcpscope-health-otlp');
+  // Cleanups run in the order registered: the agent is killed before the backend closes.
+  const backend = await startOtlpGrpcServer();
+  t.after(() => backend.close());
+  backend.failWith(status.UNAUTHENTICATED, 'bad token');
+  const config = writeAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { collection_interval: '200ms' } },
+    exporters: { otlp: { endpoint: backend.endpoint, tls: { insecure: true } } },
+    pipelines: pipelinesFor(['metrics'], ['tcp_lifecycle'], ['otlp']),
+    telemetry: { health: { endpoint: '127.0.0.1:0' } },
+  });
+  const agent = await startAgent(children, agentArgv(config), {
+    ready: (stderr) => LISTENING.test(stderr) && stderr.includes('attached'),
+    what: 'the agent to attach and log its health endpoint address',
+  });
+  const port = Number(LISTENING.exec(agent.stderr())?.[1]);
+
+  // Polls /readyz every 20 ms until it answers `wanted`, at most DEADLINE_MS and 1500 times.
+  const readyzUntil = async (wanted: number): Promise<Answer> => {
+    const deadline = Date.now() + DEADLINE_MS;
+    let answer = await get(port, '/readyz');
+    for (let i = 0; i < 1_500 && answer.status !== wanted && Date.now() < deadline; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      answer = await get(port, '/readyz');
+    }
+    return answer;
+  };
+  let answer = await readyzUntil(503);
+  assert.deepEqual(answer, {
+    status: 503,
+    body: {
+      status: 'not ready',
+      not_ready: [
+        {
+          component: 'exporter "otlp"',
+          reason: `${backend.endpoint} rejects batches permanently (metrics: UNAUTHENTICATED: bad token); fix the exporter's endpoint, headers or credentials`,
+        },
+      ],
+    },
+  });
+  assert.equal((await get(port, '/healthz')).status, 200, 'alive while not ready');
+
+  backend.failWith(undefined);
+  await backend.waitFor(() => backend.metricsRequests.length > 0, DEADLINE_MS);
+  answer = await readyzUntil(200);
+  assert.deepEqual(answer, { status: 200, body: { status: 'ready', not_ready: [] } });
+
+  // The queue size of the otlp exporter rides along with its metrics.
+  const queue = backend.metricsRequests
+    .flatMap((r) => r.resourceMetrics ?? [])
+    .flatMap((rm) => rm.scopeMetrics ?? [])
+    .flatMap((sm) => sm.metrics ?? [])
+    .filter((m) => m.name === 'tcpscope.exporter.queue_size');
+  assert.ok(queue.length > 0, 'tcpscope.exporter.queue_size exported');
+  assert.deepEqual(attributesOf(queue[0].sum?.dataPoints?.[0]?.attributes), { exporter: 'otlp', signal: 'metrics' });
+  await stopAgent(agent);
 });
