@@ -10,6 +10,9 @@ import { ExporterCensus, type CreatedExporter } from './exporter_census';
 import { countsDroppedItems } from './exporters/dropped_items';
 import { declaresShutdownBudget } from './exporters/shutdown_budget';
 import { locateHostCgroupRoot } from './host/host_cgroup_root';
+import { parseHealthEndpoint } from './health/endpoint';
+import { HealthServer } from './health/health_server';
+import { readinessReport, type ReadinessSource } from './health/readiness';
 import { createLogger, writeStderrLine, type AgentLogger } from './logger';
 import { buildService, type FactoryRegistry, type Service } from './pipeline';
 import { agentResource } from './resource';
@@ -76,11 +79,17 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   for (const line of banner(configPath, config, service)) logger.info(line);
   logger.info(`cgroup v2 hierarchy: ${cgroups.description}`);
 
+  // Started before the receivers attach, so a probe sees /readyz go from 503 to 200.
+  let phase: 'starting' | 'running' | 'stopping' = 'starting';
+  const health = await startHealthServer(config, logger, () => phase, census);
+
   let settle: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((resolveStopped) => (settle = resolveStopped));
   let stopping: Promise<number> | undefined;
   const stop = (reason: string, code: number): Promise<number> => {
-    stopping ??= shutDown(service, census.created, logger, reason, code, limitMs).then((exitCode) => {
+    phase = 'stopping';
+    stopping ??= shutDown(service, census.created, logger, reason, code, limitMs).then(async (exitCode) => {
+      await health?.stop();
       settle(exitCode);
       return exitCode;
     });
@@ -99,11 +108,37 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
     },
   };
 
-  await service.start(host);
+  try {
+    await service.start(host);
+  } catch (error) {
+    await health?.stop();
+    throw error;
+  }
   if (!stopping) {
+    phase = 'running';
     logger.info(`running ${config.pipelines.length} pipeline(s); stop with SIGTERM or SIGINT, flush with SIGHUP`);
   }
   return { config, service, logger, shutdownLimitMs: limitMs, stopped, stop: (reason) => stop(reason, 0), flush };
+}
+
+/** Serves /healthz and /readyz when service.telemetry.health.endpoint is set; logs the bound address. */
+async function startHealthServer(
+  config: ValidatedConfig,
+  logger: AgentLogger,
+  phase: () => 'starting' | 'running' | 'stopping',
+  census: ExporterCensus,
+): Promise<HealthServer | undefined> {
+  const endpoint = config.telemetry.health.endpoint;
+  if (endpoint === null) return undefined;
+  const sources = (): ReadinessSource[] => [
+    ...census.receivers.map(({ id, receiver }) => ({ label: `receiver "${id}"`, component: receiver })),
+    ...census.created.map(({ id, exporter }) => ({ label: `exporter "${id}"`, component: exporter })),
+  ];
+  const server = new HealthServer(parseHealthEndpoint(endpoint), () => readinessReport(phase(), sources()));
+  const address = await server.start();
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  logger.info(`health endpoint listening on http://${host}:${address.port} (GET /healthz, GET /readyz)`);
+  return server;
 }
 
 /** The shutdown limit: above the sum of the exporters' own bounds, never below SHUTDOWN_TIMEOUT_MS. */

@@ -40,3 +40,10 @@ export class ExportError extends TcpscopeError {
     super('EXPORT_FAILED', message, options);
   }
 }
+
+/** The health endpoint (service.telemetry.health) could not listen. */
+export class HealthEndpointError extends TcpscopeError {
+  constructor(message: string, cause?: unknown) {
+    super('HEALTH_ENDPOINT_FAILED', message, { cause });
+  }
+}

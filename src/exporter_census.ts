@@ -1,7 +1,8 @@
 // The agent keeps a list of the exporters the service creates, without the wiring having to hand
 // them out: it needs them to flush on SIGHUP, to size the shutdown limit from their own bounds, and
-// to log what each one dropped when the agent stops.
-import type { ComponentKind, Exporter, ExporterFactory } from './component';
+// to log what each one dropped when the agent stops. It records the receivers too, for the health
+// endpoint's readiness (each receiver reports when its programs attached).
+import type { ComponentKind, Exporter, ExporterFactory, Receiver, ReceiverFactory } from './component';
 import { FactoryRegistry, type FactoryOfKind } from './pipeline/registry';
 
 export interface CreatedExporter {
@@ -10,9 +11,15 @@ export interface CreatedExporter {
   readonly exporter: Exporter;
 }
 
-/** A registry that hands out the same factories, recording each exporter created through it. */
+export interface CreatedReceiver {
+  readonly id: string;
+  readonly receiver: Receiver;
+}
+
+/** A registry that hands out the same factories, recording each exporter and receiver created through it. */
 export class ExporterCensus extends FactoryRegistry {
   readonly created: CreatedExporter[] = [];
+  readonly receivers: CreatedReceiver[] = [];
 
   constructor(private readonly inner: FactoryRegistry) {
     super([]);
@@ -20,7 +27,20 @@ export class ExporterCensus extends FactoryRegistry {
 
   override get<K extends ComponentKind>(kind: K, type: string): FactoryOfKind[K] | undefined {
     const factory = this.inner.get(kind, type);
-    if (kind !== 'exporter' || factory === undefined) return factory;
+    if (factory === undefined) return factory;
+    if (kind === 'receiver') {
+      const receiverFactory = factory as ReceiverFactory;
+      const recordedReceiver: ReceiverFactory = {
+        ...receiverFactory,
+        create: (settings, config, next) => {
+          const receiver = receiverFactory.create(settings, config, next);
+          this.receivers.push({ id: settings.id.text, receiver });
+          return receiver;
+        },
+      };
+      return recordedReceiver as FactoryOfKind[K];
+    }
+    if (kind !== 'exporter') return factory;
     const exporterFactory = factory as ExporterFactory;
     const recorded: ExporterFactory = {
       ...exporterFactory,

@@ -299,6 +299,23 @@ const INVALID: { name: string; yaml: string; env?: Environment; message: string 
     message: 'service.host.cgroup: unknown key; expected one of: cgroup_root',
   },
   {
+    name: 'health endpoint without a port',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}  telemetry:\n    health: {endpoint: "0.0.0.0"}\n`,
+    message:
+      'service.telemetry.health.endpoint: must be host:port (e.g. "0.0.0.0:13133", "127.0.0.1:0" or "[::]:13133"), got "0.0.0.0" (host:port of the health endpoint serving GET /healthz (liveness) and GET /readyz (readiness), e.g. "0.0.0.0:13133"; null (the default) serves none)',
+  },
+  {
+    name: 'health endpoint port out of range',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}  telemetry:\n    health: {endpoint: "0.0.0.0:70000"}\n`,
+    message:
+      'service.telemetry.health.endpoint: must be host:port with a port in 0..65535, got "0.0.0.0:70000" (host:port of the health endpoint serving GET /healthz (liveness) and GET /readyz (readiness), e.g. "0.0.0.0:13133"; null (the default) serves none)',
+  },
+  {
+    name: 'unknown key under service.telemetry.health',
+    yaml: `receivers: {tcp_lifecycle: }\nexporters: {debug: }${PIPELINE}  telemetry:\n    health: {endpoint: "0.0.0.0:13133", path: /health}\n`,
+    message: 'service.telemetry.health.path: unknown key; expected one of: endpoint',
+  },
+  {
     name: 'unset environment variable without default names the key',
     yaml: `receivers:\n  tcp_lifecycle:\n    endpoint: http://\${env:OTLP_HOST}:4318\nexporters: {debug: }${PIPELINE}`,
     message:
@@ -487,6 +504,19 @@ service:
     assert.deepEqual(config.exporters.get('debug')?.config, { verbosity: 'basic' });
     assert.deepEqual(config.pipelines[0].id, { signal: 'logs', name: 'audit', text: 'logs/audit' });
     assert.equal(config.telemetry.logs.level, 'debug');
+    assert.deepEqual(config.telemetry.health, { endpoint: null }, 'no health endpoint unless configured');
+  });
+
+  it('takes service.telemetry.health.endpoint', () => {
+    const config = validate(`
+receivers: {tcp_lifecycle: }
+exporters: {debug: }
+service:
+  telemetry: {health: {endpoint: "[::]:13133"}}
+  pipelines:
+    metrics: {receivers: [tcp_lifecycle], exporters: [debug]}
+`);
+    assert.deepEqual(config.telemetry.health, { endpoint: '[::]:13133' });
   });
 
   it('substitutes environment variables, typed when a whole value', () => {

@@ -32,6 +32,8 @@ export interface TelemetrySettings {
   readonly logs: { readonly level: LogLevel };
   /** Overrides of the agent's Resource attributes (null removes one), as the Collector's service.telemetry.resource. */
   readonly resource: Readonly<Record<string, string | null>>;
+  /** The health endpoint (/healthz, /readyz), like the Collector's health_check extension; null: off. */
+  readonly health: { readonly endpoint: string | null };
 }
 
 /** `service.host`: where the agent finds the host it observes. */

@@ -5,6 +5,7 @@
 // it and runs `tcpscope validate` again.
 import type { ComponentId, ComponentKind, Factory, SettingProblem, Signal } from '../component';
 import { ConfigError } from '../errors';
+import { parseHealthEndpoint } from '../health/endpoint';
 import type { LogLevel } from '../logger';
 import type { FactoryRegistry } from '../pipeline/registry';
 import { validateComponentSettings } from './component_settings';
@@ -36,6 +37,13 @@ const TELEMETRY_SCHEMA = {
     format: resourceAttributesFormat,
     default: {},
   },
+  health: {
+    endpoint: {
+      doc: 'host:port of the health endpoint serving GET /healthz (liveness) and GET /readyz (readiness), e.g. "0.0.0.0:13133"; null (the default) serves none',
+      format: healthEndpointFormat,
+      default: null,
+    },
+  },
 };
 
 const HOST_SCHEMA = {
@@ -50,6 +58,12 @@ function absolutePathOrEmpty(value: unknown): void {
   if (typeof value !== 'string' || (value !== '' && !value.startsWith('/'))) {
     throw new Error('must be an absolute path (or empty to find the host cgroup2 mount)');
   }
+}
+
+function healthEndpointFormat(value: unknown): void {
+  if (value === null) return;
+  if (typeof value !== 'string') throw new Error('must be a host:port string such as "0.0.0.0:13133", or null for no health endpoint');
+  parseHealthEndpoint(value);
 }
 
 function resourceAttributesFormat(value: unknown): void {

@@ -10,7 +10,8 @@ import { ATTR } from '../telemetry/attributes';
 import { METRICS } from '../telemetry/signals';
 import { VERSION } from '../version';
 
-const SCOPE = { name: 'tcpscope/agent', version: VERSION };
+/** The scope of the agent's own metrics. */
+export const AGENT_SCOPE = { name: 'tcpscope/agent', version: VERSION };
 
 export class ExporterDropsAppender implements Consumer<'metrics'> {
   private readonly counting: [string, DropCounting][];
@@ -25,7 +26,7 @@ export class ExporterDropsAppender implements Consumer<'metrics'> {
 
   consume(data: ResourceMetrics): Promise<void> {
     if (this.counting.length === 0) return this.next.consume(data);
-    return this.next.consume({ resource: data.resource, scopeMetrics: [...data.scopeMetrics, { scope: SCOPE, metrics: [this.dropped()] }] });
+    return this.next.consume({ resource: data.resource, scopeMetrics: [...data.scopeMetrics, { scope: AGENT_SCOPE, metrics: [this.dropped()] }] });
   }
 
   private dropped(): MetricData {

@@ -16,6 +16,7 @@ import {
 import type { PipelineSpec, ValidatedComponent, ValidatedConfig } from '../config/types';
 import { TcpscopeError } from '../errors';
 import type { ServiceSettings } from './service_settings';
+import { AgentProcessMetricsAppender } from './agent_process_metrics';
 import { ExporterDropsAppender } from './exporter_drops';
 import { fanout } from './fanout';
 import type { FactoryOfKind, FactoryRegistry } from './registry';
@@ -103,7 +104,10 @@ function buildPipeline<S extends Signal>(
   entries: GraphEntry[],
 ): void {
   let next: Consumer<S> = fanout(pipeline.exporters.map((id) => exporterConsumer(signal, exporters, id)));
-  if (signal === 'metrics') next = new ExporterDropsAppender(exporters, next as Consumer<'metrics'>) as Consumer<S>;
+  if (signal === 'metrics') {
+    const withProcess = new AgentProcessMetricsAppender(exporters, next as Consumer<'metrics'>);
+    next = new ExporterDropsAppender(exporters, withProcess) as Consumer<S>;
+  }
   for (const text of [...pipeline.processors].reverse()) {
     const spec = lookup(config.processors, text, 'processor');
     const factory = factoryFor(registry, 'processor', spec);

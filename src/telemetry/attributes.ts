@@ -133,8 +133,9 @@ export const ATTR = {
     'Why events were lost: `ring_buffer_full` (user space did not drain the ring buffer in time: raise `ring_buffer_size`), `connection_evicted` (tcp_lifecycle: an open connection\'s state was evicted from its `max_connections` table, so its tcp.connect or tcp.close and its close metrics were lost: raise `max_connections`), `attempt_evicted` (tcp_handshake: a pending connect was evicted from its `max_attempts` table, so its outcome is missing from the histogram and the events: raise `max_attempts`).',
     'ring_buffer_full',
   ),
-  exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) that lost the items.', 'otlp'),
+  exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) the value is about.', 'otlp'),
   signal: attribute('signal', 'string', '`metrics` (items are data points) or `logs` (items are log records).', 'logs'),
+  cpuMode: attribute('cpu.mode', 'string', '`user` or `system`: the CPU time the agent process spent in user space or in the kernel on its behalf.', 'user'),
   overflow: attribute(
     'otel.metric.overflow',
     'boolean',

@@ -9,8 +9,11 @@ import type { HrTime } from '@opentelemetry/api';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { MapEntries } from '../bridge/bpf_object';
 import type { Consumer, Exporter } from '../component';
+import type { DropCounting } from '../exporters/dropped_items';
+import type { ReportsQueueSize } from '../exporters/queue_size';
 import { CgroupResolver } from '../host/cgroup_resolver';
-import { ExporterDropsAppender } from '../pipeline/exporter_drops';
+import { AgentProcessMetricsAppender } from '../pipeline/agent_process_metrics';
+import { AGENT_SCOPE, ExporterDropsAppender } from '../pipeline/exporter_drops';
 import { DURATION_BUCKETS } from '../receivers/shared/duration_buckets';
 import { DROP_REASONS } from '../receivers/shared/event_counters';
 import { lossCounterMetrics } from '../receivers/shared/loss_counters';
@@ -312,6 +315,42 @@ test('tcpscope.exporter.dropped_items matches its definition', async () => {
   assert.deepEqual(
     pointsOf(metrics, METRICS.exporterDroppedItems.name).map((p) => [p.attributes[ATTR.exporter.key], p.attributes[ATTR.signal.key], p.value]),
     [['otlp/backend', 'metrics', 3], ['otlp/backend', 'logs', 12]],
+  );
+});
+
+test('the agent process metrics and exporter queue size match their definitions, in the agent scope', async () => {
+  const exporter = {
+    consumers: {},
+    start: async () => undefined,
+    shutdown: async () => undefined,
+    forceFlush: async () => undefined,
+    droppedItems: () => ({ metrics: 0, logs: 1 }),
+    queueSizes: () => ({ metrics: 2, logs: 5 }),
+  } satisfies Exporter & DropCounting & ReportsQueueSize;
+  const exporters = new Map([['otlp/backend', exporter]]);
+  const seen: ResourceMetrics[] = [];
+  const sink: Consumer<'metrics'> = { consume: async (data) => void seen.push(data) };
+  const readings = { rss: () => 73_400_320, cpuUsage: () => ({ user: 1_250_000, system: 500_000 }), startMs: 1_700_000_000_250 };
+  const appender = new ExporterDropsAppender(exporters, new AgentProcessMetricsAppender(exporters, sink, readings));
+  await appender.consume({ resource: agentResource({}), scopeMetrics: [] });
+  // One agent scope holding the drops, then the process metrics and queue sizes.
+  assert.deepEqual(seen[0].scopeMetrics.map((s) => s.scope), [AGENT_SCOPE]);
+  const metrics = seen[0].scopeMetrics.flatMap((s) => s.metrics);
+  assertDefined(metrics, undefined);
+  assert.deepEqual(metrics.map((m) => m.descriptor.name), [
+    METRICS.exporterDroppedItems.name,
+    METRICS.processMemoryUsage.name,
+    METRICS.processCpuTime.name,
+    METRICS.exporterQueueSize.name,
+  ]);
+  assert.deepEqual(pointsOf(metrics, METRICS.processMemoryUsage.name).map((p) => p.value), [73_400_320]);
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.processCpuTime.name).map((p) => [p.attributes[ATTR.cpuMode.key], p.value, p.startTime]),
+    [['user', 1.25, [1_700_000_000, 250_000_000]], ['system', 0.5, [1_700_000_000, 250_000_000]]],
+  );
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.exporterQueueSize.name).map((p) => [p.attributes[ATTR.exporter.key], p.attributes[ATTR.signal.key], p.value]),
+    [['otlp/backend', 'metrics', 2], ['otlp/backend', 'logs', 5]],
   );
 });
 

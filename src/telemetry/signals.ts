@@ -134,6 +134,33 @@ export const METRICS = {
     attributes: [ATTR.exporter, ATTR.signal],
     emittedBy: ['otlp', 'file (agent self-telemetry, added to every metrics export)'],
   },
+  exporterQueueSize: {
+    name: 'tcpscope.exporter.queue_size',
+    instrument: 'updowncounter',
+    unit: '{batch}',
+    description:
+      'Batches an exporter holds for delivery, the one being sent included, as it stands when the metrics are exported. Grows while the backend is unreachable or slow; at the exporter\'s queue_size the oldest batches are dropped (counted in tcpscope.exporter.dropped_items).',
+    attributes: [ATTR.exporter, ATTR.signal],
+    emittedBy: ['otlp (agent self-telemetry, added to every metrics export)'],
+  },
+  processMemoryUsage: {
+    name: 'process.memory.usage',
+    instrument: 'updowncounter',
+    unit: 'By',
+    description: 'Resident set size (RSS) of the agent process, as it stands when the metrics are exported.',
+    attributes: [],
+    emittedBy: ['agent (self-telemetry, added to every metrics export)'],
+    notes: 'OpenTelemetry semantic conventions (process metrics); the process is the agent, described by the Resource.',
+  },
+  processCpuTime: {
+    name: 'process.cpu.time',
+    instrument: 'counter',
+    unit: 's',
+    description: 'CPU time the agent process used since it started, by cpu.mode (all its threads: the event loop, libuv workers, the ring buffer readers).',
+    attributes: [ATTR.cpuMode],
+    emittedBy: ['agent (self-telemetry, added to every metrics export)'],
+    notes: 'OpenTelemetry semantic conventions (process metrics); cumulative, with the process start as start time.',
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 const CLOSE_FIELDS = [

@@ -45,6 +45,8 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
     KUBECONFIG: kubeconfig,
     K8S_NODE_NAME: NODE,
     OTLP_ENDPOINT: backend.endpoint,
+    // Not the shipped 0.0.0.0:13133: a fixed port on this shared machine could be taken.
+    TCPSCOPE_HEALTH_ENDPOINT: '127.0.0.1:0',
   });
   children.push(agent);
   await waitUntil(() => agent.stderr().includes('attached') && agent.stderr().includes('unreachable (ECONNREFUSED)'), DEADLINE_MS, 'the agent to start with the API down');

@@ -30,6 +30,8 @@ export interface AgentConfig {
   readonly exporters: { readonly [id: string]: ConfigValue };
   /** Pipelines by id (`logs`, `logs/plain`, ...). */
   readonly pipelines: { readonly [id: string]: PipelineConfig };
+  /** service.telemetry, when the test sets any of it. */
+  readonly telemetry?: { readonly [key: string]: ConfigValue };
 }
 
 /** One pipeline per signal named, each with the same receivers and exporters. */
@@ -39,8 +41,8 @@ export function pipelinesFor(signals: readonly Signal[], receivers: readonly str
 
 /** The YAML text of `config`. */
 export function agentConfigYaml(config: AgentConfig): string {
-  const { pipelines, ...components } = config;
-  return stringify({ ...components, service: { pipelines } });
+  const { pipelines, telemetry, ...components } = config;
+  return stringify({ ...components, service: telemetry === undefined ? { pipelines } : { pipelines, telemetry } });
 }
 
 /** Writes `config` as `<dir>/tcpscope.yaml` and returns that path. */

@@ -59,6 +59,8 @@ export class DeliveryQueue<T> {
 
   private droppedItems = 0;
   private health: Health = 'ok';
+  /** Why the backend rejected the last batch, while it keeps rejecting (health 'rejecting'). */
+  private rejectedBecause = '';
   private downSince = 0;
   /** Dropped count at the last successful delivery, to report what an outage cost. */
   private droppedAtLastSuccess = 0;
@@ -79,6 +81,15 @@ export class DeliveryQueue<T> {
   /** Batches not yet delivered, including the one being sent. */
   pending(): number {
     return this.waiting.length + (this.inFlight === undefined ? 0 : 1);
+  }
+
+  /**
+   * The backend's reason while it rejects every batch with a permanent error (retrying cannot
+   * help: bad credentials, a malformed request); undefined once a delivery succeeds again. An
+   * unreachable backend is not this: it is retried and may come back.
+   */
+  permanentFailure(): string | undefined {
+    return this.health === 'rejecting' ? this.rejectedBecause : undefined;
   }
 
   start(): void {
@@ -248,6 +259,7 @@ export class DeliveryQueue<T> {
   }
 
   private rejected(reason: string, items: number): void {
+    this.rejectedBecause = reason;
     if (this.health === 'rejecting') return;
     this.health = 'rejecting';
     this.options.logger.warn(

@@ -6,7 +6,9 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Exporter, Host } from '../../component';
 import { validateComponentSettings } from '../../config/component_settings';
 import { ConfigError, ExportError } from '../../errors';
-import { countsDroppedItems } from '../dropped_items';
+import { reportsReadiness, type ReportsReadiness } from '../../health/readiness';
+import { countsDroppedItems, type DropCounting } from '../dropped_items';
+import { reportsQueueSize, type ReportsQueueSize } from '../queue_size';
 import {
   attributesOf,
   absentBackend,
@@ -60,10 +62,10 @@ async function server(at?: AbsentBackend): Promise<OtlpGrpcServer> {
   return srv;
 }
 
-async function exporter(endpoint: string, o: Overrides = {}): Promise<{ exporter: Exporter & { droppedItems(): { metrics: number; logs: number } }; settings: RecordedSettings }> {
+async function exporter(endpoint: string, o: Overrides = {}): Promise<{ exporter: Exporter & DropCounting & ReportsReadiness & ReportsQueueSize; settings: RecordedSettings }> {
   const settings = testSettings('otlp');
   const created = otlpExporterFactory.create(settings, config(endpoint, o), ['metrics', 'logs']);
-  assert.ok(countsDroppedItems(created));
+  assert.ok(countsDroppedItems(created) && reportsReadiness(created) && reportsQueueSize(created));
   cleanups.push(() => created.shutdown());
   await created.start(host);
   return { exporter: created, settings };
@@ -197,6 +199,11 @@ describe('otlp exporter over gRPC', () => {
     await e.consumers.logs!.consume(sampleLogs());
     await until(() => e.droppedItems().logs === 2, 'the rejected records to be counted');
     assert.ok(settings.lines.some((l) => l.startsWith('WARN  otlp: logs: ') && l.includes('rejected a batch (INVALID_ARGUMENT: bad data)')));
+    // /readyz names the exporter while the backend refuses for good, and recovers with it.
+    assert.deepStrictEqual(e.readiness(), {
+      ready: false,
+      reason: `${srv.endpoint} rejects batches permanently (logs: INVALID_ARGUMENT: bad data); fix the exporter's endpoint, headers or credentials`,
+    });
     srv.failWith(undefined);
     await e.consumers.logs!.consume(sampleLogs().slice(1));
     await srv.waitFor(() => srv.logsRequests.length === 1);
@@ -205,6 +212,7 @@ describe('otlp exporter over gRPC', () => {
     assert.equal(srv.rejected, 1, 'not retried');
     assert.deepStrictEqual(srv.logsRequests[0].resourceLogs![0].scopeLogs![0].logRecords!.map((r) => r.eventName), ['tcp.close'], 'the next batch, not the refused one');
     assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 2 });
+    await until(() => e.readiness().ready, 'readiness after a delivery succeeded');
   });
 
   it('bounds the queue while the backend is down and counts exactly what overflowed', async () => {
@@ -215,6 +223,10 @@ describe('otlp exporter over gRPC', () => {
     // Logs: 5 batches of 2 records: one being retried, one dropped.
     for (let i = 0; i < 5; i++) await e.consumers.logs!.consume(sampleLogs());
     assert.deepStrictEqual(e.droppedItems(), { metrics: 10, logs: 2 });
+    // tcpscope.exporter.queue_size: the batch being retried plus the three waiting, per signal.
+    assert.deepStrictEqual(e.queueSizes(), { metrics: 4, logs: 4 });
+    // An unreachable backend may come back: retried, not a permanent failure, so still ready.
+    assert.deepStrictEqual(e.readiness(), { ready: true });
     assert.equal(settings.lines.filter((l) => l.includes('sending queue full')).length, 2, 'one warning per signal');
 
     const srv = await server(backend);
@@ -224,6 +236,7 @@ describe('otlp exporter over gRPC', () => {
     await srv.waitFor(() => srv.metricsRequests.length === 5, DEADLINE_MS);
     assert.deepStrictEqual([0, 1, 2, 3, 4].map((i) => tagOf(srv, i)), [0, 3, 4, 5, 99], 'the oldest waiting batches were dropped');
     assert.deepStrictEqual(e.droppedItems(), { metrics: 10, logs: 2 });
+    await until(() => e.queueSizes().metrics === 0 && e.queueSizes().logs === 0, 'the queues to empty');
   });
 
   it('shutdown delivers what is queued when the backend is up', async () => {

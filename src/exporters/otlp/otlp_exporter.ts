@@ -5,7 +5,9 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal } from '../../component';
 import { ExportError } from '../../errors';
 import type { AgentLogger } from '../../logger';
+import type { Readiness, ReportsReadiness } from '../../health/readiness';
 import type { DropCounting, DroppedItems } from '../dropped_items';
+import type { QueueSizes, ReportsQueueSize } from '../queue_size';
 import type { BoundedShutdown } from '../shutdown_budget';
 import { dataPointCount } from '../signal_counts';
 import type { OtlpExporterSettings } from './config';
@@ -17,7 +19,7 @@ interface Lane<T> {
   sender: BatchSender<T> | undefined;
 }
 
-export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown {
+export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, ReportsReadiness, ReportsQueueSize {
   readonly consumers: Consumers;
   private readonly logger: AgentLogger;
   private readonly metrics: Lane<ResourceMetrics> | undefined;
@@ -78,6 +80,23 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown {
 
   droppedItems(): DroppedItems {
     return { metrics: this.metrics?.queue.dropped() ?? 0, logs: this.logs?.queue.dropped() ?? 0 };
+  }
+
+  /** Batches waiting for delivery (with the one being sent), per signal this exporter serves. */
+  queueSizes(): QueueSizes {
+    const sizes: { -readonly [S in Signal]?: number } = {};
+    for (const [signal, lane] of this.lanes()) sizes[signal] = lane.queue.pending();
+    return sizes;
+  }
+
+  /** Not ready while the backend rejects batches permanently (see DeliveryQueue.permanentFailure). */
+  readiness(): Readiness {
+    const failures = this.lanes().flatMap(([signal, lane]) => {
+      const reason = lane.queue.permanentFailure();
+      return reason === undefined ? [] : [`${signal}: ${reason}`];
+    });
+    if (failures.length === 0) return { ready: true };
+    return { ready: false, reason: `${this.config.endpoint} rejects batches permanently (${failures.join('; ')}); fix the exporter's endpoint, headers or credentials` };
   }
 
   private async accept<T>(lane: Lane<T>, signal: Signal, batch: T): Promise<void> {

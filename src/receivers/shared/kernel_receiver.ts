@@ -12,6 +12,7 @@ import { parseDuration, type DurationSetting } from '../../exporters/duration';
 import { CgroupResolver, findCgroupV2Root } from '../../host/cgroup_resolver';
 import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
 import { BpfLoadError } from '../../errors';
+import type { Readiness, ReportsReadiness } from '../../health/readiness';
 import { VERSION } from '../../version';
 import type { LogRecordContext } from './log_record_context';
 import { CgroupSeriesReaper } from './cgroup_series';
@@ -73,7 +74,7 @@ export function perCpuCounters(bpf: BpfObject, map: string, slots: number): bigi
   return totals;
 }
 
-export class KernelReceiver implements Receiver {
+export class KernelReceiver implements Receiver, ReportsReadiness {
   /** The loaded object while started; subclasses read their own maps through it. */
   protected bpf: BpfObject | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -201,6 +202,13 @@ export class KernelReceiver implements Receiver {
     })();
     this.pending.add(push);
     void push.finally(() => this.pending.delete(push));
+  }
+
+  /** Ready once its programs attached (start() resolved), until shutdown. */
+  readiness(): Readiness {
+    if (this.stopped) return { ready: false, reason: 'shut down' };
+    if (!this.bpf) return { ready: false, reason: 'programs not attached yet' };
+    return { ready: true };
   }
 
   async shutdown(): Promise<void> {
