@@ -39,24 +39,29 @@ test('a tbf-shaped link raises its cgroup\'s RTT histogram by the shaping delay;
   if (!requireKernel(t)) return;
   const suffix = randomBytes(3).toString('hex'); // names no other run (or stale leftover) shares
   const base = testCgroupBase('rttsh');
-  const shapedGroup = TestCgroup.create(`${base}/shaped`);
-  const plainGroup = TestCgroup.create(`${base}/plain`);
-  const shaped = createTestLink(`rs${suffix}`, 11);
-  const plain = createTestLink(`rp${suffix}`, 12);
   const children: RunningChild[] = [];
   const receiver = new TcpRttReceiver(
     testSettings('tcp_rtt'),
     { collection_interval: '1h', sample_interval: '0', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 64 },
     { metrics: new RecordingMetricsConsumer() },
   );
+  // Registered before anything is made, so a failure while making the rest still removes what exists.
+  let shapedGroup: TestCgroup | undefined;
+  let plainGroup: TestCgroup | undefined;
+  let shaped: ReturnType<typeof createTestLink> | undefined;
+  let plain: ReturnType<typeof createTestLink> | undefined;
   t.after(async () => {
     for (const c of children) c.kill();
     await receiver.shutdown();
-    shaped.cleanup();
-    plain.cleanup();
-    shapedGroup.remove();
-    plainGroup.remove(base);
+    shaped?.cleanup();
+    plain?.cleanup();
+    shapedGroup?.remove(plainGroup ? undefined : base);
+    plainGroup?.remove(base);
   });
+  shapedGroup = TestCgroup.create(`${base}/shaped`);
+  plainGroup = TestCgroup.create(`${base}/plain`);
+  shaped = createTestLink(`rs${suffix}`, 11);
+  plain = createTestLink(`rp${suffix}`, 12);
   shaped.run(shaped.peer, ['tc', 'qdisc', 'add', 'dev', shaped.peerDevice, 'root', 'tbf', 'rate', `${(RATE_BYTES_PER_S * 8) / 1000}kbit`, 'burst', String(FRAME_BYTES), 'latency', '1s']);
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
 
