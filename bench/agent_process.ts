@@ -53,16 +53,8 @@ export class AgentProcess {
    * the load it may still be draining the ring buffer and encoding. Resolves with the seconds
    * it took (bounded by `timeoutMs`, after which it resolves anyway).
    */
-  async waitUntilIdle(windowMs: number, idleFraction: number, timeoutMs: number): Promise<number> {
-    const start = process.hrtime.bigint();
-    let before = cpuSeconds(this.pid);
-    for (;;) {
-      await sleep(windowMs);
-      const now = cpuSeconds(this.pid);
-      const waited = Number(process.hrtime.bigint() - start) / 1e9;
-      if (now - before < (idleFraction * windowMs) / 1000 || waited * 1000 >= timeoutMs) return waited;
-      before = now;
-    }
+  waitUntilIdle(windowMs: number, idleFraction: number, timeoutMs: number): Promise<number> {
+    return waitUntilIdle(this.pid, windowMs, idleFraction, timeoutMs);
   }
 
   /** SIGTERM, then waits for a clean exit; SIGKILL and an error if it does not come in time. */
@@ -121,6 +113,23 @@ export class AgentProcess {
       this.child.once('exit', onExit);
       this.child.once('error', onError);
     });
+  }
+}
+
+/**
+ * Waits until process `pid` uses less than `idleFraction` of a core over `windowMs` (after the
+ * load it may still be draining and encoding). Resolves with the seconds it took, bounded by
+ * `timeoutMs` (after which it resolves anyway).
+ */
+export async function waitUntilIdle(pid: number, windowMs: number, idleFraction: number, timeoutMs: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  let before = cpuSeconds(pid);
+  for (;;) {
+    await sleep(windowMs);
+    const now = cpuSeconds(pid);
+    const waited = Number(process.hrtime.bigint() - start) / 1e9;
+    if (now - before < (idleFraction * windowMs) / 1000 || waited * 1000 >= timeoutMs) return waited;
+    before = now;
   }
 }
 

@@ -3,16 +3,26 @@
 // into the kernel (the default), `userspace-sampled:R` turns push-down off, so that every event
 // crosses the ring buffer and the processor drops it in the agent.
 import { join } from 'node:path';
+import { PEER_NAMES, PEERS, type PeerName } from './peers';
 
 export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt';
 export type SampledMode = `sampled:${number}` | `userspace-sampled:${number}`;
-export type Mode = FixedMode | SampledMode;
+/** A peer tool (bench/peers.ts) instead of the agent, under the same load. */
+export type PeerMode = `peer:${PeerName}`;
+export type Mode = FixedMode | SampledMode | PeerMode;
+/** The modes that run tcpscope. */
+export type AgentMode = Exclude<Mode, 'off' | PeerMode>;
 
 const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt'];
 const SAMPLED_PREFIXES = ['sampled', 'userspace-sampled'] as const;
 
 /** For `--help`: what --modes accepts. */
-export const MODE_SYNTAX = `${FIXED_MODES.join(',')},sampled:R,userspace-sampled:R`;
+export const MODE_SYNTAX = `${FIXED_MODES.join(',')},sampled:R,userspace-sampled:R,${PEER_NAMES.map((p) => `peer:${p}`).join(',')}`;
+
+/** The peer tool a mode runs, or undefined for the agent's modes and off. */
+export function peerOf(mode: Mode): PeerName | undefined {
+  return mode.startsWith('peer:') ? (mode.slice('peer:'.length) as PeerName) : undefined;
+}
 
 export interface ModeSampling {
   readonly ratio: number;
@@ -21,6 +31,7 @@ export interface ModeSampling {
 }
 
 export function samplingOf(mode: Mode): ModeSampling | undefined {
+  if (peerOf(mode)) return undefined;
   const [prefix, ratio] = mode.split(':');
   if (ratio === undefined) return undefined;
   return { ratio: Number(ratio), pushdown: prefix === 'sampled' };
@@ -29,6 +40,10 @@ export function samplingOf(mode: Mode): ModeSampling | undefined {
 /** A mode from its --modes spelling, or undefined when it is none. */
 export function parseMode(text: string): Mode | undefined {
   if ((FIXED_MODES as readonly string[]).includes(text)) return text as FixedMode;
+  if (text.startsWith('peer:')) {
+    const name = text.slice('peer:'.length);
+    return (PEER_NAMES as readonly string[]).includes(name) ? (text as PeerMode) : undefined;
+  }
   const [prefix, ratioText, ...rest] = text.split(':');
   if (rest.length > 0 || !(SAMPLED_PREFIXES as readonly string[]).includes(prefix) || !ratioText) return undefined;
   const ratio = Number(ratioText);
@@ -37,6 +52,8 @@ export function parseMode(text: string): Mode | undefined {
 }
 
 export function modeLabel(mode: Mode): string {
+  const peer = peerOf(mode);
+  if (peer) return PEERS[peer].label;
   const sampling = samplingOf(mode);
   if (sampling) return sampling.pushdown ? `events sampled ${sampling.ratio}, push-down` : `events sampled ${sampling.ratio}, in the agent`;
   return { off: 'agent off', metrics: 'metrics only', events: 'every connection as a log event', rtt: 'tcp_rtt metrics' }[mode as FixedMode];
@@ -48,12 +65,14 @@ export function hasEvents(mode: Mode): boolean {
 }
 
 function rank(mode: Mode): number[] {
+  const peer = peerOf(mode);
+  if (peer) return [10, PEER_NAMES.indexOf(peer)];
   const sampling = samplingOf(mode);
   if (!sampling) return [[0, 1, 2, 9][FIXED_MODES.indexOf(mode as FixedMode)], 0];
   return [sampling.pushdown ? 3 : 4, -sampling.ratio];
 }
 
-/** The canonical order (rounds rotate through the modes in it): off, metrics, events, sampled by falling ratio, rtt. */
+/** The canonical order (rounds rotate through the modes in it): off, metrics, events, sampled by falling ratio, rtt, peers. */
 export function canonicalOrder(modes: readonly Mode[]): Mode[] {
   return [...new Set(modes)].sort((a, b) => {
     const [x, y] = [rank(a), rank(b)];
@@ -62,7 +81,7 @@ export function canonicalOrder(modes: readonly Mode[]): Mode[] {
 }
 
 /** The agent config of a mode: metrics to a file always (for dropped_events), logs when it has events. */
-export function agentConfig(mode: Exclude<Mode, 'off'>, dir: string): string {
+export function agentConfig(mode: AgentMode, dir: string): string {
   // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
   const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
   const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));

@@ -2,7 +2,7 @@
 // targets in docs/architecture.md#benchmarks.
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
-import { canonicalOrder, modeLabel, type Mode } from './modes';
+import { canonicalOrder, modeLabel, peerOf, type Mode } from './modes';
 
 export type { Mode };
 
@@ -168,14 +168,14 @@ export function summaryTable(summaries: readonly ModeSummary[], units: LoadUnits
     'ratio vs off',
     'paired ratio',
     `machine CPU us / ${units.short}`,
-    `agent CPU s / ${units.agentCpuPerLabel}`,
-    'agent peak RSS MB',
-    'events exported / expected',
+    `agent (peer) CPU s / ${units.agentCpuPerLabel}`,
+    'agent (peer) peak RSS MB',
+    'events (peer records) exported / expected',
     'kept fraction',
     'events/s into agent',
     'events/s exported',
     'events lost',
-    'dropped_events metric',
+    'dropped_events metric (peer: lost)',
     'sampled_out_events metric',
     'agent catch-up s (max)',
   ];
@@ -266,7 +266,8 @@ export function verdicts(summaries: readonly ModeSummary[], load: LoadKind): Ver
   const metrics = of('metrics');
   const events = of('events');
   const rtt = of('rtt');
-  const rss = Math.max(...summaries.map((s) => s.peakRssMb ?? 0));
+  // The agent's modes only: a peer tool's memory is reported beside it, not held to its target.
+  const rss = Math.max(...summaries.filter((s) => peerOf(s.mode) === undefined).map((s) => s.peakRssMb ?? 0));
   const result: Verdict[] = [];
   const metricsTarget = load === 'churn' ? TARGETS.metricsChurnRatio : TARGETS.metricsPingPongRatio;
   const loadName = load === 'churn' ? 'churn' : 'ping-pong';

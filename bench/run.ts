@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths';
-import { AgentProcess, sleep } from './agent_process';
+import { AgentProcess, sleep, waitUntilIdle } from './agent_process';
 import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
 import { onExit } from './child_processes';
 import { InterferenceMonitor, type Interference } from './interference';
@@ -26,7 +26,8 @@ import {
   setBpfStatsEnabled,
   type BpfProgramRuns,
 } from './proc_stats';
-import { agentConfig, canonicalOrder, hasEvents, MODE_SYNTAX, modeLabel, parseMode, samplingOf } from './modes';
+import { agentConfig, canonicalOrder, hasEvents, MODE_SYNTAX, modeLabel, parseMode, peerOf, samplingOf, type AgentMode } from './modes';
+import { lostEvents, PEERS, PeerProcess, peerUnavailable } from './peers';
 import {
   bpfTable,
   roundsTable,
@@ -71,9 +72,11 @@ const CATCH_UP_TIMEOUT_MS = 60_000;
 const PAUSE_BETWEEN_ROUNDS_MS = 1000;
 const WARM_UP_SECONDS = 2;
 
+// The peers that do what each load's tcpscope modes do: per-connection records (tcplife,
+// tcpstates) and in-kernel lifetime histograms beside churn; per-segment srtt beside ping-pong.
 const DEFAULT_MODES: Readonly<Record<LoadKind, readonly Mode[]>> = {
-  churn: ['off', 'metrics', 'events'],
-  pingpong: ['off', 'metrics', 'rtt'],
+  churn: ['off', 'metrics', 'events', 'peer:tcplife', 'peer:tcpstates', 'peer:bpftrace-lifetime'],
+  pingpong: ['off', 'metrics', 'rtt', 'peer:bpftrace-srtt'],
 };
 
 const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build)
@@ -93,7 +96,11 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
                     metrics: tcp_lifecycle -> file; events: plus its logs pipeline;
                     rtt: tcp_rtt -> file; sampled:R: events through a sampling
                     processor (hash ratio R) pushed down into the kernel;
-                    userspace-sampled:R: the same with sampling_pushdown: false
+                    userspace-sampled:R: the same with sampling_pushdown: false;
+                    peer:NAME: a peer tool under the same load instead of the agent
+                    (tcplife, tcpstates: libbpf-tools; bpftrace-lifetime, bpftrace-srtt:
+                    bench/bpftrace/*.bt); with default modes a peer not installed is
+                    left out with a note
   --agent FILE      agent launcher, an executable (default bin/tcpscope)
   --max-interference F  rerun a round when other processes used more than this fraction of
                     all CPUs while its load ran (default 0.03)
@@ -189,7 +196,7 @@ async function measuredLoad(spec: LoadSpec): Promise<MeasuredLoad> {
 }
 
 /** `tcpscope validate` on a mode's config: undefined when the agent accepts it, else why not. */
-function agentRefuses(mode: Exclude<Mode, 'off'>, agentBin: string, dir: string): string | undefined {
+function agentRefuses(mode: AgentMode, agentBin: string, dir: string): string | undefined {
   const configPath = join(dir, `validate-${mode}.yaml`);
   writeFileSync(configPath, agentConfig(mode, dir));
   const [command, ...prefix] = agentBin.endsWith('.js') ? [process.execPath, agentBin] : [agentBin];
@@ -211,7 +218,15 @@ function agentRefuses(mode: Exclude<Mode, 'off'>, agentBin: string, dir: string)
 function checkAgentConfigs(options: BenchOptions, dir: string, notes: string[]): Mode[] {
   const modes: Mode[] = [];
   for (const mode of options.modes) {
-    const refused = mode === 'off' ? undefined : agentRefuses(mode, options.agentBin, dir);
+    const peer = peerOf(mode);
+    if (peer) {
+      const missing = peerUnavailable(PEERS[peer]);
+      if (missing === undefined) modes.push(mode);
+      else if (!options.modesGiven) notes.push(`mode ${mode} left out: ${missing}`);
+      else throw new Error(`mode ${mode}: ${missing}`);
+      continue;
+    }
+    const refused = mode === 'off' ? undefined : agentRefuses(mode as AgentMode, options.agentBin, dir);
     if (refused === undefined) {
       modes.push(mode);
     } else if (mode === 'rtt' && !options.modesGiven) {
@@ -235,7 +250,51 @@ function bpfDelta(before: readonly BpfProgramRuns[], after: readonly BpfProgramR
   });
 }
 
-async function runAgentRound(mode: Exclude<Mode, 'off'>, options: BenchOptions, dir: string): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
+/**
+ * A peer tool in place of the agent, measured the same way: started and awaited until attached,
+ * CPU from /proc around the load and its catch-up, peak RSS, then stopped by pid with SIGINT and
+ * its output counted: records of the load's connections, and the events it says it lost.
+ */
+async function runPeerRound(mode: Mode, options: BenchOptions): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
+  const peer = PEERS[peerOf(mode) as NonNullable<ReturnType<typeof peerOf>>];
+  const tool = await PeerProcess.start(peer, AGENT_ATTACH_TIMEOUT_MS);
+  let measured: MeasuredLoad;
+  let cpu: number;
+  let peakRssBytes: number;
+  let catchUpSeconds: number;
+  let output: { stdout: string; stderr: string };
+  try {
+    await sleep(AGENT_SETTLE_MS);
+    const cpuBefore = tool.cpuSeconds();
+    measured = await measuredLoad(options.load);
+    const busyAtLoadEnd = machineBusySeconds();
+    catchUpSeconds = await waitUntilIdle(tool.pid, IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
+    measured = { ...measured, machineCpuSeconds: measured.machineCpuSeconds + machineBusySeconds() - busyAtLoadEnd };
+    cpu = tool.cpuSeconds() - cpuBefore;
+    peakRssBytes = memoryUse(tool.pid).peakRssBytes;
+    output = await tool.stop();
+  } finally {
+    tool.kill();
+  }
+  const { load } = measured;
+  const records = peer.countRecords(output.stdout, new Set(load.serverPorts));
+  const expected = peer.recordsPerConnection === undefined ? undefined : peer.recordsPerConnection * load.connections;
+  return {
+    ...measured,
+    agent: {
+      cpuSeconds: cpu,
+      peakRssBytes,
+      catchUpSeconds,
+      closedConnections: undefined,
+      // The tool's own count of what it lost (ring or perf buffer full), in the agent's column.
+      droppedEvents: lostEvents(output.stdout + output.stderr),
+      sampledOutEvents: undefined,
+      events: { expected, offered: expected ?? records, intoAgent: records, exported: records, byName: { records }, exportedAll: records },
+    },
+  };
+}
+
+async function runAgentRound(mode: AgentMode, options: BenchOptions, dir: string): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, agentConfig(mode, dir));
   const agent = await AgentProcess.start(options.agentBin, configPath, AGENT_ATTACH_TIMEOUT_MS);
@@ -380,7 +439,12 @@ async function main(argv: readonly string[]): Promise<number> {
           mkdirSync(dir);
           let result: RoundResult;
           try {
-            const measured = mode === 'off' ? await measuredLoad(load) : await runAgentRound(mode, options, dir);
+            const measured =
+              mode === 'off'
+                ? await measuredLoad(load)
+                : peerOf(mode)
+                  ? await runPeerRound(mode, options)
+                  : await runAgentRound(mode as AgentMode, options, dir);
             result = { mode, round, attempts: attempt, ...measured };
           } finally {
             // Event files run to hundreds of MB per round: not kept.
