@@ -1,4 +1,4 @@
-// deploy/rbac.yaml must grant exactly what the processor's watches need: get, list and watch on
+// deploy/kubernetes/rbac.yaml must grant exactly what the processor's watches need: get, list and watch on
 // every collection in kube_resources.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +14,8 @@ interface Rule {
   verbs: string[];
 }
 
-test('deploy/rbac.yaml grants get, list and watch on every collection k8s_attributes watches, and nothing more', () => {
-  const documents = parseAllDocuments(readFileSync(join(PACKAGE_ROOT, 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: Rule[] });
+test('deploy/kubernetes/rbac.yaml grants get, list and watch on every collection k8s_attributes watches, and nothing more', () => {
+  const documents = parseAllDocuments(readFileSync(join(PACKAGE_ROOT, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: Rule[] });
   const role = documents.find((d) => d.kind === 'ClusterRole');
   assert.ok(role?.rules, 'a ClusterRole with rules');
   const granted = new Set(role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}/${v}`)))));
