@@ -353,12 +353,14 @@ function render(helm: string, values: Record<string, unknown>): Rendered {
 const pipeline = (config: ValidatedConfig, signal: Signal) => config.pipelines.find((p) => p.id.signal === signal);
 
 describe('deploy/helm/tcpscope', () => {
-  it('helm lint --strict passes', (t) => {
+  it('helm lint --strict passes, with the defaults and with non-default values', (t) => {
     const helm = requireHelm(t);
     if (!helm) return;
-    const r = spawnSync(helm, ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE], { encoding: 'utf8', timeout: 120_000 });
-    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    for (const set of [[], ['--set', 'seccomp.mode=runtimeDefault,k8sAttributes.peer=false,receivers.tcp_rtt.enabled=false,hostCgroupRecursiveReadOnly=']]) {
+      const r = spawnSync(helm, ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE, ...set], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `helm lint ${set.join(' ')}:\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
   });
 
   it('the default values render exactly the objects of deploy/kubernetes (the Namespace aside), the config semantically equal', async (t) => {
