@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths';
+import { findCgroupV2Root } from '../../src/host/cgroup_resolver';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { cgroupPathOf, NODE, populateCluster } from '../support/k8s_fixture';
@@ -40,6 +41,8 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const hostCgroupRoot = findCgroupV2Root();
+  assert.ok(hostCgroupRoot, 'a cgroup2 mount of the host\'s root cgroup (the test cgroups live there)');
   const agent = startChild([join(PACKAGE_ROOT, 'bin', 'tcpscope'), 'run', '--config', join(PACKAGE_ROOT, 'config', 'kubernetes.yaml')], {
     ...process.env,
     KUBECONFIG: kubeconfig,
@@ -47,6 +50,9 @@ test('config/kubernetes.yaml: API down at start, then up; the agent keeps runnin
     OTLP_ENDPOINT: backend.endpoint,
     // Not the shipped 0.0.0.0:13133: a fixed port on this shared machine could be taken.
     TCPSCOPE_HEALTH_ENDPOINT: '127.0.0.1:0',
+    // Not the shipped /host/sys/fs/cgroup (where the DaemonSet mounts the host's cgroup2): on this
+    // host the agent runs in the host's cgroup namespace and sees the mount point itself.
+    TCPSCOPE_HOST_CGROUP_ROOT: hostCgroupRoot,
   });
   children.push(agent);
   await waitUntil(() => agent.stderr().includes('attached') && agent.stderr().includes('unreachable (ECONNREFUSED)'), DEADLINE_MS, 'the agent to start with the API down');

@@ -214,7 +214,7 @@ test('RBAC 403 on replicasets: one warning saying what to grant; the Deployment 
   await waitUntil(() => retries() >= 2, DEADLINE_MS, 'two failed retries of replicasets');
   const warnings = h.settings.lines.filter((l) => l.startsWith('WARN'));
   assert.equal(warnings.length, 1, warnings.join('\n'));
-  assert.match(warnings[0], /replicasets: forbidden \(HTTP 403: replicasets\.apps is forbidden: User "system:serviceaccount:tcpscope:tcpscope" cannot list resource "replicasets" in API group "apps" at the cluster scope\): the agent's service account needs get, list and watch on replicasets.apps \(see deploy\/rbac.yaml\)/);
+  assert.match(warnings[0], /replicasets: forbidden \(HTTP 403: replicasets\.apps is forbidden: User "system:serviceaccount:tcpscope:tcpscope" cannot list resource "replicasets" in API group "apps" at the cluster scope\): the agent's service account needs get, list and watch on replicasets.apps \(see deploy\/kubernetes\/rbac.yaml\)/);
   const attributes = await h.enrich(cgroupOf(checkout));
   assert.equal(attributes['k8s.deployment.name'], 'checkout');
   assert.equal(attributes['k8s.replicaset.name'], 'checkout-7d4b9c');

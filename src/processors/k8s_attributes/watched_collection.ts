@@ -237,7 +237,7 @@ export function describeApiError(error: unknown, spec: Pick<CollectionSpec<KubeO
   const status = typeof e.code === 'number' ? e.code : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const resource = spec.apiGroup ? `${spec.resource}.${spec.apiGroup}` : spec.resource;
   if (status === 403) {
-    return { category: 'forbidden', text: `forbidden (HTTP 403${statusMessage(e.body)}): the agent's service account needs get, list and watch on ${resource} (see deploy/rbac.yaml)` };
+    return { category: 'forbidden', text: `forbidden (HTTP 403${statusMessage(e.body)}): the agent's service account needs get, list and watch on ${resource} (see deploy/kubernetes/rbac.yaml)` };
   }
   if (status === 401) return { category: 'unauthorized', text: `unauthorized (HTTP 401): ${server} rejected the agent's credentials` };
   if (status !== undefined) return { category: `http-${status}`, text: `HTTP ${status} from ${server}${statusMessage(e.body)}` };

@@ -20,7 +20,7 @@ test('API errors become one category per state and a sentence saying what to do'
   const pods = { resource: 'pods', apiGroup: '' };
   const forbidden = describeApiError({ code: 403, body: JSON.stringify({ kind: 'Status', message: 'pods is forbidden: User "system:serviceaccount:o:t" cannot list resource "pods"' }) }, pods, 'https://k');
   assert.equal(forbidden.category, 'forbidden');
-  assert.match(forbidden.text, /HTTP 403: pods is forbidden: .*needs get, list and watch on pods \(see deploy\/rbac.yaml\)/);
+  assert.match(forbidden.text, /HTTP 403: pods is forbidden: .*needs get, list and watch on pods \(see deploy\/kubernetes\/rbac.yaml\)/);
   assert.match(describeApiError({ statusCode: 403 }, { resource: 'replicasets', apiGroup: 'apps' }, 'https://k').text, /on replicasets.apps/);
   assert.deepEqual(describeApiError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, pods, 'https://k'), { category: 'network-ECONNREFUSED', text: 'API server https://k unreachable (ECONNREFUSED)' });
   assert.equal(describeApiError({ message: 'x', cause: { code: 'ECONNRESET' } }, pods, 'https://k').category, 'network-ECONNRESET');
