@@ -6,7 +6,7 @@
 // render exactly deploy/kubernetes, and the RBAC grants exactly what k8s_attributes watches.
 import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -356,8 +356,9 @@ describe('deploy/helm/tcpscope', () => {
   it('helm lint --strict passes, with the defaults and with non-default values', (t) => {
     const helm = requireHelm(t);
     if (!helm) return;
-    for (const set of [[], ['--set', 'seccomp.mode=runtimeDefault,k8sAttributes.peer=false,receivers.tcp_rtt.enabled=false,hostCgroupRecursiveReadOnly=']]) {
-      const r = spawnSync(helm, ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE, ...set], { encoding: 'utf8', timeout: 120_000 });
+    const valueSets: readonly (readonly string[])[] = [[], ['--set', 'seccomp.mode=runtimeDefault,k8sAttributes.peer=false,receivers.tcp_rtt.enabled=false,hostCgroupRecursiveReadOnly=']];
+    for (const set of valueSets) {
+      const r: SpawnSyncReturns<string> = spawnSync(helm, ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE, ...set], { encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 0, `helm lint ${set.join(' ')}:\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
     }
