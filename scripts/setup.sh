@@ -23,6 +23,20 @@ declare -A NEEDED=(
   [setpriv]=util-linux
   [python3]=python3
   [cc]=gcc
+  # container tests (test/deploy/) and scripts/build-image.sh: rootful podman with runc (Debian's
+  # podman depends on "crun | runc": naming runc makes apt pick it, and deploy/podman/containers.conf
+  # selects it), the CNI plugins of podman's default bridge network (and iptables, which they
+  # drive), debootstrap for the local base image (its Release check needs the archive keyring),
+  # the rootless helpers, and unzip for fetched release archives
+  [podman]=podman
+  [runc]=runc
+  [/usr/lib/cni/bridge]=containernetworking-plugins
+  [/usr/sbin/debootstrap]=debootstrap
+  [/usr/share/keyrings/debian-archive-keyring.gpg]=debian-archive-keyring
+  [newuidmap]=uidmap
+  [fuse-overlayfs]=fuse-overlayfs
+  [slirp4netns]=slirp4netns
+  [unzip]=unzip
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do
@@ -40,6 +54,14 @@ if ((${#missing[@]})); then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $packages >/dev/null
+fi
+
+# podman, never configured on a fresh machine, works from the packages' defaults (registries.conf,
+# policy.json, containers.conf, the CNI bridge) plus deploy/podman/containers.conf; ask it once so
+# that a host it cannot run on fails here, with podman's reason, not in the middle of the tests.
+if [[ $(id -u) -eq 0 ]] && ! info=$(CONTAINERS_CONF="$PWD/deploy/podman/containers.conf" podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}' 2>&1); then
+  echo "setup: podman does not work on this host (the container tests need it): $info" >&2
+  exit 1
 fi
 
 # npm dependencies: reinstall when package-lock.json changed since the last install
