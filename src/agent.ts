@@ -36,6 +36,13 @@ export interface RunOptions {
   readonly writeLog?: (line: string) => void;
   /** Overrides the shutdown limit derived from the exporters (see shutdownLimitMs). */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Checks of the host, run once the config is valid and the host cgroup root found, before
+   * anything is built or started (the CLI's: capabilities, tracefs, bpf(); see checkBeforeStart).
+   * A missing requirement then fails start-up at once, before exporters connect or the Kubernetes
+   * client loads. Absent: none (tests with stand-in receivers need no kernel).
+   */
+  readonly preflight?: () => void;
 }
 
 export interface RunningAgent {
@@ -73,6 +80,7 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   // Before anything loads: walking a cgroup2 that is not the host's root (a pod's own, in its
   // private cgroup namespace) would mislabel every socket, so that refuses here (HostCgroupError).
   const cgroups = locateHostCgroupRoot(config.host.cgroup_root || undefined);
+  options.preflight?.();
   const service = buildService(config, census, { resource, logger, hostCgroupRoot: cgroups.root });
   const limitMs = options.shutdownTimeoutMs ?? shutdownLimitMs(census.created);
 

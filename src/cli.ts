@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describeError, onHangup, runAgent, type RunningAgent, type RunOptions } from './agent';
+import { checkBeforeStart } from './bridge/preflight';
 import { defaultRegistry } from './components';
 import { loadConfigFile, MAX_CONFIG_BYTES, validateConfig, type Environment } from './config';
 import { ConfigError, TcpscopeError } from './errors';
@@ -42,7 +43,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
     .allowExcessArguments(false)
     .action(async (options: { config: string }) => {
-      await exitWith(await runCommand({ configPath: options.config }));
+      // Every shipped receiver loads eBPF programs: their kernel requirements are checked first.
+      await exitWith(await runCommand({ configPath: options.config, preflight: checkBeforeStart }));
     });
 
   program

@@ -25,6 +25,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("possibleCpus", possible_cpus);
 	EXPORT("programInfo", program_info);
 	EXPORT("loadedPrograms", loaded_programs);
+	EXPORT("probeBpf", probe_bpf);
 	EXPORT("ringOpen", ring_reader_open);
 	EXPORT("ringClose", ring_reader_close);
 	EXPORT("ringPause", ring_reader_pause);

@@ -57,6 +57,7 @@ napi_value possible_cpus(napi_env env, napi_callback_info info);
 /* programs.c */
 napi_value program_info(napi_env env, napi_callback_info info);
 napi_value loaded_programs(napi_env env, napi_callback_info info);
+napi_value probe_bpf(napi_env env, napi_callback_info info);
 
 /* ring_reader.c */
 napi_value ring_reader_open(napi_env env, napi_callback_info info);

@@ -109,3 +109,17 @@ napi_value loaded_programs(napi_env env, napi_callback_info info)
 	}
 	return result;
 }
+
+/* probeBpf(): creates and closes a one-entry array map, the cheapest bpf() call that needs the
+ * privileges every object load needs. The agent calls it at start-up, before anything heavy, so
+ * that a bpf() refused by a container's seccomp filter (EPERM) is reported at once, by name. */
+napi_value probe_bpf(napi_env env, napi_callback_info info)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tcpscope_probe", sizeof(__u32), sizeof(__u32), 1, NULL);
+	if (fd < 0)
+		return bridge_throw(env, errno, "bpf(BPF_MAP_CREATE) failed: %s", strerror(errno));
+	close(fd);
+	napi_value undefined;
+	napi_get_undefined(env, &undefined);
+	return undefined;
+}

@@ -56,6 +56,8 @@ export interface NativeAddon {
   possibleCpus(): number;
   programInfo(handle: NativeHandle): NativeProgramInfo[];
   loadedPrograms(): NativeLoadedProgram[];
+  /** Creates and closes a one-entry array map: throws a NativeError (errno) when bpf() is refused. */
+  probeBpf(): void;
   ringOpen(
     handle: NativeHandle,
     map: string,

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { BpfLoadError } from '../errors';
+import { isNativeError, nativeAddon, type NativeAddon } from './native';
 
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
 const CAP_PERFMON = 38n;
@@ -16,6 +17,24 @@ export function effectiveCapabilities(status = readFileSync('/proc/self/status',
 
 const has = (caps: bigint, cap: bigint) => (caps & (1n << cap)) !== 0n;
 
+/**
+ * Where deploy/kubernetes's DaemonSet (and the equivalent `podman run` flags) grants each start-up
+ * requirement: start-up errors name the field to fix, not only what is missing.
+ */
+export const GRANTED_BY = {
+  capabilities:
+    'DaemonSet: securityContext.capabilities add [BPF, PERFMON] (with drop [ALL]); podman/docker: --cap-add BPF,PERFMON',
+  tracefs:
+    'DaemonSet: volume `tracefs`, hostPath /sys/kernel/tracing, mounted read-only at /sys/kernel/tracing; ' +
+    'podman/docker: -v /sys/kernel/tracing:/sys/kernel/tracing:ro',
+  seccomp:
+    'DaemonSet: securityContext.seccompProfile {type: Localhost, localhostProfile: tcpscope.json} with deploy/seccomp/tcpscope.json ' +
+    "installed as tcpscope.json in the kubelet's seccomp directory (Helm chart: seccomp.mode); " +
+    'podman/docker: --security-opt seccomp=deploy/seccomp/tcpscope.json',
+} as const;
+
+const capabilityName = (cap: bigint) => (cap === CAP_BPF ? 'CAP_BPF' : 'CAP_PERFMON');
+
 /** Throws BpfLoadError naming what is missing: BTF, or CAP_BPF + CAP_PERFMON. */
 export function checkKernelRequirements(btfPath = VMLINUX_BTF, caps = effectiveCapabilities()): void {
   if (!existsSync(btfPath)) {
@@ -26,10 +45,13 @@ export function checkKernelRequirements(btfPath = VMLINUX_BTF, caps = effectiveC
   }
   const privileged = has(caps, CAP_SYS_ADMIN) || (has(caps, CAP_BPF) && has(caps, CAP_PERFMON));
   if (!privileged) {
+    const missing = [CAP_BPF, CAP_PERFMON].filter((cap) => !has(caps, cap)).map(capabilityName);
     throw new BpfLoadError(
       1,
-      'tcpscope needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN, or root) to load its eBPF programs; ' +
-        'run it as root or grant them (with CAP_DAC_READ_SEARCH, which reading tracefs needs), e.g. `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(readlink -f $(which node))`, or in Kubernetes add BPF, PERFMON and DAC_READ_SEARCH to securityContext.capabilities',
+      `tcpscope needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN, or root) to load its eBPF programs, and this process lacks ${missing.join(' and ')} ` +
+        '(uid 0 in a container holds only the capabilities the runtime grants). In a container, grant them: ' +
+        `${GRANTED_BY.capabilities}. On a host, run as root, or as a non-root user grant them with CAP_DAC_READ_SEARCH, which reading tracefs needs: ` +
+        '`setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(readlink -f $(which node))`',
     );
   }
 }
@@ -47,8 +69,8 @@ export function permissionHint(status = readFileSync('/proc/self/status', 'utf8'
   if (seccomp) {
     return (
       'refused although CAP_BPF and CAP_PERFMON are held, under a seccomp filter: a container runtime\'s default profile allows ' +
-      'bpf() and perf_event_open() only with CAP_SYS_ADMIN; run with deploy/seccomp/tcpscope.json (Kubernetes: ' +
-      'securityContext.seccompProfile type Localhost), or add SYS_ADMIN with the default profile'
+      `bpf() and perf_event_open() only with CAP_SYS_ADMIN; run with the shipped profile (${GRANTED_BY.seccomp}), ` +
+      'or keep the runtime\'s default profile (seccompProfile RuntimeDefault) and add SYS_ADMIN to securityContext.capabilities'
     );
   }
   return 'refused although CAP_BPF and CAP_PERFMON are held: check kernel.unprivileged_bpf_disabled, kernel lockdown and any LSM policy';
@@ -113,8 +135,9 @@ export function ensureTracefs(probe: TracefsProbe = systemTracefsProbe): string 
   if (dir === undefined) {
     throw new BpfLoadError(
       2,
-      `tracefs is not mounted and could not be mounted at ${TRACEFS_CANDIDATES[0]}: run \`mount -t tracefs nodev ${TRACEFS_CANDIDATES[0]}\` ` +
-        '(in Kubernetes, mount the host path /sys/kernel/tracing into the pod)',
+      `tracefs is not mounted and could not be mounted at ${TRACEFS_CANDIDATES[0]} (mounting needs CAP_SYS_ADMIN, which a container lacks): ` +
+        'the syscalls:* tracepoints are attached through it. In a container, mount the host\'s tracefs read-only: ' +
+        `${GRANTED_BY.tracefs}. On a host, run \`mount -t tracefs nodev ${TRACEFS_CANDIDATES[0]}\``,
     );
   }
   try {
@@ -131,8 +154,39 @@ export function ensureTracefs(probe: TracefsProbe = systemTracefsProbe): string 
       `tracefs is mounted at ${dir} but uid ${probe.uid()} may not read it (it is mode 0700 root${dac ? '' : ', and this process lacks CAP_DAC_READ_SEARCH'}): ` +
         'the syscalls:* tracepoints are attached through it. Run as root, or as a non-root user grant CAP_DAC_READ_SEARCH ' +
         'besides CAP_BPF and CAP_PERFMON (e.g. `setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep $(readlink -f $(which node))`, ' +
-        'or in Kubernetes add DAC_READ_SEARCH to securityContext.capabilities)',
+        'or in Kubernetes, with a non-zero securityContext.runAsUser, add DAC_READ_SEARCH to securityContext.capabilities)',
     );
   }
   return dir;
+}
+
+const ERRNO_EPERM = 1;
+
+/**
+ * One cheap bpf() call (a one-entry array map, created and closed) before anything heavy: under a
+ * runtime's default seccomp profile bpf() answers EPERM whatever the capabilities, and finding that
+ * out here takes a millisecond instead of a pipeline's start-up (exporters, the Kubernetes client).
+ */
+export function probeBpf(
+  addon: Pick<NativeAddon, 'probeBpf'> = nativeAddon(),
+  status: () => string = () => readFileSync('/proc/self/status', 'utf8'),
+): void {
+  try {
+    addon.probeBpf();
+  } catch (error) {
+    if (!isNativeError(error)) throw error;
+    const hint = error.errno === ERRNO_EPERM ? permissionHint(status()) : 'the eBPF programs cannot be loaded either';
+    throw new BpfLoadError(error.errno, `bpf() failed at start-up (creating a one-entry array map): ${error.message} (${hint})`);
+  }
+}
+
+/**
+ * What `tcpscope run` checks right after its config is valid and before it builds anything, in
+ * the order a container misses them: BTF and capabilities, tracefs, then bpf() itself (seccomp).
+ * Each failure names the missing piece and the DaemonSet field that grants it (GRANTED_BY).
+ */
+export function checkBeforeStart(): void {
+  checkKernelRequirements();
+  ensureTracefs();
+  probeBpf();
 }

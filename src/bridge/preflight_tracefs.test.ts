@@ -51,6 +51,13 @@ test('not mounted: mounts it when it may, and says how when it may not', () => {
   assert.deepEqual(mounts, ['/sys/kernel/tracing']);
   assert.throws(
     () => ensureTracefs(probe({ mountinfo: () => '', mount: () => eacces() })),
-    /^BpfLoadError: tracefs is not mounted and could not be mounted at \/sys\/kernel\/tracing: run `mount -t tracefs nodev \/sys\/kernel\/tracing`/,
+    (e: unknown) =>
+      e instanceof BpfLoadError &&
+      e.errno === 2 &&
+      e.message ===
+        'tracefs is not mounted and could not be mounted at /sys/kernel/tracing (mounting needs CAP_SYS_ADMIN, which a container lacks): ' +
+          "the syscalls:* tracepoints are attached through it. In a container, mount the host's tracefs read-only: " +
+          'DaemonSet: volume `tracefs`, hostPath /sys/kernel/tracing, mounted read-only at /sys/kernel/tracing; ' +
+          'podman/docker: -v /sys/kernel/tracing:/sys/kernel/tracing:ro. On a host, run `mount -t tracefs nodev /sys/kernel/tracing`',
   );
 });

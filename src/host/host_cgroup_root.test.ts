@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostCgroupError, INIT_CGROUP_NAMESPACE, locateHostCgroupRoot, parseMountinfo, type CgroupProbe } from './host_cgroup_root';
+import { HOW_TO_MOUNT, HostCgroupError, INIT_CGROUP_NAMESPACE, locateHostCgroupRoot, parseMountinfo, type CgroupProbe } from './host_cgroup_root';
 
 // mountinfo of a hybrid host (cgroup v1 controllers plus /sys/fs/cgroup/unified), as read here
 const HOST_MOUNTINFO = [
@@ -58,6 +58,15 @@ test("in a pod: the host's hierarchy bound into the container, never the pod's o
   assert.equal(locateHostCgroupRoot('/host/sys/fs/cgroup', pod).root, '/host/sys/fs/cgroup');
 });
 
+test('the fix names the DaemonSet volume, its host path and mount path, and the config key', () => {
+  assert.equal(
+    HOW_TO_MOUNT,
+    "mount the host's cgroup2 mount point itself read-only into the container (DaemonSet: volume `host-cgroup`, hostPath /sys/fs/cgroup, " +
+      'or /sys/fs/cgroup/unified on a hybrid host, mounted read-only at /host/sys/fs/cgroup; podman/docker: -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro) ' +
+      "and set service.host.cgroup_root to it (the DaemonSet's config.yaml: service.host.cgroup_root: /host/sys/fs/cgroup)",
+  );
+});
+
 test('refusals name what is wrong and the key to set', () => {
   const ownOnly = fakeProbe(POD_MOUNTINFO.split('\n')[0], { '/sys/fs/cgroup': { ino: 4711n, cgroup2: true } }, POD_NAMESPACE, '0::/\n');
   const nothing = fakeProbe('', {}, POD_NAMESPACE, '0::/\n');
@@ -70,7 +79,7 @@ test('refusals name what is wrong and the key to set', () => {
     [
       'private namespace, only its own cgroup2',
       () => locateHostCgroupRoot(undefined, ownOnly),
-      /^no cgroup2 mount here is the host's root cgroup: \/sys\/fs\/cgroup is a cgroup2 directory with cgroup id 4711, mounted from \/, not the host's root cgroup \(id 1\): the agent runs in a private cgroup namespace \(cgroup:\[4026532712\], \/proc\/self\/cgroup 0::\/\).*set service\.host\.cgroup_root to it$/,
+      /^no cgroup2 mount here is the host's root cgroup: \/sys\/fs\/cgroup is a cgroup2 directory with cgroup id 4711, mounted from \/, not the host's root cgroup \(id 1\): the agent runs in a private cgroup namespace \(cgroup:\[4026532712\], \/proc\/self\/cgroup 0::\/\).*set service\.host\.cgroup_root to it/,
     ],
     ['private namespace, no cgroup2 at all', () => locateHostCgroupRoot(undefined, nothing), /^no cgroup2 is mounted and the agent runs in a private cgroup namespace .*service\.host\.cgroup_root/],
     ['configured: the pod\'s own cgroup2', () => locateHostCgroupRoot('/sys/fs/cgroup', bound), /^service\.host\.cgroup_root: \/sys\/fs\/cgroup is a cgroup2 directory with cgroup id 4711/],
@@ -82,6 +91,8 @@ test('refusals name what is wrong and the key to set', () => {
       assert.ok(error instanceof HostCgroupError, name);
       assert.equal(error.code, 'HOST_CGROUP_UNUSABLE', name);
       assert.match(error.message, message, name);
+      // Every refusal ends with what to fix, by the DaemonSet's volume and config key.
+      assert.ok(error.message.endsWith(`; ${HOW_TO_MOUNT}`), name);
       return true;
     }, name);
   }
