@@ -119,3 +119,11 @@ export function agentSecurityArgs(mounts: AgentContainerMounts): string[] {
   return args;
 }
 
+
+/**
+ * The id of testImage(), read right after it is built: tests of other checkouts on the same machine
+ * build the same tag, and an id keeps naming this checkout's image if they re-tag it meanwhile.
+ */
+export function testImageId(): string {
+  return podman(['image', 'inspect', '--format', '{{.Id}}', testImage()]);
+}
