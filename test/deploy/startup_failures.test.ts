@@ -12,8 +12,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { GRANTED_BY, permissionHint } from '../../src/bridge/preflight';
-import { HOW_TO_MOUNT } from '../../src/host/host_cgroup_root';
+import { checkKernelRequirements, ensureTracefs, GRANTED_BY, permissionHint, probeBpf } from '../../src/bridge/preflight';
+import { describeError } from '../../src/agent';
+import { HOW_TO_MOUNT, locateHostCgroupRoot } from '../../src/host/host_cgroup_root';
 import { PACKAGE_ROOT } from '../../src/paths';
 import {
   agentSecurityArgs,
@@ -143,6 +144,33 @@ test('with every grant the DaemonSet gives, the same container starts its pipeli
 });
 
 const HELD_BPF_PERFMON = `CapEff:\t${((1n << 39n) | (1n << 38n)).toString(16).padStart(16, '0')}\nSeccomp:\t2\n`;
+
+/** The line `tcpscope run` prints for an error (src/cli.ts reportError). */
+function refusalLine(fail: () => unknown): string {
+  try {
+    fail();
+  } catch (error) {
+    return `tcpscope: ${describeError(error)}`;
+  }
+  throw new Error('expected a refusal');
+}
+
+test('docs/deployment.md quotes each start-up refusal exactly as the agent prints it', () => {
+  const docs = readFileSync(join(PACKAGE_ROOT, 'docs', 'deployment.md'), 'utf8');
+  const unmountable = () => {
+    throw Object.assign(new Error('mount: permission denied'), { code: 'EPERM' });
+  };
+  const noHostCgroup = { mountinfo: () => '', selfCgroup: () => '0::/\n', cgroupNamespace: () => 'cgroup:[4026532712]', inspect: () => undefined };
+  const seccompRefusal = { probeBpf: () => { throw Object.assign(new Error('bpf(BPF_MAP_CREATE) failed: Operation not permitted'), { code: 'BPF_ERROR', errno: 1, libbpfLog: '' }); } };
+  const lines = [
+    refusalLine(() => ensureTracefs({ mountinfo: () => '', stat: () => undefined, mount: unmountable, caps: () => 0n, uid: () => 0 })),
+    refusalLine(() => locateHostCgroupRoot('/host/sys/fs/cgroup', noHostCgroup)),
+    refusalLine(() => probeBpf(seccompRefusal, () => HELD_BPF_PERFMON)),
+    refusalLine(() => checkKernelRequirements('/proc/self/status', 0n)),
+  ];
+  for (const line of lines) assert.ok(docs.includes(`\`\` ${line} \`\``), `docs/deployment.md should quote:\n${line}`);
+});
+
 
 test('no tracefs volume: exits 1 at once naming volume `tracefs` and its paths', (t) => {
   if (!requireContainers(t)) return;
