@@ -43,7 +43,7 @@ test('the fixes name the DaemonSet field that grants each requirement', () => {
     GRANTED_BY.tracefs,
     'DaemonSet: volume `tracefs`, hostPath /sys/kernel/tracing, mounted read-only at /sys/kernel/tracing; podman/docker: -v /sys/kernel/tracing:/sys/kernel/tracing:ro',
   );
-  assert.match(GRANTED_BY.seccomp, /^DaemonSet: securityContext\.seccompProfile \{type: Localhost, localhostProfile: tcpscope\.json\} .*\(Helm chart: seccomp\.mode\); podman\/docker: --security-opt seccomp=deploy\/seccomp\/tcpscope\.json$/);
+  assert.match(GRANTED_BY.seccomp, /^DaemonSet: securityContext\.seccompProfile \{type: Localhost, localhostProfile: tcpscope\.json\}, with .* \/var\/lib\/kubelet\/seccomp\/tcpscope\.json \(Helm chart: seccomp\.mode localhost\); podman\/docker: --security-opt seccomp=deploy\/seccomp\/tcpscope\.json$/);
   const caps = (() => {
     try {
       checkKernelRequirements('/proc/self/status', 0n);
@@ -54,7 +54,7 @@ test('the fixes name the DaemonSet field that grants each requirement', () => {
   })();
   assert.ok(caps.includes(`In a container, grant them: ${GRANTED_BY.capabilities}. On a host,`), caps);
   const status = `Name:\tnode\nCapEff:\t${(CAP(39) | CAP(38)).toString(16).padStart(16, '0')}\nSeccomp:\t2\n`;
-  assert.ok(permissionHint(status).includes(`run with the shipped profile (${GRANTED_BY.seccomp}), or keep`));
+  assert.ok(permissionHint(status).endsWith(`run with the shipped profile (${GRANTED_BY.seccomp}), or keep the runtime's default profile (seccompProfile RuntimeDefault) and add SYS_ADMIN to securityContext.capabilities (Helm chart: seccomp.mode runtimeDefault)`));
 });
 
 /** What the addon throws: an Error with code BPF_ERROR and the errno. */

@@ -28,8 +28,8 @@ export const GRANTED_BY = {
     'DaemonSet: volume `tracefs`, hostPath /sys/kernel/tracing, mounted read-only at /sys/kernel/tracing; ' +
     'podman/docker: -v /sys/kernel/tracing:/sys/kernel/tracing:ro',
   seccomp:
-    'DaemonSet: securityContext.seccompProfile {type: Localhost, localhostProfile: tcpscope.json} with deploy/seccomp/tcpscope.json ' +
-    "installed as tcpscope.json in the kubelet's seccomp directory (Helm chart: seccomp.mode); " +
+    'DaemonSet: securityContext.seccompProfile {type: Localhost, localhostProfile: tcpscope.json}, with deploy/seccomp/tcpscope.json ' +
+    'installed on every node as /var/lib/kubelet/seccomp/tcpscope.json (Helm chart: seccomp.mode localhost); ' +
     'podman/docker: --security-opt seccomp=deploy/seccomp/tcpscope.json',
 } as const;
 
@@ -70,7 +70,8 @@ export function permissionHint(status = readFileSync('/proc/self/status', 'utf8'
     return (
       'refused although CAP_BPF and CAP_PERFMON are held, under a seccomp filter: a container runtime\'s default profile allows ' +
       `bpf() and perf_event_open() only with CAP_SYS_ADMIN; run with the shipped profile (${GRANTED_BY.seccomp}), ` +
-      'or keep the runtime\'s default profile (seccompProfile RuntimeDefault) and add SYS_ADMIN to securityContext.capabilities'
+      'or keep the runtime\'s default profile (seccompProfile RuntimeDefault) and add SYS_ADMIN to securityContext.capabilities ' +
+      '(Helm chart: seccomp.mode runtimeDefault)'
     );
   }
   return 'refused although CAP_BPF and CAP_PERFMON are held: check kernel.unprivileged_bpf_disabled, kernel lockdown and any LSM policy';
