@@ -62,8 +62,8 @@ test('the fix names the DaemonSet volume, its host path and mount path, and the 
   assert.equal(
     HOW_TO_MOUNT,
     "mount the host's cgroup2 mount point itself read-only into the container (DaemonSet: volume `host-cgroup`, hostPath /sys/fs/cgroup, " +
-      'or /sys/fs/cgroup/unified on a hybrid host, mounted read-only at /host/sys/fs/cgroup; podman/docker: -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro) ' +
-      "and set service.host.cgroup_root to it (the DaemonSet's config.yaml: service.host.cgroup_root: /host/sys/fs/cgroup)",
+      'or /sys/fs/cgroup/unified on a hybrid host, mounted read-only at /host/sys/fs/cgroup, and service.host.cgroup_root: /host/sys/fs/cgroup ' +
+      'in its config.yaml; podman/docker: -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro) and set service.host.cgroup_root to it',
   );
 });
 
@@ -79,7 +79,7 @@ test('refusals name what is wrong and the key to set', () => {
     [
       'private namespace, only its own cgroup2',
       () => locateHostCgroupRoot(undefined, ownOnly),
-      /^no cgroup2 mount here is the host's root cgroup: \/sys\/fs\/cgroup is a cgroup2 directory with cgroup id 4711, mounted from \/, not the host's root cgroup \(id 1\): the agent runs in a private cgroup namespace \(cgroup:\[4026532712\], \/proc\/self\/cgroup 0::\/\).*set service\.host\.cgroup_root to it/,
+      /^no cgroup2 mount here is the host's root cgroup: \/sys\/fs\/cgroup is a cgroup2 directory with cgroup id 4711, mounted from \/, not the host's root cgroup \(id 1\): the agent runs in a private cgroup namespace \(cgroup:\[4026532712\], \/proc\/self\/cgroup 0::\/\).*set service\.host\.cgroup_root to it$/,
     ],
     ['private namespace, no cgroup2 at all', () => locateHostCgroupRoot(undefined, nothing), /^no cgroup2 is mounted and the agent runs in a private cgroup namespace .*service\.host\.cgroup_root/],
     ['configured: the pod\'s own cgroup2', () => locateHostCgroupRoot('/sys/fs/cgroup', bound), /^service\.host\.cgroup_root: \/sys\/fs\/cgroup is a cgroup2 directory with cgroup id 4711/],

@@ -92,8 +92,8 @@ export interface HostCgroupRoot {
 /** What to do, naming the DaemonSet's volume and config key (and the podman flag) that provide it. */
 export const HOW_TO_MOUNT =
   "mount the host's cgroup2 mount point itself read-only into the container (DaemonSet: volume `host-cgroup`, hostPath /sys/fs/cgroup, " +
-  'or /sys/fs/cgroup/unified on a hybrid host, mounted read-only at /host/sys/fs/cgroup; podman/docker: -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro) ' +
-  "and set service.host.cgroup_root to it (the DaemonSet's config.yaml: service.host.cgroup_root: /host/sys/fs/cgroup)";
+  'or /sys/fs/cgroup/unified on a hybrid host, mounted read-only at /host/sys/fs/cgroup, and service.host.cgroup_root: /host/sys/fs/cgroup ' +
+  'in its config.yaml; podman/docker: -v /sys/fs/cgroup:/host/sys/fs/cgroup:ro) and set service.host.cgroup_root to it';
 
 /**
  * The host's cgroup2 root: `configured` (service.host.cgroup_root) when given, else the first
