@@ -58,10 +58,12 @@ fi
 
 # podman, never configured on a fresh machine, works from the packages' defaults (registries.conf,
 # policy.json, containers.conf, the CNI bridge) plus deploy/podman/containers.conf; ask it once so
-# that a host it cannot run on fails here, with podman's reason, not in the middle of the tests.
+# that a host it cannot run on says so here, with podman's reason. Only the container tests need
+# it: in CI that fails setup, elsewhere (`npm start` runs setup too) it is a warning.
 if [[ $(id -u) -eq 0 ]] && ! info=$(CONTAINERS_CONF="$PWD/deploy/podman/containers.conf" podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}' 2>&1); then
-  echo "setup: podman does not work on this host (the container tests need it): $info" >&2
-  exit 1
+  echo "setup: podman does not work on this host, so the container tests (test/deploy/) cannot run: $info" >&2
+  # CI as the tests read it (test/support/kernel.ts isCi): unset, empty, 0, false, no, off are not CI.
+  case "$(echo "${CI:-}" | tr '[:upper:]' '[:lower:]' | xargs)" in '' | 0 | false | no | off) ;; *) exit 1 ;; esac
 fi
 
 # npm dependencies: reinstall when package-lock.json changed since the last install
