@@ -3,8 +3,8 @@
 // missing at a time: the tracefs volume, the host-cgroup volume, the shipped seccomp profile, the
 // capabilities. Each run must exit 1 within a second of the agent's own run time (node's
 // process.uptime() at exit: its start, the config, and the checks made before anything is
-// built), with one line that names what is missing and the manifest
-// field that grants it. podman's StartedAt..FinishedAt (runc and conmon included) is reported too.
+// built), with one line that names what is missing and the manifest field that grants it.
+// podman's StartedAt..FinishedAt (runc and conmon included) is reported beside it.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
