@@ -1,0 +1,179 @@
+// The agent in a real container, run as the DaemonSet runs it (CAP_BPF + CAP_PERFMON only, the
+// shipped seccomp profile, read-only root, no-new-privileges, private cgroup and PID namespaces,
+// tracefs and the host's cgroup2 mount point read-only, no host network), watching two workload
+// containers under kubelet-style pod cgroups that talk across a netns pair in 198.18.0.0/15.
+// k8s_attributes in local mode: container.id and k8s.pod.uid come from the host cgroup path.
+//
+// The whole file runs under the runner's per-file --test-timeout (120 s in scripts/test.sh, which
+// covers the image build too, whatever timeout a hook asks for): scripts/test.sh builds the image
+// before the suite, so testImage() here is a layer-cache hit of a few seconds.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { testDir } from '../support/agent';
+import { DEADLINE_MS, waitUntil } from '../support/child';
+import { cgroupfsPodParent, hierarchiesHolding, podCgroupBase, removeFromEveryHierarchy } from '../support/container_cgroups';
+import {
+  AGENT_TEST_DIR,
+  containerLogs,
+  containerState,
+  firstJsonLine,
+  startAgentContainer,
+  startWorkload,
+  waitForLogs,
+  writeContainerAgentConfig,
+  type RunningContainer,
+} from '../support/container_agent';
+import { createTestLink } from '../support/netns';
+import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatAttributes, type FlatDataPoint } from '../support/otlp_json';
+import { AGENT_HOST_CGROUP, containerTestUnavailable, hostCgroup2MountPoint, podman, requireContainers, testImage } from '../support/podman';
+
+const CONNECTIONS = 3;
+const SEND = 4321;
+const REPLY = 777;
+
+let image: string | undefined;
+before(
+  () => {
+    if (containerTestUnavailable() === undefined) image = testImage();
+  },
+  // A cold build (debootstrap, apt-get, npm ci) takes minutes when this file is run on its own.
+  { timeout: 15 * 60_000 },
+);
+
+test('agent container as the DaemonSet runs it: exact events of workload containers in kubelet pod cgroups, read-only host cgroups, flush on podman stop', { timeout: 10 * 60_000 }, async (t) => {
+  if (!requireContainers(t)) return;
+  assert.ok(image, 'the image was built');
+  const dir = testDir(t, 'tcpscope-ctr');
+  const link = createTestLink('ctr');
+  t.after(() => link.cleanup());
+  const base = podCgroupBase('ctr');
+  const serverPod = cgroupfsPodParent(base, 'burstable', randomUUID());
+  const clientPod = cgroupfsPodParent(base, 'besteffort', randomUUID());
+  const workloads: string[] = [];
+  t.after(() => {
+    // Containers first (podman removes their own cgroups), then the parents podman leaves behind.
+    for (const name of workloads) podman(['rm', '--force', '--time', '0', name]);
+    const remaining = removeFromEveryHierarchy(base);
+    assert.deepEqual(remaining, [], `test cgroup ${base} could not be removed from these hierarchies`);
+  });
+
+  writeContainerAgentConfig(dir, {
+    receivers: { tcp_lifecycle: { collection_interval: '500ms', drain_interval: '20ms' } },
+    processors: { k8s_attributes: { auth_type: 'none' } },
+    exporters: {
+      // live: flushed often, for waiting on conditions. final: flushed only on shutdown (or at
+      // 1 MiB of lines), so what it holds after `podman stop` was written by the stop.
+      'file/live': { path: `${AGENT_TEST_DIR}/live.jsonl`, flush_interval: '100ms' },
+      'file/final': { path: `${AGENT_TEST_DIR}/final.jsonl`, flush_interval: '596h' },
+    },
+    service: {
+      host: { cgroup_root: AGENT_HOST_CGROUP },
+      pipelines: {
+        logs: { receivers: ['tcp_lifecycle'], processors: ['k8s_attributes'], exporters: ['file/live', 'file/final'] },
+        metrics: { receivers: ['tcp_lifecycle'], processors: ['k8s_attributes'], exporters: ['file/live'] },
+      },
+    },
+  });
+
+  // ---- the agent: attached, with the host's cgroup root ----
+  const agent = startAgentContainer(t, { image, netns: link.isolated, dir });
+  const startup = await waitForLogs(agent.name, (l) => l.includes('attached') || containerState(agent.name).status !== 'running', 'the agent container to attach its programs');
+  assert.equal(containerState(agent.name).status, 'running', startup);
+  assert.match(startup, /tp_btf\/inet_sock_set_state/, 'startup names the hooks');
+
+  // ---- workloads: a server pod and a client pod, each container in its own netns ----
+  const server = startWorkload(t, { image, kind: 'ctr-server', netns: link.peer, cgroupParent: serverPod.path, peerArgs: ['server', String(REPLY), 'client-first'] });
+  workloads.push(server.name);
+  const { dual } = await firstJsonLine<{ dual: number }>(server.name);
+
+  // ---- the agent cannot write the host's cgroup tree (the server's pod cgroup exists now) ----
+  const probe = JSON.parse(
+    podman([
+      'exec', agent.name, 'node', '-e',
+      `const fs = require('fs');
+       const code = (f) => { try { f(); return 'written'; } catch (e) { return e.code; } };
+       const mount = fs.readFileSync('/proc/self/mounts', 'utf8').split('\\n').find((l) => l.split(' ')[1] === '${AGENT_HOST_CGROUP}');
+       console.log(JSON.stringify({
+         mkdir: code(() => fs.mkdirSync('${AGENT_HOST_CGROUP}${base}/escape')),
+         freeze: code(() => fs.writeFileSync('${AGENT_HOST_CGROUP}${serverPod.path}/cgroup.freeze', '1')),
+         mount,
+       }));`,
+    ]),
+  ) as { mkdir: string; freeze: string; mount: string };
+  assert.equal(probe.mkdir, 'EROFS', 'mkdir under the host cgroup tree');
+  assert.equal(probe.freeze, 'EROFS', 'writing cgroup.freeze');
+  const [, mountPoint, fsType, options] = probe.mount.split(' ');
+  assert.deepEqual([mountPoint, fsType, options!.split(',')[0]], [AGENT_HOST_CGROUP, 'cgroup2', 'ro'], probe.mount);
+  assert.equal(readFileSync(join(hostCgroup2MountPoint(readFileSync('/proc/self/mountinfo', 'utf8')), serverPod.path, 'cgroup.freeze'), 'utf8').trim(), '0', 'the host cgroup is not frozen');
+  assert.equal(hierarchiesHolding(`${base}/escape`).length, 0);
+
+  // The client holds its first connection until SIGUSR1: it cannot exit before its pid is read.
+  const client = startWorkload(t, {
+    image, kind: 'ctr-client', netns: link.client, cgroupParent: clientPod.path,
+    peerArgs: ['client', link.peerV4, String(dual), String(CONNECTIONS), String(SEND), '-1', 'client-first'],
+  });
+  workloads.push(client.name);
+  podman(['kill', '--signal', 'USR1', client.name]);
+  assert.equal(podman(['wait', client.name], DEADLINE_MS), '0', `client: ${containerLogs(client.name)}`);
+
+  const cgroupOf = (pod: { path: string }, c: RunningContainer) => `0::${pod.path}/libpod-${c.id}`;
+  const serverCgroup = cgroupOf(serverPod, server);
+  const clientCgroup = cgroupOf(clientPod, client);
+
+  // podman stop once the kernel has closed every connection on both sides (the live metrics say
+  // so; the program run that counts a close submits its event): the stop must deliver the rest.
+  const closed = (points: readonly FlatDataPoint[], cgroup: string) =>
+    points.find((p) => p.metric === 'system.network.tcp.connection.duration' && p.attributes['process.linux.cgroup'] === cgroup)?.value;
+  const live = join(dir, 'live.jsonl');
+  await waitUntil(
+    () => readOtlpJsonFileSoFar(live).metricExports.some((points) => closed(points, serverCgroup) === CONNECTIONS && closed(points, clientCgroup) === CONNECTIONS),
+    DEADLINE_MS,
+    'a metrics export counting every connection closed in both workload containers',
+    () => `cgroups seen: ${[...new Set(readOtlpJsonFileSoFar(live).metricExports.flat().map((p) => p.attributes['process.linux.cgroup']))].join(' ')}`,
+  );
+
+  // ---- podman stop: flush and exit 0 ----
+  podman(['stop', '--time', '30', agent.name], 60_000);
+  const stopped = containerState(agent.name);
+  assert.deepEqual([stopped.status, stopped.exitCode], ['exited', 0], containerLogs(agent.name));
+  assert.match(containerLogs(agent.name), /stopped/);
+
+  const file = readOtlpJsonFile(join(dir, 'final.jsonl'));
+  const events = (cgroup: string, name: string): FlatAttributes[] =>
+    file.logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup && r.eventName === name).map((r) => r.attributes);
+  assert.equal(events(clientCgroup, 'tcp.connect').length, CONNECTIONS);
+  assert.equal(events(serverCgroup, 'tcp.accept').length, CONNECTIONS);
+  assert.equal(events(clientCgroup, 'tcp.close').length, CONNECTIONS);
+  assert.equal(events(serverCgroup, 'tcp.close').length, CONNECTIONS);
+  assert.equal(events(clientCgroup, 'tcp.accept').length + events(serverCgroup, 'tcp.connect').length, 0);
+  for (const [cgroup, container, pod] of [
+    [clientCgroup, client, clientPod],
+    [serverCgroup, server, serverPod],
+  ] as const) {
+    for (const a of [...events(cgroup, 'tcp.connect'), ...events(cgroup, 'tcp.accept'), ...events(cgroup, 'tcp.close')]) {
+      assert.equal(a['container.id'], container.id, 'container.id: the full id podman gave');
+      assert.equal(a['k8s.pod.uid'], pod.uid, 'k8s.pod.uid: the uid in the cgroup parent');
+    }
+  }
+  for (const a of events(clientCgroup, 'tcp.connect')) {
+    assert.equal(a['process.pid'], client.pid, 'the client container\'s pid 1, as the host sees it');
+    assert.equal(a['network.peer.address'], link.peerV4);
+  }
+  for (const a of events(clientCgroup, 'tcp.close')) {
+    assert.deepEqual([a['process.pid'], a['tcp.bytes.sent'], a['tcp.bytes.received']], [client.pid, SEND, REPLY]);
+  }
+  for (const a of events(serverCgroup, 'tcp.close')) {
+    assert.deepEqual([a['process.pid'], a['tcp.bytes.sent'], a['tcp.bytes.received']], [server.pid, REPLY, SEND]);
+  }
+  for (const a of events(serverCgroup, 'tcp.accept')) {
+    assert.deepEqual([a['process.pid'], a['network.local.address'], a['network.peer.address']], [server.pid, link.peerV4, link.clientV4]);
+  }
+  // Each side's socket lives in its workload's network namespace (the one the test made).
+  const netnsInode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
+  for (const a of [...events(clientCgroup, 'tcp.connect'), ...events(clientCgroup, 'tcp.close')]) assert.equal(a['tcp.netns.inode'], netnsInode(link.client));
+  for (const a of [...events(serverCgroup, 'tcp.accept'), ...events(serverCgroup, 'tcp.close')]) assert.equal(a['tcp.netns.inode'], netnsInode(link.peer));
+
+});

@@ -1,0 +1,136 @@
+// The agent and its workloads as real containers for test/deploy/: the agent run as the DaemonSet
+// runs it (agentSecurityArgs), its config and output directory bind-mounted from a test directory,
+// and workload containers running test/support/tcp_peer.js with the image's own node, each in a
+// network namespace the test made and under a kubelet-style cgroup parent.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { stringify } from 'yaml';
+import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
+import { agentSecurityArgs, containerName, hostCgroup2MountPoint, podman, podmanEnv } from './podman';
+
+/** Where the agent container sees the test directory (config, kubeconfig, the file exporter's output). */
+export const AGENT_TEST_DIR = '/test';
+
+/** The tcp_peer script as built into dist/, mounted read-only into workload containers. */
+const TCP_PEER_JS = join(DIST_ROOT, 'test', 'support', 'tcp_peer.js');
+const PEER_IN_CONTAINER = '/peer/tcp_peer.js';
+
+export interface RunningContainer {
+  readonly name: string;
+  /** The full 64-hex container id. */
+  readonly id: string;
+  /** The host pid of the container's first process (podman inspect .State.Pid). */
+  readonly pid: number;
+}
+
+/**
+ * What a container wrote to stdout and to stderr (`podman logs` replays each on its own stream),
+ * running or exited. The agent logs to stderr; tcp_peer prints its JSON to stdout.
+ */
+export function containerLogs(name: string): string {
+  const result = spawnSync('podman', ['logs', name], { env: podmanEnv(), encoding: 'utf8', timeout: DEADLINE_MS });
+  if (result.error || result.status !== 0) throw new Error(`podman logs ${name}: ${result.error?.message ?? result.stderr.trim()}`);
+  return result.stdout + result.stderr;
+}
+
+/** Polls `podman logs` until `predicate` holds (bounded by `timeoutMs`). */
+export async function waitForLogs(name: string, predicate: (logs: string) => boolean, what: string, timeoutMs = DEADLINE_MS): Promise<string> {
+  let logs = '';
+  await waitUntil(
+    () => predicate((logs = containerLogs(name))),
+    timeoutMs,
+    what,
+    () => `podman logs ${name}:\n${logs}`,
+  );
+  return logs;
+}
+
+export interface ContainerState {
+  readonly status: string;
+  readonly exitCode: number;
+  readonly pid: number;
+}
+
+export function containerState(name: string): ContainerState {
+  const [status, exitCode, pid] = podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}', name]).split(' ');
+  return { status: status!, exitCode: Number(exitCode), pid: Number(pid) };
+}
+
+function inspectRunning(name: string): RunningContainer {
+  const [id, pid] = podman(['inspect', '--format', '{{.Id}} {{.State.Pid}}', name]).split(' ');
+  if (!/^[0-9a-f]{64}$/.test(id!) || !(Number(pid) > 0)) throw new Error(`podman inspect ${name}: expected a running container, got id ${id} pid ${pid}`);
+  return { name, id: id!, pid: Number(pid) };
+}
+
+export interface AgentContainerOptions {
+  readonly image: string;
+  /** A network namespace under /run/netns the agent joins (no host network, no podman bridge). */
+  readonly netns: string;
+  /** Test directory holding config.yaml (and a kubeconfig); the file exporter writes into it. */
+  readonly dir: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Starts the agent container exactly as the DaemonSet runs it: CAP_BPF + CAP_PERFMON only, the
+ * shipped seccomp profile, read-only root, no-new-privileges, private cgroup and PID namespaces,
+ * tracefs and the host's cgroup2 mount point read-only; its config from `<dir>/config.yaml`
+ * mounted read-only at /etc/tcpscope (as the ConfigMap is). `dir` is also mounted read-write at
+ * AGENT_TEST_DIR for the file exporter.
+ */
+export function startAgentContainer(t: TestContext, options: AgentContainerOptions): RunningContainer {
+  const name = containerName(t, 'ctr-agent');
+  const hostCgroup = hostCgroup2MountPoint(readFileSync('/proc/self/mountinfo', 'utf8'));
+  podman([
+    'run', '-d', '--name', name,
+    ...agentSecurityArgs({ tracefs: true, hostCgroup, seccomp: 'shipped' }),
+    '--network', `ns:/run/netns/${options.netns}`,
+    '-v', `${join(options.dir, 'config.yaml')}:/etc/tcpscope/config.yaml:ro`,
+    '-v', `${options.dir}:${AGENT_TEST_DIR}`,
+    ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    options.image,
+  ]);
+  return inspectRunning(name);
+}
+
+/** Writes the agent's config as `<dir>/config.yaml`. */
+export function writeContainerAgentConfig(dir: string, config: Readonly<Record<string, unknown>>): void {
+  writeFileSync(join(dir, 'config.yaml'), stringify(config));
+}
+
+export interface WorkloadOptions {
+  readonly image: string;
+  readonly kind: string;
+  readonly netns: string;
+  /** --cgroup-parent: a kubelet-style pod cgroup (container_cgroups.ts). */
+  readonly cgroupParent: string;
+  /** Arguments of tcp_peer.js (`server ...` or `client ...`). */
+  readonly peerArgs: readonly string[];
+}
+
+/**
+ * A workload container whose first process (pid 1 inside, `pid` on the host) is the image's node
+ * running tcp_peer.js: the process that opens the sockets is the one podman inspect names.
+ */
+export function startWorkload(t: TestContext, options: WorkloadOptions): RunningContainer {
+  const name = containerName(t, options.kind);
+  podman([
+    'run', '-d', '--name', name,
+    '--network', `ns:/run/netns/${options.netns}`,
+    '--cgroup-parent', options.cgroupParent,
+    '--read-only', '--cap-drop', 'ALL',
+    '-v', `${TCP_PEER_JS}:${PEER_IN_CONTAINER}:ro`,
+    '--entrypoint', 'node',
+    options.image,
+    PEER_IN_CONTAINER, ...options.peerArgs,
+  ]);
+  return inspectRunning(name);
+}
+
+/** The first JSON line a tcp_peer container printed. */
+export async function firstJsonLine<T>(name: string): Promise<T> {
+  const logs = await waitForLogs(name, (l) => l.split('\n').some((line) => line.startsWith('{')), `${name} to print its JSON line`);
+  return JSON.parse(logs.split('\n').find((line) => line.startsWith('{'))!) as T;
+}
