@@ -14,7 +14,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { testDir } from '../support/agent';
 import { DEADLINE_MS, waitUntil } from '../support/child';
-import { cgroupfsPodParent, hierarchiesHolding, podCgroupBase, removeFromEveryHierarchy } from '../support/container_cgroups';
+import { cgroupfsPodParent, hierarchiesHolding, podCgroupBase, removeTestCgroups, systemdPodParent } from '../support/container_cgroups';
+import { deleteRuncContainer, startRuncWorkload } from '../support/container_runc';
 import {
   AGENT_TEST_DIR,
   containerLogs,
@@ -33,6 +34,9 @@ import { AGENT_HOST_CGROUP, containerTestUnavailable, hostCgroup2MountPoint, pod
 const CONNECTIONS = 3;
 const SEND = 4321;
 const REPLY = 777;
+// The second client, under runc with kubelet's systemd-driver layout.
+const RUNC_CONNECTIONS = 2;
+const RUNC_SEND = 1234;
 
 let image: string | undefined;
 before(
@@ -52,12 +56,14 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
   const base = podCgroupBase('ctr');
   const serverPod = cgroupfsPodParent(base, 'burstable', randomUUID());
   const clientPod = cgroupfsPodParent(base, 'besteffort', randomUUID());
+  const runcPod = systemdPodParent(base, 'guaranteed', randomUUID());
   const workloads: string[] = [];
-  t.after(() => {
-    // Containers first (podman removes their own cgroups), then the parents podman leaves behind.
+  const runcIds: string[] = [];
+  t.after(async () => {
+    // Containers first (podman and runc remove their own cgroups), then the parents they leave.
     for (const name of workloads) podman(['rm', '--force', '--time', '0', name]);
-    const remaining = removeFromEveryHierarchy(base);
-    assert.deepEqual(remaining, [], `test cgroup ${base} could not be removed from these hierarchies`);
+    for (const id of runcIds) deleteRuncContainer(id);
+    await removeTestCgroups(base, DEADLINE_MS);
   });
 
   writeContainerAgentConfig(dir, {
@@ -116,12 +122,23 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
     peerArgs: ['client', link.peerV4, String(dual), String(CONNECTIONS), String(SEND), '-1', 'client-first'],
   });
   workloads.push(client.name);
+  // A second client as containerd would run it: runc, cgroupsPath in kubelet's systemd layout.
+  const runcClient = await startRuncWorkload(t, {
+    image, dir, netns: link.client,
+    cgroupsPath: (id) => `${runcPod.path}/cri-containerd-${id}.scope`,
+    peerArgs: ['client', link.peerV4, String(dual), String(RUNC_CONNECTIONS), String(RUNC_SEND), '-1', 'client-first'],
+    onCreate: (id) => runcIds.push(id),
+  });
   podman(['kill', '--signal', 'USR1', client.name]);
+  runcClient.signal('USR1');
   assert.equal(podman(['wait', client.name], DEADLINE_MS), '0', `client: ${containerLogs(client.name)}`);
+  assert.equal(await runcClient.exited, 0, 'the runc client exits 0');
+  assert.deepEqual(JSON.parse(runcClient.stdout()), { done: RUNC_CONNECTIONS });
 
   const cgroupOf = (pod: { path: string }, c: RunningContainer) => `0::${pod.path}/libpod-${c.id}`;
   const serverCgroup = cgroupOf(serverPod, server);
   const clientCgroup = cgroupOf(clientPod, client);
+  const runcCgroup = `0::${runcPod.path}/cri-containerd-${runcClient.id}.scope`;
 
   // podman stop once the kernel has closed every connection on both sides (the live metrics say
   // so; the program run that counts a close submits its event): the stop must deliver the rest.
@@ -129,7 +146,7 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
     points.find((p) => p.metric === 'system.network.tcp.connection.duration' && p.attributes['process.linux.cgroup'] === cgroup)?.value;
   const live = join(dir, 'live.jsonl');
   await waitUntil(
-    () => readOtlpJsonFileSoFar(live).metricExports.some((points) => closed(points, serverCgroup) === CONNECTIONS && closed(points, clientCgroup) === CONNECTIONS),
+    () => readOtlpJsonFileSoFar(live).metricExports.some((points) => closed(points, serverCgroup) === CONNECTIONS + RUNC_CONNECTIONS && closed(points, clientCgroup) === CONNECTIONS && closed(points, runcCgroup) === RUNC_CONNECTIONS),
     DEADLINE_MS,
     'a metrics export counting every connection closed in both workload containers',
     () => `cgroups seen: ${[...new Set(readOtlpJsonFileSoFar(live).metricExports.flat().map((p) => p.attributes['process.linux.cgroup']))].join(' ')}`,
@@ -144,36 +161,47 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
   const file = readOtlpJsonFile(join(dir, 'final.jsonl'));
   const events = (cgroup: string, name: string): FlatAttributes[] =>
     file.logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup && r.eventName === name).map((r) => r.attributes);
-  assert.equal(events(clientCgroup, 'tcp.connect').length, CONNECTIONS);
-  assert.equal(events(serverCgroup, 'tcp.accept').length, CONNECTIONS);
-  assert.equal(events(clientCgroup, 'tcp.close').length, CONNECTIONS);
-  assert.equal(events(serverCgroup, 'tcp.close').length, CONNECTIONS);
-  assert.equal(events(clientCgroup, 'tcp.accept').length + events(serverCgroup, 'tcp.connect').length, 0);
-  for (const [cgroup, container, pod] of [
-    [clientCgroup, client, clientPod],
-    [serverCgroup, server, serverPod],
-  ] as const) {
-    for (const a of [...events(cgroup, 'tcp.connect'), ...events(cgroup, 'tcp.accept'), ...events(cgroup, 'tcp.close')]) {
-      assert.equal(a['container.id'], container.id, 'container.id: the full id podman gave');
-      assert.equal(a['k8s.pod.uid'], pod.uid, 'k8s.pod.uid: the uid in the cgroup parent');
+  const all = (cgroup: string) => [...events(cgroup, 'tcp.connect'), ...events(cgroup, 'tcp.accept'), ...events(cgroup, 'tcp.close')];
+  const netnsInode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
+  // The clients: connect and close events only, each from its container's first process.
+  for (const c of [
+    { what: 'podman client', cgroup: clientCgroup, id: client.id, pid: client.pid, uid: clientPod.uid, connections: CONNECTIONS, send: SEND },
+    { what: 'runc client', cgroup: runcCgroup, id: runcClient.id, pid: runcClient.pid, uid: runcPod.uid, connections: RUNC_CONNECTIONS, send: RUNC_SEND },
+  ]) {
+    assert.deepEqual(
+      ['tcp.connect', 'tcp.accept', 'tcp.close'].map((name) => events(c.cgroup, name).length),
+      [c.connections, 0, c.connections],
+      `${c.what}: connect, accept, close events`,
+    );
+    for (const a of all(c.cgroup)) {
+      assert.equal(a['container.id'], c.id, `${c.what}: container.id is the full container id`);
+      assert.equal(a['k8s.pod.uid'], c.uid, `${c.what}: k8s.pod.uid is the uid in the pod cgroup`);
+      assert.equal(a['process.pid'], c.pid, `${c.what}: the container's first process, as the host sees it`);
+      assert.equal(a['network.peer.address'], link.peerV4);
+      assert.equal(a['tcp.netns.inode'], netnsInode(link.client), `${c.what}: the socket's network namespace`);
+    }
+    for (const a of events(c.cgroup, 'tcp.close')) {
+      assert.deepEqual([a['tcp.bytes.sent'], a['tcp.bytes.received']], [c.send, REPLY], `${c.what}: bytes of a connection`);
     }
   }
-  for (const a of events(clientCgroup, 'tcp.connect')) {
-    assert.equal(a['process.pid'], client.pid, 'the client container\'s pid 1, as the host sees it');
-    assert.equal(a['network.peer.address'], link.peerV4);
+  // The server: one accept and one close per connection of either client.
+  assert.deepEqual(
+    ['tcp.connect', 'tcp.accept', 'tcp.close'].map((name) => events(serverCgroup, name).length),
+    [0, CONNECTIONS + RUNC_CONNECTIONS, CONNECTIONS + RUNC_CONNECTIONS],
+    'server: connect, accept, close events',
+  );
+  for (const a of all(serverCgroup)) {
+    assert.equal(a['container.id'], server.id, 'server: container.id');
+    assert.equal(a['k8s.pod.uid'], serverPod.uid, 'server: k8s.pod.uid');
+    assert.equal(a['process.pid'], server.pid, 'server: pid');
+    assert.equal(a['network.local.address'], link.peerV4);
+    assert.equal(a['network.peer.address'], link.clientV4);
+    assert.equal(a['tcp.netns.inode'], netnsInode(link.peer), 'server: the socket\'s network namespace');
   }
-  for (const a of events(clientCgroup, 'tcp.close')) {
-    assert.deepEqual([a['process.pid'], a['tcp.bytes.sent'], a['tcp.bytes.received']], [client.pid, SEND, REPLY]);
-  }
-  for (const a of events(serverCgroup, 'tcp.close')) {
-    assert.deepEqual([a['process.pid'], a['tcp.bytes.sent'], a['tcp.bytes.received']], [server.pid, REPLY, SEND]);
-  }
-  for (const a of events(serverCgroup, 'tcp.accept')) {
-    assert.deepEqual([a['process.pid'], a['network.local.address'], a['network.peer.address']], [server.pid, link.peerV4, link.clientV4]);
-  }
-  // Each side's socket lives in its workload's network namespace (the one the test made).
-  const netnsInode = (ns: string) => statSync(`/run/netns/${ns}`).ino;
-  for (const a of [...events(clientCgroup, 'tcp.connect'), ...events(clientCgroup, 'tcp.close')]) assert.equal(a['tcp.netns.inode'], netnsInode(link.client));
-  for (const a of [...events(serverCgroup, 'tcp.accept'), ...events(serverCgroup, 'tcp.close')]) assert.equal(a['tcp.netns.inode'], netnsInode(link.peer));
-
+  const received = events(serverCgroup, 'tcp.close').map((a) => [a['tcp.bytes.sent'], a['tcp.bytes.received']]);
+  assert.deepEqual(
+    received.sort((x, y) => Number(x[1]) - Number(y[1])),
+    [...Array<number[]>(RUNC_CONNECTIONS).fill([REPLY, RUNC_SEND]), ...Array<number[]>(CONNECTIONS).fill([REPLY, SEND])],
+    'server: bytes of each connection',
+  );
 });

@@ -49,6 +49,35 @@ export function removeFromEveryHierarchy(base: string): string[] {
   return cgroupMountPoints().filter((mount) => !removeTree(join(mount, base)));
 }
 
+/** The processes still in `base` or below it, per hierarchy (why a removal failed). */
+export function processesUnder(base: string): Record<string, string[]> {
+  const found: Record<string, string[]> = {};
+  const walk = (mount: string, dir: string) => {
+    if (!existsSync(dir)) return;
+    const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    if (procs.length > 0) (found[mount] ??= []).push(`${dir.slice(mount.length)}: ${procs.join(' ')}`);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(mount, join(dir, entry.name));
+  };
+  for (const mount of cgroupMountPoints()) walk(mount, join(mount, base));
+  return found;
+}
+
+/**
+ * Removes `base` from every hierarchy, retrying while a just-stopped container's processes are
+ * still leaving it (bounded by `timeoutMs`); throws naming what remains.
+ */
+export async function removeTestCgroups(base: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let remaining = removeFromEveryHierarchy(base);
+  while (remaining.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    remaining = removeFromEveryHierarchy(base);
+  }
+  if (remaining.length > 0) {
+    throw new Error(`test cgroup ${base} could not be removed from ${remaining.join(', ')}; processes in it: ${JSON.stringify(processesUnder(base))}`);
+  }
+}
+
 let staleRemoved = false;
 
 /** Removes top-level `tcpscope-*` cgroups of dead test runs from every hierarchy (once per process). */

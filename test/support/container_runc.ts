@@ -1,0 +1,98 @@
+// A workload container started with `runc run` directly, as containerd's shim does, so that its
+// cgroup is exactly the path a CRI runtime gives it (e.g. kubelet's systemd layout
+// `.../kubepods-pod<uid_>.slice/cri-containerd-<id>.scope`). runc's cgroupfs manager (no
+// --systemd-cgroup) takes any path and creates it in every hierarchy, so the systemd driver's
+// layout is reproduced without systemd managing it. The root file system is the test image,
+// mounted read-only with `podman image mount`.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
+import { podman, podmanEnv } from './podman';
+
+export interface RuncWorkload {
+  /** 64 hex, as containerd names containers. */
+  readonly id: string;
+  /** Host pid of the container's first process (runc --pid-file). */
+  readonly pid: number;
+  /** stdout so far. */
+  stdout(): string;
+  /** Resolves with runc's exit code: the container process's. */
+  readonly exited: Promise<number | null>;
+  signal(name: string): void;
+}
+
+export interface RuncWorkloadOptions {
+  readonly image: string;
+  /** Directory for the bundle (config.json, pid file). */
+  readonly dir: string;
+  readonly netns: string;
+  /** The full cgroupsPath, container cgroup included. */
+  cgroupsPath(id: string): string;
+  /** Arguments of tcp_peer.js. */
+  readonly peerArgs: readonly string[];
+  /** Called with the id before anything is made (for the caller's cleanup order). */
+  readonly onCreate?: (id: string) => void;
+}
+
+function runc(args: readonly string[]): string {
+  const result = spawnSync('runc', args, { encoding: 'utf8', timeout: DEADLINE_MS });
+  if (result.error || result.status !== 0) throw new Error(`runc ${args.join(' ')}: ${result.error?.message ?? result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/** Kills and deletes a runc container (idempotent: nothing to do when it is gone). */
+export function deleteRuncContainer(id: string): void {
+  spawnSync('runc', ['delete', '--force', id], { stdio: 'ignore' });
+}
+
+/** Starts tcp_peer.js under `runc run` (foreground: runc exits with the container's exit code). */
+export async function startRuncWorkload(t: TestContext, options: RuncWorkloadOptions): Promise<RuncWorkload> {
+  const id = randomBytes(32).toString('hex');
+  options.onCreate?.(id);
+  const rootfs = podman(['image', 'mount', options.image]);
+  t.after(() => {
+    deleteRuncContainer(id);
+    // Mounts are counted per caller; this undoes ours only.
+    spawnSync('podman', ['image', 'unmount', options.image], { stdio: 'ignore', env: podmanEnv() });
+  });
+  const bundle = join(options.dir, `runc-${id.slice(0, 12)}`);
+  mkdirSync(bundle);
+  runc(['spec', '--bundle', bundle]);
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as {
+    process: { terminal: boolean; args: string[] };
+    root: { path: string; readonly: boolean };
+    mounts: { destination: string; type: string; source: string; options?: string[] }[];
+    linux: { cgroupsPath?: string; namespaces: { type: string; path?: string }[] };
+  };
+  spec.process.terminal = false;
+  spec.process.args = ['node', '/mnt/tcp_peer.js', ...options.peerArgs];
+  spec.root = { path: rootfs, readonly: true };
+  // /mnt exists (empty) in Debian images: a read-only root cannot get a new mount point.
+  spec.mounts.push({ destination: '/mnt', type: 'bind', source: join(DIST_ROOT, 'test', 'support'), options: ['rbind', 'ro'] });
+  spec.linux.cgroupsPath = options.cgroupsPath(id);
+  spec.linux.namespaces = spec.linux.namespaces.map((ns) => (ns.type === 'network' ? { type: 'network', path: `/run/netns/${options.netns}` } : ns));
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+
+  const pidFile = join(bundle, 'pid');
+  const child = spawn('runc', ['run', '--bundle', bundle, '--pid-file', pidFile, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await waitUntil(() => existsSync(pidFile) || child.exitCode !== null, DEADLINE_MS, `runc to start ${id}`, () => stderr);
+  if (!existsSync(pidFile)) throw new Error(`runc run ${id} exited ${child.exitCode}: ${stderr}`);
+  return {
+    id,
+    pid: Number(readFileSync(pidFile, 'utf8')),
+    stdout: () => stdout,
+    exited,
+    signal: (name) => void runc(['kill', id, name]),
+  };
+}
