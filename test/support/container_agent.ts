@@ -71,6 +71,8 @@ export interface AgentContainerOptions {
   /** Test directory holding config.yaml (and a kubeconfig); the file exporter writes into it. */
   readonly dir: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** More read-only bind mounts: host path -> container path. */
+  readonly readOnlyMounts?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -89,6 +91,7 @@ export function startAgentContainer(t: TestContext, options: AgentContainerOptio
     '--network', `ns:/run/netns/${options.netns}`,
     '-v', `${join(options.dir, 'config.yaml')}:/etc/tcpscope/config.yaml:ro`,
     '-v', `${options.dir}:${AGENT_TEST_DIR}`,
+    ...Object.entries(options.readOnlyMounts ?? {}).flatMap(([host, inside]) => ['-v', `${host}:${inside}:ro`]),
     ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     options.image,
   ]);
@@ -110,14 +113,20 @@ export interface WorkloadOptions {
   readonly peerArgs: readonly string[];
 }
 
+/** A workload container made but not started: its id is known (e.g. for the pod's status). */
+export interface CreatedContainer {
+  readonly name: string;
+  readonly id: string;
+}
+
 /**
- * A workload container whose first process (pid 1 inside, `pid` on the host) is the image's node
- * running tcp_peer.js: the process that opens the sockets is the one podman inspect names.
+ * A workload container whose first process (pid 1 inside, `pid` on the host once started) is the
+ * image's node running tcp_peer.js: the process that opens the sockets is the one podman names.
  */
-export function startWorkload(t: TestContext, options: WorkloadOptions): RunningContainer {
+export function createWorkload(t: TestContext, options: WorkloadOptions): CreatedContainer {
   const name = containerName(t, options.kind);
-  podman([
-    'run', '-d', '--name', name,
+  const id = podman([
+    'create', '--name', name,
     '--network', `ns:/run/netns/${options.netns}`,
     '--cgroup-parent', options.cgroupParent,
     '--read-only', '--cap-drop', 'ALL',
@@ -126,7 +135,16 @@ export function startWorkload(t: TestContext, options: WorkloadOptions): Running
     options.image,
     PEER_IN_CONTAINER, ...options.peerArgs,
   ]);
-  return inspectRunning(name);
+  return { name, id };
+}
+
+export function startCreated(container: CreatedContainer): RunningContainer {
+  podman(['start', container.name]);
+  return inspectRunning(container.name);
+}
+
+export function startWorkload(t: TestContext, options: WorkloadOptions): RunningContainer {
+  return startCreated(createWorkload(t, options));
 }
 
 /** The first JSON line a tcp_peer container printed. */
