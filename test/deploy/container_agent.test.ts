@@ -10,12 +10,13 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { testDir } from '../support/agent';
+import { tmpdir } from 'node:os';
+import { Teardown } from '../support/container_teardown';
 import { DEADLINE_MS, waitUntil } from '../support/child';
 import { cgroupfsPodParent, hierarchiesHolding, podCgroupBase, removeTestCgroups, systemdPodParent } from '../support/container_cgroups';
-import { deleteRuncContainer, startRuncWorkload } from '../support/container_runc';
+import { startRuncWorkload } from '../support/container_runc';
 import {
   AGENT_TEST_DIR,
   containerLogs,
@@ -50,21 +51,18 @@ before(
 test('agent container as the DaemonSet runs it: exact events of workload containers in kubelet pod cgroups, read-only host cgroups, flush on podman stop', { timeout: 10 * 60_000 }, async (t) => {
   if (!requireContainers(t)) return;
   assert.ok(image, 'the image was built');
-  const dir = testDir(t, 'tcpscope-ctr');
+  const teardown = new Teardown(t);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-ctr-'));
+  teardown.add(`rm -r ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const link = createTestLink('ctr');
-  t.after(() => link.cleanup());
+  teardown.add('network namespaces', () => link.cleanup());
   const base = podCgroupBase('ctr');
+  // Added before any container: removed after all of them (podman and runc remove their own
+  // cgroups, never the parents they made).
+  teardown.add(`cgroup ${base}`, () => removeTestCgroups(base, DEADLINE_MS));
   const serverPod = cgroupfsPodParent(base, 'burstable', randomUUID());
   const clientPod = cgroupfsPodParent(base, 'besteffort', randomUUID());
   const runcPod = systemdPodParent(base, 'guaranteed', randomUUID());
-  const workloads: string[] = [];
-  const runcIds: string[] = [];
-  t.after(async () => {
-    // Containers first (podman and runc remove their own cgroups), then the parents they leave.
-    for (const name of workloads) podman(['rm', '--force', '--time', '0', name]);
-    for (const id of runcIds) deleteRuncContainer(id);
-    await removeTestCgroups(base, DEADLINE_MS);
-  });
 
   writeContainerAgentConfig(dir, {
     receivers: { tcp_lifecycle: { collection_interval: '500ms', drain_interval: '20ms' } },
@@ -85,14 +83,13 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
   });
 
   // ---- the agent: attached, with the host's cgroup root ----
-  const agent = startAgentContainer(t, { image, netns: link.isolated, dir });
+  const agent = startAgentContainer(teardown, { image, netns: link.isolated, dir });
   const startup = await waitForLogs(agent.name, (l) => l.includes('attached') || containerState(agent.name).status !== 'running', 'the agent container to attach its programs');
   assert.equal(containerState(agent.name).status, 'running', startup);
   assert.match(startup, /tp_btf\/inet_sock_set_state/, 'startup names the hooks');
 
   // ---- workloads: a server pod and a client pod, each container in its own netns ----
-  const server = startWorkload(t, { image, kind: 'ctr-server', netns: link.peer, cgroupParent: serverPod.path, peerArgs: ['server', String(REPLY), 'client-first'] });
-  workloads.push(server.name);
+  const server = startWorkload(teardown, { image, kind: 'ctr-server', netns: link.peer, cgroupParent: serverPod.path, peerArgs: ['server', String(REPLY), 'client-first'] });
   const { dual } = await firstJsonLine<{ dual: number }>(server.name);
 
   // ---- the agent cannot write the host's cgroup tree (the server's pod cgroup exists now) ----
@@ -117,17 +114,15 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
   assert.equal(hierarchiesHolding(`${base}/escape`).length, 0);
 
   // The client holds its first connection until SIGUSR1: it cannot exit before its pid is read.
-  const client = startWorkload(t, {
+  const client = startWorkload(teardown, {
     image, kind: 'ctr-client', netns: link.client, cgroupParent: clientPod.path,
     peerArgs: ['client', link.peerV4, String(dual), String(CONNECTIONS), String(SEND), '-1', 'client-first'],
   });
-  workloads.push(client.name);
   // A second client as containerd would run it: runc, cgroupsPath in kubelet's systemd layout.
-  const runcClient = await startRuncWorkload(t, {
+  const runcClient = await startRuncWorkload(teardown, {
     image, dir, netns: link.client,
     cgroupsPath: (id) => `${runcPod.path}/cri-containerd-${id}.scope`,
     peerArgs: ['client', link.peerV4, String(dual), String(RUNC_CONNECTIONS), String(RUNC_SEND), '-1', 'client-first'],
-    onCreate: (id) => runcIds.push(id),
   });
   podman(['kill', '--signal', 'USR1', client.name]);
   runcClient.signal('USR1');

@@ -10,9 +10,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { testDir } from '../support/agent';
+import { tmpdir } from 'node:os';
+import { Teardown } from '../support/container_teardown';
 import { DEADLINE_MS, DIST_ROOT, startChild } from '../support/child';
 import { cgroupfsPodParent, podCgroupBase, removeTestCgroups } from '../support/container_cgroups';
 import {
@@ -48,21 +49,18 @@ before(
 test('agent container with a Kubernetes API in its network namespace: events carry pod, namespace and container names', { timeout: 10 * 60_000 }, async (t) => {
   if (!requireContainers(t)) return;
   assert.ok(image, 'the image was built');
-  const dir = testDir(t, 'tcpscope-ctr-k8s');
+  const teardown = new Teardown(t);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-ctr-k8s-'));
+  teardown.add(`rm -r ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const link = createTestLink('ctrk8s');
-  t.after(() => link.cleanup());
+  teardown.add('network namespaces', () => link.cleanup());
   const base = podCgroupBase('ctrk8s');
+  teardown.add(`cgroup ${base}`, () => removeTestCgroups(base, DEADLINE_MS));
   const serverPod = cgroupfsPodParent(base, 'burstable', randomUUID());
   const clientPod = cgroupfsPodParent(base, 'guaranteed', randomUUID());
-  const workloads: string[] = [];
-  t.after(async () => {
-    for (const name of workloads) podman(['rm', '--force', '--time', '0', name]);
-    await removeTestCgroups(base, DEADLINE_MS);
-  });
 
   // ---- workloads made first: the API lists their pods with the containers' ids ----
-  const serverContainer = createWorkload(t, { image, kind: 'ctrk8s-server', netns: link.peer, cgroupParent: serverPod.path, peerArgs: ['server', String(REPLY), 'client-first'] });
-  workloads.push(serverContainer.name);
+  const serverContainer = createWorkload(teardown, { image, kind: 'ctrk8s-server', netns: link.peer, cgroupParent: serverPod.path, peerArgs: ['server', String(REPLY), 'client-first'] });
   const pods = {
     server: { name: 'cart-6f7d8-abcde', namespace: 'shop', container: 'cart', uid: serverPod.uid, ip: link.peerV4, id: serverContainer.id },
     client: { name: 'checkout-0', namespace: 'shop', container: 'checkout', uid: clientPod.uid, ip: link.clientV4 },
@@ -78,17 +76,16 @@ test('agent container with a Kubernetes API in its network namespace: events car
   });
   const server = startCreated(serverContainer);
   const port = (await firstJsonLine<{ dual: number }>(server.name)).dual;
-  const clientContainer = createWorkload(t, {
+  const clientContainer = createWorkload(teardown, {
     image, kind: 'ctrk8s-client', netns: link.client, cgroupParent: clientPod.path,
     peerArgs: ['client', link.peerV4, String(port), String(CONNECTIONS), String(SEND), '-1', 'client-first'],
   });
-  workloads.push(clientContainer.name);
   const clusterFile = join(dir, 'cluster.json');
   writeFileSync(clusterFile, JSON.stringify(cluster(clientContainer.id)));
   const kubeDir = join(dir, 'kube');
   mkdirSync(kubeDir);
   const api = startChild(['ip', 'netns', 'exec', link.isolated, process.execPath, join(DIST_ROOT, 'test', 'support', 'kube_api_child.js'), clusterFile, join(kubeDir, 'config')]);
-  t.after(() => api.kill());
+  teardown.add('the API stand-in', () => api.kill());
   const { url } = await api.nextJson<{ url: string }>();
   assert.match(url, /^http:\/\/127\.\d+\.\d+\.\d+:\d+$/, 'the API is on loopback of the agent\'s namespace');
 
@@ -107,7 +104,7 @@ test('agent container with a Kubernetes API in its network namespace: events car
       },
     },
   });
-  const agent = startAgentContainer(t, {
+  const agent = startAgentContainer(teardown, {
     image, netns: link.isolated, dir,
     readOnlyMounts: { [join(kubeDir, 'config')]: KUBECONFIG_IN_AGENT },
     env: { KUBECONFIG: KUBECONFIG_IN_AGENT },

@@ -5,10 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
 import { agentSecurityArgs, containerName, hostCgroup2MountPoint, podman, podmanEnv } from './podman';
+import type { Teardown } from './container_teardown';
 
 /** Where the agent container sees the test directory (config, kubeconfig, the file exporter's output). */
 export const AGENT_TEST_DIR = '/test';
@@ -58,6 +58,15 @@ export function containerState(name: string): ContainerState {
   return { status: status!, exitCode: Number(exitCode), pid: Number(pid) };
 }
 
+/** A unique container name, the container force-removed by `teardown` (before what was added earlier). */
+function namedContainer(teardown: Teardown, kind: string): string {
+  const name = containerName(teardown.t, kind);
+  teardown.add(`podman rm ${name}`, () => {
+    spawnSync('podman', ['rm', '--force', '--ignore', '--time', '0', name], { env: podmanEnv(), stdio: 'ignore', timeout: DEADLINE_MS });
+  });
+  return name;
+}
+
 function inspectRunning(name: string): RunningContainer {
   const [id, pid] = podman(['inspect', '--format', '{{.Id}} {{.State.Pid}}', name]).split(' ');
   if (!/^[0-9a-f]{64}$/.test(id!) || !(Number(pid) > 0)) throw new Error(`podman inspect ${name}: expected a running container, got id ${id} pid ${pid}`);
@@ -82,8 +91,8 @@ export interface AgentContainerOptions {
  * mounted read-only at /etc/tcpscope (as the ConfigMap is). `dir` is also mounted read-write at
  * AGENT_TEST_DIR for the file exporter.
  */
-export function startAgentContainer(t: TestContext, options: AgentContainerOptions): RunningContainer {
-  const name = containerName(t, 'ctr-agent');
+export function startAgentContainer(teardown: Teardown, options: AgentContainerOptions): RunningContainer {
+  const name = namedContainer(teardown, 'ctr-agent');
   const hostCgroup = hostCgroup2MountPoint(readFileSync('/proc/self/mountinfo', 'utf8'));
   podman([
     'run', '-d', '--name', name,
@@ -123,8 +132,8 @@ export interface CreatedContainer {
  * A workload container whose first process (pid 1 inside, `pid` on the host once started) is the
  * image's node running tcp_peer.js: the process that opens the sockets is the one podman names.
  */
-export function createWorkload(t: TestContext, options: WorkloadOptions): CreatedContainer {
-  const name = containerName(t, options.kind);
+export function createWorkload(teardown: Teardown, options: WorkloadOptions): CreatedContainer {
+  const name = namedContainer(teardown, options.kind);
   const id = podman([
     'create', '--name', name,
     '--network', `ns:/run/netns/${options.netns}`,
@@ -143,8 +152,8 @@ export function startCreated(container: CreatedContainer): RunningContainer {
   return inspectRunning(container.name);
 }
 
-export function startWorkload(t: TestContext, options: WorkloadOptions): RunningContainer {
-  return startCreated(createWorkload(t, options));
+export function startWorkload(teardown: Teardown, options: WorkloadOptions): RunningContainer {
+  return startCreated(createWorkload(teardown, options));
 }
 
 /** The first JSON line a tcp_peer container printed. */

@@ -8,9 +8,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
 import { podman, podmanEnv } from './podman';
+import type { Teardown } from './container_teardown';
 
 export interface RuncWorkload {
   /** 64 hex, as containerd names containers. */
@@ -33,8 +33,6 @@ export interface RuncWorkloadOptions {
   cgroupsPath(id: string): string;
   /** Arguments of tcp_peer.js. */
   readonly peerArgs: readonly string[];
-  /** Called with the id before anything is made (for the caller's cleanup order). */
-  readonly onCreate?: (id: string) => void;
 }
 
 function runc(args: readonly string[]): string {
@@ -49,15 +47,12 @@ export function deleteRuncContainer(id: string): void {
 }
 
 /** Starts tcp_peer.js under `runc run` (foreground: runc exits with the container's exit code). */
-export async function startRuncWorkload(t: TestContext, options: RuncWorkloadOptions): Promise<RuncWorkload> {
+export async function startRuncWorkload(teardown: Teardown, options: RuncWorkloadOptions): Promise<RuncWorkload> {
   const id = randomBytes(32).toString('hex');
-  options.onCreate?.(id);
   const rootfs = podman(['image', 'mount', options.image]);
-  t.after(() => {
-    deleteRuncContainer(id);
-    // Mounts are counted per caller; this undoes ours only.
-    spawnSync('podman', ['image', 'unmount', options.image], { stdio: 'ignore', env: podmanEnv() });
-  });
+  // Image mounts are counted per caller; this undoes ours only.
+  teardown.add(`podman image unmount ${options.image}`, () => void spawnSync('podman', ['image', 'unmount', options.image], { stdio: 'ignore', env: podmanEnv() }));
+  teardown.add(`runc delete ${id}`, () => deleteRuncContainer(id));
   const bundle = join(options.dir, `runc-${id.slice(0, 12)}`);
   mkdirSync(bundle);
   runc(['spec', '--bundle', bundle]);
@@ -83,7 +78,7 @@ export async function startRuncWorkload(t: TestContext, options: RuncWorkloadOpt
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.after(() => {
+  teardown.add(`runc run ${id}`, () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   await waitUntil(() => existsSync(pidFile) || child.exitCode !== null, DEADLINE_MS, `runc to start ${id}`, () => stderr);
