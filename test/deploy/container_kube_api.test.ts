@@ -9,12 +9,13 @@
 // (scripts/test.sh builds the image before the suite).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Teardown } from '../support/container_teardown';
-import { DEADLINE_MS, DIST_ROOT, startChild } from '../support/child';
+import { DEADLINE_MS, DIST_ROOT, startChild, waitUntil } from '../support/child';
 import { cgroupfsPodParent, podCgroupBase, removeTestCgroups } from '../support/container_cgroups';
 import {
   AGENT_TEST_DIR,
@@ -37,6 +38,7 @@ const CONNECTIONS = 2;
 const SEND = 3000;
 const REPLY = 500;
 const KUBECONFIG_IN_AGENT = '/var/run/tcpscope/kubeconfig';
+const HEALTH_PORT = 13133;
 
 let image: string | undefined;
 before(
@@ -99,6 +101,9 @@ test('agent container with a Kubernetes API in its network namespace: events car
     exporters: { file: { path: `${AGENT_TEST_DIR}/telemetry.jsonl`, flush_interval: '100ms' } },
     service: {
       host: { cgroup_root: AGENT_HOST_CGROUP },
+      // As the DaemonSet's probes reach it: the pod's port 13133 on every address (here, in a
+      // namespace the test made, no other process can hold the port).
+      telemetry: { health: { endpoint: `0.0.0.0:${HEALTH_PORT}` } },
       pipelines: {
         logs: { receivers: ['tcp_lifecycle', 'tcp_handshake'], processors: ['k8s_attributes'], exporters: ['file'] },
       },
@@ -124,6 +129,15 @@ test('agent container with a Kubernetes API in its network namespace: events car
     if (line.watch?.kind === 'pods') podWatches.add(line.watch.fieldSelector);
   }
   assert.deepEqual([...podWatches].sort(), ['', `spec.nodeName=${NODE}`]);
+
+  // The readiness probe, from the pod's network namespace: every receiver attached.
+  const probe = (path: string): string =>
+    execFileSync('ip', ['netns', 'exec', link.isolated, process.execPath, '-e',
+      `fetch('http://127.0.0.1:${HEALTH_PORT}${path}').then(async (r) => console.log(r.status, await r.text()), (e) => console.log('error', e.cause?.code ?? e.message))`,
+    ], { encoding: 'utf8', timeout: DEADLINE_MS }).trim();
+  let readyz = '';
+  await waitUntil(() => (readyz = probe('/readyz')).startsWith('200 '), DEADLINE_MS, '/readyz to answer 200', () => readyz);
+  assert.match(probe('/healthz'), /^200 /);
 
   const client = startCreated(clientContainer);
   podman(['kill', '--signal', 'USR1', client.name]);
