@@ -1,8 +1,10 @@
 // The agent in a real container, run as the DaemonSet runs it (CAP_BPF + CAP_PERFMON only, the
 // shipped seccomp profile, read-only root, no-new-privileges, private cgroup and PID namespaces,
-// tracefs and the host's cgroup2 mount point read-only, no host network), watching two workload
-// containers under kubelet-style pod cgroups that talk across a netns pair in 198.18.0.0/15.
-// k8s_attributes in local mode: container.id and k8s.pod.uid come from the host cgroup path.
+// tracefs and the host's cgroup2 mount point read-only, no host network), watching workload
+// containers under kubelet-style pod cgroups that talk across a netns pair in 198.18.0.0/15: a
+// server and a client started by podman (kubelet's cgroupfs layout) and a client started by runc
+// (kubelet's systemd layout with containerd). k8s_attributes in local mode: container.id and
+// k8s.pod.uid come from the host cgroup path.
 //
 // The whole file runs under the runner's per-file --test-timeout (120 s in scripts/test.sh, which
 // covers the image build too, whatever timeout a hook asks for): scripts/test.sh builds the image
@@ -24,6 +26,7 @@ import {
   firstJsonLine,
   startAgentContainer,
   startWorkload,
+  waitForConnect,
   waitForLogs,
   writeContainerAgentConfig,
   type RunningContainer,
@@ -124,22 +127,23 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
     cgroupsPath: (id) => `${runcPod.path}/cri-containerd-${id}.scope`,
     peerArgs: ['client', link.peerV4, String(dual), String(RUNC_CONNECTIONS), String(RUNC_SEND), '-1', 'client-first'],
   });
-  podman(['kill', '--signal', 'USR1', client.name]);
-  runcClient.signal('USR1');
-  assert.equal(podman(['wait', client.name], DEADLINE_MS), '0', `client: ${containerLogs(client.name)}`);
-  assert.equal(await runcClient.exited, 0, 'the runc client exits 0');
-  assert.deepEqual(JSON.parse(runcClient.stdout()), { done: RUNC_CONNECTIONS });
-
   const cgroupOf = (pod: { path: string }, c: RunningContainer) => `0::${pod.path}/libpod-${c.id}`;
   const serverCgroup = cgroupOf(serverPod, server);
   const clientCgroup = cgroupOf(clientPod, client);
   const runcCgroup = `0::${runcPod.path}/cri-containerd-${runcClient.id}.scope`;
+  const live = join(dir, 'live.jsonl');
+  await waitForConnect(live, clientCgroup, 'the podman client');
+  await waitForConnect(live, runcCgroup, 'the runc client');
+  podman(['kill', '--signal', 'USR1', client.name]);
+  runcClient.signal('USR1');
+  assert.equal(podman(['wait', client.name], DEADLINE_MS), '0', `client: ${containerLogs(client.name)}`);
+  assert.equal(await runcClient.exited(), 0, 'the runc client exits 0');
+  assert.deepEqual(JSON.parse(runcClient.stdout()), { done: RUNC_CONNECTIONS });
 
   // podman stop once the kernel has closed every connection on both sides (the live metrics say
   // so; the program run that counts a close submits its event): the stop must deliver the rest.
   const closed = (points: readonly FlatDataPoint[], cgroup: string) =>
     points.find((p) => p.metric === 'system.network.tcp.connection.duration' && p.attributes['process.linux.cgroup'] === cgroup)?.value;
-  const live = join(dir, 'live.jsonl');
   await waitUntil(
     () => readOtlpJsonFileSoFar(live).metricExports.some((points) => closed(points, serverCgroup) === CONNECTIONS + RUNC_CONNECTIONS && closed(points, clientCgroup) === CONNECTIONS && closed(points, runcCgroup) === RUNC_CONNECTIONS),
     DEADLINE_MS,

@@ -25,6 +25,7 @@ import {
   firstJsonLine,
   startAgentContainer,
   startCreated,
+  waitForConnect,
   waitForLogs,
   writeContainerAgentConfig,
 } from '../support/container_agent';
@@ -140,6 +141,9 @@ test('agent container with a Kubernetes API in its network namespace: events car
   assert.match(probe('/healthz'), /^200 /);
 
   const client = startCreated(clientContainer);
+  const serverCgroup = `0::${serverPod.path}/libpod-${server.id}`;
+  const clientCgroup = `0::${clientPod.path}/libpod-${client.id}`;
+  await waitForConnect(join(dir, 'telemetry.jsonl'), clientCgroup, 'the client');
   podman(['kill', '--signal', 'USR1', client.name]);
   assert.equal(podman(['wait', client.name], DEADLINE_MS), '0', containerLogs(client.name));
 
@@ -149,8 +153,6 @@ test('agent container with a Kubernetes API in its network namespace: events car
   const file = readOtlpJsonFile(join(dir, 'telemetry.jsonl'));
   const events = (cgroup: string, name?: string): FlatAttributes[] =>
     file.logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup && (name === undefined || r.eventName === name)).map((r) => r.attributes);
-  const serverCgroup = `0::${serverPod.path}/libpod-${server.id}`;
-  const clientCgroup = `0::${clientPod.path}/libpod-${client.id}`;
   assert.equal(events(clientCgroup, 'tcp.connect').length, CONNECTIONS);
   assert.equal(events(clientCgroup, 'tcp.close').length, CONNECTIONS);
   assert.equal(events(serverCgroup, 'tcp.accept').length, CONNECTIONS);

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
 import { agentSecurityArgs, containerName, hostCgroup2MountPoint, podman, podmanEnv } from './podman';
 import type { Teardown } from './container_teardown';
+import { readOtlpJsonFileSoFar } from './otlp_json';
 
 /** Where the agent container sees the test directory (config, kubeconfig, the file exporter's output). */
 export const AGENT_TEST_DIR = '/test';
@@ -154,6 +155,21 @@ export function startCreated(container: CreatedContainer): RunningContainer {
 
 export function startWorkload(teardown: Teardown, options: WorkloadOptions): RunningContainer {
   return startCreated(createWorkload(teardown, options));
+}
+
+/**
+ * Waits until the agent has exported a `tcp.connect` event from `cgroup` (a process.linux.cgroup
+ * value) to the file exporter's `path`. tcp_peer clients started with holdMs -1 hold their first
+ * connection until SIGUSR1, and install that handler before connecting: once a connection is
+ * established the signal can no longer arrive too early (node's own SIGUSR1 action starts the
+ * inspector instead).
+ */
+export async function waitForConnect(path: string, cgroup: string, what: string): Promise<void> {
+  await waitUntil(
+    () => readOtlpJsonFileSoFar(path).logs.some((r) => r.eventName === 'tcp.connect' && r.attributes['process.linux.cgroup'] === cgroup),
+    DEADLINE_MS,
+    `${what}: a tcp.connect event in ${path}`,
+  );
 }
 
 /** The first JSON line a tcp_peer container printed. */

@@ -19,8 +19,8 @@ export interface RuncWorkload {
   readonly pid: number;
   /** stdout so far. */
   stdout(): string;
-  /** Resolves with runc's exit code: the container process's. */
-  readonly exited: Promise<number | null>;
+  /** Resolves with runc's exit code (the container process's); rejects after `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<number | null>;
   signal(name: string): void;
 }
 
@@ -87,7 +87,11 @@ export async function startRuncWorkload(teardown: Teardown, options: RuncWorkloa
     id,
     pid: Number(readFileSync(pidFile, 'utf8')),
     stdout: () => stdout,
-    exited,
+    exited: (timeoutMs = DEADLINE_MS) =>
+      Promise.race([
+        exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`runc run ${id} did not exit within ${timeoutMs} ms: ${stderr}`)), timeoutMs).unref()),
+      ]),
     signal: (name) => void runc(['kill', id, name]),
   };
 }
