@@ -12,9 +12,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Teardown } from '../support/container_teardown';
 import { DEADLINE_MS, waitUntil } from '../support/child';
 import { cgroupfsPodParent, hierarchiesHolding, podCgroupBase, removeTestCgroups, systemdPodParent } from '../support/container_cgroups';
@@ -23,7 +22,9 @@ import {
   AGENT_TEST_DIR,
   containerLogs,
   containerState,
+  containerTestDir,
   firstJsonLine,
+  removeLeftoversOfDeadRuns,
   startAgentContainer,
   startWorkload,
   waitForConnect,
@@ -54,9 +55,9 @@ before(
 test('agent container as the DaemonSet runs it: exact events of workload containers in kubelet pod cgroups, read-only host cgroups, flush on podman stop', { timeout: 10 * 60_000 }, async (t) => {
   if (!requireContainers(t)) return;
   assert.ok(image, 'the image was built');
+  removeLeftoversOfDeadRuns();
   const teardown = new Teardown(t);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-ctr-'));
-  teardown.add(`rm -r ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  const dir = containerTestDir(teardown, '');
   const link = createTestLink('ctr');
   teardown.add('network namespaces', () => link.cleanup());
   const base = podCgroupBase('ctr');
@@ -87,9 +88,9 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
 
   // ---- the agent: attached, with the host's cgroup root ----
   const agent = startAgentContainer(teardown, { image, netns: link.isolated, dir });
-  const startup = await waitForLogs(agent.name, (l) => l.includes('attached') || containerState(agent.name).status !== 'running', 'the agent container to attach its programs');
+  const startup = await waitForLogs(agent.name, (l) => /tcp_lifecycle: attached /.test(l) || containerState(agent.name).status !== 'running', 'the agent container to attach its programs');
   assert.equal(containerState(agent.name).status, 'running', startup);
-  assert.match(startup, /tp_btf\/inet_sock_set_state/, 'startup names the hooks');
+  assert.match(startup, /tcp_lifecycle: attached tp_btf\/inet_sock_set_state/, 'startup names the hooks');
 
   // ---- workloads: a server pod and a client pod, each container in its own netns ----
   const server = startWorkload(teardown, { image, kind: 'ctr-server', netns: link.peer, cgroupParent: serverPod.path, peerArgs: ['server', String(REPLY), 'client-first'] });

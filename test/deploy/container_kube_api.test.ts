@@ -11,9 +11,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Teardown } from '../support/container_teardown';
 import { DEADLINE_MS, DIST_ROOT, startChild, waitUntil } from '../support/child';
 import { cgroupfsPodParent, podCgroupBase, removeTestCgroups } from '../support/container_cgroups';
@@ -22,7 +21,9 @@ import {
   containerLogs,
   containerState,
   createWorkload,
+  containerTestDir,
   firstJsonLine,
+  removeLeftoversOfDeadRuns,
   startAgentContainer,
   startCreated,
   waitForConnect,
@@ -52,9 +53,9 @@ before(
 test('agent container with a Kubernetes API in its network namespace: events carry pod, namespace and container names', { timeout: 10 * 60_000 }, async (t) => {
   if (!requireContainers(t)) return;
   assert.ok(image, 'the image was built');
+  removeLeftoversOfDeadRuns();
   const teardown = new Teardown(t);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-ctr-k8s-'));
-  teardown.add(`rm -r ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  const dir = containerTestDir(teardown, 'k8s');
   const link = createTestLink('ctrk8s');
   teardown.add('network namespaces', () => link.cleanup());
   const base = podCgroupBase('ctrk8s');

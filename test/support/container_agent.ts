@@ -3,12 +3,16 @@
 // and workload containers running test/support/tcp_peer.js with the image's own node, each in a
 // network namespace the test made and under a kubelet-style cgroup parent.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
 import { agentSecurityArgs, containerName, hostCgroup2MountPoint, podman, podmanEnv } from './podman';
 import type { Teardown } from './container_teardown';
+import { isStale, uniqueName } from './names';
+import { removeStaleTestCgroups } from './container_cgroups';
+import { removeStaleRuncContainers } from './container_runc';
 import { readOtlpJsonFileSoFar } from './otlp_json';
 
 /** Where the agent container sees the test directory (config, kubeconfig, the file exporter's output). */
@@ -59,8 +63,46 @@ export function containerState(name: string): ContainerState {
   return { status: status!, exitCode: Number(exitCode), pid: Number(pid) };
 }
 
+let staleRemoved = false;
+
+/** Removes podman containers of dead test runs (once per process), so their cgroups can go too. */
+export function removeStaleContainers(): void {
+  if (staleRemoved) return;
+  staleRemoved = true;
+  const listing = spawnSync('podman', ['ps', '--all', '--format', '{{.Names}}'], { env: podmanEnv(), encoding: 'utf8', timeout: DEADLINE_MS });
+  for (const name of (listing.stdout ?? '').split('\n').filter((n) => n.startsWith('tcpscope-') && isStale(n))) {
+    process.stderr.write(`note: removing container ${name} left behind by an earlier test run\n`);
+    spawnSync('podman', ['rm', '--force', '--time', '0', name], { env: podmanEnv(), stdio: 'ignore', timeout: DEADLINE_MS });
+  }
+}
+
+/**
+ * What dead test runs left behind, in the order it can go: their podman and runc containers, then
+ * the test cgroups those containers were in (from every hierarchy).
+ */
+export function removeLeftoversOfDeadRuns(): void {
+  removeStaleContainers();
+  removeStaleRuncContainers();
+  removeStaleTestCgroups();
+  for (const entry of readdirSync(tmpdir(), { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith(TEST_DIR_PREFIX) || !isStale(entry.name)) continue;
+    process.stderr.write(`note: removing ${join(tmpdir(), entry.name)} left behind by an earlier test run\n`);
+    rmSync(join(tmpdir(), entry.name), { recursive: true, force: true });
+  }
+}
+
+const TEST_DIR_PREFIX = 'tcpscope-ctr';
+
+/** A fresh directory for one container test (`tcpscope-ctr<kind>-<pid>-<random>-XXXXXX`), removed by `teardown`. */
+export function containerTestDir(teardown: Teardown, kind: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${uniqueName(`${TEST_DIR_PREFIX}${kind}`)}-`));
+  teardown.add(`rm -r ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** A unique container name, the container force-removed by `teardown` (before what was added earlier). */
 function namedContainer(teardown: Teardown, kind: string): string {
+  removeStaleContainers();
   const name = containerName(teardown.t, kind);
   teardown.add(`podman rm ${name}`, () => {
     spawnSync('podman', ['rm', '--force', '--ignore', '--time', '0', name], { env: podmanEnv(), stdio: 'ignore', timeout: DEADLINE_MS });

@@ -9,12 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEADLINE_MS, DIST_ROOT, waitUntil } from './child';
+import { isStale, uniqueName } from './names';
 import { podman, podmanEnv } from './podman';
 import type { Teardown } from './container_teardown';
 
 export interface RuncWorkload {
-  /** 64 hex, as containerd names containers. */
+  /** The container id in the cgroup path: 64 hex, as containerd names containers. */
   readonly id: string;
+  /** runc's name for it (uniqueName-based, so that one a dead run left behind can be found). */
+  readonly runcName: string;
   /** Host pid of the container's first process (runc --pid-file). */
   readonly pid: number;
   /** stdout so far. */
@@ -42,17 +45,32 @@ function runc(args: readonly string[]): string {
 }
 
 /** Kills and deletes a runc container (idempotent: nothing to do when it is gone). */
-export function deleteRuncContainer(id: string): void {
-  spawnSync('runc', ['delete', '--force', id], { stdio: 'ignore' });
+export function deleteRuncContainer(name: string): void {
+  spawnSync('runc', ['delete', '--force', name], { stdio: 'ignore' });
+}
+
+let staleRemoved = false;
+
+/** Deletes runc containers of dead test runs (once per process), so their cgroups can go too. */
+export function removeStaleRuncContainers(): void {
+  if (staleRemoved) return;
+  staleRemoved = true;
+  const listing = spawnSync('runc', ['list', '--quiet'], { encoding: 'utf8' });
+  for (const name of (listing.stdout ?? '').split('\n').filter((n) => n.startsWith('tcpscope-') && isStale(n))) {
+    process.stderr.write(`note: deleting runc container ${name} left behind by an earlier test run\n`);
+    deleteRuncContainer(name);
+  }
 }
 
 /** Starts tcp_peer.js under `runc run` (foreground: runc exits with the container's exit code). */
 export async function startRuncWorkload(teardown: Teardown, options: RuncWorkloadOptions): Promise<RuncWorkload> {
+  removeStaleRuncContainers();
   const id = randomBytes(32).toString('hex');
+  const runcName = uniqueName('ctr-runc');
   const rootfs = podman(['image', 'mount', options.image]);
   // Image mounts are counted per caller; this undoes ours only.
   teardown.add(`podman image unmount ${options.image}`, () => void spawnSync('podman', ['image', 'unmount', options.image], { stdio: 'ignore', env: podmanEnv() }));
-  teardown.add(`runc delete ${id}`, () => deleteRuncContainer(id));
+  teardown.add(`runc delete ${runcName}`, () => deleteRuncContainer(runcName));
   const bundle = join(options.dir, `runc-${id.slice(0, 12)}`);
   mkdirSync(bundle);
   runc(['spec', '--bundle', bundle]);
@@ -72,7 +90,7 @@ export async function startRuncWorkload(teardown: Teardown, options: RuncWorkloa
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
 
   const pidFile = join(bundle, 'pid');
-  const child = spawn('runc', ['run', '--bundle', bundle, '--pid-file', pidFile, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('runc', ['run', '--bundle', bundle, '--pid-file', pidFile, runcName], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -85,6 +103,7 @@ export async function startRuncWorkload(teardown: Teardown, options: RuncWorkloa
   if (!existsSync(pidFile)) throw new Error(`runc run ${id} exited ${child.exitCode}: ${stderr}`);
   return {
     id,
+    runcName,
     pid: Number(readFileSync(pidFile, 'utf8')),
     stdout: () => stdout,
     exited: (timeoutMs = DEADLINE_MS) =>
@@ -92,6 +111,6 @@ export async function startRuncWorkload(teardown: Teardown, options: RuncWorkloa
         exited,
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`runc run ${id} did not exit within ${timeoutMs} ms: ${stderr}`)), timeoutMs).unref()),
       ]),
-    signal: (name) => void runc(['kill', id, name]),
+    signal: (name) => void runc(['kill', runcName, name]),
   };
 }
