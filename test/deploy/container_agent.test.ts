@@ -19,7 +19,8 @@ import { DEADLINE_MS, waitUntil } from '../support/child';
 import { cgroupfsPodParent, hierarchiesHolding, podCgroupBase, removeTestCgroups, systemdPodParent } from '../support/container_cgroups';
 import { startRuncWorkload } from '../support/container_runc';
 import {
-  AGENT_TEST_DIR,
+  AGENT_OUTPUT_DIR,
+  agentOutput,
   containerLogs,
   containerState,
   containerTestDir,
@@ -74,8 +75,8 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
     exporters: {
       // live: flushed often, for waiting on conditions. final: flushed only on shutdown (or at
       // 1 MiB of lines), so what it holds after `podman stop` was written by the stop.
-      'file/live': { path: `${AGENT_TEST_DIR}/live.jsonl`, flush_interval: '100ms' },
-      'file/final': { path: `${AGENT_TEST_DIR}/final.jsonl`, flush_interval: '596h' },
+      'file/live': { path: `${AGENT_OUTPUT_DIR}/live.jsonl`, flush_interval: '100ms' },
+      'file/final': { path: `${AGENT_OUTPUT_DIR}/final.jsonl`, flush_interval: '596h' },
     },
     service: {
       host: { cgroup_root: AGENT_HOST_CGROUP },
@@ -132,7 +133,7 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
   const serverCgroup = cgroupOf(serverPod, server);
   const clientCgroup = cgroupOf(clientPod, client);
   const runcCgroup = `0::${runcPod.path}/cri-containerd-${runcClient.id}.scope`;
-  const live = join(dir, 'live.jsonl');
+  const live = agentOutput(dir, 'live.jsonl');
   await waitForConnect(live, clientCgroup, 'the podman client');
   await waitForConnect(live, runcCgroup, 'the runc client');
   podman(['kill', '--signal', 'USR1', client.name]);
@@ -158,7 +159,7 @@ test('agent container as the DaemonSet runs it: exact events of workload contain
   assert.deepEqual([stopped.status, stopped.exitCode], ['exited', 0], containerLogs(agent.name));
   assert.match(containerLogs(agent.name), /stopped/);
 
-  const file = readOtlpJsonFile(join(dir, 'final.jsonl'));
+  const file = readOtlpJsonFile(agentOutput(dir, 'final.jsonl'));
   const events = (cgroup: string, name: string): FlatAttributes[] =>
     file.logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup && r.eventName === name).map((r) => r.attributes);
   const all = (cgroup: string) => [...events(cgroup, 'tcp.connect'), ...events(cgroup, 'tcp.accept'), ...events(cgroup, 'tcp.close')];

@@ -17,7 +17,8 @@ import { Teardown } from '../support/container_teardown';
 import { DEADLINE_MS, DIST_ROOT, startChild, waitUntil } from '../support/child';
 import { cgroupfsPodParent, podCgroupBase, removeTestCgroups } from '../support/container_cgroups';
 import {
-  AGENT_TEST_DIR,
+  AGENT_OUTPUT_DIR,
+  agentOutput,
   containerLogs,
   containerState,
   createWorkload,
@@ -100,7 +101,7 @@ test('agent container with a Kubernetes API in its network namespace: events car
       tcp_handshake: { collection_interval: '500ms' },
     },
     processors: { k8s_attributes: { auth_type: 'kubeConfig', node_name: NODE } },
-    exporters: { file: { path: `${AGENT_TEST_DIR}/telemetry.jsonl`, flush_interval: '100ms' } },
+    exporters: { file: { path: `${AGENT_OUTPUT_DIR}/telemetry.jsonl`, flush_interval: '100ms' } },
     service: {
       host: { cgroup_root: AGENT_HOST_CGROUP },
       // As the DaemonSet's probes reach it: the pod's port 13133 on every address (here, in a
@@ -144,14 +145,14 @@ test('agent container with a Kubernetes API in its network namespace: events car
   const client = startCreated(clientContainer);
   const serverCgroup = `0::${serverPod.path}/libpod-${server.id}`;
   const clientCgroup = `0::${clientPod.path}/libpod-${client.id}`;
-  await waitForConnect(join(dir, 'telemetry.jsonl'), clientCgroup, 'the client');
+  await waitForConnect(agentOutput(dir, 'telemetry.jsonl'), clientCgroup, 'the client');
   podman(['kill', '--signal', 'USR1', client.name]);
   assert.equal(podman(['wait', client.name], DEADLINE_MS), '0', containerLogs(client.name));
 
   podman(['stop', '--time', '30', agent.name], 60_000);
   assert.deepEqual([containerState(agent.name).status, containerState(agent.name).exitCode], ['exited', 0], containerLogs(agent.name));
 
-  const file = readOtlpJsonFile(join(dir, 'telemetry.jsonl'));
+  const file = readOtlpJsonFile(agentOutput(dir, 'telemetry.jsonl'));
   const events = (cgroup: string, name?: string): FlatAttributes[] =>
     file.logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup && (name === undefined || r.eventName === name)).map((r) => r.attributes);
   assert.equal(events(clientCgroup, 'tcp.connect').length, CONNECTIONS);

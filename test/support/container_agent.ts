@@ -3,7 +3,7 @@
 // and workload containers running test/support/tcp_peer.js with the image's own node, each in a
 // network namespace the test made and under a kubelet-style cgroup parent.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -15,8 +15,16 @@ import { removeStaleTestCgroups } from './container_cgroups';
 import { removeStaleRuncContainers } from './container_runc';
 import { readOtlpJsonFileSoFar } from './otlp_json';
 
-/** Where the agent container sees the test directory (config, kubeconfig, the file exporter's output). */
-export const AGENT_TEST_DIR = '/test';
+/**
+ * Where the agent container sees `<dir>/out`, the only test directory it may write (the file
+ * exporter's output); the config and anything else in `<dir>` stay out of its reach.
+ */
+export const AGENT_OUTPUT_DIR = '/out';
+
+/** A file the agent wrote to AGENT_OUTPUT_DIR, as the host sees it. */
+export function agentOutput(dir: string, file: string): string {
+  return join(dir, 'out', file);
+}
 
 /** The tcp_peer script as built into dist/, mounted read-only into workload containers. */
 const TCP_PEER_JS = join(DIST_ROOT, 'test', 'support', 'tcp_peer.js');
@@ -120,7 +128,7 @@ export interface AgentContainerOptions {
   readonly image: string;
   /** A network namespace under /run/netns the agent joins (no host network, no podman bridge). */
   readonly netns: string;
-  /** Test directory holding config.yaml (and a kubeconfig); the file exporter writes into it. */
+  /** Test directory holding config.yaml; the agent writes to its `out` subdirectory. */
   readonly dir: string;
   readonly env?: Readonly<Record<string, string>>;
   /** More read-only bind mounts: host path -> container path. */
@@ -131,18 +139,19 @@ export interface AgentContainerOptions {
  * Starts the agent container exactly as the DaemonSet runs it: CAP_BPF + CAP_PERFMON only, the
  * shipped seccomp profile, read-only root, no-new-privileges, private cgroup and PID namespaces,
  * tracefs and the host's cgroup2 mount point read-only; its config from `<dir>/config.yaml`
- * mounted read-only at /etc/tcpscope (as the ConfigMap is). `dir` is also mounted read-write at
- * AGENT_TEST_DIR for the file exporter.
+ * mounted read-only at /etc/tcpscope (as the ConfigMap is); `<dir>/out` read-write at
+ * AGENT_OUTPUT_DIR for the file exporter.
  */
 export function startAgentContainer(teardown: Teardown, options: AgentContainerOptions): RunningContainer {
   const name = namedContainer(teardown, 'ctr-agent');
   const hostCgroup = hostCgroup2MountPoint(readFileSync('/proc/self/mountinfo', 'utf8'));
+  mkdirSync(join(options.dir, 'out'), { recursive: true });
   podman([
     'run', '-d', '--name', name,
     ...agentSecurityArgs({ tracefs: true, hostCgroup, seccomp: 'shipped' }),
     '--network', `ns:/run/netns/${options.netns}`,
     '-v', `${join(options.dir, 'config.yaml')}:/etc/tcpscope/config.yaml:ro`,
-    '-v', `${options.dir}:${AGENT_TEST_DIR}`,
+    '-v', `${join(options.dir, 'out')}:${AGENT_OUTPUT_DIR}`,
     ...Object.entries(options.readOnlyMounts ?? {}).flatMap(([host, inside]) => ['-v', `${host}:${inside}:ro`]),
     ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     options.image,
