@@ -1,7 +1,7 @@
 // podman for the container tests (test/deploy/): the image built from this checkout once per test
 // process, containers named by uniqueName and removed on cleanup, and the agent's `podman run`
 // flags kept in one place, mirroring what deploy/kubernetes's DaemonSet grants.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -12,7 +12,12 @@ import { uniqueName } from './names';
 /** podman on hybrid-cgroup hosts needs runc, cgroupfs and host-safe ulimits (see the file). */
 export const CONTAINERS_CONF = join(PACKAGE_ROOT, 'deploy', 'podman', 'containers.conf');
 export const SECCOMP_PROFILE = join(PACKAGE_ROOT, 'deploy', 'seccomp', 'tcpscope.json');
-export const TEST_IMAGE = 'localhost/tcpscope:test';
+/**
+ * The tag testImage() builds, one per test process: checkouts testing on one machine at once each
+ * run the image of their own sources (a shared tag could be re-pointed by another build between
+ * this build and a `podman run`). Untagged at exit; the layers stay in podman's cache.
+ */
+export const TEST_IMAGE = `localhost/tcpscope:test-${process.pid}`;
 
 export function podmanEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CONTAINERS_CONF };
@@ -56,10 +61,20 @@ let built: string | undefined;
  */
 export function testImage(): string {
   if (built) return built;
-  execFileSync(join(PACKAGE_ROOT, 'scripts', 'build-image.sh'), [TEST_IMAGE], {
+  // The build's progress is kept and shown only when it fails (the test runner would print
+  // every line of it as a TAP comment).
+  const result = spawnSync(join(PACKAGE_ROOT, 'scripts', 'build-image.sh'), [TEST_IMAGE], {
     env: podmanEnv(),
-    stdio: ['ignore', 'ignore', 'inherit'],
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 15 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error || result.status !== 0) {
+    throw new Error(`scripts/build-image.sh ${TEST_IMAGE} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr.split('\n').slice(-40).join('\n')}`);
+  }
+  process.once('exit', () => {
+    spawnSync('podman', ['untag', TEST_IMAGE], { env: podmanEnv(), stdio: 'ignore' });
   });
   built = TEST_IMAGE;
   return built;
