@@ -2,7 +2,7 @@
 // own bounds, the final drop line, and the Resource's service.instance.id.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Resource } from '@opentelemetry/resources';
@@ -145,5 +145,12 @@ describe('agentResource', () => {
     const resource = agentResource({ K8S_NODE_NAME: 'node-1' }, {}, () => 'fixed-id');
     assert.equal(resource.attributes['service.instance.id'], 'fixed-id');
     assert.equal(resource.attributes['k8s.node.name'], 'node-1');
+    // Not the pod's hostname: the node the agent watches.
+    assert.equal(resource.attributes['host.name'], 'node-1');
+  });
+
+  it('names the host by its hostname outside Kubernetes, and lets the config override it', () => {
+    assert.equal(agentResource({}, {}, () => 'id').attributes['host.name'], hostname());
+    assert.equal(agentResource({ K8S_NODE_NAME: 'node-1' }, { 'host.name': 'edge-7' }, () => 'id').attributes['host.name'], 'edge-7');
   });
 });

@@ -22,7 +22,9 @@ export function agentResource(
     'service.name': 'tcpscope',
     'service.version': VERSION,
     'service.instance.id': newInstanceId(),
-    'host.name': hostname(),
+    // In a pod, hostname() is the pod's name; the agent describes the node it watches, which
+    // the DaemonSet passes through the downward API.
+    'host.name': env.K8S_NODE_NAME || hostname(),
   };
   if (env.K8S_NODE_NAME) attributes['k8s.node.name'] = env.K8S_NODE_NAME;
   for (const [key, value] of Object.entries(overrides)) {

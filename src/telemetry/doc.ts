@@ -13,7 +13,7 @@ Names follow the OpenTelemetry semantic conventions where one exists (metrics fo
 \`system.network.tcp.*\` shape proposed in semantic-conventions issue #3682, development status).
 Fields of our own are \`tcp.*\`; the agent's own health is \`tcpscope.*\`. Durations are in seconds,
 sizes in bytes. The Resource describes the agent (\`service.name=tcpscope\`, \`service.version\`,
-\`service.instance.id\` (a UUID per run unless \`service.telemetry.resource\` sets it), \`host.name\`,
+\`service.instance.id\` (a UUID per run unless \`service.telemetry.resource\` sets it), \`host.name\` (the node name in a pod),
 \`k8s.node.name\` from \`$K8S_NODE_NAME\`); what was observed is in data point and log record
 attributes.
 
