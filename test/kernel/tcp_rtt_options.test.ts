@@ -21,7 +21,11 @@ async function run(t: { after: (fn: () => Promise<void> | void) => void }, confi
   const children: RunningChild[] = [];
   const receiver = new TcpRttReceiver(
     testSettings('tcp_rtt'),
-    { collection_interval: '1h', sample_interval: '0', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 64, ...config },
+    // max_series is host-wide: with group_by peer_port every connection of every process on the
+    // host takes a series, so a busy host (a churn benchmark beside the suite: seen once) filled 64
+    // before this test's sockets had theirs and they landed in the overflow series. 4096 series
+    // (about 16 MB of per-CPU histograms here) leave room for thousands of other connections.
+    { collection_interval: '1h', sample_interval: '0', group_by: ['cgroup'], scale: 3, histogram: 'exponential', max_series: 4096, ...config },
     { metrics: new RecordingMetricsConsumer() },
   );
   t.after(async () => {
