@@ -29,8 +29,12 @@ test('tcpscope run: a sampling processor pushed down exports what it exports wit
   const sampled = ['k8s_attributes', 'sampling'];
   const config = writeAgentConfig(dir, {
     receivers: {
-      tcp_lifecycle: { collection_interval: '500ms', drain_interval: '20ms' },
-      'tcp_lifecycle/plain': { collection_interval: '500ms', drain_interval: '20ms', sampling_pushdown: false },
+      // Both receivers see every connection of the host, and the plain one takes all of their
+      // events into its ring: with the default 4 MiB, a churn load elsewhere on a CPU-starved host
+      // overflowed it once (5 of the test's connections missing from one side only). 64 MiB holds
+      // seconds of such a load; dropped_events is checked below all the same.
+      tcp_lifecycle: { collection_interval: '500ms', drain_interval: '20ms', ring_buffer_size: 64 * 1024 * 1024 },
+      'tcp_lifecycle/plain': { collection_interval: '500ms', drain_interval: '20ms', sampling_pushdown: false, ring_buffer_size: 64 * 1024 * 1024 },
     },
     processors: { k8s_attributes: null, sampling: { policies: [{ hash: { ratio: 0.3 } }] } },
     exporters: {
@@ -68,6 +72,17 @@ test('tcpscope run: a sampling processor pushed down exports what it exports wit
     'a metrics export counting every connection closed, client and server, in both receivers',
   );
   await stopAgent(agent);
+
+  // A comparison of two event streams means nothing if either lost events on the way.
+  const dropped = (receiver: string) => {
+    const points = readOtlpJsonFile(metricsFile)
+      .metricExports.flat()
+      .filter((p) => p.metric === 'tcpscope.receiver.dropped_events' && p.attributes.receiver === receiver);
+    assert.ok(points.length > 0, `${receiver} exported tcpscope.receiver.dropped_events`);
+    return points.reduce((most, p) => Math.max(most, Number(p.value)), 0);
+  };
+  // Cumulative series (one per drop reason): all zero in the last export means none were lost.
+  for (const receiver of ['tcp_lifecycle', 'tcp_lifecycle/plain']) assert.equal(dropped(receiver), 0, `${receiver} dropped no events`);
 
   const ours = (path: string) => readOtlpJsonFile(path).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute);
   const pushed = ours(pushedFile);
