@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from '../../src/paths';
 import { startAgent, stopAgent, testDir, writeAgentConfig } from '../support/agent';
 import { waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
-import { readOtlpJsonFile } from '../support/otlp_json';
+import { readOtlpJsonFileSoFar } from '../support/otlp_json';
 import { startTcpPeers } from '../support/tcp_peers';
 import { workloadCgroup } from '../support/workload';
 
@@ -75,7 +75,7 @@ test('non-root with CAP_BPF + CAP_PERFMON: names CAP_DAC_READ_SEARCH for tracefs
 
   const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 5 });
   await client.nextJson();
-  const ours = () => (existsSync(out) ? readOtlpJsonFile(out).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute) : []);
+  const ours = () => (existsSync(out) ? readOtlpJsonFileSoFar(out).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute) : []);
   await waitUntil(() => ours().length === 4 * CONNECTIONS, 20_000, 'our connections in the file');
   const count = (name: string) => ours().filter((r) => r.eventName === name).length;
   // tcp.accept needs the syscalls:sys_exit_accept4 tracepoint, attached through tracefs.

@@ -17,7 +17,11 @@ import { workloadCgroup } from '../support/workload';
 
 const CONNECTIONS = 800; // one every ~25 ms: about 20 s of steady arrivals
 const OUTAGE_MS = 15_000; // the subject of the test, not a wait
-const RSS_LIMIT_KB = 300 * 1024;
+// What the outage may add to the agent's RSS: the queue is bounded, so memory levels off. Measured
+// from the RSS just before the outage, not as an absolute figure: the agent sees every connection
+// of the host, and a churn load elsewhere (seen: 191 MB before the outage, 310 MB at its peak)
+// raises both alike.
+const RSS_GROWTH_LIMIT_KB = 160 * 1024;
 
 function rssKb(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -89,7 +93,8 @@ test('an OTLP outage at a steady connection rate: bounded RSS, export resumes, t
 
   await stopAgent(agent, 60_000);
 
-  assert.ok(rssMax < RSS_LIMIT_KB, `RSS peaked at ${rssMax} kB (before the outage ${rssBefore} kB)`);
+  t.diagnostic(`RSS before the outage ${rssBefore} kB, peak during it ${rssMax} kB`);
+  assert.ok(rssMax - rssBefore < RSS_GROWTH_LIMIT_KB, `RSS peaked at ${rssMax} kB (before the outage ${rssBefore} kB)`);
   assert.match(agent.stderr(), /cannot deliver to .*\(UNAVAILABLE: backend down for the test\)/);
 
   // Every event: in the file (no drops there), and either delivered over OTLP or counted dropped.
