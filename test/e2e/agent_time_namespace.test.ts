@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { agentArgv, pipelinesFor, startAgent, testDir, writeAgentConfig } from '../support/agent';
 import { waitUntil } from '../support/child';
 import { requireKernel } from '../support/kernel';
-import { readOtlpJsonFile } from '../support/otlp_json';
+import { readOtlpJsonFileSoFar } from '../support/otlp_json';
 import { startTcpPeers } from '../support/tcp_peers';
 import { workloadCgroup } from '../support/workload';
 
@@ -64,7 +64,7 @@ test('in a time namespace a day ahead, events carry the wall-clock time they hap
   const { client } = await startTcpPeers(cgroup, children, { connections: CONNECTIONS, replyBytes: 10, sendBytes: 10, holdMs: 5 });
   await client.nextJson();
   const ours = () =>
-    existsSync(out) ? readOtlpJsonFile(out).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute) : [];
+    existsSync(out) ? readOtlpJsonFileSoFar(out).logs.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute) : [];
   await waitUntil(() => ours().length === 4 * CONNECTIONS, 20_000, 'the events of our connections in the file');
   const after = BigInt(Date.now()) * 1_000_000n;
 
