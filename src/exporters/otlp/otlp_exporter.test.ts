@@ -321,7 +321,7 @@ describe('otlp exporter config', () => {
       headers: {},
       compression: 'gzip',
       timeout: '10s',
-      sending_queue: { queue_size: 100 },
+      sending_queue: { queue_size: 100, queue_bytes: 16 * 1024 * 1024 },
       retry_on_failure: {
         enabled: true,
         initial_interval: '5s',
@@ -344,6 +344,7 @@ describe('otlp exporter config', () => {
       compression: 'gzip',
       timeoutMs: 2500,
       queueSize: 100,
+      queueBytes: 16 * 1024 * 1024,
       retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30000, maxElapsedTimeMs: 0, multiplier: 1.5, randomizationFactor: 0.5 },
     });
   });

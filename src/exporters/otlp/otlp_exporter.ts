@@ -1,7 +1,6 @@
 // Sends metrics and logs over OTLP/gRPC. Each signal has its own bounded delivery queue, so a
 // backend that is down or slow never blocks the pipeline: consume() queues and returns.
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal } from '../../component';
 import { ExportError } from '../../errors';
 import type { AgentLogger } from '../../logger';
@@ -12,7 +11,8 @@ import type { BoundedShutdown } from '../shutdown_budget';
 import { dataPointCount } from '../signal_counts';
 import type { OtlpExporterSettings } from './config';
 import { DeliveryQueue } from './delivery_queue';
-import { createLogsSender, createMetricsSender, type BatchSender } from './grpc_sender';
+import { createMetricsSender, type BatchSender } from './grpc_sender';
+import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, type EncodedLogs } from './logs_grpc_sender';
 
 interface Lane<T> {
   readonly queue: DeliveryQueue<T>;
@@ -23,7 +23,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
   readonly consumers: Consumers;
   private readonly logger: AgentLogger;
   private readonly metrics: Lane<ResourceMetrics> | undefined;
-  private readonly logs: Lane<readonly ReadableLogRecord[]> | undefined;
+  private readonly logs: Lane<EncodedLogs> | undefined;
   private started = false;
   private shutdownDone: Promise<void> | undefined;
 
@@ -39,8 +39,10 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
       consumers.metrics = { consume: async (data) => this.accept(lane, 'metrics', data) };
     }
     if (signals.includes('logs')) {
-      const lane = (this.logs = this.lane<readonly ReadableLogRecord[]>('logs', (r) => r.length, createLogsSender));
-      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', data) };
+      // Each batch is encoded as it is accepted: the queue holds request bytes, not record objects.
+      const encode = logsEncoder();
+      const lane = (this.logs = this.lane<EncodedLogs>('logs', (b) => b.records, (s) => createEncodedLogsSender(s, this.logger), (b) => b.bytes.length));
+      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', encodeLogsBatch(data, encode, this.logger)) };
     }
     this.consumers = consumers;
   }
@@ -145,6 +147,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     signal: Signal,
     countItems: (batch: T) => number,
     createSender: (settings: OtlpExporterSettings) => BatchSender<T>,
+    sizeOf?: (batch: T) => number,
   ): Lane<T> {
     const lane: Lane<T> = {
       sender: undefined,
@@ -152,6 +155,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
         signal,
         destination: this.config.endpoint,
         capacity: this.config.queueSize,
+        ...(sizeOf ? { capacityBytes: this.config.queueBytes, sizeOf } : {}),
         retry: this.config.retry,
         countItems,
         logger: this.logger,
