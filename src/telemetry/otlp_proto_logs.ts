@@ -14,7 +14,7 @@
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { ProtoWriter, stringField } from './otlp_proto_writer';
+import { ProtoWriter, stringField, varintSize32 } from './otlp_proto_writer';
 
 // Field keys: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
 const REQUEST_RESOURCE_LOGS = 0x0a; // ExportLogsServiceRequest.resource_logs = 1
@@ -58,6 +58,26 @@ const MAX_INT64 = 2 ** 63;
 
 /** Attribute names kept encoded: tcpscope has a few dozen; this only bounds a runaway. */
 const MAX_CACHED_KEYS = 4096;
+/** String values kept encoded per attribute name (addresses and ports vary; most others repeat). */
+const MAX_VALUES_PER_KEY = 4096;
+/** All encoded string KeyValues together, with their map entries: the cache is emptied past it. */
+const VALUE_CACHE_BYTES = 4 * 1024 * 1024;
+/** A Map entry and a Uint8Array's header, roughly, counted against VALUE_CACHE_BYTES. */
+const VALUE_ENTRY_OVERHEAD = 160;
+
+interface KeyEntry {
+  /** KeyValue.key with its tag and length. */
+  readonly field: Uint8Array;
+  /** Whole length-prefixed KeyValues of this key with a string value, by value. */
+  readonly strings: Map<string, Uint8Array>;
+  /** False past MAX_CACHED_KEYS: the entry lives for one value only, its strings are not kept. */
+  readonly kept: boolean;
+  /** The string value seen last for this key and its KeyValue (kept out of the budget: one per key). */
+  lastString: string | undefined;
+  lastKeyValue: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -67,7 +87,8 @@ export class OtlpLogsProtoEncoder {
   private readonly writer = new ProtoWriter();
   private readonly resources = new WeakMap<Resource, { head: Uint8Array; tail: Uint8Array }>();
   private readonly scopes = new WeakMap<InstrumentationScope, { head: Uint8Array; tail: Uint8Array }>();
-  private readonly keys = new Map<string, Uint8Array>();
+  private readonly keys = new Map<string, KeyEntry>();
+  private cachedValueBytes = 0;
 
   /** The request for `records`, in a buffer of its own (the queue may hold it a while). */
   encode(records: readonly ReadableLogRecord[]): Buffer {
@@ -143,29 +164,102 @@ export class OtlpLogsProtoEncoder {
     w.end(mark);
   }
 
-  /** Repeated KeyValue under `tag`, in the object's own enumerable key order. */
+  /**
+   * Repeated KeyValue under `tag`, in the object's own enumerable key order. A string value is
+   * looked up among the KeyValues already encoded for its key (most of tcpscope's repeat: the
+   * transport, the cgroup, the process, the pod); an integer, a double or a boolean is written
+   * with its lengths computed, without the placeholders a nested message needs.
+   */
   private attributes(tag: number, attributes: Attrs): void {
     const w = this.writer;
     for (const key in attributes) {
       if (!hasOwn.call(attributes, key)) continue;
-      w.byte(tag);
-      const kv = w.begin(1);
-      w.raw(this.keyField(key));
-      w.byte(KV_VALUE);
-      const value = w.begin(1);
-      this.anyValue(attributes[key]);
-      w.end(value);
-      w.end(kv);
+      const entry = this.keyEntry(key);
+      const value = attributes[key];
+      const keyBytes = entry.field;
+      if (typeof value === 'string') {
+        // Most keys keep the value of the record before (transport, process, cgroup, pod): one
+        // comparison instead of a map lookup.
+        let kv: Uint8Array | undefined;
+        if (value === entry.lastString) kv = entry.lastKeyValue;
+        else {
+          kv = entry.strings.get(value) ?? this.cacheStringKeyValue(entry, value);
+          entry.lastString = value;
+          entry.lastKeyValue = kv;
+        }
+        w.byte(tag);
+        w.raw(kv);
+      } else if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && Number.isInteger(value)) {
+        const any = 1 + varintSize32(value);
+        w.byte(tag);
+        w.uint32(keyBytes.length + 2 + any);
+        w.raw(keyBytes);
+        w.byte(KV_VALUE);
+        w.byte(any);
+        w.byte(ANY_INT);
+        w.uint32(value);
+      } else if (typeof value === 'number' && !Number.isInteger(value)) {
+        w.byte(tag);
+        w.uint32(keyBytes.length + 2 + 9);
+        w.raw(keyBytes);
+        w.byte(KV_VALUE);
+        w.byte(9);
+        w.byte(ANY_DOUBLE);
+        w.double(value);
+      } else if (typeof value === 'boolean') {
+        w.byte(tag);
+        w.uint32(keyBytes.length + 4);
+        w.raw(keyBytes);
+        w.byte(KV_VALUE);
+        w.byte(2);
+        w.byte(ANY_BOOL);
+        w.byte(value ? 1 : 0);
+      } else {
+        w.byte(tag);
+        const kv = w.begin(1);
+        w.raw(keyBytes);
+        w.byte(KV_VALUE);
+        const any = w.begin(1);
+        this.anyValue(value);
+        w.end(any);
+        w.end(kv);
+      }
     }
   }
 
-  private keyField(key: string): Uint8Array {
-    let field = this.keys.get(key);
-    if (field === undefined) {
-      field = stringField(KV_KEY, key);
-      if (this.keys.size < MAX_CACHED_KEYS) this.keys.set(key, field);
+  private keyEntry(key: string): KeyEntry {
+    let entry = this.keys.get(key);
+    if (entry === undefined) {
+      const kept = this.keys.size < MAX_CACHED_KEYS;
+      entry = { field: stringField(KV_KEY, key), strings: new Map(), kept, lastString: undefined, lastKeyValue: EMPTY };
+      if (kept) this.keys.set(key, entry);
     }
-    return field;
+    return entry;
+  }
+
+  /** The length-prefixed KeyValue of `entry`'s key and a string value, kept for the next time within budget. */
+  private cacheStringKeyValue(entry: KeyEntry, value: string): Uint8Array {
+    const kv = this.encodeApart(() => {
+      const w = this.writer;
+      const mark = w.begin(1);
+      w.raw(entry.field);
+      w.byte(KV_VALUE);
+      const any = w.begin(1);
+      w.byte(ANY_STRING);
+      w.string(value);
+      w.end(any);
+      w.end(mark);
+    });
+    if (entry.kept && entry.strings.size < MAX_VALUES_PER_KEY) {
+      this.cachedValueBytes += kv.length + value.length + VALUE_ENTRY_OVERHEAD;
+      if (this.cachedValueBytes > VALUE_CACHE_BYTES) {
+        // A workload that keeps changing (pods, peers) refills the cache with what is current.
+        for (const e of this.keys.values()) e.strings.clear();
+        this.cachedValueBytes = kv.length + value.length + VALUE_ENTRY_OVERHEAD;
+      }
+      entry.strings.set(value, kv);
+    }
+    return kv;
   }
 
   /** An AnyValue's content; a value of no OTLP type (undefined, null, bigint, …) writes nothing, as in the SDK. */

@@ -60,9 +60,14 @@ export class ProtoWriter {
   }
 
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const length = bytes.length;
+    this.ensure(length);
+    const buf = this.buf;
+    const at = this.pos;
+    // TypedArray.set costs more than a loop below a few dozen bytes (keys, small KeyValues).
+    if (length < 64) for (let i = 0; i < length; i++) buf[at + i] = bytes[i];
+    else buf.set(bytes, at);
+    this.pos = at + length;
   }
 
   /** A varint of a non-negative integer below 2^32. */
