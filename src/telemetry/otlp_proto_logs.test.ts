@@ -257,6 +257,22 @@ describe('OTLP logs protobuf, encoded directly', () => {
     for (let round = 0; round < 3; round++) for (const batch of batches) assertSame(batch, encoder);
   });
 
+  it('stays equal past its cache bounds: more distinct values than the 4 MiB budget, more keys than it keeps', () => {
+    const encoder = new OtlpLogsProtoEncoder();
+    const pad = 'p'.repeat(150);
+    // 4 keys × 10,000 distinct values of ~160 bytes (~19 MB of entries): past the 4,096 values kept
+    // per key, and the cache is emptied (4 MiB) a few times.
+    for (let b = 0; b < 10; b++) {
+      const value = (i: number, k: string) => `0::/${pad}/${k}/${b * 1000 + i}`;
+      const batch = Array.from({ length: 1000 }, (_, i) => base({ attributes: { a: value(i, 'a'), b: value(i, 'b'), c: value(i, 'c'), d: value(i, 'd'), 'network.transport': 'tcp' } }));
+      assertSame(batch, encoder);
+    }
+    // 5,000 distinct keys, past the 4,096 kept: the rest are encoded each time.
+    const manyKeys = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`key.${i}`, i % 2 ? `v${i}` : i]));
+    assertSame([base({ attributes: manyKeys }), base({ attributes: manyKeys })], encoder);
+    assertSame([base({ attributes: { 'key.4999': 'again', 'key.0': 'again' } })], encoder);
+  });
+
   it('an empty batch is an empty request, as the SDK encodes it', () => {
     assert.equal(new OtlpLogsProtoEncoder().encode([]).length, 0);
     assertSame([]);
