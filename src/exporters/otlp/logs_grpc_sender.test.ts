@@ -19,6 +19,7 @@ import { reportsQueueSize, type ReportsQueueSize } from '../queue_size';
 import type { Exporter } from '../../component';
 import { otlpExporterFactory, type OtlpExporterConfig } from './factory';
 import { decodePartialSuccess, encodeLogsBatch } from './logs_grpc_sender';
+import { MAX_RECORDS_PER_REQUEST } from './otlp_exporter';
 
 const host: Host = { reportFatal: (e) => assert.fail(`unexpected fatal: ${e.message}`) };
 const cleanups: (() => Promise<void>)[] = [];
@@ -102,6 +103,19 @@ describe('otlp exporter: logs as pre-encoded protobuf over gRPC', () => {
       assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 0 });
     });
   }
+
+  it('sends a batch of more records than MAX_RECORDS_PER_REQUEST as several requests, in order', async () => {
+    const srv = await server();
+    const { e } = await exporter(srv.endpoint);
+    const batch = records(2 * MAX_RECORDS_PER_REQUEST + 904);
+    await e.consumers.logs!.consume(batch);
+    await srv.waitFor(() => srv.logsRequests.length === 3);
+    assert.deepStrictEqual(srv.logsRequests.map((r) => r.resourceLogs![0].scopeLogs![0].logRecords!.length), [MAX_RECORDS_PER_REQUEST, MAX_RECORDS_PER_REQUEST, 904]);
+    srv.logsRequests.forEach((r, i) => assert.deepStrictEqual(r, sdkDecoded(batch.slice(i * MAX_RECORDS_PER_REQUEST, (i + 1) * MAX_RECORDS_PER_REQUEST))));
+    await e.shutdown();
+    await assert.rejects(e.consumers.logs!.consume(batch), /is shut down/);
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: batch.length }, 'every record of a split batch consumed after shutdown is counted');
+  });
 
   it('sends configured headers, and OTEL_EXPORTER_OTLP_HEADERS for names not configured', async (t) => {
     const saved = process.env.OTEL_EXPORTER_OTLP_HEADERS;

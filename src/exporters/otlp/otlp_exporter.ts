@@ -14,6 +14,22 @@ import { DeliveryQueue } from './delivery_queue';
 import { createMetricsSender, type BatchSender } from './grpc_sender';
 import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, type EncodedLogs } from './logs_grpc_sender';
 
+/**
+ * Records per export request at most. A receiver refuses requests above its message size limit
+ * (4 MiB by default in the Collector and gRPC servers) with RESOURCE_EXHAUSTED, which is
+ * retryable: a larger request would be retried forever. tcpscope's records encode to ~350–700
+ * bytes, so 2048 make ~1.4 MB at most; a ring buffer read can hand over many more at once.
+ */
+export const MAX_RECORDS_PER_REQUEST = 2048;
+
+/** `records` as requests of at most MAX_RECORDS_PER_REQUEST records, in order. */
+function requestsOf<R, T>(records: readonly R[], encode: (chunk: readonly R[]) => T): T[] {
+  if (records.length <= MAX_RECORDS_PER_REQUEST) return [encode(records)];
+  const out: T[] = [];
+  for (let i = 0; i < records.length; i += MAX_RECORDS_PER_REQUEST) out.push(encode(records.slice(i, i + MAX_RECORDS_PER_REQUEST)));
+  return out;
+}
+
 interface Lane<T> {
   readonly queue: DeliveryQueue<T>;
   sender: BatchSender<T> | undefined;
@@ -42,7 +58,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
       // Each batch is encoded as it is accepted: the queue holds request bytes, not record objects.
       const encode = logsEncoder();
       const lane = (this.logs = this.lane<EncodedLogs>('logs', (b) => b.records, (s) => createEncodedLogsSender(s, this.logger), (b) => b.bytes.length));
-      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', encodeLogsBatch(data, encode, this.logger)) };
+      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, this.logger))) };
     }
     this.consumers = consumers;
   }
@@ -101,12 +117,10 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     return { ready: false, reason: `${this.config.endpoint} rejects batches permanently (${failures.join('; ')}); fix the exporter's endpoint, headers or credentials` };
   }
 
-  private async accept<T>(lane: Lane<T>, signal: Signal, batch: T): Promise<void> {
-    if (this.shutdownDone) {
-      lane.queue.enqueue(batch); // counted as dropped
-      throw new ExportError(`otlp exporter for ${this.config.endpoint} is shut down; ${signal} batch dropped`);
-    }
-    lane.queue.enqueue(batch);
+  private async accept<T>(lane: Lane<T>, signal: Signal, ...batches: T[]): Promise<void> {
+    // After shutdown the queue drops and counts what it is given.
+    for (const batch of batches) lane.queue.enqueue(batch);
+    if (this.shutdownDone) throw new ExportError(`otlp exporter for ${this.config.endpoint} is shut down; ${signal} batch dropped`);
   }
 
   private async stop(): Promise<void> {
