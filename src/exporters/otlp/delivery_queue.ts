@@ -87,11 +87,6 @@ export class DeliveryQueue<T> {
     return this.droppedItems;
   }
 
-  /** Bytes held by the batches waiting (not the one being sent); 0 without sizeOf. */
-  pendingBytes(): number {
-    return this.waitingBytes;
-  }
-
   /** Batches not yet delivered, including the one being sent. */
   pending(): number {
     return this.waiting.length + (this.inFlight === undefined ? 0 : 1);
