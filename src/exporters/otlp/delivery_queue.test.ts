@@ -243,6 +243,33 @@ describe('DeliveryQueue', () => {
     assert.deepStrictEqual(backend.delivered, [1, 5000]);
   });
 
+  it('joins a new batch to the newest waiting one when merge() says it fits, never to the one in flight', async () => {
+    const clock = new FakeClock();
+    const backend = new ScriptedBackend();
+    backend.fallback = DOWN;
+    const queue = new DeliveryQueue<number>({
+      signal: 'logs',
+      destination: 'collector:4317',
+      capacity: 2,
+      retry: RETRY,
+      send: backend.send,
+      countItems: (n) => n,
+      // Batches join up to 10 items.
+      merge: (waiting, next) => (waiting + next <= 10 ? waiting + next : undefined),
+      logger: createLogger('debug', () => undefined),
+      clock,
+    });
+    queue.start();
+    for (const batch of [4, 3, 3, 4, 5, 1, 9]) queue.enqueue(batch);
+    await settle();
+    // 4 in flight; 3+3+4 = 10 waits; 5+1 = 6 waits; 9 does not fit 6: the queue is full (2), so 10 goes.
+    assert.equal(queue.pending(), 3);
+    assert.equal(queue.dropped(), 10);
+    backend.fallback = { kind: 'sent' };
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [4, 6, 9]);
+  });
+
   it('counts the items a partial success rejected as dropped', async () => {
     const { backend, queue } = setup();
     backend.script = [{ kind: 'sent', rejected: 3 }, { kind: 'sent' }];

@@ -39,6 +39,12 @@ export interface DeliveryQueueOptions<T> {
    */
   readonly capacityBytes?: number;
   readonly sizeOf?: (batch: T) => number;
+  /**
+   * Joins a new batch to the newest waiting one when that fits (undefined: it does not), so that
+   * many small batches arriving while a send is in flight wait as one: the queue's capacity is
+   * then not spent on a few records each, and the backend gets fewer, larger requests.
+   */
+  readonly merge?: (waiting: T, next: T) => T | undefined;
   readonly retry: RetrySettings;
   /** One attempt, resolving within the exporter's timeout; a throw counts as a permanent failure. */
   readonly send: (batch: T) => Promise<SendOutcome>;
@@ -113,6 +119,13 @@ export class DeliveryQueue<T> {
     if (this.draining || this.closed) {
       this.drop(batch);
       return;
+    }
+    const last = this.waiting.length > 0 ? this.waiting[this.waiting.length - 1] : undefined;
+    const merged = last === undefined ? undefined : this.options.merge?.(last, batch);
+    if (merged !== undefined) {
+      this.waiting.pop();
+      this.waitingBytes -= this.options.sizeOf?.(last as T) ?? 0;
+      batch = merged;
     }
     const size = this.options.sizeOf?.(batch) ?? 0;
     const maxBytes = this.options.capacityBytes ?? Infinity;

@@ -32,7 +32,7 @@ describe('grpc sender: TLS to a plaintext endpoint', () => {
       retry: { enabled: false, initialIntervalMs: 1, maxIntervalMs: 1, maxElapsedTimeMs: 0, multiplier: 1, randomizationFactor: 0 },
     });
     try {
-      const outcome = await sender.send({ bytes: Buffer.alloc(0), records: 0 });
+      const outcome = await sender.send({ parts: [Buffer.alloc(0)], size: 0, records: 0 });
       assert.ok(outcome.kind === 'retryable', JSON.stringify(outcome));
       assert.ok(outcome.reason.startsWith('UNAVAILABLE: '), outcome.reason);
       assert.match(outcome.reason, /wrong version number/);

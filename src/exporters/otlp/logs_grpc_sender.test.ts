@@ -18,7 +18,7 @@ import { countsDroppedItems, type DropCounting } from '../dropped_items';
 import { reportsQueueSize, type ReportsQueueSize } from '../queue_size';
 import type { Exporter } from '../../component';
 import { otlpExporterFactory, type OtlpExporterConfig } from './factory';
-import { decodePartialSuccess, encodeLogsBatch } from './logs_grpc_sender';
+import { decodePartialSuccess, encodeLogsBatch, logsEncoder, MAX_MERGED_BYTES, mergeEncodedLogs } from './logs_grpc_sender';
 import { MAX_RECORDS_PER_REQUEST } from './otlp_exporter';
 
 const host: Host = { reportFatal: (e) => assert.fail(`unexpected fatal: ${e.message}`) };
@@ -88,17 +88,20 @@ const sdkDecoded = (rs: ReadableLogRecord[]) => exportMethod.requestDeserialize(
 
 describe('otlp exporter: logs as pre-encoded protobuf over gRPC', () => {
   for (const compression of ['gzip', 'none'] as const) {
-    it(`delivers every record of many batches, each request equal to the SDK's (${compression})`, async () => {
+    it(`delivers every record of many batches, equal to what the SDK encodes of each (${compression})`, async () => {
       const srv = await server();
       const { e } = await exporter(srv.endpoint, { compression });
       const batches = Array.from({ length: 20 }, (_, b) => records(250, b * 250));
       for (const batch of batches) await e.consumers.logs!.consume(batch);
-      const count = () => srv.logsRequests.reduce((n, r) => n + (r.resourceLogs?.[0].scopeLogs?.[0].logRecords?.length ?? 0), 0);
+      const resourceLogs = () => srv.logsRequests.flatMap((r) => r.resourceLogs ?? []);
+      const count = () => resourceLogs().reduce((n, r) => n + (r.scopeLogs?.[0].logRecords?.length ?? 0), 0);
       await srv.waitFor(() => count() === 5000);
-      assert.equal(srv.logsRequests.length, 20);
-      // In order, one at a time: request i is batch i, field for field.
-      batches.forEach((batch, i) => assert.deepStrictEqual(srv.logsRequests[i], sdkDecoded(batch)));
-      const ports = srv.logsRequests.flatMap((r) => r.resourceLogs![0].scopeLogs![0].logRecords!.map((l) => Number(l.attributes!.find((a) => a.key === 'network.local.port')!.value!.intValue)));
+      // Batches that waited behind a send were joined into one request (at most 2048 records), each
+      // keeping its own ResourceLogs: in order, every batch's ResourceLogs is the SDK's, field for field.
+      assert.ok(srv.logsRequests.length >= 3 && srv.logsRequests.length <= 20, `${srv.logsRequests.length} requests`);
+      for (const r of srv.logsRequests) assert.ok(r.resourceLogs!.reduce((n, rl) => n + rl.scopeLogs![0].logRecords!.length, 0) <= MAX_RECORDS_PER_REQUEST);
+      assert.deepStrictEqual(resourceLogs(), batches.flatMap((batch) => (sdkDecoded(batch) as { resourceLogs: unknown[] }).resourceLogs));
+      const ports = resourceLogs().flatMap((r) => r.scopeLogs![0].logRecords!.map((l) => Number(l.attributes!.find((a) => a.key === 'network.local.port')!.value!.intValue)));
       assert.deepStrictEqual(ports, Array.from({ length: 5000 }, (_, i) => i));
       assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 0 });
     });
@@ -171,27 +174,43 @@ describe('otlp exporter: logs as pre-encoded protobuf over gRPC', () => {
 
   it('bounds the waiting batches by bytes while the backend is down, counting exactly what it drops', async () => {
     const backend = await absentBackend();
-    const batchBytes = encodeLogsBatch(records(100), (rs) => Buffer.from(ProtobufLogsSerializer.serializeRequest(rs as ReadableLogRecord[])!)).bytes.length;
+    // Batches of 1100 records: two do not fit one request (2048 at most), so they wait apart.
+    const N = 1100;
+    const batchBytes = encodeLogsBatch(records(N), (rs) => Buffer.from(ProtobufLogsSerializer.serializeRequest(rs as ReadableLogRecord[])!)).size;
     // Room for 3 batches by bytes, 100 by count: bytes decide.
     const { e, settings } = await exporter(backend.endpoint, { queue_bytes: batchBytes * 3 + batchBytes / 2 });
-    await e.consumers.logs!.consume(records(100));
+    await e.consumers.logs!.consume(records(N));
     // The first batch leaves the queue to be sent (and retried), so 3 wait behind it.
     await new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 30_000;
       const poll = () => (e.queueSizes().logs === 1 ? resolve() : Date.now() > deadline ? reject(new Error('first batch never in flight')) : setTimeout(poll, 10));
       poll();
     });
-    for (let i = 0; i < 6; i++) await e.consumers.logs!.consume(records(100));
+    for (let i = 0; i < 6; i++) await e.consumers.logs!.consume(records(N));
     assert.deepStrictEqual(e.queueSizes(), { logs: 4 });
-    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 300 });
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 3 * N });
     assert.ok(settings.lines.some((l) => l.includes(`sending queue full (100 batches or ${batchBytes * 3 + batchBytes / 2} bytes)`)));
     const srv = await server(backend);
     await srv.waitFor(() => srv.logsRequests.length === 4, 30_000);
-    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 300 });
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 3 * N });
   });
 });
 
 describe('logs batch encoding', () => {
+  it('joins waiting batches up to MAX_RECORDS_PER_REQUEST records and MAX_MERGED_BYTES, never a failed one', () => {
+    const a = encodeLogsBatch(records(1000), logsEncoder());
+    const b = encodeLogsBatch(records(1048), logsEncoder());
+    const joined = mergeEncodedLogs(a, b, MAX_RECORDS_PER_REQUEST);
+    assert.ok(joined);
+    assert.deepStrictEqual([joined.records, joined.size, joined.parts.length], [2048, a.size + b.size, 2]);
+    assert.equal(mergeEncodedLogs(joined, encodeLogsBatch(records(1), logsEncoder()), MAX_RECORDS_PER_REQUEST), undefined, 'past 2048 records');
+    const big = { parts: [Buffer.alloc(MAX_MERGED_BYTES)], size: MAX_MERGED_BYTES, records: 1 };
+    assert.equal(mergeEncodedLogs(big, encodeLogsBatch(records(1), logsEncoder()), MAX_RECORDS_PER_REQUEST), undefined, 'past MAX_MERGED_BYTES');
+    const failed = { parts: [], size: 0, records: 1, error: 'x' };
+    assert.equal(mergeEncodedLogs(a, failed, MAX_RECORDS_PER_REQUEST), undefined);
+    assert.equal(mergeEncodedLogs(failed, a, MAX_RECORDS_PER_REQUEST), undefined);
+  });
+
   it('falls back to the SDK serializer when the direct encoder throws, with the same bytes', () => {
     const rs = records(3);
     const batch = encodeLogsBatch(rs, () => {
@@ -199,7 +218,7 @@ describe('logs batch encoding', () => {
     });
     assert.equal(batch.error, undefined);
     assert.equal(batch.records, 3);
-    assert.equal(batch.bytes.toString('hex'), Buffer.from(ProtobufLogsSerializer.serializeRequest(rs)!).toString('hex'));
+    assert.equal(Buffer.concat(batch.parts).toString('hex'), Buffer.from(ProtobufLogsSerializer.serializeRequest(rs)!).toString('hex'));
   });
 
   it('keeps a batch neither encoder can encode as a permanent failure, counted when sent', async () => {

@@ -15,12 +15,35 @@ import type { OtlpExporterSettings } from './config';
 import type { SendOutcome } from './delivery_queue';
 import { classify, type BatchSender } from './grpc_sender';
 
-/** A log batch as the queue holds it: the encoded request and what it carries. */
+/**
+ * A log batch as the queue holds it: one encoded ExportLogsServiceRequest, or several joined by
+ * mergeEncodedLogs (protobuf messages concatenated are the merge of their repeated fields: the
+ * receiver reads one request with all their ResourceLogs), and what it carries.
+ */
 export interface EncodedLogs {
-  readonly bytes: Buffer;
+  readonly parts: readonly Buffer[];
+  /** Bytes of all parts. */
+  readonly size: number;
   readonly records: number;
   /** Set when the batch could not be encoded: sending it fails permanently with this reason. */
   readonly error?: string;
+}
+
+/** Bytes per joined request at most: well under the 4 MiB a receiver takes by default. */
+export const MAX_MERGED_BYTES = 2 * 1024 * 1024;
+
+/**
+ * `waiting` and `next` as one request when it stays within `maxRecords` and MAX_MERGED_BYTES;
+ * batches that failed to encode stay apart (their failure is theirs).
+ */
+export function mergeEncodedLogs(waiting: EncodedLogs, next: EncodedLogs, maxRecords: number): EncodedLogs | undefined {
+  if (waiting.error !== undefined || next.error !== undefined) return undefined;
+  if (waiting.records + next.records > maxRecords || waiting.size + next.size > MAX_MERGED_BYTES) return undefined;
+  return { parts: [...waiting.parts, ...next.parts], size: waiting.size + next.size, records: waiting.records + next.records };
+}
+
+function encoded(bytes: Buffer, records: number): EncodedLogs {
+  return { parts: [bytes], size: bytes.length, records };
 }
 
 export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -35,14 +58,14 @@ type Encode = (records: readonly ReadableLogRecord[]) => Buffer;
  */
 export function encodeLogsBatch(records: readonly ReadableLogRecord[], encode: Encode, logger?: AgentLogger): EncodedLogs {
   try {
-    return { bytes: encode(records), records: records.length };
+    return encoded(encode(records), records.length);
   } catch (error) {
     logger?.debug(`logs: direct protobuf encoding failed (${(error as Error).message}); using the SDK serializer for this batch`);
     try {
       const bytes = ProtobufLogsSerializer.serializeRequest(records as ReadableLogRecord[]) ?? new Uint8Array(0);
-      return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), records: records.length };
+      return encoded(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), records.length);
     } catch (sdkError) {
-      return { bytes: Buffer.alloc(0), records: records.length, error: `the batch cannot be encoded: ${(sdkError as Error).message}` };
+      return { parts: [], size: 0, records: records.length, error: `the batch cannot be encoded: ${(sdkError as Error).message}` };
     }
   }
 }
@@ -152,7 +175,7 @@ export class EncodedLogsSender implements BatchSender<EncodedLogs> {
         LOGS_EXPORT_PATH,
         identity,
         identity,
-        batch.bytes,
+        batch.parts.length === 1 ? batch.parts[0] : Buffer.concat(batch.parts as Buffer[], batch.size),
         this.metadata,
         { deadline: Date.now() + this.settings.timeoutMs },
         (error: ServiceError | null, response?: Buffer) => {

@@ -12,7 +12,7 @@ import { dataPointCount } from '../signal_counts';
 import type { OtlpExporterSettings } from './config';
 import { DeliveryQueue } from './delivery_queue';
 import { createMetricsSender, type BatchSender } from './grpc_sender';
-import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, type EncodedLogs } from './logs_grpc_sender';
+import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, mergeEncodedLogs, type EncodedLogs } from './logs_grpc_sender';
 
 /**
  * Records per export request at most. A receiver refuses requests above its message size limit
@@ -57,7 +57,10 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     if (signals.includes('logs')) {
       // Each batch is encoded as it is accepted: the queue holds request bytes, not record objects.
       const encode = logsEncoder();
-      const lane = (this.logs = this.lane<EncodedLogs>('logs', (b) => b.records, (s) => createEncodedLogsSender(s, this.logger), (b) => b.bytes.length));
+      const lane = (this.logs = this.lane<EncodedLogs>('logs', (b) => b.records, (s) => createEncodedLogsSender(s, this.logger), {
+        sizeOf: (b) => b.size,
+        merge: (waiting, next) => mergeEncodedLogs(waiting, next, MAX_RECORDS_PER_REQUEST),
+      }));
       consumers.logs = { consume: async (data) => this.accept(lane, 'logs', ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, this.logger))) };
     }
     this.consumers = consumers;
@@ -161,7 +164,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     signal: Signal,
     countItems: (batch: T) => number,
     createSender: (settings: OtlpExporterSettings) => BatchSender<T>,
-    sizeOf?: (batch: T) => number,
+    bytes?: { sizeOf: (batch: T) => number; merge: (waiting: T, next: T) => T | undefined },
   ): Lane<T> {
     const lane: Lane<T> = {
       sender: undefined,
@@ -169,7 +172,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
         signal,
         destination: this.config.endpoint,
         capacity: this.config.queueSize,
-        ...(sizeOf ? { capacityBytes: this.config.queueBytes, sizeOf } : {}),
+        ...(bytes ? { capacityBytes: this.config.queueBytes, sizeOf: bytes.sizeOf, merge: bytes.merge } : {}),
         retry: this.config.retry,
         countItems,
         logger: this.logger,
