@@ -242,6 +242,31 @@ describe('OTLP logs protobuf, encoded directly', () => {
     assertSame(shapes.map((s) => base(s)));
   });
 
+  it('encodes records whose fields are getters (a raw-bytes-backed record), reading each once', () => {
+    let reads = 0;
+    class LazyRecord {
+      constructor(private readonly port: number) {}
+      get attributes() {
+        reads++;
+        return { 'network.local.port': this.port, 'network.transport': 'tcp' };
+      }
+      get hrTime(): HrTime {
+        return [1_700_000_000, this.port];
+      }
+      readonly hrTimeObserved: HrTime = OBSERVED;
+      readonly eventName = 'tcp.close';
+      readonly resource = resource;
+      readonly instrumentationScope = scope;
+      readonly droppedAttributesCount = 0;
+    }
+    const records = [new LazyRecord(1), new LazyRecord(2)] as unknown as ReadableLogRecord[];
+    const theirs = sdk(records);
+    reads = 0;
+    const ours = new OtlpLogsProtoEncoder().encode(records);
+    assert.equal(reads, 2, 'attributes read once per record');
+    assert.equal(ours.toString('hex'), theirs.toString('hex'));
+  });
+
   it('inherited attributes are skipped, own ones kept in insertion order', () => {
     const proto = { inherited: 'no' };
     const attributes = Object.create(proto) as Record<string, unknown>;

@@ -121,22 +121,26 @@ export class OtlpLogsProtoEncoder {
     const w = this.writer;
     // Most records of tcpscope are 128 bytes to 16 KiB: two bytes of length.
     const mark = w.begin(2);
+    // Each field read once: a record may compute them in getters (a raw-bytes-backed record).
+    const time = record.hrTime;
     w.byte(LOG_TIME);
-    w.hrTime(record.hrTime[0], record.hrTime[1]);
+    w.hrTime(time[0], time[1]);
     const severity = record.severityNumber;
     if (severity !== undefined && severity !== 0) {
       w.byte(LOG_SEVERITY_NUMBER);
       w.varint(severity);
     }
-    if (record.severityText) {
+    const severityText = record.severityText;
+    if (severityText) {
       w.byte(LOG_SEVERITY_TEXT);
-      w.string(record.severityText);
+      w.string(severityText);
     }
-    if (record.body !== undefined) {
+    const body = record.body;
+    if (body !== undefined) {
       w.byte(LOG_BODY);
-      const body = w.begin(1);
-      this.anyValue(record.body);
-      w.end(body);
+      const mark = w.begin(1);
+      this.anyValue(body);
+      w.end(mark);
     }
     const attributes = record.attributes as Attrs | undefined;
     if (attributes) this.attributes(LOG_ATTRIBUTES, attributes);
@@ -155,11 +159,13 @@ export class OtlpLogsProtoEncoder {
       w.byte(LOG_SPAN_ID);
       w.bytes(hexToBinary(span.spanId));
     }
+    const observed = record.hrTimeObserved;
     w.byte(LOG_OBSERVED_TIME);
-    w.hrTime(record.hrTimeObserved[0], record.hrTimeObserved[1]);
-    if (record.eventName) {
+    w.hrTime(observed[0], observed[1]);
+    const eventName = record.eventName;
+    if (eventName) {
       w.byte(LOG_EVENT_NAME);
-      w.string(record.eventName);
+      w.string(eventName);
     }
     w.end(mark);
   }
