@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { PEER_NAMES, PEERS, type PeerName } from './peers';
 
-export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt';
+export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt' | 'otlp' | 'otlp-gzip';
 export type SampledMode = `sampled:${number}` | `userspace-sampled:${number}`;
 /** A peer tool (bench/peers.ts) instead of the agent, under the same load. */
 export type PeerMode = `peer:${PeerName}`;
@@ -13,7 +13,7 @@ export type Mode = FixedMode | SampledMode | PeerMode;
 /** The modes that run tcpscope. */
 export type AgentMode = Exclude<Mode, 'off' | PeerMode>;
 
-const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt'];
+const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt', 'otlp', 'otlp-gzip'];
 const SAMPLED_PREFIXES = ['sampled', 'userspace-sampled'] as const;
 
 /** For `--help`: what --modes accepts. */
@@ -56,19 +56,31 @@ export function modeLabel(mode: Mode): string {
   if (peer) return PEERS[peer].label;
   const sampling = samplingOf(mode);
   if (sampling) return sampling.pushdown ? `events sampled ${sampling.ratio}, push-down` : `events sampled ${sampling.ratio}, in the agent`;
-  return { off: 'agent off', metrics: 'metrics only', events: 'every connection as a log event', rtt: 'tcp_rtt metrics' }[mode as FixedMode];
+  return {
+    off: 'agent off',
+    metrics: 'metrics only',
+    events: 'every connection as a log event',
+    rtt: 'tcp_rtt metrics',
+    otlp: 'every connection as a log event, otlp exporter',
+    'otlp-gzip': 'every connection as a log event, otlp exporter, gzip',
+  }[mode as FixedMode];
 }
 
 /** Whether the mode has a logs pipeline (events cross to the agent, all or sampled). */
 export function hasEvents(mode: Mode): boolean {
-  return mode === 'events' || samplingOf(mode) !== undefined;
+  return mode === 'events' || isOtlp(mode) || samplingOf(mode) !== undefined;
+}
+
+/** Whether the mode exports its logs with the otlp exporter, to a loopback receiver that counts (bench/otlp_sink.ts). */
+export function isOtlp(mode: Mode): boolean {
+  return mode === 'otlp' || mode === 'otlp-gzip';
 }
 
 function rank(mode: Mode): number[] {
   const peer = peerOf(mode);
   if (peer) return [10, PEER_NAMES.indexOf(peer)];
   const sampling = samplingOf(mode);
-  if (!sampling) return [[0, 1, 2, 9][FIXED_MODES.indexOf(mode as FixedMode)], 0];
+  if (!sampling) return [[0, 1, 2, 9, 2, 2][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
   return [sampling.pushdown ? 3 : 4, -sampling.ratio];
 }
 
@@ -80,8 +92,11 @@ export function canonicalOrder(modes: readonly Mode[]): Mode[] {
   });
 }
 
-/** The agent config of a mode: metrics to a file always (for dropped_events), logs when it has events. */
-export function agentConfig(mode: AgentMode, dir: string): string {
+/**
+ * The agent config of a mode: metrics to a file always (for dropped_events), logs when it has
+ * events (to a file, or with the otlp exporter to `otlpEndpoint`).
+ */
+export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.0.1:4317'): string {
   // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
   const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
   const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
@@ -91,8 +106,11 @@ export function agentConfig(mode: AgentMode, dir: string): string {
   if (sampling && !sampling.pushdown) lines.push('    sampling_pushdown: false');
   if (sampling) lines.push('processors:', '  sampling:', `    policies: [{hash: {ratio: ${sampling.ratio}}}]`);
   lines.push('exporters:', '  file/metrics:', `    path: ${metricsPath}`);
-  if (hasEvents(mode)) lines.push('  file/logs:', `    path: ${logsPath}`);
+  if (isOtlp(mode)) {
+    lines.push('  otlp:', `    endpoint: ${otlpEndpoint}`, '    tls: {insecure: true}', `    compression: ${mode === 'otlp-gzip' ? 'gzip' : 'none'}`);
+  } else if (hasEvents(mode)) lines.push('  file/logs:', `    path: ${logsPath}`);
   lines.push('service:', '  pipelines:', `    metrics: {receivers: [${receiver}], exporters: [file/metrics]}`);
-  if (hasEvents(mode)) lines.push(`    logs: {receivers: [tcp_lifecycle], ${sampling ? 'processors: [sampling], ' : ''}exporters: [file/logs]}`);
+  const logsExporter = isOtlp(mode) ? 'otlp' : 'file/logs';
+  if (hasEvents(mode)) lines.push(`    logs: {receivers: [tcp_lifecycle], ${sampling ? 'processors: [sampling], ' : ''}exporters: [${logsExporter}]}`);
   return lines.join('\n') + '\n';
 }

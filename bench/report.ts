@@ -46,6 +46,8 @@ export interface AgentMeasurements {
     /** All records in the file, including other traffic on the machine. */
     readonly exportedAll: number;
   };
+  /** otlp modes only: CPU seconds of the loopback receiver (bench/otlp_sink.ts) over the same window, not the agent's. */
+  readonly otlpReceiverCpuSeconds?: number;
   /** Only with --bpf-stats: run time of each of the agent's BPF programs during the load. */
   readonly bpf?: readonly BpfRuns[];
 }

@@ -5,13 +5,13 @@
 // `--load pingpong` drives request/response round trips on a few long-lived connections instead
 // (the load per-packet hooks such as tcp_rtt's pay for), by default with off, metrics and rtt.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths';
 import { AgentProcess, sleep, waitUntilIdle } from './agent_process';
 import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
-import { onExit } from './child_processes';
+import { onExit, spawnTracked } from './child_processes';
 import { InterferenceMonitor, type Interference } from './interference';
 import { describeLoad, describeMeasure, LOAD_KINDS, LOAD_SCRIPTS, LOAD_UNITS, runLoad, withSeconds, type LoadKind, type LoadMeasure, type LoadSpec } from './loads';
 import { DEFAULT_PINGPONG_OPTIONS, validate as validatePingPong } from './pingpong_load';
@@ -26,7 +26,8 @@ import {
   setBpfStatsEnabled,
   type BpfProgramRuns,
 } from './proc_stats';
-import { agentConfig, canonicalOrder, hasEvents, MODE_SYNTAX, modeLabel, parseMode, peerOf, samplingOf, type AgentMode } from './modes';
+import { agentConfig, canonicalOrder, hasEvents, isOtlp, MODE_SYNTAX, modeLabel, parseMode, peerOf, samplingOf, type AgentMode } from './modes';
+import type { SinkCounts } from './otlp_sink';
 import { lostEvents, PEERS, PeerProcess, peerUnavailable } from './peers';
 import {
   bpfTable,
@@ -94,7 +95,10 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
                     churn: ${DEFAULT_MODES.churn.join(',')}; pingpong: ${DEFAULT_MODES.pingpong.join(',')}, rtt left out
                     (with a note) while the agent refuses the tcp_rtt config
                     metrics: tcp_lifecycle -> file; events: plus its logs pipeline;
-                    rtt: tcp_rtt -> file; sampled:R: events through a sampling
+                    rtt: tcp_rtt -> file; otlp, otlp-gzip: events with the otlp
+                    exporter (compression none / gzip) to a loopback OTLP/gRPC receiver
+                    that only counts (bench/otlp_sink.ts, its CPU reported apart);
+                    sampled:R: events through a sampling
                     processor (hash ratio R) pushed down into the kernel;
                     userspace-sampled:R: the same with sampling_pushdown: false;
                     peer:NAME: a peer tool under the same load instead of the agent
@@ -294,10 +298,72 @@ async function runPeerRound(mode: Mode, options: BenchOptions): Promise<Measured
   };
 }
 
+const SINK_START_TIMEOUT_MS = 30_000;
+const SINK_STOP_TIMEOUT_MS = 30_000;
+
+/** bench/otlp_sink.ts as a process of its own: its CPU is measured apart from the agent's. */
+class OtlpSink {
+  private constructor(
+    readonly pid: number,
+    readonly endpoint: string,
+    private readonly resultPath: string,
+    private readonly exited: Promise<void>,
+    private readonly child: ReturnType<typeof spawnTracked>,
+  ) {}
+
+  static async start(dir: string): Promise<OtlpSink> {
+    const resultPath = join(dir, 'otlp-sink.json');
+    const child = spawnTracked(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', 'otlp_sink.js'), resultPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`otlp sink did not listen within ${SINK_START_TIMEOUT_MS} ms`)), SINK_START_TIMEOUT_MS);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /listening (\d+)/.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error('otlp sink exited before listening'));
+      });
+    });
+    return new OtlpSink(child.pid!, `127.0.0.1:${port}`, resultPath, exited, child);
+  }
+
+  /** Stops it by pid and returns what it counted of the load's connections. */
+  async stop(serverPorts: readonly number[]): Promise<SinkCounts> {
+    writeFileSync(`${this.resultPath}.ports`, JSON.stringify(serverPorts));
+    this.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.exited, new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error('otlp sink did not exit')), SINK_STOP_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    return JSON.parse(readFileSync(this.resultPath, 'utf8')) as SinkCounts;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
 async function runAgentRound(mode: AgentMode, options: BenchOptions, dir: string): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
   const configPath = join(dir, 'config.yaml');
-  writeFileSync(configPath, agentConfig(mode, dir));
+  const sink = isOtlp(mode) ? await OtlpSink.start(dir) : undefined;
+  try {
+    return await runAgentRoundWith(mode, options, dir, configPath, sink);
+  } finally {
+    sink?.kill();
+  }
+}
+
+async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: string, configPath: string, sink: OtlpSink | undefined): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
+  writeFileSync(configPath, agentConfig(mode, dir, sink?.endpoint));
   const agent = await AgentProcess.start(options.agentBin, configPath, AGENT_ATTACH_TIMEOUT_MS);
+  let sinkCpuBefore = 0;
+  let sinkCpu: number | undefined;
   let load: LoadMeasure;
   let interference: Interference;
   let machineCpuSeconds: number;
@@ -308,6 +374,7 @@ async function runAgentRound(mode: AgentMode, options: BenchOptions, dir: string
   try {
     await sleep(AGENT_SETTLE_MS);
     const cpuBefore = cpuSeconds(agent.pid);
+    if (sink) sinkCpuBefore = cpuSeconds(sink.pid);
     const bpfBefore = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
     ({ load, interference, machineCpuSeconds } = await measuredLoad(options.load));
     const bpfAfterLoad = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
@@ -317,6 +384,7 @@ async function runAgentRound(mode: AgentMode, options: BenchOptions, dir: string
     machineCpuSeconds += machineBusySeconds() - busyAtLoadEnd;
     // Just before SIGTERM: all of it is gone once the process exits.
     cpu = cpuSeconds(agent.pid) - cpuBefore;
+    if (sink) sinkCpu = cpuSeconds(sink.pid) - sinkCpuBefore;
     peakRssBytes = memoryUse(agent.pid).peakRssBytes;
     if (options.bpfStats) bpf = bpfDelta(bpfBefore, bpfAfterLoad);
     await agent.stop(AGENT_STOP_TIMEOUT_MS);
@@ -326,7 +394,8 @@ async function runAgentRound(mode: AgentMode, options: BenchOptions, dir: string
   const metrics = await readFinalMetrics(join(dir, 'metrics.jsonl'));
   let events: AgentMeasurements['events'];
   if (hasEvents(mode)) {
-    const counts = await countLogRecords(join(dir, 'logs.jsonl'), new Set(load.serverPorts));
+    // The sink is stopped after the agent: what the exporter delivered at shutdown is counted too.
+    const counts = sink ? await sink.stop(load.serverPorts) : await countLogRecords(join(dir, 'logs.jsonl'), new Set(load.serverPorts));
     // connect + accept + a close on each side, for every completed connection.
     const offered = 4 * load.connections;
     events = {
@@ -352,6 +421,7 @@ async function runAgentRound(mode: AgentMode, options: BenchOptions, dir: string
       sampledOutEvents: metrics.sampledOutEvents,
       rttSamples: mode === 'rtt' ? metrics.rttSamples : undefined,
       events,
+      ...(sinkCpu !== undefined ? { otlpReceiverCpuSeconds: sinkCpu } : {}),
       bpf,
     },
   };
@@ -366,6 +436,7 @@ function describeRound(result: RoundResult): string {
   const agent = result.agent;
   if (agent) {
     parts.push(`agent ${agent.cpuSeconds.toFixed(2)} CPU s`, `peak RSS ${(agent.peakRssBytes / 1048576).toFixed(1)} MB`);
+    if (agent.otlpReceiverCpuSeconds !== undefined) parts.push(`otlp receiver ${agent.otlpReceiverCpuSeconds.toFixed(2)} CPU s (not the agent's)`);
     if (agent.catchUpSeconds > IDLE_WINDOW_MS / 1000 + 0.05) parts.push(`caught up ${agent.catchUpSeconds.toFixed(2)} s after the load`);
     if (agent.closedConnections !== undefined) parts.push(`kernel counted ${agent.closedConnections} closes`);
     if (agent.rttSamples !== undefined) parts.push(`kernel counted ${agent.rttSamples} RTT samples`);

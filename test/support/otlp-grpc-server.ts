@@ -119,6 +119,11 @@ export interface OtlpGrpcServer {
   readonly received: Received<ExportMetricsServiceRequest | ExportLogsServiceRequest>[];
   /** Requests answered with the failure status set by failWith(). */
   readonly rejected: number;
+  /**
+   * The response to accepted logs exports, e.g. `{ partialSuccess: { rejectedLogRecords: 2,
+   * errorMessage: '…' } }` (an OTLP partial success); undefined answers an empty response.
+   */
+  answerLogsWith(response: object | undefined): void;
   /** Answer every export with `code` (e.g. grpc.status.UNAVAILABLE) until called with undefined. */
   failWith(code: grpc.status | undefined, details?: string): void;
   /** While true, hold every request without answering (a hung backend); false answers them. */
@@ -166,6 +171,7 @@ export async function startOtlpGrpcServer(options: OtlpGrpcServerOptions = {}): 
   const received: Received<ExportMetricsServiceRequest | ExportLogsServiceRequest>[] = [];
   const listeners = new Set<() => void>();
   let failure: { code: grpc.status; details: string } | undefined;
+  let logsResponse: object = {};
   let rejected = 0;
   let stalling = false;
   let held: (() => void)[] = [];
@@ -184,7 +190,7 @@ export async function startOtlpGrpcServer(options: OtlpGrpcServerOptions = {}): 
       } else {
         sink.push(call.request);
         received.push({ request: call.request, metadata: textMetadata(call.metadata) });
-        callback(null, {});
+        callback(null, sink === (logsRequests as unknown[]) ? logsResponse : {});
       }
       for (const listener of listeners) listener();
     };
@@ -210,6 +216,9 @@ export async function startOtlpGrpcServer(options: OtlpGrpcServerOptions = {}): 
     received,
     get rejected() {
       return rejected;
+    },
+    answerLogsWith(response) {
+      logsResponse = response ?? {};
     },
     failWith(code, details = 'test server says so') {
       failure = code === undefined ? undefined : { code, details };

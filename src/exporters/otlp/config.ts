@@ -12,7 +12,8 @@ export interface OtlpExporterConfig {
   headers: Record<string, string>;
   compression: 'none' | 'gzip';
   timeout: DurationSetting;
-  sending_queue: { queue_size: number };
+  /** queue_bytes is optional for configs built in code before it existed; the schema defaults it. */
+  sending_queue: { queue_size: number; queue_bytes?: number };
   retry_on_failure: {
     enabled: boolean;
     initial_interval: DurationSetting;
@@ -31,8 +32,13 @@ export interface OtlpExporterSettings {
   readonly compression: 'none' | 'gzip';
   readonly timeoutMs: number;
   readonly queueSize: number;
+  /** Bytes of encoded log requests that may wait (the logs queue holds encoded requests). */
+  readonly queueBytes: number;
   readonly retry: RetrySettings;
 }
+
+/** 16 MiB: about 45,000 tcpscope events, at ~350 bytes each encoded. */
+export const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
 
 // host:port, with a DNS name, an IPv4 address or a bracketed IPv6 address.
 const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
@@ -112,6 +118,11 @@ export const otlpExporterSchema: Schema<OtlpExporterConfig> = {
       format: positiveInteger,
       default: 100,
     },
+    queue_bytes: {
+      doc: 'logs only: bytes of encoded export requests that may wait, besides queue_size; beyond it the oldest waiting batch is dropped and counted. Bounds the memory the queue holds while the backend is down',
+      format: positiveInteger,
+      default: DEFAULT_QUEUE_BYTES,
+    },
   },
   retry_on_failure: {
     enabled: {
@@ -169,6 +180,7 @@ export function resolveOtlpExporterConfig(config: OtlpExporterConfig): OtlpExpor
     compression: config.compression,
     timeoutMs: parseDuration(config.timeout),
     queueSize: config.sending_queue.queue_size,
+    queueBytes: config.sending_queue.queue_bytes ?? DEFAULT_QUEUE_BYTES,
     retry: {
       enabled: retry.enabled,
       initialIntervalMs: parseDuration(retry.initial_interval),

@@ -72,7 +72,7 @@ const RETRY: RetrySettings = {
   randomizationFactor: 0,
 };
 
-function setup(overrides: { capacity?: number; retry?: Partial<RetrySettings>; send?: (batch: number) => Promise<SendOutcome> } = {}) {
+function setup(overrides: { capacity?: number; capacityBytes?: number; retry?: Partial<RetrySettings>; send?: (batch: number) => Promise<SendOutcome> } = {}) {
   const clock = new FakeClock();
   const backend = new ScriptedBackend();
   const lines: string[] = [];
@@ -80,6 +80,8 @@ function setup(overrides: { capacity?: number; retry?: Partial<RetrySettings>; s
     signal: 'logs',
     destination: 'collector:4317',
     capacity: overrides.capacity ?? 10,
+    // With a byte bound, batch n weighs n bytes.
+    ...(overrides.capacityBytes ? { capacityBytes: overrides.capacityBytes, sizeOf: (n: number) => n } : {}),
     retry: { ...RETRY, ...overrides.retry },
     send: overrides.send ?? backend.send,
     // Batch n carries n log records, so drop counts identify the batches.
@@ -217,6 +219,67 @@ describe('DeliveryQueue', () => {
     assert.deepStrictEqual(backend.delivered, [1, 1000, 10000]);
     assert.equal(queue.pending(), 0);
     assert.match(lines.at(-1) ?? '', /110 log records were dropped since the last successful delivery$/);
+  });
+
+  it('bounds the queue by bytes too: the oldest waiting batches go until the new one fits', async () => {
+    const { clock, backend, lines, queue } = setup({ capacity: 100, capacityBytes: 1000 });
+    backend.fallback = DOWN;
+    queue.start();
+    // 1 is in flight (not counted); 300 + 400 wait (700 bytes); 500 needs 300 to go; 900 needs 400 and 500 to go.
+    for (const batch of [1, 300, 400, 500, 900]) queue.enqueue(batch);
+    await settle();
+    assert.equal(queue.dropped(), 300 + 400 + 500);
+    assert.equal(queue.pending(), 2);
+    assert.deepStrictEqual(lines.filter((l) => l.includes('sending queue full')), [
+      'WARN  logs: sending queue full (100 batches or 1000 bytes): collector:4317 is unreachable or not keeping up; dropping the oldest batch for each new one until a delivery succeeds',
+    ]);
+    // A batch larger than the bound still waits when it is alone.
+    queue.enqueue(5000);
+    await settle();
+    assert.equal(queue.dropped(), 300 + 400 + 500 + 900);
+    assert.equal(queue.pending(), 2);
+    backend.fallback = { kind: 'sent' };
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [1, 5000]);
+  });
+
+  it('joins a new batch to the newest waiting one when merge() says it fits, never to the one in flight', async () => {
+    const clock = new FakeClock();
+    const backend = new ScriptedBackend();
+    backend.fallback = DOWN;
+    const queue = new DeliveryQueue<number>({
+      signal: 'logs',
+      destination: 'collector:4317',
+      capacity: 2,
+      retry: RETRY,
+      send: backend.send,
+      countItems: (n) => n,
+      // Batches join up to 10 items.
+      merge: (waiting, next) => (waiting + next <= 10 ? waiting + next : undefined),
+      logger: createLogger('debug', () => undefined),
+      clock,
+    });
+    queue.start();
+    for (const batch of [4, 3, 3, 4, 5, 1, 9]) queue.enqueue(batch);
+    await settle();
+    // 4 in flight; 3+3+4 = 10 waits; 5+1 = 6 waits; 9 does not fit 6: the queue is full (2), so 10 goes.
+    assert.equal(queue.pending(), 3);
+    assert.equal(queue.dropped(), 10);
+    backend.fallback = { kind: 'sent' };
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [4, 6, 9]);
+  });
+
+  it('counts the items a partial success rejected as dropped', async () => {
+    const { backend, queue } = setup();
+    backend.script = [{ kind: 'sent', rejected: 3 }, { kind: 'sent' }];
+    queue.start();
+    queue.enqueue(10);
+    queue.enqueue(20);
+    await settle();
+    await settle();
+    assert.deepStrictEqual(backend.delivered, [10, 20]);
+    assert.equal(queue.dropped(), 3);
   });
 
   it('flush() retries at once and reports whether the queue emptied', async () => {

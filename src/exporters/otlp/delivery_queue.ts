@@ -16,7 +16,8 @@ import { systemClock, type Clock } from './clock';
 
 /** What one attempt to send a batch came to. */
 export type SendOutcome =
-  | { readonly kind: 'sent' }
+  /** Delivered; `rejected` items of it the backend refused (an OTLP partial success) are counted as dropped. */
+  | { readonly kind: 'sent'; readonly rejected?: number }
   /** Worth trying again later (backend unreachable, overloaded, timed out). */
   | { readonly kind: 'retryable'; readonly reason: string }
   /** Retrying cannot help (the backend refused the data itself). */
@@ -32,6 +33,18 @@ export interface DeliveryQueueOptions<T> {
   readonly destination: string;
   /** Batches that may wait besides the one being sent; at least 1. */
   readonly capacity: number;
+  /**
+   * Bytes the waiting batches may hold together (with `sizeOf`): beyond it the oldest are dropped
+   * as for `capacity`. A single batch larger than this still waits when it is alone.
+   */
+  readonly capacityBytes?: number;
+  readonly sizeOf?: (batch: T) => number;
+  /**
+   * Joins a new batch to the newest waiting one when that fits (undefined: it does not), so that
+   * many small batches arriving while a send is in flight wait as one: the queue's capacity is
+   * then not spent on a few records each, and the backend gets fewer, larger requests.
+   */
+  readonly merge?: (waiting: T, next: T) => T | undefined;
   readonly retry: RetrySettings;
   /** One attempt, resolving within the exporter's timeout; a throw counts as a permanent failure. */
   readonly send: (batch: T) => Promise<SendOutcome>;
@@ -45,6 +58,8 @@ type Health = 'ok' | 'unavailable' | 'rejecting';
 
 export class DeliveryQueue<T> {
   private readonly waiting: T[] = [];
+  /** Bytes of the waiting batches (with sizeOf). */
+  private waitingBytes = 0;
   private inFlight: T | undefined;
   private started = false;
   private running = false;
@@ -105,16 +120,27 @@ export class DeliveryQueue<T> {
       this.drop(batch);
       return;
     }
-    if (this.waiting.length >= this.options.capacity) {
-      this.drop(this.waiting.shift() as T);
+    const last = this.waiting.length > 0 ? this.waiting[this.waiting.length - 1] : undefined;
+    const merged = last === undefined ? undefined : this.options.merge?.(last, batch);
+    if (merged !== undefined) {
+      this.waiting.pop();
+      this.waitingBytes -= this.options.sizeOf?.(last as T) ?? 0;
+      batch = merged;
+    }
+    const size = this.options.sizeOf?.(batch) ?? 0;
+    const maxBytes = this.options.capacityBytes ?? Infinity;
+    while (this.waiting.length >= this.options.capacity || (this.waiting.length > 0 && this.waitingBytes + size > maxBytes)) {
+      this.drop(this.take() as T);
       if (!this.overflowing) {
         this.overflowing = true;
+        const limit = maxBytes === Infinity ? `${this.options.capacity} batches` : `${this.options.capacity} batches or ${maxBytes} bytes`;
         this.options.logger.warn(
-          `${this.options.signal}: sending queue full (${this.options.capacity} batches): ${this.options.destination} is unreachable or not keeping up; dropping the oldest batch for each new one until a delivery succeeds`,
+          `${this.options.signal}: sending queue full (${limit}): ${this.options.destination} is unreachable or not keeping up; dropping the oldest batch for each new one until a delivery succeeds`,
         );
       }
     }
     this.waiting.push(batch);
+    this.waitingBytes += size;
     this.pump();
   }
 
@@ -159,6 +185,7 @@ export class DeliveryQueue<T> {
   private close(): void {
     this.closed = true;
     for (const batch of this.waiting.splice(0)) this.drop(batch);
+    this.waitingBytes = 0;
     // A send still in flight past the deadline is given up for lost: counted now, and its late
     // outcome ignored (deliver() checks `closed`).
     if (this.inFlight !== undefined) {
@@ -180,7 +207,7 @@ export class DeliveryQueue<T> {
 
   private async run(): Promise<void> {
     try {
-      for (let batch = this.waiting.shift(); batch !== undefined && !this.closed; batch = this.waiting.shift()) {
+      for (let batch = this.take(); batch !== undefined && !this.closed; batch = this.take()) {
         this.inFlight = batch;
         await this.deliver(batch);
         if (this.closed) return;
@@ -194,6 +221,13 @@ export class DeliveryQueue<T> {
     }
   }
 
+  /** The oldest waiting batch, out of the queue and its byte count. */
+  private take(): T | undefined {
+    const batch = this.waiting.shift();
+    if (batch !== undefined) this.waitingBytes -= this.options.sizeOf?.(batch) ?? 0;
+    return batch;
+  }
+
   private async deliver(batch: T): Promise<void> {
     const { retry } = this.options;
     const backoff = new ExponentialBackoff(retry, this.options.random);
@@ -203,6 +237,8 @@ export class DeliveryQueue<T> {
       if (this.closed) return;
       if (outcome.kind === 'sent') {
         this.recovered();
+        // Counted after recovered(): what the backend refused is lost, whatever came before.
+        this.droppedItems += outcome.rejected ?? 0;
         return;
       }
       this.settleFlushes(false);

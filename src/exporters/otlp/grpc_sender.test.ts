@@ -4,7 +4,8 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { ExportResultCode } from '@opentelemetry/core';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
-import { classify, createLogsSender } from './grpc_sender';
+import { classify } from './grpc_sender';
+import { createEncodedLogsSender } from './logs_grpc_sender';
 
 const HINT = '(the endpoint answered a TLS handshake in plaintext: if it serves plaintext gRPC, set tls.insecure: true)';
 
@@ -20,17 +21,18 @@ describe('grpc sender: TLS to a plaintext endpoint', () => {
   after(() => server.forceShutdown());
 
   it('hints at tls.insecure when the handshake meets plaintext', async () => {
-    const sender = createLogsSender({
+    const sender = createEncodedLogsSender({
       endpoint: `127.0.0.1:${port}`,
       insecure: false,
       headers: {},
       compression: 'none',
       timeoutMs: 10_000,
       queueSize: 1,
+      queueBytes: 1024,
       retry: { enabled: false, initialIntervalMs: 1, maxIntervalMs: 1, maxElapsedTimeMs: 0, multiplier: 1, randomizationFactor: 0 },
     });
     try {
-      const outcome = await sender.send([]);
+      const outcome = await sender.send({ parts: [Buffer.alloc(0)], size: 0, records: 0 });
       assert.ok(outcome.kind === 'retryable', JSON.stringify(outcome));
       assert.ok(outcome.reason.startsWith('UNAVAILABLE: '), outcome.reason);
       assert.match(outcome.reason, /wrong version number/);

@@ -1,12 +1,11 @@
-// One export attempt over OTLP/gRPC, through the OpenTelemetry JS SDK's exporters (which own the
-// protobuf encoding, the channel, compression and deadlines). The SDK's gRPC exporters do not
+// One export attempt over OTLP/gRPC. Metrics go through the OpenTelemetry JS SDK's exporter (which
+// owns their protobuf encoding, the channel, compression and deadlines); logs go as pre-encoded
+// bytes through ./logs_grpc_sender.ts, classified by the same rules. The SDK's gRPC exporters do not
 // retry and report every failure alike, so the outcome is classified here, by gRPC status, the
 // way the OTLP specification says a client must: retry only the transient ones.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import type { OtlpExporterSettings } from './config';
 import type { SendOutcome } from './delivery_queue';
@@ -73,7 +72,7 @@ class SdkSender<T> implements BatchSender<T> {
   }
 }
 
-type SdkGrpcOptions = NonNullable<ConstructorParameters<typeof OTLPLogExporter>[0]>;
+type SdkGrpcOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
 
 function sdkOptions(settings: OtlpExporterSettings): SdkGrpcOptions {
   const metadata = new Metadata();
@@ -90,13 +89,4 @@ function sdkOptions(settings: OtlpExporterSettings): SdkGrpcOptions {
 
 export function createMetricsSender(settings: OtlpExporterSettings): BatchSender<ResourceMetrics> {
   return new SdkSender(new OTLPMetricExporter(sdkOptions(settings)));
-}
-
-export function createLogsSender(settings: OtlpExporterSettings): BatchSender<readonly ReadableLogRecord[]> {
-  const exporter = new OTLPLogExporter(sdkOptions(settings));
-  return new SdkSender<readonly ReadableLogRecord[]>({
-    // The SDK does not modify the array; its signature just predates readonly arrays.
-    export: (records, done) => exporter.export(records as ReadableLogRecord[], done),
-    shutdown: () => exporter.shutdown(),
-  });
 }

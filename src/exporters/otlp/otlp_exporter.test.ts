@@ -220,22 +220,25 @@ describe('otlp exporter over gRPC', () => {
     const { exporter: e, settings } = await exporter(backend.endpoint, { queue_size: 3 });
     // Metrics: batch 0 is being retried, 1..5 wait in a queue of 3: 1 and 2 (5 data points each) go.
     for (let tag = 0; tag < 6; tag++) await e.consumers.metrics!.consume(tagged(tag));
-    // Logs: 5 batches of 2 records: one being retried, one dropped.
+    // Logs: 5 batches of 2 records: one being retried; the 4 others wait joined as one request
+    // (encoded log batches waiting behind a send are joined up to 2048 records), nothing dropped.
     for (let i = 0; i < 5; i++) await e.consumers.logs!.consume(sampleLogs());
-    assert.deepStrictEqual(e.droppedItems(), { metrics: 10, logs: 2 });
-    // tcpscope.exporter.queue_size: the batch being retried plus the three waiting, per signal.
-    assert.deepStrictEqual(e.queueSizes(), { metrics: 4, logs: 4 });
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 10, logs: 0 });
+    // tcpscope.exporter.queue_size: the batch being retried plus those waiting, per signal.
+    assert.deepStrictEqual(e.queueSizes(), { metrics: 4, logs: 2 });
     // An unreachable backend may come back: retried, not a permanent failure, so still ready.
     assert.deepStrictEqual(e.readiness(), { ready: true });
-    assert.equal(settings.lines.filter((l) => l.includes('sending queue full')).length, 2, 'one warning per signal');
+    assert.equal(settings.lines.filter((l) => l.includes('sending queue full')).length, 1, 'one warning, for metrics');
 
     const srv = await server(backend);
-    await srv.waitFor(() => srv.metricsRequests.length === 4 && srv.logsRequests.length === 4, DEADLINE_MS);
+    await srv.waitFor(() => srv.metricsRequests.length === 4 && srv.logsRequests.length === 2, DEADLINE_MS);
+    const recordsPerRequest = srv.logsRequests.map((r) => r.resourceLogs!.reduce((n, rl) => n + rl.scopeLogs![0].logRecords!.length, 0));
+    assert.deepStrictEqual(recordsPerRequest, [2, 8]);
     // One more batch: in order, it comes right after the four, so nothing else was sent twice.
     await e.consumers.metrics!.consume(tagged(99));
     await srv.waitFor(() => srv.metricsRequests.length === 5, DEADLINE_MS);
     assert.deepStrictEqual([0, 1, 2, 3, 4].map((i) => tagOf(srv, i)), [0, 3, 4, 5, 99], 'the oldest waiting batches were dropped');
-    assert.deepStrictEqual(e.droppedItems(), { metrics: 10, logs: 2 });
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 10, logs: 0 });
     await until(() => e.queueSizes().metrics === 0 && e.queueSizes().logs === 0, 'the queues to empty');
   });
 
@@ -321,7 +324,7 @@ describe('otlp exporter config', () => {
       headers: {},
       compression: 'gzip',
       timeout: '10s',
-      sending_queue: { queue_size: 100 },
+      sending_queue: { queue_size: 100, queue_bytes: 16 * 1024 * 1024 },
       retry_on_failure: {
         enabled: true,
         initial_interval: '5s',
@@ -344,6 +347,7 @@ describe('otlp exporter config', () => {
       compression: 'gzip',
       timeoutMs: 2500,
       queueSize: 100,
+      queueBytes: 16 * 1024 * 1024,
       retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30000, maxElapsedTimeMs: 0, multiplier: 1.5, randomizationFactor: 0.5 },
     });
   });

@@ -1,7 +1,6 @@
 // Sends metrics and logs over OTLP/gRPC. Each signal has its own bounded delivery queue, so a
 // backend that is down or slow never blocks the pipeline: consume() queues and returns.
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal } from '../../component';
 import { ExportError } from '../../errors';
 import type { AgentLogger } from '../../logger';
@@ -12,7 +11,24 @@ import type { BoundedShutdown } from '../shutdown_budget';
 import { dataPointCount } from '../signal_counts';
 import type { OtlpExporterSettings } from './config';
 import { DeliveryQueue } from './delivery_queue';
-import { createLogsSender, createMetricsSender, type BatchSender } from './grpc_sender';
+import { createMetricsSender, type BatchSender } from './grpc_sender';
+import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, mergeEncodedLogs, type EncodedLogs } from './logs_grpc_sender';
+
+/**
+ * Records per export request at most. A receiver refuses requests above its message size limit
+ * (4 MiB by default in the Collector and gRPC servers) with RESOURCE_EXHAUSTED, which is
+ * retryable: a larger request would be retried forever. tcpscope's records encode to ~350–700
+ * bytes, so 2048 make ~1.4 MB at most; a ring buffer read can hand over many more at once.
+ */
+export const MAX_RECORDS_PER_REQUEST = 2048;
+
+/** `records` as requests of at most MAX_RECORDS_PER_REQUEST records, in order. */
+function requestsOf<R, T>(records: readonly R[], encode: (chunk: readonly R[]) => T): T[] {
+  if (records.length <= MAX_RECORDS_PER_REQUEST) return [encode(records)];
+  const out: T[] = [];
+  for (let i = 0; i < records.length; i += MAX_RECORDS_PER_REQUEST) out.push(encode(records.slice(i, i + MAX_RECORDS_PER_REQUEST)));
+  return out;
+}
 
 interface Lane<T> {
   readonly queue: DeliveryQueue<T>;
@@ -23,7 +39,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
   readonly consumers: Consumers;
   private readonly logger: AgentLogger;
   private readonly metrics: Lane<ResourceMetrics> | undefined;
-  private readonly logs: Lane<readonly ReadableLogRecord[]> | undefined;
+  private readonly logs: Lane<EncodedLogs> | undefined;
   private started = false;
   private shutdownDone: Promise<void> | undefined;
 
@@ -39,8 +55,13 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
       consumers.metrics = { consume: async (data) => this.accept(lane, 'metrics', data) };
     }
     if (signals.includes('logs')) {
-      const lane = (this.logs = this.lane<readonly ReadableLogRecord[]>('logs', (r) => r.length, createLogsSender));
-      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', data) };
+      // Each batch is encoded as it is accepted: the queue holds request bytes, not record objects.
+      const encode = logsEncoder();
+      const lane = (this.logs = this.lane<EncodedLogs>('logs', (b) => b.records, (s) => createEncodedLogsSender(s, this.logger), {
+        sizeOf: (b) => b.size,
+        merge: (waiting, next) => mergeEncodedLogs(waiting, next, MAX_RECORDS_PER_REQUEST),
+      }));
+      consumers.logs = { consume: async (data) => this.accept(lane, 'logs', ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, this.logger))) };
     }
     this.consumers = consumers;
   }
@@ -99,12 +120,10 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     return { ready: false, reason: `${this.config.endpoint} rejects batches permanently (${failures.join('; ')}); fix the exporter's endpoint, headers or credentials` };
   }
 
-  private async accept<T>(lane: Lane<T>, signal: Signal, batch: T): Promise<void> {
-    if (this.shutdownDone) {
-      lane.queue.enqueue(batch); // counted as dropped
-      throw new ExportError(`otlp exporter for ${this.config.endpoint} is shut down; ${signal} batch dropped`);
-    }
-    lane.queue.enqueue(batch);
+  private async accept<T>(lane: Lane<T>, signal: Signal, ...batches: T[]): Promise<void> {
+    // After shutdown the queue drops and counts what it is given.
+    for (const batch of batches) lane.queue.enqueue(batch);
+    if (this.shutdownDone) throw new ExportError(`otlp exporter for ${this.config.endpoint} is shut down; ${signal} batch dropped`);
   }
 
   private async stop(): Promise<void> {
@@ -145,6 +164,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     signal: Signal,
     countItems: (batch: T) => number,
     createSender: (settings: OtlpExporterSettings) => BatchSender<T>,
+    bytes?: { sizeOf: (batch: T) => number; merge: (waiting: T, next: T) => T | undefined },
   ): Lane<T> {
     const lane: Lane<T> = {
       sender: undefined,
@@ -152,6 +172,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
         signal,
         destination: this.config.endpoint,
         capacity: this.config.queueSize,
+        ...(bytes ? { capacityBytes: this.config.queueBytes, sizeOf: bytes.sizeOf, merge: bytes.merge } : {}),
         retry: this.config.retry,
         countItems,
         logger: this.logger,

@@ -1,0 +1,242 @@
+// Log batches over OTLP/gRPC as bytes: the exporter encodes each batch into an
+// ExportLogsServiceRequest when it accepts it (src/telemetry/otlp_proto_logs.ts), the queue holds
+// those bytes, and this sender hands them to @grpc/grpc-js unchanged (identity serializer). It
+// does what the SDK's OTLPLogExporter did on this path: one unary LogsService/Export call per
+// attempt with the configured credentials, headers (plus OTEL_EXPORTER_OTLP_[LOGS_]HEADERS for
+// names not configured), gzip and deadline; the outcome classified by gRPC status (classify());
+// the response read for partial_success.
+import { ExportResultCode, parseKeyPairsIntoRecord } from '@opentelemetry/core';
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import type { AgentLogger } from '../../logger';
+import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
+import type { OtlpExporterSettings } from './config';
+import type { SendOutcome } from './delivery_queue';
+import { classify, type BatchSender } from './grpc_sender';
+
+/**
+ * A log batch as the queue holds it: one encoded ExportLogsServiceRequest, or several joined by
+ * mergeEncodedLogs (protobuf messages concatenated are the merge of their repeated fields: the
+ * receiver reads one request with all their ResourceLogs), and what it carries.
+ */
+export interface EncodedLogs {
+  readonly parts: readonly Buffer[];
+  /** Bytes of all parts. */
+  readonly size: number;
+  readonly records: number;
+  /** Set when the batch could not be encoded: sending it fails permanently with this reason. */
+  readonly error?: string;
+}
+
+/** Bytes per joined request at most: well under the 4 MiB a receiver takes by default. */
+export const MAX_MERGED_BYTES = 2 * 1024 * 1024;
+
+/**
+ * `waiting` and `next` as one request when it stays within `maxRecords` and MAX_MERGED_BYTES;
+ * batches that failed to encode stay apart (their failure is theirs).
+ */
+export function mergeEncodedLogs(waiting: EncodedLogs, next: EncodedLogs, maxRecords: number): EncodedLogs | undefined {
+  if (waiting.error !== undefined || next.error !== undefined) return undefined;
+  if (waiting.records + next.records > maxRecords || waiting.size + next.size > MAX_MERGED_BYTES) return undefined;
+  return { parts: [...waiting.parts, ...next.parts], size: waiting.size + next.size, records: waiting.records + next.records };
+}
+
+function encoded(bytes: Buffer, records: number): EncodedLogs {
+  return { parts: [bytes], size: bytes.length, records };
+}
+
+export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+type Encode = (records: readonly ReadableLogRecord[]) => Buffer;
+
+/**
+ * Encodes a batch for the queue. Should the direct encoder ever throw (it handles every shape the
+ * SDK serializer does, byte for byte: see its test), the SDK serializer gets the batch instead;
+ * if that throws too the batch is kept as a failure, so that it is counted and logged as a
+ * permanent rejection exactly like a batch the SDK exporter could not serialize.
+ */
+export function encodeLogsBatch(records: readonly ReadableLogRecord[], encode: Encode, logger?: AgentLogger): EncodedLogs {
+  try {
+    return encoded(encode(records), records.length);
+  } catch (error) {
+    logger?.debug(`logs: direct protobuf encoding failed (${(error as Error).message}); using the SDK serializer for this batch`);
+    try {
+      const bytes = ProtobufLogsSerializer.serializeRequest(records as ReadableLogRecord[]) ?? new Uint8Array(0);
+      return encoded(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), records.length);
+    } catch (sdkError) {
+      return { parts: [], size: 0, records: records.length, error: `the batch cannot be encoded: ${(sdkError as Error).message}` };
+    }
+  }
+}
+
+/** An encoder whose caches live as long as the exporter. */
+export function logsEncoder(): Encode {
+  const encoder = new OtlpLogsProtoEncoder();
+  return (records) => encoder.encode(records);
+}
+
+const GRPC_COMPRESSION_NONE = 0;
+const GRPC_COMPRESSION_GZIP = 2;
+/** As the SDK transport: after this many deadline failures in a row the channel is made anew. */
+const MAX_DEADLINE_EXCEEDED = 5;
+
+const identity = (b: Buffer): Buffer => b;
+
+export interface PartialSuccess {
+  readonly rejectedLogRecords: number;
+  readonly errorMessage: string;
+}
+
+/** ExportLogsServiceResponse.partial_success, or undefined when absent or empty (full success). */
+export function decodePartialSuccess(response: Buffer): PartialSuccess | undefined {
+  let found: PartialSuccess | undefined;
+  forEachField(response, (field, wire, start, end) => {
+    if (field !== 1 || wire !== 2) return;
+    let rejected = 0;
+    let message = '';
+    forEachField(response.subarray(start, end), (f, w, s, e, v) => {
+      if (f === 1 && w === 0) rejected = v;
+      else if (f === 2 && w === 2) message = response.toString('utf8', start + s, start + e);
+    });
+    found = { rejectedLogRecords: rejected, errorMessage: message };
+  });
+  return found && (found.rejectedLogRecords !== 0 || found.errorMessage !== '') ? found : undefined;
+}
+
+/** Walks the fields of a message: varints as numbers (exact below 2^53), length-delimited as ranges. */
+function forEachField(buf: Buffer, visit: (field: number, wire: number, start: number, end: number, value: number) => void): void {
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= buf.length) throw new Error('truncated varint');
+      const byte = buf[pos++];
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) return result;
+      scale *= 128;
+    }
+    throw new Error('varint longer than 10 bytes');
+  };
+  while (pos < buf.length) {
+    const key = varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (wire === 0) visit(field, wire, pos, pos, varint());
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const length = varint();
+      const start = pos;
+      pos += length;
+      if (pos > buf.length) throw new Error('truncated field');
+      visit(field, wire, start, pos, length);
+    } else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+
+/** Headers from the standard variables, for names the config does not set (the SDK's rule). */
+function environmentHeaders(): Record<string, string> {
+  return {
+    ...parseKeyPairsIntoRecord(process.env.OTEL_EXPORTER_OTLP_HEADERS?.trim()),
+    ...parseKeyPairsIntoRecord(process.env.OTEL_EXPORTER_OTLP_LOGS_HEADERS?.trim()),
+  };
+}
+
+export class EncodedLogsSender implements BatchSender<EncodedLogs> {
+  private client: Client | undefined;
+  private readonly metadata = new Metadata();
+  private deadlineExceeded = 0;
+  /** The last partial-success message logged, to log a change once rather than every batch. */
+  private partialMessage: string | undefined;
+
+  constructor(
+    private readonly settings: OtlpExporterSettings,
+    private readonly logger?: AgentLogger,
+  ) {
+    const configured = new Set(Object.keys(settings.headers).map((k) => k.toLowerCase()));
+    for (const [key, value] of Object.entries(environmentHeaders())) {
+      if (!configured.has(key.toLowerCase())) this.metadata.set(key, value);
+    }
+    for (const [key, value] of Object.entries(settings.headers)) this.metadata.set(key, value);
+  }
+
+  send(batch: EncodedLogs): Promise<SendOutcome> {
+    if (batch.error !== undefined) return Promise.resolve({ kind: 'permanent', reason: batch.error });
+    let client: Client;
+    try {
+      client = this.client ??= this.connect();
+    } catch (error) {
+      return Promise.resolve({ kind: 'permanent', reason: (error as Error).message });
+    }
+    return new Promise((resolve) => {
+      client.makeUnaryRequest<Buffer, Buffer>(
+        LOGS_EXPORT_PATH,
+        identity,
+        identity,
+        batch.parts.length === 1 ? batch.parts[0] : Buffer.concat(batch.parts as Buffer[], batch.size),
+        this.metadata,
+        { deadline: Date.now() + this.settings.timeoutMs },
+        (error: ServiceError | null, response?: Buffer) => {
+          if (error) {
+            this.onError(error);
+            resolve(classify({ code: ExportResultCode.FAILED, error }));
+            return;
+          }
+          this.deadlineExceeded = 0;
+          resolve(this.onResponse(response));
+        },
+      );
+    });
+  }
+
+  shutdown(): Promise<void> {
+    this.client?.close();
+    this.client = undefined;
+    return Promise.resolve();
+  }
+
+  private connect(): Client {
+    const channelCredentials = this.settings.insecure ? credentials.createInsecure() : credentials.createSsl();
+    return new Client(this.settings.endpoint, channelCredentials, {
+      'grpc.default_compression_algorithm': this.settings.compression === 'gzip' ? GRPC_COMPRESSION_GZIP : GRPC_COMPRESSION_NONE,
+      'grpc.primary_user_agent': 'tcpscope',
+    });
+  }
+
+  private onError(error: ServiceError): void {
+    if (error.code !== status.DEADLINE_EXCEEDED) return;
+    // A channel stuck on a dead connection keeps timing out; a new one reconnects.
+    if (++this.deadlineExceeded > MAX_DEADLINE_EXCEEDED) {
+      this.client?.close();
+      this.client = undefined;
+      this.deadlineExceeded = 0;
+    }
+  }
+
+  private onResponse(response: Buffer | undefined): SendOutcome {
+    let partial: PartialSuccess | undefined;
+    try {
+      partial = response && response.length > 0 ? decodePartialSuccess(response) : undefined;
+    } catch (error) {
+      // The export succeeded either way (as the SDK treats it); only the detail is lost.
+      this.logger?.debug(`logs: could not read the export response (${(error as Error).message})`);
+    }
+    if (!partial) {
+      this.partialMessage = undefined;
+      return { kind: 'sent' };
+    }
+    if (partial.errorMessage !== this.partialMessage) {
+      this.partialMessage = partial.errorMessage;
+      this.logger?.warn(
+        `logs: ${this.settings.endpoint} accepted a batch only in part: it rejected ${partial.rejectedLogRecords} log records (${partial.errorMessage || 'no message'}); rejected records are counted as dropped, further partial successes with the same message are not logged`,
+      );
+    }
+    return { kind: 'sent', rejected: partial.rejectedLogRecords };
+  }
+}
+
+export function createEncodedLogsSender(settings: OtlpExporterSettings, logger?: AgentLogger): BatchSender<EncodedLogs> {
+  return new EncodedLogsSender(settings, logger);
+}
