@@ -61,7 +61,9 @@ test('an OTLP outage at a steady connection rate: bounded RSS, export resumes, t
         endpoint: backend.endpoint,
         tls: { insecure: true },
         timeout: '2s',
-        sending_queue: { queue_size: 10 },
+        // Waiting log batches are joined into one request, so 10 batches hold the whole outage;
+        // 64 KiB of encoded requests (about 90 records) is what overflows, deterministically.
+        sending_queue: { queue_size: 10, queue_bytes: 65536 },
         retry_on_failure: { initial_interval: '200ms', max_interval: '1s', max_elapsed_time: 0 },
       },
       file: { path: out, flush_interval: '200ms' },
@@ -104,7 +106,7 @@ test('an OTLP outage at a steady connection rate: bounded RSS, export resumes, t
   const produced = readOtlpJsonFile(out).logs;
   const delivered = backend.logsRequests.flatMap((r) => r.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? []);
   assert.equal(produced.filter((r) => r.attributes['process.linux.cgroup'] === cgroup.attribute).length, 4 * CONNECTIONS, 'every event of ours was produced');
-  assert.ok(droppedLogs > 0, 'the 10-batch queue overflowed during the outage (that is what keeps memory bounded)');
+  assert.ok(droppedLogs > 0, 'the bounded queue (64 KiB of logs) overflowed during the outage (that is what keeps memory bounded)');
   assert.equal(delivered.length + droppedLogs, produced.length, `delivered ${delivered.length} + dropped ${droppedLogs} = produced ${produced.length}`);
 
   // Cumulative totals: one start time, never decreasing, ending at every connection.
