@@ -2,59 +2,16 @@
 // no span context): the same bytes as the generic transformer path, written as one string per
 // request without building the intermediate request objects or running a JSON replacer per key.
 // At tens of thousands of events per second, that path was most of the agent's CPU.
+// Records that offer otlpJson() (src/telemetry/otlp_encodable.ts) write themselves.
 // Anything outside that shape returns undefined and the caller takes the generic path; a test
 // checks both paths give identical output.
-import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-
-function nanos(time: HrTime): string {
-  const [seconds, ns] = time;
-  return seconds === 0 ? String(ns) : `${seconds}${String(ns).padStart(9, '0')}`;
-}
-
-// Attribute keys repeat in every record: their JSON prefix is built once.
-const keyPrefixes = new Map<string, string>();
-function keyPrefix(key: string): string {
-  let prefix = keyPrefixes.get(key);
-  if (prefix === undefined) {
-    prefix = `{"key":${JSON.stringify(key)},"value":`;
-    if (keyPrefixes.size < 4096) keyPrefixes.set(key, prefix);
-  }
-  return prefix;
-}
-
-// Strings that need no escaping (addresses, names, paths) skip JSON.stringify.
-const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** `{"key":…,"value":{…}}` pairs, or undefined when a value is not a string, number or boolean. */
-function attributesJson(attributes: Readonly<Record<string, unknown>>): string | undefined {
-  let out = '';
-  let first = true;
-  for (const key in attributes) {
-    const value = attributes[key];
-    let encoded: string;
-    switch (typeof value) {
-      case 'string':
-        encoded = PLAIN.test(value) ? `{"stringValue":"${value}"}` : `{"stringValue":${JSON.stringify(value)}}`;
-        break;
-      case 'number':
-        if (Number.isInteger(value)) encoded = `{"intValue":"${value}"}`;
-        else if (Number.isFinite(value)) encoded = `{"doubleValue":${value}}`;
-        else encoded = `{"doubleValue":"${Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'}"}`;
-        break;
-      case 'boolean':
-        encoded = `{"boolValue":${value}}`;
-        break;
-      default:
-        return undefined;
-    }
-    out += (first ? '' : ',') + keyPrefix(key) + encoded + '}';
-    first = false;
-  }
-  return out;
-}
+import { isOtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import { attributesJson, nanosText as nanos } from '../../telemetry/otlp_json_fragments';
 
 function recordJson(r: ReadableLogRecord): string | undefined {
+  // A record that encodes itself (src/telemetry/otlp_encodable.ts) never builds its attribute map.
+  if (isOtlpJsonLogRecord(r)) return r.otlpJson('');
   if (r.spanContext || (r.body !== undefined && typeof r.body !== 'string')) return undefined;
   const attributes = attributesJson(r.attributes);
   if (attributes === undefined) return undefined;
