@@ -27,30 +27,30 @@ const KEYS: ReadonlySet<string> = new Set(
 
 const pair = (key: string, value: string) => `${keyPrefix(key)}${value}}`;
 const J = {
-  transport: pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}'),
-  typeV4: pair(ATTR.networkType.key, '{"stringValue":"ipv4"}'),
-  typeV6: pair(ATTR.networkType.key, '{"stringValue":"ipv6"}'),
-  localAddress: keyPrefix(ATTR.localAddress.key),
-  localPort: keyPrefix(ATTR.localPort.key),
-  peerAddress: keyPrefix(ATTR.peerAddress.key),
-  peerPort: keyPrefix(ATTR.peerPort.key),
-  roleClient: pair(ATTR.handshakeRole.key, '{"stringValue":"client"}'),
-  roleServer: pair(ATTR.handshakeRole.key, '{"stringValue":"server"}'),
-  pid: keyPrefix(ATTR.processPid.key),
-  executable: keyPrefix(ATTR.processExecutableName.key),
-  netns: keyPrefix(ATTR.netnsInode.key),
-  handshake: keyPrefix(ATTR.tcpHandshakeDuration.key),
-  duration: keyPrefix(ATTR.tcpDuration.key),
-  bytesSent: keyPrefix(ATTR.tcpBytesSent.key),
-  bytesReceived: keyPrefix(ATTR.tcpBytesReceived.key),
-  segmentsSent: keyPrefix(ATTR.tcpSegmentsSent.key),
-  segmentsReceived: keyPrefix(ATTR.tcpSegmentsReceived.key),
-  retransmits: keyPrefix(ATTR.tcpRetransmits.key),
-  rtt: keyPrefix(ATTR.tcpRtt.key),
+  // From the eventName's closing quote to the local address's value.
+  startV4: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv4"}')},${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
+  startV6: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv6"}')},${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
+  afterLocalAddress: `}},${keyPrefix(ATTR.localPort.key)}{"intValue":"`,
+  afterLocalPort: `"}},${keyPrefix(ATTR.peerAddress.key)}{"stringValue":`,
+  afterPeerAddress: `}},${keyPrefix(ATTR.peerPort.key)}{"intValue":"`,
+  afterPeerPortClient: `"}},${pair(ATTR.handshakeRole.key, '{"stringValue":"client"}')}`,
+  afterPeerPortServer: `"}},${pair(ATTR.handshakeRole.key, '{"stringValue":"server"}')}`,
+  pid: `,${keyPrefix(ATTR.processPid.key)}{"intValue":"`,
+  afterPid: `"}},${keyPrefix(ATTR.processExecutableName.key)}{"stringValue":`,
+  netns: `,${keyPrefix(ATTR.netnsInode.key)}{"intValue":"`,
+  handshake: `,${keyPrefix(ATTR.tcpHandshakeDuration.key)}`,
+  duration: `,${keyPrefix(ATTR.tcpDuration.key)}`,
+  bytesSent: `},${keyPrefix(ATTR.tcpBytesSent.key)}`,
+  bytesReceived: `},${keyPrefix(ATTR.tcpBytesReceived.key)}`,
+  segmentsSent: `},${keyPrefix(ATTR.tcpSegmentsSent.key)}{"intValue":"`,
+  segmentsReceived: `"}},${keyPrefix(ATTR.tcpSegmentsReceived.key)}{"intValue":"`,
+  retransmits: `"}},${keyPrefix(ATTR.tcpRetransmits.key)}{"intValue":"`,
+  rtt: `"}},${keyPrefix(ATTR.tcpRtt.key)}`,
 };
 
-/** `{"intValue":"<n>"}}` closing a pair, for u16/u32 fields (always safe integers). */
-const intPairEnd = (n: number) => `{"intValue":"${n}"}}`;
+/** The pieces of one record's JSON, reused (otlpJson is synchronous and not reentrant). */
+const PIECES: string[] = [];
+
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
 
@@ -119,33 +119,70 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
     const family = bytes.readUInt16LE(o + F.family.offset);
     const local = batch.caches.address(family, bytes, o + F.saddr.offset);
     const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
-    let out =
-      `{"timeUnixNano":"${nanosText(this.hrTime)}","observedTimeUnixNano":"${batch.observedNanos}","body":{},"eventName":"${this.eventName}","attributes":[` +
-      `${J.transport},${local.type === 'ipv4' ? J.typeV4 : J.typeV6},` +
-      `${J.localAddress}{"stringValue":${local.json}}},${J.localPort}${intPairEnd(bytes.readUInt16LE(o + F.sport.offset))},` +
-      `${J.peerAddress}{"stringValue":${peer.json}}},${J.peerPort}${intPairEnd(bytes.readUInt16LE(o + F.dport.offset))},` +
-      (bytes[o + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? J.roleServer : J.roleClient);
+    // Pieces joined once: a flat string, where `+` would build a tree of small pieces (a rope)
+    // that every later reader (the request's join, the file write) has to flatten again.
+    const p = PIECES;
+    let n = 0;
+    p[n++] = '{"timeUnixNano":"';
+    p[n++] = nanosText(this.hrTime);
+    p[n++] = '","observedTimeUnixNano":"';
+    p[n++] = batch.observedNanos;
+    p[n++] = '","body":{},"eventName":"';
+    p[n++] = this.eventName;
+    p[n++] = local.type === 'ipv4' ? J.startV4 : J.startV6;
+    p[n++] = local.json;
+    p[n++] = J.afterLocalAddress;
+    p[n++] = String(bytes.readUInt16LE(o + F.sport.offset));
+    p[n++] = J.afterLocalPort;
+    p[n++] = peer.json;
+    p[n++] = J.afterPeerAddress;
+    p[n++] = String(bytes.readUInt16LE(o + F.dport.offset));
+    p[n++] = bytes[o + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? J.afterPeerPortServer : J.afterPeerPortClient;
     const pid = bytes.readUInt32LE(o + F.pid.offset);
     if (pid !== 0) {
-      out += `,${J.pid}${intPairEnd(pid)},${J.executable}{"stringValue":${stringJson(cString(bytes, o + F.comm.offset, F.comm.size))}}}`;
+      p[n++] = J.pid;
+      p[n++] = String(pid);
+      p[n++] = J.afterPid;
+      p[n++] = stringJson(cString(bytes, o + F.comm.offset, F.comm.size));
+      p[n++] = '}}';
     }
     const cgroup = batch.cgroup(o + F.cgroup_id.offset);
-    if (cgroup.json !== '') out += `,${cgroup.json}`;
-    out += `,${J.netns}${intPairEnd(bytes.readUInt32LE(o + F.netns_inode.offset))}`;
+    if (cgroup.json !== '') {
+      p[n++] = ',';
+      p[n++] = cgroup.json;
+    }
+    p[n++] = J.netns;
+    p[n++] = String(bytes.readUInt32LE(o + F.netns_inode.offset));
+    p[n++] = '"}}';
     const kind = bytes[o + F.kind.offset];
     if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT) {
-      out += `,${J.handshake}${numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9)}}`;
+      p[n++] = J.handshake;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+      p[n++] = '}';
     } else if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE) {
-      out +=
-        `,${J.duration}${numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9)}}` +
-        `,${J.bytesSent}${numberValueJson(u64Number(bytes, o + F.bytes_sent.offset))}}` +
-        `,${J.bytesReceived}${numberValueJson(u64Number(bytes, o + F.bytes_received.offset))}}` +
-        `,${J.segmentsSent}${intPairEnd(bytes.readUInt32LE(o + F.segments_sent.offset))}` +
-        `,${J.segmentsReceived}${intPairEnd(bytes.readUInt32LE(o + F.segments_received.offset))}` +
-        `,${J.retransmits}${intPairEnd(bytes.readUInt32LE(o + F.retransmits.offset))}` +
-        `,${J.rtt}${numberValueJson(bytes.readUInt32LE(o + F.srtt_us.offset) / 1e6)}}`;
+      p[n++] = J.duration;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+      p[n++] = J.bytesSent;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.bytes_sent.offset));
+      p[n++] = J.bytesReceived;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.bytes_received.offset));
+      p[n++] = J.segmentsSent;
+      p[n++] = String(bytes.readUInt32LE(o + F.segments_sent.offset));
+      p[n++] = J.segmentsReceived;
+      p[n++] = String(bytes.readUInt32LE(o + F.segments_received.offset));
+      p[n++] = J.retransmits;
+      p[n++] = String(bytes.readUInt32LE(o + F.retransmits.offset));
+      p[n++] = J.rtt;
+      p[n++] = numberValueJson(bytes.readUInt32LE(o + F.srtt_us.offset) / 1e6);
+      p[n++] = '}';
     }
-    if (appended !== '') out += `,${appended}`;
-    return `${out}],"droppedAttributesCount":0}`;
+    if (appended !== '') {
+      p[n++] = ',';
+      p[n++] = appended;
+    }
+    p[n++] = '],"droppedAttributesCount":0}';
+    p.length = n;
+    return p.join('');
   }
+
 }
