@@ -1,4 +1,4 @@
-// `node dist/bench/decode.js [rounds] [batches]`: tcp_lifecycle ring records per second of CPU on
+// `node dist/bench/decode.js [rounds] [batches] [records per batch]`: tcp_lifecycle ring records per second of CPU on
 // one core, decoded into log records and then encoded as the file exporter's OTLP/JSON request,
 // by the decoded path (decodeLifecycleEvent + lifecycleLogRecord, then the direct JSON writer over
 // attribute maps) and by the raw-bytes path (LifecycleRawLogRecord, then otlpJson()), with and
@@ -15,56 +15,21 @@ import { agentResource } from '../src/resource';
 import type { LogRecordContext } from '../src/receivers/shared/log_record_context';
 import { RawEventCaches } from '../src/receivers/shared/raw_events';
 import { decodeLifecycleEvent } from '../src/receivers/tcp_lifecycle/decoder';
-import { CONSTANTS as C, EVENT_FIELDS as F, EVENT_SIZE } from '../src/receivers/tcp_lifecycle/layout';
 import { lifecycleLogRecord } from '../src/receivers/tcp_lifecycle/log_records';
 import { LifecycleRawLogRecord } from '../src/receivers/tcp_lifecycle/raw_log_record';
 import { forEachRecord } from '../src/bridge/ring_reader';
+import { churnBatch, podCgroupPath } from './lifecycle_batches';
 
-/** Records per batch: what one drain of the ring hands over at ~100k events/s and 20-100 ms. */
-const BATCH_RECORDS = 4096;
+/** Records per batch (third argument): ring batches under churn held a median of 200-300 records. */
+const BATCH_RECORDS = Number(process.argv[4] ?? 256);
 const CGROUPS = 8;
-const pod = (i: number) =>
-  `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${i}1111111_2222_4333_8444_55555555555${i}.slice/cri-containerd-${String(i).repeat(64)}.scope`;
-const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), pod(i)]));
+const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
 const context: LogRecordContext = {
   resource: agentResource(),
   scope: { name: 'tcpscope/receiver/tcp_lifecycle', version: '0.1.0' },
   clock: new MonotonicClock(),
   cgroups: { resolve: (id: bigint) => paths.get(id) } as unknown as CgroupResolver,
 };
-
-function churnBatch(seed: number): Buffer {
-  const batch = Buffer.alloc(BATCH_RECORDS * (4 + EVENT_SIZE));
-  const kinds = [C.TCP_LIFECYCLE_EVENT_CONNECT, C.TCP_LIFECYCLE_EVENT_ACCEPT, C.TCP_LIFECYCLE_EVENT_CLOSE, C.TCP_LIFECYCLE_EVENT_CLOSE];
-  for (let i = 0; i < BATCH_RECORDS; i++) {
-    const at = i * (4 + EVENT_SIZE);
-    batch.writeUInt32LE(EVENT_SIZE, at);
-    const o = at + 4;
-    const conn = seed * BATCH_RECORDS + (i >> 2);
-    const kind = kinds[i & 3];
-    const server = kind === C.TCP_LIFECYCLE_EVENT_ACCEPT || (i & 3) === 3;
-    batch.writeBigUInt64LE(BigInt(process.hrtime.bigint()) + BigInt(i), o + F.timestamp_ns.offset);
-    batch.writeBigUInt64LE(BigInt(30_000 + (conn % 5000)), o + F.duration_ns.offset);
-    batch.writeBigUInt64LE(BigInt(1000 + (conn % CGROUPS)), o + F.cgroup_id.offset);
-    batch.writeBigUInt64LE(100n, o + F.bytes_sent.offset);
-    batch.writeBigUInt64LE(100n, o + F.bytes_received.offset);
-    batch.set([127, 0, 0, 1], o + F.saddr.offset);
-    batch.set([127, 0, 0, 1], o + F.daddr.offset);
-    batch.writeUInt32LE(4000 + (conn % 4), o + F.pid.offset);
-    batch.writeUInt32LE(4026531840, o + F.netns_inode.offset);
-    batch.writeUInt32LE(5, o + F.segments_sent.offset);
-    batch.writeUInt32LE(4, o + F.segments_received.offset);
-    batch.writeUInt32LE(17 + (conn % 13), o + F.srtt_us.offset);
-    const ephemeral = 32768 + (conn % 28000);
-    batch.writeUInt16LE(server ? 8080 : ephemeral, o + F.sport.offset);
-    batch.writeUInt16LE(server ? ephemeral : 8080, o + F.dport.offset);
-    batch.writeUInt16LE(2, o + F.family.offset);
-    batch[o + F.kind.offset] = kind;
-    batch[o + F.role.offset] = server ? C.TCP_LIFECYCLE_ROLE_SERVER : C.TCP_LIFECYCLE_ROLE_CLIENT;
-    batch.write('node\0', o + F.comm.offset, 'latin1');
-  }
-  return batch;
-}
 
 type Decoder = (batch: Buffer) => ReadableLogRecord[];
 
@@ -123,8 +88,8 @@ function median(values: number[]): number {
 
 function main(): void {
   const rounds = Number(process.argv[2] ?? 7);
-  const batchesPerRound = Number(process.argv[3] ?? 50);
-  const batches = Array.from({ length: 16 }, (_, i) => churnBatch(i));
+  const batchesPerRound = Number(process.argv[3] ?? 400);
+  const batches = Array.from({ length: 16 }, (_, i) => churnBatch(i, BATCH_RECORDS, CGROUPS));
   // The bytes must say the same in both paths before anything is timed.
   const sample = batches[0];
   if (encodeLogsRequest(enrichRaw(raw(sample))) !== encodeLogsRequestGeneric(enrichDecoded(decoded(sample)))) {

@@ -14,15 +14,16 @@ import type { AgentLogger } from '../../logger';
 import type { DropCounting, DroppedItems } from '../dropped_items';
 import { itemCount } from '../signal_counts';
 import type { FileExporterSettings } from './config';
-import { encodeLogsRequest, encodeMetricsRequest } from './otlp_json';
+import { encodeLogsRequestPieces, encodeMetricsRequest } from './otlp_json';
 import { makeParentDirectory } from './parent_directory';
 
 /** Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks. */
 export const MAX_BUFFERED_BYTES = 1 << 20;
 
 interface BufferedLine {
-  readonly text: string;
-  /** UTF-8 bytes of text, without the newline. */
+  /** The line's text in pieces, written one after the other (see encodeLogsRequestPieces). */
+  readonly pieces: readonly string[];
+  /** UTF-8 bytes of the pieces, without the newline. */
   readonly bytes: number;
   readonly signal: Signal;
   readonly items: number;
@@ -103,18 +104,19 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.state === 'stopped') throw new ExportError(`file exporter for ${this.config.path} is shut down`);
     const items = itemCount(signal, data);
     if (items === 0) return;
-    let text: string;
+    let pieces: string[];
     try {
-      text =
+      pieces =
         signal === 'metrics'
-          ? encodeMetricsRequest(data as SignalData['metrics'])
-          : encodeLogsRequest(data as SignalData['logs']);
+          ? [encodeMetricsRequest(data as SignalData['metrics'])]
+          : encodeLogsRequestPieces(data as SignalData['logs']);
     } catch (cause) {
       this.dropped[signal] += items;
       throw new ExportError(`cannot encode ${signal} as OTLP/JSON: ${(cause as Error).message}`, { cause });
     }
-    const bytes = Buffer.byteLength(text);
-    this.buffer.push({ text, bytes, signal, items });
+    let bytes = 0;
+    for (const piece of pieces) bytes += Buffer.byteLength(piece);
+    this.buffer.push({ pieces, bytes, signal, items });
     this.bufferedBytes += bytes + 1;
     if (this.bufferedBytes >= MAX_BUFFERED_BYTES && this.state === 'started') await this.flush();
   }
@@ -133,11 +135,11 @@ export class FileExporter implements Exporter, DropCounting {
     const chunk = Buffer.allocUnsafe(this.bufferedBytes);
     this.buffer = [];
     this.bufferedBytes = 0;
-    // Each line encoded once, straight into the chunk: a request line is megabytes at full churn,
-    // and joining the lines first would copy every byte twice more.
+    // Each piece encoded once, straight into the chunk: joining pieces and lines first would copy
+    // every byte twice more, into strings large enough to outlive young-generation collections.
     let at = 0;
     for (const line of lines) {
-      at += chunk.write(line.text, at, line.bytes, 'utf8');
+      for (const piece of line.pieces) at += chunk.write(piece, at, 'utf8');
       chunk[at++] = 0x0a;
     }
     let before: number | undefined;

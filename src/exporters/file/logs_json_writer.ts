@@ -25,6 +25,15 @@ function recordJson(r: ReadableLogRecord): string | undefined {
 
 /** One ExportLogsServiceRequest line, or undefined when a record needs the generic path. */
 export function writeLogsRequestJson(records: readonly ReadableLogRecord[]): string | undefined {
+  return writeLogsRequestJsonPieces(records)?.join('');
+}
+
+/**
+ * The same line as pieces to write one after the other (a record's JSON is one piece): at full
+ * churn a request line is hundreds of kilobytes, and as one string it would be allocated among V8's
+ * large objects, which only a full garbage collection frees; pieces die young.
+ */
+export function writeLogsRequestJsonPieces(records: readonly ReadableLogRecord[]): string[] | undefined {
   // Group by Resource, then by scope, keeping first-seen order as the transformer does.
   const resources = new Map<ReadableLogRecord['resource'], Map<ReadableLogRecord['instrumentationScope'], string[]>>();
   for (const r of records) {
@@ -36,17 +45,24 @@ export function writeLogsRequestJson(records: readonly ReadableLogRecord[]): str
     if (!lines) scopes.set(r.instrumentationScope, (lines = []));
     lines.push(json);
   }
-  const resourceLogs: string[] = [];
+  const pieces: string[] = ['{"resourceLogs":['];
+  let firstResource = true;
   for (const [resource, scopes] of resources) {
     const resourceAttributes = attributesJson(resource.attributes);
     if (resourceAttributes === undefined || resource.schemaUrl) return undefined;
-    const scopeLogs: string[] = [];
+    pieces.push(`${firstResource ? '' : ','}{"resource":{"attributes":[${resourceAttributes}],"droppedAttributesCount":0},"scopeLogs":[`);
+    firstResource = false;
+    let firstScope = true;
     for (const [scope, lines] of scopes) {
       if (scope.schemaUrl || (scope.attributes && Object.keys(scope.attributes).length > 0)) return undefined;
       const version = scope.version === undefined ? '' : `,"version":${JSON.stringify(scope.version)}`;
-      scopeLogs.push(`{"scope":{"name":${JSON.stringify(scope.name)}${version}},"logRecords":[${lines.join(',')}]}`);
+      pieces.push(`${firstScope ? '' : ','}{"scope":{"name":${JSON.stringify(scope.name)}${version}},"logRecords":[`);
+      firstScope = false;
+      for (let i = 0; i < lines.length; i++) pieces.push(i === 0 ? lines[i] : `,${lines[i]}`);
+      pieces.push(']}');
     }
-    resourceLogs.push(`{"resource":{"attributes":[${resourceAttributes}],"droppedAttributesCount":0},"scopeLogs":[${scopeLogs.join(',')}]}`);
+    pieces.push(']}');
   }
-  return `{"resourceLogs":[${resourceLogs.join(',')}]}`;
+  pieces.push(']}');
+  return pieces;
 }
