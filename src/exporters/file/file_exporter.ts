@@ -14,14 +14,17 @@ import type { AgentLogger } from '../../logger';
 import type { DropCounting, DroppedItems } from '../dropped_items';
 import { itemCount } from '../signal_counts';
 import type { FileExporterSettings } from './config';
-import { encodeLogsRequest, encodeMetricsRequest } from './otlp_json';
+import { encodeLogsRequestPieces, encodeMetricsRequest } from './otlp_json';
 import { makeParentDirectory } from './parent_directory';
 
 /** Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks. */
 export const MAX_BUFFERED_BYTES = 1 << 20;
 
 interface BufferedLine {
-  readonly text: string;
+  /** The line's text in pieces, written one after the other (see encodeLogsRequestPieces). */
+  readonly pieces: readonly string[];
+  /** UTF-8 bytes of the pieces, without the newline. */
+  readonly bytes: number;
   readonly signal: Signal;
   readonly items: number;
 }
@@ -101,18 +104,20 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.state === 'stopped') throw new ExportError(`file exporter for ${this.config.path} is shut down`);
     const items = itemCount(signal, data);
     if (items === 0) return;
-    let text: string;
+    let pieces: string[];
     try {
-      text =
+      pieces =
         signal === 'metrics'
-          ? encodeMetricsRequest(data as SignalData['metrics'])
-          : encodeLogsRequest(data as SignalData['logs']);
+          ? [encodeMetricsRequest(data as SignalData['metrics'])]
+          : encodeLogsRequestPieces(data as SignalData['logs']);
     } catch (cause) {
       this.dropped[signal] += items;
       throw new ExportError(`cannot encode ${signal} as OTLP/JSON: ${(cause as Error).message}`, { cause });
     }
-    this.buffer.push({ text, signal, items });
-    this.bufferedBytes += Buffer.byteLength(text) + 1;
+    let bytes = 0;
+    for (const piece of pieces) bytes += Buffer.byteLength(piece);
+    this.buffer.push({ pieces, bytes, signal, items });
+    this.bufferedBytes += bytes + 1;
     if (this.bufferedBytes >= MAX_BUFFERED_BYTES && this.state === 'started') await this.flush();
   }
 
@@ -127,9 +132,16 @@ export class FileExporter implements Exporter, DropCounting {
     const handle = this.handle;
     if (!handle || this.buffer.length === 0) return;
     const lines = this.buffer;
+    const chunk = Buffer.allocUnsafe(this.bufferedBytes);
     this.buffer = [];
     this.bufferedBytes = 0;
-    const chunk = Buffer.from(lines.map((l) => l.text + '\n').join(''), 'utf8');
+    // Each piece encoded once, straight into the chunk: joining pieces and lines first would copy
+    // every byte twice more, into strings large enough to outlive young-generation collections.
+    let at = 0;
+    for (const line of lines) {
+      for (const piece of line.pieces) at += chunk.write(piece, at, 'utf8');
+      chunk[at++] = 0x0a;
+    }
     let before: number | undefined;
     try {
       if (this.repairTo !== undefined) await this.repair(handle);

@@ -2,59 +2,16 @@
 // no span context): the same bytes as the generic transformer path, written as one string per
 // request without building the intermediate request objects or running a JSON replacer per key.
 // At tens of thousands of events per second, that path was most of the agent's CPU.
+// Records that offer otlpJson() (src/telemetry/otlp_encodable.ts) write themselves.
 // Anything outside that shape returns undefined and the caller takes the generic path; a test
 // checks both paths give identical output.
-import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-
-function nanos(time: HrTime): string {
-  const [seconds, ns] = time;
-  return seconds === 0 ? String(ns) : `${seconds}${String(ns).padStart(9, '0')}`;
-}
-
-// Attribute keys repeat in every record: their JSON prefix is built once.
-const keyPrefixes = new Map<string, string>();
-function keyPrefix(key: string): string {
-  let prefix = keyPrefixes.get(key);
-  if (prefix === undefined) {
-    prefix = `{"key":${JSON.stringify(key)},"value":`;
-    if (keyPrefixes.size < 4096) keyPrefixes.set(key, prefix);
-  }
-  return prefix;
-}
-
-// Strings that need no escaping (addresses, names, paths) skip JSON.stringify.
-const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** `{"key":…,"value":{…}}` pairs, or undefined when a value is not a string, number or boolean. */
-function attributesJson(attributes: Readonly<Record<string, unknown>>): string | undefined {
-  let out = '';
-  let first = true;
-  for (const key in attributes) {
-    const value = attributes[key];
-    let encoded: string;
-    switch (typeof value) {
-      case 'string':
-        encoded = PLAIN.test(value) ? `{"stringValue":"${value}"}` : `{"stringValue":${JSON.stringify(value)}}`;
-        break;
-      case 'number':
-        if (Number.isInteger(value)) encoded = `{"intValue":"${value}"}`;
-        else if (Number.isFinite(value)) encoded = `{"doubleValue":${value}}`;
-        else encoded = `{"doubleValue":"${Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'}"}`;
-        break;
-      case 'boolean':
-        encoded = `{"boolValue":${value}}`;
-        break;
-      default:
-        return undefined;
-    }
-    out += (first ? '' : ',') + keyPrefix(key) + encoded + '}';
-    first = false;
-  }
-  return out;
-}
+import { isOtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import { attributesJson, nanosText as nanos } from '../../telemetry/otlp_json_fragments';
 
 function recordJson(r: ReadableLogRecord): string | undefined {
+  // A record that encodes itself (src/telemetry/otlp_encodable.ts) never builds its attribute map.
+  if (isOtlpJsonLogRecord(r)) return r.otlpJson('');
   if (r.spanContext || (r.body !== undefined && typeof r.body !== 'string')) return undefined;
   const attributes = attributesJson(r.attributes);
   if (attributes === undefined) return undefined;
@@ -68,6 +25,15 @@ function recordJson(r: ReadableLogRecord): string | undefined {
 
 /** One ExportLogsServiceRequest line, or undefined when a record needs the generic path. */
 export function writeLogsRequestJson(records: readonly ReadableLogRecord[]): string | undefined {
+  return writeLogsRequestJsonPieces(records)?.join('');
+}
+
+/**
+ * The same line as pieces to write one after the other (a record's JSON is one piece): at full
+ * churn a request line is hundreds of kilobytes, and as one string it would be allocated among V8's
+ * large objects, which only a full garbage collection frees; pieces die young.
+ */
+export function writeLogsRequestJsonPieces(records: readonly ReadableLogRecord[]): string[] | undefined {
   // Group by Resource, then by scope, keeping first-seen order as the transformer does.
   const resources = new Map<ReadableLogRecord['resource'], Map<ReadableLogRecord['instrumentationScope'], string[]>>();
   for (const r of records) {
@@ -79,17 +45,24 @@ export function writeLogsRequestJson(records: readonly ReadableLogRecord[]): str
     if (!lines) scopes.set(r.instrumentationScope, (lines = []));
     lines.push(json);
   }
-  const resourceLogs: string[] = [];
+  const pieces: string[] = ['{"resourceLogs":['];
+  let firstResource = true;
   for (const [resource, scopes] of resources) {
     const resourceAttributes = attributesJson(resource.attributes);
     if (resourceAttributes === undefined || resource.schemaUrl) return undefined;
-    const scopeLogs: string[] = [];
+    pieces.push(`${firstResource ? '' : ','}{"resource":{"attributes":[${resourceAttributes}],"droppedAttributesCount":0},"scopeLogs":[`);
+    firstResource = false;
+    let firstScope = true;
     for (const [scope, lines] of scopes) {
       if (scope.schemaUrl || (scope.attributes && Object.keys(scope.attributes).length > 0)) return undefined;
       const version = scope.version === undefined ? '' : `,"version":${JSON.stringify(scope.version)}`;
-      scopeLogs.push(`{"scope":{"name":${JSON.stringify(scope.name)}${version}},"logRecords":[${lines.join(',')}]}`);
+      pieces.push(`${firstScope ? '' : ','}{"scope":{"name":${JSON.stringify(scope.name)}${version}},"logRecords":[`);
+      firstScope = false;
+      for (let i = 0; i < lines.length; i++) pieces.push(i === 0 ? lines[i] : `,${lines[i]}`);
+      pieces.push(']}');
     }
-    resourceLogs.push(`{"resource":{"attributes":[${resourceAttributes}],"droppedAttributesCount":0},"scopeLogs":[${scopeLogs.join(',')}]}`);
+    pieces.push(']}');
   }
-  return `{"resourceLogs":[${resourceLogs.join(',')}]}`;
+  pieces.push(']}');
+  return pieces;
 }

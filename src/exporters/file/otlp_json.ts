@@ -14,7 +14,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { createExportMetricsServiceRequest } from '@opentelemetry/otlp-transformer/build/src/metrics/internal';
 import { createExportLogsServiceRequest } from '@opentelemetry/otlp-transformer/build/src/logs/internal';
 import { JSON_ENCODER } from '@opentelemetry/otlp-transformer/build/src/common/utils';
-import { writeLogsRequestJson } from './logs_json_writer';
+import { writeLogsRequestJson, writeLogsRequestJsonPieces } from './logs_json_writer';
 
 /** One `ExportMetricsServiceRequest` as a single line of OTLP/JSON (no trailing newline). */
 export function encodeMetricsRequest(data: ResourceMetrics): string {
@@ -24,6 +24,11 @@ export function encodeMetricsRequest(data: ResourceMetrics): string {
 /** One `ExportLogsServiceRequest` as a single line of OTLP/JSON (no trailing newline). */
 export function encodeLogsRequest(records: readonly ReadableLogRecord[]): string {
   return writeLogsRequestJson(records) ?? encodeLogsRequestGeneric(records);
+}
+
+/** encodeLogsRequest as pieces to write in order (see writeLogsRequestJsonPieces). */
+export function encodeLogsRequestPieces(records: readonly ReadableLogRecord[]): string[] {
+  return writeLogsRequestJsonPieces(records) ?? [encodeLogsRequestGeneric(records)];
 }
 
 /** The transformer's path: any record shape (bodies, arrays, span contexts...). */

@@ -2,7 +2,9 @@
 // local side, per address for the peer side. A cached entry is valid while the cluster view's
 // version for its side has not moved; the event path never waits for the API.
 import type { Attributes } from '@opentelemetry/api';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
+import { isOtlpJsonLogRecord, withAddedAttributes } from '../../telemetry/otlp_encodable';
 import { parseContainerCgroup } from './cgroup_path';
 import type { ClusterView } from './cluster_view';
 import { localNames, peerNames, type Extract } from './workload_names';
@@ -59,6 +61,27 @@ export class Enrichment {
       const peer = view.peer(address);
       return peer ? peerNames(peer) : NOTHING;
     });
+  }
+
+  /**
+   * `record` with both sides' attributes added (the same object when there are none). A record
+   * that encodes itself (src/telemetry/otlp_encodable.ts) stays one: the added sets are cached
+   * objects, appended with their pre-encoded JSON, in the order enrich() merges them.
+   */
+  enrichRecord(record: ReadableLogRecord): ReadableLogRecord {
+    if (!isOtlpJsonLogRecord(record)) {
+      const attributes = this.enrich(record.attributes);
+      return attributes === record.attributes ? record : { ...record, attributes };
+    }
+    const cgroup = record.attribute(ATTR.processLinuxCgroup.key);
+    const address = record.attribute(ATTR.peerAddress.key);
+    const local = typeof cgroup === 'string' ? this.forCgroup(cgroup) : NOTHING;
+    const peer = typeof address === 'string' ? this.forPeer(address) : NOTHING;
+    // {...attributes, ...local, ...peer}: local's keys after the record's, then peer's new ones.
+    let enriched: ReadableLogRecord = record;
+    if (local !== NOTHING) enriched = withAddedAttributes(enriched, local);
+    if (peer !== NOTHING) enriched = withAddedAttributes(enriched, peer);
+    return enriched;
   }
 
   /** `attributes` with both sides' attributes added, or the same object when there are none. */

@@ -36,10 +36,8 @@ export class K8sAttributesProcessor<S extends Signal> implements Processor<S> {
 
   consume(data: SignalData[S]): Promise<void> {
     if (this.signal === 'logs') {
-      const records = (data as readonly ReadableLogRecord[]).map((r) => {
-        const attributes = this.enrichment.enrich(r.attributes);
-        return attributes === r.attributes ? r : { ...r, attributes };
-      });
+      const enrichment = this.enrichment;
+      const records = (data as readonly ReadableLogRecord[]).map((r) => enrichment.enrichRecord(r));
       return (this.next as Consumer<'logs'>).consume(records);
     }
     const metrics = data as ResourceMetrics;

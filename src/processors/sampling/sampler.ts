@@ -10,32 +10,39 @@ export interface Decision {
 }
 
 type Attrs = Readonly<Record<string, unknown>>;
+/** One attribute of the event (a record's attribute lookup spares building its map). */
+export type AttributeLookup = (key: string) => unknown;
 
-function hashUnit(a: Attrs): number {
+function hashUnit(a: AttributeLookup): number {
   return connectionUnit(
-    { address: String(a[ATTR.localAddress.key] ?? ''), port: Number(a[ATTR.localPort.key] ?? 0) },
-    { address: String(a[ATTR.peerAddress.key] ?? ''), port: Number(a[ATTR.peerPort.key] ?? 0) },
+    { address: String(a(ATTR.localAddress.key) ?? ''), port: Number(a(ATTR.localPort.key) ?? 0) },
+    { address: String(a(ATTR.peerAddress.key) ?? ''), port: Number(a(ATTR.peerPort.key) ?? 0) },
   );
 }
 
 /** Whether `policy` keeps the event, and with what probability if it does. */
-function evaluate(policy: SamplingPolicy, a: Attrs, unit: () => number): Decision {
+function evaluate(policy: SamplingPolicy, a: AttributeLookup, unit: () => number): Decision {
   if ('hash' in policy) {
     const ratio = policy.hash.ratio;
     return { keep: unit() < ratio, probability: ratio };
   }
   const { field, min, max } = policy.threshold;
-  const value = a[field];
+  const value = a(field);
   if (typeof value !== 'number') return { keep: false, probability: 1 };
   const keep = (min === undefined || value >= min) && (max === undefined || value <= max);
   return { keep, probability: 1 };
 }
 
 export function decide(config: SamplingConfig, attributes: Attrs): Decision {
-  if (config.keep_errors && attributes[ATTR.errorType.key] !== undefined) return { keep: true, probability: 1 };
+  return decideBy(config, (key) => attributes[key]);
+}
+
+/** decide() over an attribute lookup. */
+export function decideBy(config: SamplingConfig, attribute: AttributeLookup): Decision {
+  if (config.keep_errors && attribute(ATTR.errorType.key) !== undefined) return { keep: true, probability: 1 };
   let cached: number | undefined;
-  const unit = () => (cached ??= hashUnit(attributes));
-  const results = config.policies.map((p) => evaluate(p, attributes, unit));
+  const unit = () => (cached ??= hashUnit(attribute));
+  const results = config.policies.map((p) => evaluate(p, attribute, unit));
   if (config.combine === 'any') {
     const kept = results.filter((r) => r.keep);
     if (kept.length === 0) return { keep: false, probability: 0 };

@@ -20,6 +20,7 @@ import { duplicateProgramsWarning, programsLikeOurs } from './duplicate_programs
 import { EventPump } from './event_pump';
 import { kernelSampling, type KernelSampling } from './kernel_sampling';
 import { lossCounterMetrics } from './loss_counters';
+import { RawEventCaches, type RawBatch } from './raw_events';
 
 /** errno of a refused bpf() command. */
 const EPERM = 1;
@@ -43,6 +44,11 @@ export interface KernelReceiverSpec {
   /** After load, before attach (e.g. overflow series, filter maps). */
   initialize?(bpf: BpfObject): void;
   decode?(batch: Buffer, offset: number, length: number, context: LogRecordContext, observed: HrTime): ReadableLogRecord;
+  /**
+   * Instead of decode: a record backed by the batch's bytes (raw_events.ts), which shares the
+   * per-batch and per-receiver caches of `batch`.
+   */
+  decodeRaw?(batch: RawBatch, offset: number, length: number): ReadableLogRecord;
   /** Metrics from the kernel aggregates, read now. */
   metrics(bpf: BpfObject, startTime: HrTime, endTime: HrTime): MetricData[];
   /** Aggregate updates the kernel folded into the overflow series (series map full), read now. */
@@ -115,6 +121,27 @@ export class KernelReceiver implements Receiver, ReportsReadiness {
     return pushed;
   }
 
+  /** The EventPump's record decoder: spec.decodeRaw with its caches, or spec.decode. */
+  private recordDecoder(): ((batch: Buffer, offset: number, length: number, observed: HrTime) => ReadableLogRecord) | undefined {
+    const { decode, decodeRaw } = this.spec;
+    const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: new MonotonicClock(), cgroups: this.cgroups };
+    if (decodeRaw) {
+      const caches = new RawEventCaches(context);
+      // Every batch is a fresh Buffer (the pump calls this for each of its records in turn).
+      let current: Buffer | undefined;
+      let raw: RawBatch | undefined;
+      return (batch, offset, length, observed) => {
+        if (batch !== current || raw === undefined) {
+          current = batch;
+          raw = caches.batch(batch, observed);
+        }
+        return decodeRaw(raw, offset, length);
+      };
+    }
+    if (decode) return (batch, offset, length, observed) => decode(batch, offset, length, context, observed);
+    return undefined;
+  }
+
   async start(_host: Host): Promise<void> {
     const logs = this.next.logs;
     const sampling = this.pushedDownSampling();
@@ -125,10 +152,10 @@ export class KernelReceiver implements Receiver, ReportsReadiness {
     try {
       this.spec.initialize?.(bpf);
       this.cgroups.scan();
-      const { eventsMap, decode } = this.spec;
-      if (logs && eventsMap && decode) {
-        const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: new MonotonicClock(), cgroups: this.cgroups };
-        const pump = new EventPump(this.settings.logger, logs, (batch, offset, length, observed) => decode(batch, offset, length, context, observed));
+      const { eventsMap } = this.spec;
+      const toRecord = this.recordDecoder();
+      if (logs && eventsMap && toRecord) {
+        const pump = new EventPump(this.settings.logger, logs, toRecord);
         pump.attach(bpf.openRing(eventsMap, pump.onBatch, parseDuration(this.config.drain_interval ?? '100ms')));
         this.pump = pump;
       }

@@ -10,7 +10,8 @@ import { secondsFromNs } from '../shared/event_fields';
 import { cgroupAttributes } from '../shared/workload_attributes';
 import type { HandshakeEvent } from './decoder';
 
-export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
+/** The attributes of a handshake event, in the order they are exported; `addCgroup` adds the cgroup's. */
+export function handshakeAttributes(event: HandshakeEvent, addCgroup: (into: Attributes) => void): Attributes {
   const attributes: Attributes = {
     [ATTR.networkTransport.key]: 'tcp',
     [ATTR.networkType.key]: event.peer.type,
@@ -27,11 +28,16 @@ export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext,
     attributes[ATTR.processPid.key] = event.pid;
     attributes[ATTR.processExecutableName.key] = event.comm;
   }
-  cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
+  addCgroup(attributes);
   attributes[ATTR.netnsInode.key] = event.netnsInode;
   attributes[ATTR.tcpHandshakeDuration.key] = secondsFromNs(event.durationNs);
   if (event.error !== 0) attributes[ATTR.errorType.key] = errnoName(event.error);
   if (event.fd >= 0) attributes[ATTR.socketFd.key] = event.fd;
+  return attributes;
+}
+
+export function handshakeLogRecord(event: HandshakeEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
+  const attributes = handshakeAttributes(event, (into) => cgroupAttributes(ctx.cgroups, event.cgroupId, into));
   return {
     hrTime: ctx.clock.toHrTime(event.timestampNs),
     hrTimeObserved: observed,

@@ -12,9 +12,8 @@ import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_
 import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
 import { CgroupSubtreeFilter } from './cgroup_filter';
 import type { TcpHandshakeConfig } from './config';
-import { decodeHandshakeEvent } from './decoder';
 import { CONSTANTS, STATS_SIZE } from './layout';
-import { handshakeLogRecord } from './log_records';
+import { HandshakeRawLogRecord } from './raw_log_record';
 import { handshakeMetrics } from './metrics';
 import { handshakeStatsKey, sumHandshakeStats } from './stats';
 
@@ -84,7 +83,9 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         }
       },
       refresh: (bpf: BpfObject) => filter?.sync(bpf),
-      decode: (batch, offset, length, context, observed) => handshakeLogRecord(decodeHandshakeEvent(batch, offset, length), context, observed),
+      // Records backed by the event bytes (raw_log_record.ts); handshakeLogRecord is the decoded
+      // reference they are tested against.
+      decodeRaw: (batch, offset, length) => HandshakeRawLogRecord.decode(batch, offset, length),
       // No open-connection count here: an attempt still in flight when its cgroup is removed
       // re-creates its series, with a new start time (see CgroupSeriesReaper).
       metrics: (bpf, startTime, endTime) => {

@@ -37,7 +37,7 @@ export interface CloseFields {
   readonly srttUs: number;
 }
 
-const KINDS: Record<number, LifecycleEventKind> = {
+export const KINDS: Record<number, LifecycleEventKind> = {
   [CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT]: 'connect',
   [CONSTANTS.TCP_LIFECYCLE_EVENT_ACCEPT]: 'accept',
   [CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE]: 'close',
@@ -45,7 +45,8 @@ const KINDS: Record<number, LifecycleEventKind> = {
 
 export class DecodeError extends Error {}
 
-function cString(buf: Buffer, offset: number, size: number): string {
+/** A NUL-terminated string of at most `size` bytes (comm), as latin1. */
+export function cString(buf: Buffer, offset: number, size: number): string {
   const end = buf.indexOf(0, offset);
   return buf.toString('latin1', offset, end < 0 || end > offset + size ? offset + size : end);
 }

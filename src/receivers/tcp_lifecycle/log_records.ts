@@ -11,7 +11,10 @@ import { cgroupAttributes } from '../shared/workload_attributes';
 
 const EVENT_NAMES = { connect: EVENTS.connect.name, accept: EVENTS.accept.name, close: EVENTS.close.name };
 
-export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
+export const LIFECYCLE_EVENT_NAMES = EVENT_NAMES;
+
+/** The attributes of a lifecycle event, in the order they are exported; `addCgroup` adds the cgroup's. */
+export function lifecycleAttributes(event: LifecycleEvent, addCgroup: (into: Attributes) => void): Attributes {
   const attributes: Attributes = {
     [ATTR.networkTransport.key]: 'tcp',
     [ATTR.networkType.key]: event.local.type,
@@ -25,7 +28,7 @@ export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext,
     attributes[ATTR.processPid.key] = event.pid;
     attributes[ATTR.processExecutableName.key] = event.comm;
   }
-  cgroupAttributes(ctx.cgroups, event.cgroupId, attributes);
+  addCgroup(attributes);
   attributes[ATTR.netnsInode.key] = event.netnsInode;
   if (event.handshakeNs !== undefined) attributes[ATTR.tcpHandshakeDuration.key] = secondsFromNs(event.handshakeNs);
   const close = event.close;
@@ -38,6 +41,11 @@ export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext,
     attributes[ATTR.tcpRetransmits.key] = close.retransmits;
     attributes[ATTR.tcpRtt.key] = secondsFromUs(close.srttUs);
   }
+  return attributes;
+}
+
+export function lifecycleLogRecord(event: LifecycleEvent, ctx: LogRecordContext, observed: HrTime = hrTimeNow()): ReadableLogRecord {
+  const attributes = lifecycleAttributes(event, (into) => cgroupAttributes(ctx.cgroups, event.cgroupId, into));
   return {
     hrTime: ctx.clock.toHrTime(event.timestampNs),
     hrTimeObserved: observed,

@@ -7,11 +7,10 @@ import { DROP_REASONS } from '../shared/event_counters';
 import { EvictionReport } from '../shared/eviction_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
 import type { TcpLifecycleConfig } from './config';
-import { decodeLifecycleEvent } from './decoder';
 import { SOCKET_ENTRY_BYTES } from './config';
 import { CONSTANTS, OVERFLOW_CGROUP_ID, STATS_SIZE } from './layout';
-import { lifecycleLogRecord } from './log_records';
 import { lifecycleMetrics } from './metrics';
+import { LifecycleRawLogRecord } from './raw_log_record';
 import { statsKey, sumWorkloadStats } from './stats';
 
 const MAPS = {
@@ -55,7 +54,9 @@ export class TcpLifecycleReceiver extends KernelReceiver {
           bpf.updateMap(MAPS.stats, statsKey(OVERFLOW_CGROUP_ID, role), zero);
         }
       },
-      decode: (batch, offset, length, context, observed) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context, observed),
+      // Records backed by the event bytes (raw_log_record.ts); lifecycleLogRecord is the decoded
+      // reference they are tested against.
+      decodeRaw: (batch, offset, length) => LifecycleRawLogRecord.decode(batch, offset, length),
       metrics: (bpf, startTime, endTime) => {
         const dropped = drops(bpf);
         const evicted = dropped[CONSTANTS.TCP_LIFECYCLE_DROP_EVICTED];

@@ -1,0 +1,143 @@
+// `node dist/bench/event_path.js [--rounds R] [--events N] [--rate EPS] [--semi 32,16,8] [--k8s]`:
+// the agent's event path in user space, from ring batches to the file exporter writing OTLP/JSON
+// to /dev/null, fed at a fixed rate with the same synthetic batches (churn-shaped, 256 records,
+// a fresh Buffer per batch as the addon hands over), so that two variants see identical input:
+// the decoded path (decodeLifecycleEvent + lifecycleLogRecord) and the raw-bytes path
+// (LifecycleRawLogRecord), each under each --max-semi-space-size. Each run is its own process,
+// variants alternate (rotated each round); it reports process CPU per event (user+system, robust
+// to other load on the machine) and peak RSS (VmHWM). No BPF: the kernel side is not measured.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { HrTime } from '@opentelemetry/api';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { Consumer } from '../src/component';
+import { FileExporter } from '../src/exporters/file/file_exporter';
+import type { CgroupResolver } from '../src/host/cgroup_resolver';
+import { MonotonicClock } from '../src/host/monotonic_clock';
+import { createLogger } from '../src/logger';
+import { Enrichment } from '../src/processors/k8s_attributes/enrichment';
+import { agentResource } from '../src/resource';
+import { EventPump } from '../src/receivers/shared/event_pump';
+import type { RingReader } from '../src/bridge/ring_reader';
+import type { LogRecordContext } from '../src/receivers/shared/log_record_context';
+import { RawEventCaches, type RawBatch } from '../src/receivers/shared/raw_events';
+import { decodeLifecycleEvent } from '../src/receivers/tcp_lifecycle/decoder';
+import { lifecycleLogRecord } from '../src/receivers/tcp_lifecycle/log_records';
+import { LifecycleRawLogRecord } from '../src/receivers/tcp_lifecycle/raw_log_record';
+import { churnBatch, podCgroupPath } from './lifecycle_batches';
+
+type Path = 'decoded' | 'raw';
+const BATCH_RECORDS = 256;
+const CGROUPS = 8;
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
+}
+
+function peakRssMb(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function child(path: Path, events: number, rate: number, k8s: boolean): Promise<void> {
+  const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
+  const settings = { id: { type: 'file', text: 'file' }, resource: agentResource(), logger: createLogger('warn') };
+  const context: LogRecordContext = {
+    resource: settings.resource,
+    scope: { name: 'tcpscope/receiver/tcp_lifecycle', version: '0.1.0' },
+    clock: new MonotonicClock(),
+    cgroups: { resolve: (id: bigint) => paths.get(id) } as unknown as CgroupResolver,
+  };
+  const exporter = new FileExporter(settings, { path: '/dev/null', flushIntervalMs: 100 }, ['logs']);
+  await exporter.start({ reportFatal: (e) => { throw e; } });
+  const enrichment = new Enrichment();
+  const exporterLogs = exporter.consumers.logs!;
+  const consumer: Consumer<'logs'> = k8s ? { consume: (records) => exporterLogs.consume(records.map((r) => enrichment.enrichRecord(r))) } : exporterLogs;
+  // As KernelReceiver wires decode / decodeRaw.
+  const caches = new RawEventCaches(context);
+  let current: Buffer | undefined;
+  let raw: RawBatch | undefined;
+  const toRecord =
+    path === 'raw'
+      ? (batch: Buffer, offset: number, length: number, observed: HrTime): ReadableLogRecord => {
+          if (batch !== current || raw === undefined) {
+            current = batch;
+            raw = caches.batch(batch, observed);
+          }
+          return LifecycleRawLogRecord.decode(raw, offset, length);
+        }
+      : (batch: Buffer, offset: number, length: number, observed: HrTime) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context, observed);
+  const pump = new EventPump(settings.logger, consumer, toRecord);
+  // The ring's back-pressure as the pump drives it: while paused, nothing is handed over (the
+  // kernel ring would hold it); the feeder catches up after, so every event is still delivered.
+  let paused = false;
+  pump.attach({ pause: () => (paused = true), resume: () => (paused = false), close: () => undefined } as unknown as RingReader);
+  const templates = Array.from({ length: 16 }, (_, i) => churnBatch(i, BATCH_RECORDS, CGROUPS));
+  const cpuStart = process.cpuUsage();
+  const started = Date.now();
+  let sent = 0;
+  // Every 5 ms, the batches that keep the rate (a drain timer with wake-ups, roughly).
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(events, Math.floor(((Date.now() - started) / 1000) * rate));
+      while (!paused && sent + BATCH_RECORDS <= due) {
+        pump.onBatch(Buffer.from(templates[(sent / BATCH_RECORDS) % templates.length]), BATCH_RECORDS, 0);
+        sent += BATCH_RECORDS;
+      }
+      if (sent + BATCH_RECORDS > events) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 5);
+  });
+  await pump.settle();
+  await exporter.shutdown();
+  const cpu = process.cpuUsage(cpuStart);
+  process.stdout.write(JSON.stringify({ events: sent, seconds: (Date.now() - started) / 1000, cpuUsPerEvent: (cpu.user + cpu.system) / sent, peakRssMb: peakRssMb() }) + '\n');
+}
+
+interface Result {
+  readonly cpuUsPerEvent: number;
+  readonly peakRssMb: number;
+  readonly seconds: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function driver(): void {
+  const rounds = Number(arg('rounds', '3'));
+  const semis = arg('semi', '32').split(',').map(Number);
+  const forwarded = ['--events', arg('events', '400000'), '--rate', arg('rate', '40000'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
+  const variants = semis.flatMap((semi) => (['decoded', 'raw'] as const).map((path) => ({ path, semi, name: `${path}, semi-space ${semi} MB` })));
+  const results = new Map<string, Result[]>(variants.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(k + round) % variants.length];
+      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, __filename, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`${v.name}: exit ${run.status}: ${run.stderr}`);
+      const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
+      results.get(v.name)!.push(result);
+      console.error(`[${round + 1}/${rounds}] ${v.name}: ${result.cpuUsPerEvent.toFixed(2)} us/event, peak RSS ${result.peakRssMb.toFixed(1)} MB`);
+    }
+  }
+  console.log(`event path in user space, ${forwarded.join(' ')}, ${rounds} rounds (median, min-max):`);
+  console.log('| variant | agent CPU us / event | peak RSS MB | seconds |');
+  console.log('|---|---|---|---|');
+  for (const [name, rs] of results) {
+    const cpu = rs.map((r) => r.cpuUsPerEvent);
+    const rss = rs.map((r) => r.peakRssMb);
+    const seconds = rs.map((r) => r.seconds);
+    console.log(`| ${name} | ${median(cpu).toFixed(2)} (${Math.min(...cpu).toFixed(2)}-${Math.max(...cpu).toFixed(2)}) | ${median(rss).toFixed(1)} (${Math.min(...rss).toFixed(1)}-${Math.max(...rss).toFixed(1)}) | ${median(seconds).toFixed(1)} |`);
+  }
+}
+
+if (process.argv.includes('--child')) {
+  void child(arg('path', 'raw') as Path, Number(arg('events', '400000')), Number(arg('rate', '40000')), process.argv.includes('--k8s'));
+} else {
+  driver();
+}

@@ -1,0 +1,188 @@
+// A tcp_handshake event as a log record backed by its raw kernel bytes, as tcp_lifecycle's
+// (see src/receivers/tcp_lifecycle/raw_log_record.ts for the why): `attributes` built on demand
+// by the decoded path's own handshakeAttributes(), otlpJson() written from the bytes.
+// raw_log_record.test.ts checks both against handshakeLogRecord for the same bytes.
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { errnoName } from '../../host/errno';
+import { ATTR } from '../../telemetry/attributes';
+import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import { keyPrefix, nanosText, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
+import { EVENTS } from '../../telemetry/signals';
+import type { RawBatch } from '../shared/raw_events';
+import { u64Number } from '../shared/raw_events';
+import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
+import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
+import { handshakeAttributes } from './log_records';
+
+/** Every key a handshake record can have: any other key is absent without building the map. */
+const KEYS: ReadonlySet<string> = new Set(
+  [
+    ATTR.networkTransport, ATTR.networkType, ATTR.localAddress, ATTR.localPort, ATTR.peerAddress, ATTR.peerPort,
+    ATTR.handshakeRole, ATTR.processPid, ATTR.processExecutableName, ATTR.processLinuxCgroup, ATTR.cgroupId,
+    ATTR.overflow, ATTR.netnsInode, ATTR.tcpHandshakeDuration, ATTR.errorType, ATTR.socketFd,
+  ].map((a) => a.key),
+);
+
+const pair = (key: string, value: string) => `${keyPrefix(key)}${value}}`;
+const J = {
+  startV4: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv4"}')}`,
+  startV6: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv6"}')}`,
+  localAddress: `,${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
+  localPort: `}},${keyPrefix(ATTR.localPort.key)}{"intValue":"`,
+  peerAddress: `,${keyPrefix(ATTR.peerAddress.key)}{"stringValue":`,
+  peerPort: `}},${keyPrefix(ATTR.peerPort.key)}{"intValue":"`,
+  roleClient: `"}},${pair(ATTR.handshakeRole.key, '{"stringValue":"client"}')}`,
+  roleServer: `"}},${pair(ATTR.handshakeRole.key, '{"stringValue":"server"}')}`,
+  pid: `,${keyPrefix(ATTR.processPid.key)}{"intValue":"`,
+  afterPid: `"}},${keyPrefix(ATTR.processExecutableName.key)}{"stringValue":`,
+  netns: `,${keyPrefix(ATTR.netnsInode.key)}{"intValue":"`,
+  handshake: `"}},${keyPrefix(ATTR.tcpHandshakeDuration.key)}`,
+  errorType: `},${keyPrefix(ATTR.errorType.key)}{"stringValue":`,
+  fd: `,${keyPrefix(ATTR.socketFd.key)}{"intValue":"`,
+};
+
+const PIECES: string[] = [];
+
+export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
+  readonly hrTime: HrTime;
+  readonly hrTimeObserved: HrTime;
+  readonly eventName: string;
+  readonly resource: ReadableLogRecord['resource'];
+  readonly instrumentationScope: ReadableLogRecord['instrumentationScope'];
+  readonly droppedAttributesCount = 0;
+  private built: Attributes | undefined;
+
+  constructor(
+    readonly batch: RawBatch,
+    readonly offset: number,
+  ) {
+    const bytes = batch.bytes;
+    const kind = bytes[offset + F.kind.offset];
+    if (kind !== CONSTANTS.TCP_HANDSHAKE_OUTCOME && kind !== CONSTANTS.TCP_HANDSHAKE_SYNC_FAILURE) {
+      throw new HandshakeDecodeError(`unknown tcp_handshake event kind ${kind}`);
+    }
+    this.eventName = bytes[offset + F.role.offset] === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER ? EVENTS.accept.name : EVENTS.connect.name;
+    this.hrTime = batch.hrTime(offset + F.timestamp_ns.offset);
+    this.hrTimeObserved = batch.observed;
+    const context = batch.caches.context;
+    this.resource = context.resource;
+    this.instrumentationScope = context.scope;
+  }
+
+  /** Decodes the record at `offset`: throws HandshakeDecodeError for a record of another size or kind. */
+  static decode(batch: RawBatch, offset: number, length: number): HandshakeRawLogRecord {
+    if (length !== EVENT_SIZE) throw new HandshakeDecodeError(`tcp_handshake_event of ${length} bytes, expected ${EVENT_SIZE}`);
+    return new HandshakeRawLogRecord(batch, offset);
+  }
+
+  get attributes(): Attributes {
+    if (this.built === undefined) {
+      const cgroup = this.batch.cgroup(this.offset + F.cgroup_id.offset);
+      this.built = handshakeAttributes(decodeHandshakeEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
+    }
+    return this.built;
+  }
+
+  private get isOutcome(): boolean {
+    return this.batch.bytes[this.offset + F.kind.offset] === CONSTANTS.TCP_HANDSHAKE_OUTCOME;
+  }
+
+  attribute(key: string): AttributeValue | undefined {
+    const bytes = this.batch.bytes;
+    const o = this.offset;
+    switch (key) {
+      case ATTR.processLinuxCgroup.key:
+        return this.batch.cgroup(o + F.cgroup_id.offset).cgroup;
+      case ATTR.peerAddress.key:
+        return this.batch.caches.address(bytes.readUInt16LE(o + F.family.offset), bytes, o + F.daddr.offset).text;
+      case ATTR.peerPort.key:
+        return bytes.readUInt16LE(o + F.dport.offset);
+      case ATTR.errorType.key: {
+        const error = bytes.readUInt32LE(o + F.error.offset);
+        return error === 0 ? undefined : errnoName(error);
+      }
+      default:
+        return KEYS.has(key) ? this.attributes[key] : undefined;
+    }
+  }
+
+  otlpJson(appended: string): string {
+    const batch = this.batch;
+    const bytes = batch.bytes;
+    const o = this.offset;
+    const family = bytes.readUInt16LE(o + F.family.offset);
+    const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
+    const p = PIECES;
+    let n = 0;
+    p[n++] = '{"timeUnixNano":"';
+    p[n++] = nanosText(this.hrTime);
+    p[n++] = '","observedTimeUnixNano":"';
+    p[n++] = batch.observedNanos;
+    p[n++] = '","body":{},"eventName":"';
+    p[n++] = this.eventName;
+    p[n++] = peer.type === 'ipv4' ? J.startV4 : J.startV6;
+    if (this.isOutcome) {
+      p[n++] = J.localAddress;
+      p[n++] = batch.caches.address(family, bytes, o + F.saddr.offset).json;
+      // 0 when unknown (a blocking connect that failed): then no port, as handshakeAttributes does
+      const localPort = bytes.readUInt16LE(o + F.sport.offset);
+      if (localPort !== 0) {
+        p[n++] = J.localPort;
+        p[n++] = String(localPort);
+        p[n++] = '"}}';
+      } else {
+        p[n++] = '}}';
+      }
+    }
+    p[n++] = J.peerAddress;
+    p[n++] = peer.json;
+    p[n++] = J.peerPort;
+    p[n++] = String(bytes.readUInt16LE(o + F.dport.offset));
+    p[n++] = bytes[o + F.role.offset] === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER ? J.roleServer : J.roleClient;
+    const pid = bytes.readUInt32LE(o + F.pid.offset);
+    if (pid !== 0) {
+      p[n++] = J.pid;
+      p[n++] = String(pid);
+      p[n++] = J.afterPid;
+      p[n++] = stringJson(commOf(bytes, o));
+      p[n++] = '}}';
+    }
+    const cgroup = batch.cgroup(o + F.cgroup_id.offset);
+    if (cgroup.json !== '') {
+      p[n++] = ',';
+      p[n++] = cgroup.json;
+    }
+    p[n++] = J.netns;
+    p[n++] = String(bytes.readUInt32LE(o + F.netns_inode.offset));
+    p[n++] = J.handshake;
+    p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+    const error = bytes.readUInt32LE(o + F.error.offset);
+    if (error !== 0) {
+      p[n++] = J.errorType;
+      p[n++] = stringJson(errnoName(error));
+      p[n++] = '}';
+    }
+    p[n++] = '}';
+    const fd = bytes.readInt32LE(o + F.fd.offset);
+    if (fd >= 0) {
+      p[n++] = J.fd;
+      p[n++] = String(fd);
+      p[n++] = '"}}';
+    }
+    if (appended !== '') {
+      p[n++] = ',';
+      p[n++] = appended;
+    }
+    p[n++] = '],"droppedAttributesCount":0}';
+    p.length = n;
+    return p.join('');
+  }
+}
+
+/** comm as decodeHandshakeEvent reads it: latin1 up to the first NUL within the field. */
+function commOf(bytes: Buffer, o: number): string {
+  const start = o + F.comm.offset;
+  const end = bytes.indexOf(0, start);
+  return bytes.toString('latin1', start, end < 0 || end > start + F.comm.size ? start + F.comm.size : end);
+}

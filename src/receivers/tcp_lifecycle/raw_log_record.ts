@@ -1,0 +1,188 @@
+// A tcp_lifecycle event as a log record backed by its raw kernel bytes: one small object per event
+// instead of an event object, address objects, bigints and a ~20-key attribute map. The map is
+// built only when a component asks for `attributes` (then cached); the file exporter asks for
+// otlpJson() instead (src/telemetry/otlp_encodable.ts), which writes the exact bytes the generic
+// path writes for that map, from the bytes and from fragments cached per address and per cgroup.
+// raw_log_record.test.ts checks both against lifecycleLogRecord for the same bytes.
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { ATTR } from '../../telemetry/attributes';
+import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import { keyPrefix, nanosText, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
+import type { RawBatch } from '../shared/raw_events';
+import { u64Number } from '../shared/raw_events';
+import { cString, decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
+import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
+import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
+
+/** Every key a lifecycle record can have: any other key is absent without building the map. */
+const KEYS: ReadonlySet<string> = new Set(
+  [
+    ATTR.networkTransport, ATTR.networkType, ATTR.localAddress, ATTR.localPort, ATTR.peerAddress, ATTR.peerPort,
+    ATTR.handshakeRole, ATTR.processPid, ATTR.processExecutableName, ATTR.processLinuxCgroup, ATTR.cgroupId,
+    ATTR.overflow, ATTR.netnsInode, ATTR.tcpHandshakeDuration, ATTR.tcpDuration, ATTR.tcpBytesSent,
+    ATTR.tcpBytesReceived, ATTR.tcpSegmentsSent, ATTR.tcpSegmentsReceived, ATTR.tcpRetransmits, ATTR.tcpRtt,
+  ].map((a) => a.key),
+);
+
+const pair = (key: string, value: string) => `${keyPrefix(key)}${value}}`;
+const J = {
+  // From the eventName's closing quote to the local address's value.
+  startV4: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv4"}')},${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
+  startV6: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv6"}')},${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
+  afterLocalAddress: `}},${keyPrefix(ATTR.localPort.key)}{"intValue":"`,
+  afterLocalPort: `"}},${keyPrefix(ATTR.peerAddress.key)}{"stringValue":`,
+  afterPeerAddress: `}},${keyPrefix(ATTR.peerPort.key)}{"intValue":"`,
+  afterPeerPortClient: `"}},${pair(ATTR.handshakeRole.key, '{"stringValue":"client"}')}`,
+  afterPeerPortServer: `"}},${pair(ATTR.handshakeRole.key, '{"stringValue":"server"}')}`,
+  pid: `,${keyPrefix(ATTR.processPid.key)}{"intValue":"`,
+  afterPid: `"}},${keyPrefix(ATTR.processExecutableName.key)}{"stringValue":`,
+  netns: `,${keyPrefix(ATTR.netnsInode.key)}{"intValue":"`,
+  handshake: `,${keyPrefix(ATTR.tcpHandshakeDuration.key)}`,
+  duration: `,${keyPrefix(ATTR.tcpDuration.key)}`,
+  bytesSent: `},${keyPrefix(ATTR.tcpBytesSent.key)}`,
+  bytesReceived: `},${keyPrefix(ATTR.tcpBytesReceived.key)}`,
+  segmentsSent: `},${keyPrefix(ATTR.tcpSegmentsSent.key)}{"intValue":"`,
+  segmentsReceived: `"}},${keyPrefix(ATTR.tcpSegmentsReceived.key)}{"intValue":"`,
+  retransmits: `"}},${keyPrefix(ATTR.tcpRetransmits.key)}{"intValue":"`,
+  rtt: `"}},${keyPrefix(ATTR.tcpRtt.key)}`,
+};
+
+/** The pieces of one record's JSON, reused (otlpJson is synchronous and not reentrant). */
+const PIECES: string[] = [];
+
+
+const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
+
+export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
+  readonly hrTime: HrTime;
+  readonly hrTimeObserved: HrTime;
+  readonly eventName: string;
+  readonly resource: ReadableLogRecord['resource'];
+  readonly instrumentationScope: ReadableLogRecord['instrumentationScope'];
+  readonly droppedAttributesCount = 0;
+  private built: Attributes | undefined;
+
+  /** `offset`: where the tcp_lifecycle_event starts in the batch's bytes. */
+  constructor(
+    readonly batch: RawBatch,
+    readonly offset: number,
+  ) {
+    const bytes = batch.bytes;
+    const name = NAMES[bytes[offset + F.kind.offset]];
+    if (name === undefined) throw new DecodeError(`unknown tcp_lifecycle event kind ${bytes[offset + F.kind.offset]}`);
+    this.eventName = name;
+    this.hrTime = batch.hrTime(offset + F.timestamp_ns.offset);
+    this.hrTimeObserved = batch.observed;
+    const context = batch.caches.context;
+    this.resource = context.resource;
+    this.instrumentationScope = context.scope;
+  }
+
+  /** Decodes the record at `offset`: throws DecodeError for a record of another size or kind. */
+  static decode(batch: RawBatch, offset: number, length: number): LifecycleRawLogRecord {
+    if (length !== EVENT_SIZE) throw new DecodeError(`tcp_lifecycle_event of ${length} bytes, expected ${EVENT_SIZE}`);
+    return new LifecycleRawLogRecord(batch, offset);
+  }
+
+  get attributes(): Attributes {
+    if (this.built === undefined) {
+      const cgroup = this.batch.cgroup(this.offset + F.cgroup_id.offset);
+      this.built = lifecycleAttributes(decodeLifecycleEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
+    }
+    return this.built;
+  }
+
+  attribute(key: string): AttributeValue | undefined {
+    const bytes = this.batch.bytes;
+    const o = this.offset;
+    switch (key) {
+      case ATTR.processLinuxCgroup.key:
+        return this.batch.cgroup(o + F.cgroup_id.offset).cgroup;
+      case ATTR.peerAddress.key:
+        return this.batch.caches.address(bytes.readUInt16LE(o + F.family.offset), bytes, o + F.daddr.offset).text;
+      case ATTR.localAddress.key:
+        return this.batch.caches.address(bytes.readUInt16LE(o + F.family.offset), bytes, o + F.saddr.offset).text;
+      case ATTR.peerPort.key:
+        return bytes.readUInt16LE(o + F.dport.offset);
+      case ATTR.localPort.key:
+        return bytes.readUInt16LE(o + F.sport.offset);
+      default:
+        return KEYS.has(key) ? this.attributes[key] : undefined;
+    }
+  }
+
+  otlpJson(appended: string): string {
+    const batch = this.batch;
+    const bytes = batch.bytes;
+    const o = this.offset;
+    const family = bytes.readUInt16LE(o + F.family.offset);
+    const local = batch.caches.address(family, bytes, o + F.saddr.offset);
+    const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
+    // Pieces joined once: a flat string, where `+` would build a tree of small pieces (a rope)
+    // that every later reader (the request's join, the file write) has to flatten again.
+    const p = PIECES;
+    let n = 0;
+    p[n++] = '{"timeUnixNano":"';
+    p[n++] = nanosText(this.hrTime);
+    p[n++] = '","observedTimeUnixNano":"';
+    p[n++] = batch.observedNanos;
+    p[n++] = '","body":{},"eventName":"';
+    p[n++] = this.eventName;
+    p[n++] = local.type === 'ipv4' ? J.startV4 : J.startV6;
+    p[n++] = local.json;
+    p[n++] = J.afterLocalAddress;
+    p[n++] = String(bytes.readUInt16LE(o + F.sport.offset));
+    p[n++] = J.afterLocalPort;
+    p[n++] = peer.json;
+    p[n++] = J.afterPeerAddress;
+    p[n++] = String(bytes.readUInt16LE(o + F.dport.offset));
+    p[n++] = bytes[o + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? J.afterPeerPortServer : J.afterPeerPortClient;
+    const pid = bytes.readUInt32LE(o + F.pid.offset);
+    if (pid !== 0) {
+      p[n++] = J.pid;
+      p[n++] = String(pid);
+      p[n++] = J.afterPid;
+      p[n++] = stringJson(cString(bytes, o + F.comm.offset, F.comm.size));
+      p[n++] = '}}';
+    }
+    const cgroup = batch.cgroup(o + F.cgroup_id.offset);
+    if (cgroup.json !== '') {
+      p[n++] = ',';
+      p[n++] = cgroup.json;
+    }
+    p[n++] = J.netns;
+    p[n++] = String(bytes.readUInt32LE(o + F.netns_inode.offset));
+    p[n++] = '"}}';
+    const kind = bytes[o + F.kind.offset];
+    if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT) {
+      p[n++] = J.handshake;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+      p[n++] = '}';
+    } else if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE) {
+      p[n++] = J.duration;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+      p[n++] = J.bytesSent;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.bytes_sent.offset));
+      p[n++] = J.bytesReceived;
+      p[n++] = numberValueJson(u64Number(bytes, o + F.bytes_received.offset));
+      p[n++] = J.segmentsSent;
+      p[n++] = String(bytes.readUInt32LE(o + F.segments_sent.offset));
+      p[n++] = J.segmentsReceived;
+      p[n++] = String(bytes.readUInt32LE(o + F.segments_received.offset));
+      p[n++] = J.retransmits;
+      p[n++] = String(bytes.readUInt32LE(o + F.retransmits.offset));
+      p[n++] = J.rtt;
+      p[n++] = numberValueJson(bytes.readUInt32LE(o + F.srtt_us.offset) / 1e6);
+      p[n++] = '}';
+    }
+    if (appended !== '') {
+      p[n++] = ',';
+      p[n++] = appended;
+    }
+    p[n++] = '],"droppedAttributesCount":0}';
+    p.length = n;
+    return p.join('');
+  }
+
+}
