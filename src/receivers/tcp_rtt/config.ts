@@ -24,7 +24,7 @@ export const tcpRttSchema: Schema<TcpRttConfig> = {
   sample_interval: {
     doc: 'Minimum time between two samples of one socket ("0" = every incoming ACK); bounds the cost on hot connections.',
     format: durationFormat(0),
-    default: '0',
+    default: '50ms',
   },
   group_by: {
     doc: `Histogram series: always per cgroup; add peer_address and/or peer_port for per-peer series (${GROUPS.join(', ')}).`,
