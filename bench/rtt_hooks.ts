@@ -123,6 +123,8 @@ interface Totals {
   cpuUs: number;
   runs: number;
   runNs: number;
+  /** ns per program run in each round: interference only adds time, so the low ones are the cleanest. */
+  nsPerRun: number[];
 }
 
 const median = (xs: readonly number[]) => {
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-rtt-hooks-'));
   const statsWere = bpfStatsEnabled();
   setBpfStatsEnabled(true);
-  const totals = new Map<string, Totals>(variants.map((v) => [v.name, { rates: [], roundTrips: 0, cpuUs: 0, runs: 0, runNs: 0 }]));
+  const totals = new Map<string, Totals>(variants.map((v) => [v.name, { rates: [], roundTrips: 0, cpuUs: 0, runs: 0, runNs: 0, nsPerRun: [] }]));
   try {
     const bench = (stem: string) => compile(dir, join('bench', 'bpf', `${stem}.bpf.c`));
     const objects = { probe: bpfObjectPath('tcp_rtt'), lru: bench('rtt_lru_cookie'), sockops: bench('rtt_sockops'), empty: bench('rtt_empty') };
@@ -153,17 +155,23 @@ async function main(): Promise<void> {
           const result = await runPingPongLoad({ ...DEFAULT_PINGPONG_OPTIONS, seconds });
           const cpu = process.cpuUsage(cpuBefore);
           const after = bpfProgramRuns(process.pid);
+          let roundNs = 0;
+          let roundRuns = 0;
           for (const a of after) {
             const b = before.find((x) => x.id === a.id);
-            total.runNs += a.runTimeNs - (b?.runTimeNs ?? 0);
-            total.runs += a.runCount - (b?.runCount ?? 0);
+            roundNs += a.runTimeNs - (b?.runTimeNs ?? 0);
+            roundRuns += a.runCount - (b?.runCount ?? 0);
           }
+          total.runNs += roundNs;
+          total.runs += roundRuns;
+          if (roundRuns) total.nsPerRun.push(roundNs / roundRuns);
           total.rates.push(result.roundTripsPerSecond);
           total.roundTrips += result.roundTrips;
           total.cpuUs += cpu.user + cpu.system;
           process.stderr.write(
             `[round ${r + 1}] ${variant.name}: ${Math.round(result.roundTripsPerSecond)} round trips/s, ` +
-              `${((cpu.user + cpu.system) / result.roundTrips).toFixed(2)} us CPU / round trip\n`,
+              `${((cpu.user + cpu.system) / result.roundTrips).toFixed(2)} us CPU / round trip` +
+              (roundRuns ? `, ${Math.round(roundNs / roundRuns)} ns / run` : '') + '\n',
           );
         });
       }
@@ -177,8 +185,8 @@ async function main(): Promise<void> {
   const offCpu = off ? off.cpuUs / off.roundTrips : NaN;
   process.stdout.write(
     `command: node dist/bench/rtt_hooks.js --rounds ${rounds} --seconds ${seconds} --variants ${variants.map((v) => v.name).join(',')}\n\n` +
-      '| variant | round trips/s median (min-max) | ratio vs off | program runs / round trip | ns / run | ns / round trip | CPU us / round trip | CPU vs off |\n' +
-      '|---|---|---|---|---|---|---|---|\n',
+      '| variant | round trips/s median (min-max) | ratio vs off | program runs / round trip | ns / run (all rounds) | ns / run per round: median (min-max) | ns / round trip | CPU us / round trip | CPU vs off |\n' +
+      '|---|---|---|---|---|---|---|---|---|\n',
   );
   for (const v of variants) {
     const t = totals.get(v.name)!;
@@ -188,6 +196,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `| ${v.name} | ${fmt(rate)} (${fmt(Math.min(...t.rates))}-${fmt(Math.max(...t.rates))}) | ${(rate / offRate).toFixed(3)} | ` +
         `${v.program ? (t.runs / t.roundTrips).toFixed(2) : '-'} | ${t.runs ? Math.round(t.runNs / t.runs) : '-'} | ` +
+        `${t.nsPerRun.length ? `${fmt(median(t.nsPerRun))} (${fmt(Math.min(...t.nsPerRun))}-${fmt(Math.max(...t.nsPerRun))})` : '-'} | ` +
         `${v.program ? (t.runNs / t.roundTrips).toFixed(0) : '-'} | ${cpu.toFixed(2)} | ${(cpu / offCpu).toFixed(3)} |\n`,
     );
   }

@@ -2,7 +2,7 @@
 /* The alternative to tcp_rtt's tp_btf/tcp_probe hook, kept only to measure it side by side
  * (bench/rtt_hooks.ts, variants `sockops:*`): a sockops program on the cgroup v2 root that turns on
  * RTT callbacks for each new connection and, at every BPF_SOCK_OPS_RTT_CB, does what tcp_rtt's
- * program does: the same per-socket sample_interval gate (socket-local storage and the clock),
+ * program does: the same per-socket sample_interval gate (socket-local storage, the tick, the clock),
  * then the same per-cgroup histogram update. Unlike tcp_probe it sees only connections
  * established after it was attached, and its srtt already includes the ACK's own measurement. */
 #include "vmlinux.h"
@@ -23,6 +23,7 @@ struct {
 
 struct rtt_sockops_socket {
 	__u64 last_sample_ns;
+	__u64 not_due_jiffies;
 };
 
 struct {
@@ -48,9 +49,16 @@ int rtt_sockops(struct bpf_sock_ops *skops)
 		__u64 now = 0;
 		if (cfg_sample_interval_ns) {
 			state = bpf_sk_storage_get(&rtt_sockops_sockets, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-			now = bpf_ktime_get_ns();
-			if (state && state->last_sample_ns && now - state->last_sample_ns < cfg_sample_interval_ns)
-				break;
+			if (state) {
+				__u64 tick = bpf_jiffies64();
+				if (state->not_due_jiffies == tick)
+					break;
+				now = bpf_ktime_get_ns();
+				if (state->last_sample_ns && now - state->last_sample_ns < cfg_sample_interval_ns) {
+					state->not_due_jiffies = tick;
+					break;
+				}
+			}
 		}
 		__u64 srtt_us = skops->srtt_us >> 3;
 		if (srtt_us == 0)
