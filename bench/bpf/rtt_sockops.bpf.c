@@ -14,12 +14,14 @@
 const volatile __u64 cfg_sample_interval_ns = 0;
 const volatile __u64 cfg_bucket_upper_us[TCP_RTT_BUCKETS] = {};
 
+/* Per cgroup, like tcp_rtt's map; test/kernel/bridge_cgroup_attach.test.ts reads it by this name
+ * (one cgroup there, so one entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct tcp_rtt_key);
 	__type(value, struct tcp_rtt_histogram);
-} rtt_sockops_histograms SEC(".maps");
+} rtt_sockops_histogram SEC(".maps");
 
 struct rtt_sockops_socket {
 	__u64 last_sample_ns;
@@ -70,7 +72,7 @@ int rtt_sockops(struct bpf_sock_ops *skops)
 			break;
 		struct tcp_rtt_key key = {};
 		key.cgroup_id = tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup->kn->id;
-		struct tcp_rtt_histogram *h = tcpscope_lookup_or_init(&rtt_sockops_histograms, &key);
+		struct tcp_rtt_histogram *h = tcpscope_lookup_or_init(&rtt_sockops_histogram, &key);
 		if (!h)
 			break;
 		tcpscope_add(&h->count, 1);
