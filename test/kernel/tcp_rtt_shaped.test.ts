@@ -160,10 +160,10 @@ while connection.recv(1 << 20):
 // one hop away, as on a real path: the sender's own qdisc and TCP Small Queues do not hold its
 // data back, so the queue fills, tbf drops, and the sender recovers with SACKs and duplicate ACKs.
 // The router's device sends one segment per skb (gso_max_segs 1), so tbf drops segments, not
-// 64 kB GSO bursts. Measured (21 runs of 4-10 s): sender srtt p10 11-20 ms, p90 47-115 ms, 280-1200
+// 64 kB GSO bursts. Measured (24 runs of 4-10 s): sender srtt p10 11-21 ms, p90 47-115 ms, 280-1340
 // segments retransmitted; with sample_interval 50ms the histogram median was in the sender's
-// TCP_INFO median bucket or next to it in 20 runs, 2 buckets off in one 5-s run, and in the same
-// bucket in all 7 runs of 10 s (the length used here: twice the samples, half the median's
+// TCP_INFO median bucket or next to it in 23 runs, 2 buckets off in one 5-s run, and in the same
+// bucket in all 10 runs of 10 s (the length used here: twice the samples, half the median's
 // noise); with every segment as a sample it was 10-18 buckets (2.4-4.7x) higher in 6 runs.
 const BULK_RATE = '8mbit';
 const BULK_BURST = '16kb';
