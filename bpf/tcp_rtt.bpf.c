@@ -29,16 +29,25 @@ struct {
 	__type(value, struct tcp_rtt_histogram);
 } tcp_rtt_histograms SEC(".maps");
 
-/* Last sample time per socket, only used with sample_interval > 0, keyed by the socket cookie:
- * unique for the socket's lifetime, where the socket's address is reused as soon as the socket is
- * freed (a new socket would inherit a closed one's last sample time and give none for the
- * interval). LRU: sockets vanish. */
+/* Per-socket state, only used with sample_interval > 0, in socket-local storage: the kernel frees
+ * it with the socket, so a new socket never inherits a closed one's time (the address of a freed
+ * socket is reused at once), nothing is evicted while the socket lives, and the lookup is the
+ * socket's own storage instead of a hash of its cookie in an LRU map (measured in
+ * docs/benchmarks.md, "tcp_rtt: what a segment costs"). */
+struct tcp_rtt_socket {
+	__u64 last_sample_ns; /* 0: no sample yet (the storage is created zeroed) */
+	/* The jiffy (scheduler tick) in which the clock last said "interval not elapsed": until the
+	 * next tick the answer cannot be "elapsed" by more than a tick, so the socket's next segments
+	 * in this tick skip the clock read, which costs about as much as the rest of the gate here. */
+	__u64 not_due_jiffies;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u64);
-} tcp_rtt_last_sample SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcp_rtt_socket);
+} tcp_rtt_sockets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -57,20 +66,34 @@ static __always_inline struct tcp_rtt_histogram *histogram_for(struct tcp_rtt_ke
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_rtt_probe, struct sock *sk, const struct sk_buff *skb)
 {
+	/* With an interval, most runs end here: the socket's own storage, and the clock at most
+	 * about once per tick (a due sample waits at most one tick, 1-10 ms; samples stay at least
+	 * sample_interval apart, by the ns clock). */
+	struct tcp_rtt_socket *state = 0;
+	__u64 now = 0;
+	if (cfg_sample_interval_ns) {
+		state = bpf_sk_storage_get(&tcp_rtt_sockets, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		/* No storage (allocation failed under memory pressure): sample, as without an interval;
+		 * nothing is lost, the socket only gives more samples. */
+		if (state) {
+			__u64 tick = bpf_jiffies64();
+			if (state->not_due_jiffies == tick)
+				return 0;
+			now = bpf_ktime_get_ns();
+			if (state->last_sample_ns && now - state->last_sample_ns < cfg_sample_interval_ns) {
+				state->not_due_jiffies = tick;
+				return 0;
+			}
+		}
+	}
 	const struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
 	__u64 srtt_us = tp->srtt_us >> 3;
 	if (srtt_us == 0)
-		return 0; /* no RTT sample yet */
-	if (cfg_sample_interval_ns) {
-		__u64 now = bpf_ktime_get_ns();
-		__u64 key = bpf_get_socket_cookie(sk);
-		__u64 *last = bpf_map_lookup_elem(&tcp_rtt_last_sample, &key);
-		if (last && now - *last < cfg_sample_interval_ns)
-			return 0;
-		bpf_map_update_elem(&tcp_rtt_last_sample, &key, &now, BPF_ANY);
-	}
+		return 0; /* no RTT sample yet: the socket's next segment may give the first */
+	if (state)
+		state->last_sample_ns = now;
 	struct tcp_rtt_key key = {};
 	key.cgroup_id = tcpscope_socket_cgroup_id(sk);
 	if (cfg_group_peer_address) {

@@ -129,27 +129,32 @@ segments on established connections (\`tcp_rcv_established\`). Each run reads th
 RTT, \`tcp_sock.srtt_us >> 3\` in whole microseconds, i.e. the kernel's own EWMA (gain 1/8) of
 its RTT measurements, as it stands *before* that segment is processed: the tracepoint fires at
 the top of \`tcp_rcv_established\`, so an ACK's own RTT measurement shows up in the next sample of
-that socket, not in its own; sockets without a measurement yet (srtt 0) are skipped. So a sample is "the connection's smoothed RTT at an incoming segment", and
-a busy connection contributes more samples than an idle one (use \`sample_interval\` to give each
-socket at most one sample per interval). The raw per-ACK measurement is not in the tracepoint's
+that socket, not in its own; sockets without a measurement yet (srtt 0) are skipped. So a sample is "the connection's smoothed RTT at an incoming segment".
+By default (\`sample_interval: 50ms\`) a socket gives at most one sample per 50 ms, at its first
+incoming segment once the interval has passed, so connections weigh by their time, not by their
+packet count; with \`sample_interval: 0\` every segment is a sample, and a busy connection, or
+one in loss recovery with its duplicate ACKs, contributes far more samples than a quiet one
+(why 50 ms, measured: the receiver's README). The raw per-ACK measurement is not in the tracepoint's
 arguments and is not reported.
 
 **Why tcp_probe and not sockops.** A \`sockops\` program on a cgroup v2 (\`BPF_SOCK_OPS_RTT_CB\`)
 also sees every RTT measurement, but it only covers sockets of the cgroup subtree it is attached
 to and must be enabled per socket (\`bpf_sock_ops_cb_flags_set\`) from another callback, so sockets
 that existed before the agent are missed. The tracepoint sees every TCP socket of the host with no
-per-socket setup; that decided it. Measured side by side (\`node dist/bench/rtt_hooks.js 3 4\`,
-ping-pong on loopback, 16 connections): both run 2.00 times per round trip; the sockops variant
-costs 84 ns per run against 182 ns for tcp_probe, but it also does less (one per-CPU array slot
-instead of the per-cgroup hash); round trips/s 0.985 vs 0.952 of no program in that run, where the
-full bench measured 0.97-0.974 for tcp_rtt. The coverage argument outweighs ~0.2 us per round trip.
+per-socket setup; that decided it. Measured side by side (\`node dist/bench/rtt_hooks.js\`,
+ping-pong on loopback, 16 connections, a sockops program doing the same gate and the same
+per-cgroup update; docs/benchmarks.md, "tcp_rtt: what a segment costs"): per run 181 ns (sockops,
+every RTT measurement) against 196 ns (tcp_probe, every segment), 188 ns for both with the 50 ms
+gate, but sockops also runs for its other callbacks (2.4-3.1 runs per round trip against 2.2), so
+per round trip it costs as much or more. Neither the cost nor the sampled value (sockops' srtt
+already includes the ACK's own measurement) outweighs the coverage.
 
 **Not every segment is a sample.** A sample is a run of the program at \`tcp:tcp_probe\`, which
 fires once per skb that reaches \`tcp_rcv_established\`. \`tcp_v4_rcv\` counts every segment in
 the socket's \`segs_in\` (a GRO'd or backlog-coalesced skb by its segment count) before that, and
 the handshake's segments are counted but processed in \`tcp_rcv_state_process\` instead (the
 SYN-ACK for the connecting end; the SYN and the ACK that completed the handshake for an accepted
-socket), so a socket gives at most \`segs_in - 1\` samples, an accepted one \`segs_in - 2\`. Fewer
+socket), so with \`sample_interval: 0\` a socket gives at most \`segs_in - 1\` samples, an accepted one \`segs_in - 2\`. Fewer
 when the kernel merges segments into one skb (\`TcpExtTCPBacklogCoalesce\`, GRO), and fewer when a
 run does not happen: the kernel skips a run of the program when it is already running on that CPU
 (softirq processing a segment while the program runs in process context for another, during the

@@ -64,7 +64,7 @@ export const METRICS = {
     instrument: 'histogram',
     unit: 's',
     description:
-      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3) as it stands when an incoming segment reaches tcp_rcv_established (tcp:tcp_probe), i.e. before that segment is processed; every such segment (at most segs_in - 1 per socket, segs_in - 2 for an accepted one), or at most once per sample_interval per socket. Runs the kernel skipped are counted in tcpscope.receiver.missed_runs; runs that did not happen uncounted are possible (see "RTT histograms").',
+      'Smoothed RTT of established TCP connections (tcp_sock.srtt_us >> 3) as it stands when an incoming segment reaches tcp_rcv_established (tcp:tcp_probe), i.e. before that segment is processed; by default at most once per socket per sample_interval (50 ms: the first such segment once the interval has passed, so connections weigh by time, not by packet count), or with sample_interval 0 every such segment (at most segs_in - 1 per socket, segs_in - 2 for an accepted one). Runs the kernel skipped are counted in tcpscope.receiver.missed_runs; runs that did not happen uncounted are possible (see "RTT histograms").',
     attributes: [ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.peerAddress, ATTR.peerPort, ATTR.overflow],
     emittedBy: ['tcp_rtt'],
     notes:

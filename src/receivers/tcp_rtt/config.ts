@@ -7,7 +7,7 @@ export type GroupBy = 'cgroup' | 'peer_address' | 'peer_port';
 
 export interface TcpRttConfig {
   collection_interval: DurationSetting;
-  /** Per-socket minimum time between samples; 0 = every ACK. */
+  /** Per-socket minimum time between samples; 0 = every incoming segment. */
   sample_interval: DurationSetting;
   group_by: GroupBy[];
   /** OpenTelemetry exponential histogram scale of the export, 0..3. */
@@ -22,9 +22,10 @@ const GROUPS: readonly GroupBy[] = ['cgroup', 'peer_address', 'peer_port'];
 export const tcpRttSchema: Schema<TcpRttConfig> = {
   collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
   sample_interval: {
-    doc: 'Minimum time between two samples of one socket ("0" = every incoming ACK); bounds the cost on hot connections.',
+    doc:
+      'Minimum time between two samples of one socket: a sample is the socket\'s smoothed RTT at its first incoming segment once the interval has passed, so each connection is weighted by its time, not its packet count ("0" = every incoming segment, which weighs loss recovery and its duplicate ACKs heavily).',
     format: durationFormat(0),
-    default: '0',
+    default: '50ms',
   },
   group_by: {
     doc: `Histogram series: always per cgroup; add peer_address and/or peer_port for per-peer series (${GROUPS.join(', ')}).`,

@@ -12,7 +12,7 @@ import { readRttSeries } from './histograms';
 import { CONSTANTS, HISTOGRAM_SIZE, KEY_SIZE } from './layout';
 import { RttMetricProducer, rttMetric } from './metrics';
 
-const MAPS = { histograms: 'tcp_rtt_histograms', lastSample: 'tcp_rtt_last_sample', drops: 'tcp_rtt_drops' } as const;
+const MAPS = { histograms: 'tcp_rtt_histograms', sockets: 'tcp_rtt_sockets', drops: 'tcp_rtt_drops' } as const;
 
 export class TcpRttReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, private readonly rttConfig: TcpRttConfig, next: Consumers, objectPath = bpfObjectPath('tcp_rtt')) {
