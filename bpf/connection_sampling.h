@@ -12,7 +12,7 @@
  *
  * Header-only, no BPF helpers: a test compiles it for the host and checks every decision against
  * the TypeScript sampler. tcpscope_sampling_settings is written by user space before load (a
- * const volatile global); its layout is checked by src/receivers/shared/sampling_layout.test.ts. */
+ * const volatile global); its layout is checked by src/receivers/common/sampling_layout.test.ts. */
 #ifndef TCPSCOPE_CONNECTION_SAMPLING_H
 #define TCPSCOPE_CONNECTION_SAMPLING_H
 

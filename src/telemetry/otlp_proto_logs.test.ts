@@ -19,7 +19,7 @@ import { CONSTANTS as HS, EVENT_FIELDS as HF, EVENT_SIZE as HANDSHAKE_SIZE } fro
 import { handshakeLogRecord } from '../receivers/tcp_handshake/log_records';
 import { decodeLifecycleEvent } from '../receivers/tcp_lifecycle/decoder';
 import { lifecycleLogRecord } from '../receivers/tcp_lifecycle/log_records';
-import type { LogRecordContext } from '../receivers/shared/log_record_context';
+import type { LogRecordContext } from '../receivers/common/log_record_context';
 import { ATTR } from './attributes';
 import { OtlpLogsProtoEncoder } from './otlp_proto_logs';
 

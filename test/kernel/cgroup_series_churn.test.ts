@@ -10,7 +10,7 @@ import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
-import type { KernelReceiver } from '../../src/receivers/shared/kernel_receiver';
+import type { KernelReceiver } from '../../src/receivers/common/kernel_receiver';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { startChurn, type Churn } from '../support/cgroup_churn';
 import { waitUntil } from '../support/child';

@@ -11,7 +11,7 @@ import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver
 import { tcpLifecycleSchema, type TcpLifecycleConfig } from '../../src/receivers/tcp_lifecycle/config';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TcpRttReceiver } from '../../src/receivers/tcp_rtt/receiver';
-import type { KernelReceiver } from '../../src/receivers/shared/kernel_receiver';
+import type { KernelReceiver } from '../../src/receivers/common/kernel_receiver';
 import { requireKernel } from '../support/kernel';
 import { RecordingMetricsConsumer } from '../support/recording_consumer';
 import { recordingSettings } from '../support/recording-settings';

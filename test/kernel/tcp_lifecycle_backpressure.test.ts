@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { HistogramMetricData, MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import type { Consumer } from '../../src/component';
-import { MAX_BATCHES_IN_FLIGHT } from '../../src/receivers/shared/event_pump';
+import { MAX_BATCHES_IN_FLIGHT } from '../../src/receivers/common/event_pump';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { EVENT_SIZE } from '../../src/receivers/tcp_lifecycle/layout';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';

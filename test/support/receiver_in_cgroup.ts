@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { MetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
-import type { KernelReceiver } from '../../src/receivers/shared/kernel_receiver';
+import type { KernelReceiver } from '../../src/receivers/common/kernel_receiver';
 import { TestCgroup, testCgroupBase } from './cgroup';
 import type { RunningChild } from './child';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from './recording_consumer';

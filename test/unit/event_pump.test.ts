@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { RingReader } from '../../src/bridge/ring_reader';
 import type { Consumer } from '../../src/component';
-import { EventPump, MAX_BATCHES_IN_FLIGHT } from '../../src/receivers/shared/event_pump';
+import { EventPump, MAX_BATCHES_IN_FLIGHT } from '../../src/receivers/common/event_pump';
 import { recordingSettings } from '../support/recording-settings';
 
 /** A ring reader that only records what the pump asks of it. */

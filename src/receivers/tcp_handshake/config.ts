@@ -6,7 +6,7 @@ import type { Schema } from 'convict';
 import type { SettingProblem } from '../../component';
 import { findCgroupV2Root } from '../../host/cgroup_resolver';
 import type { DurationSetting } from '../../exporters/duration';
-import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../shared/config_formats';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../common/config_formats';
 
 export interface TcpHandshakeConfig {
   collection_interval: DurationSetting;

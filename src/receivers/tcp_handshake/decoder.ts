@@ -1,6 +1,6 @@
 // Decodes tcp_handshake_event records (bpf/tcp_handshake.h).
 import { formatAddress, type IpAddress } from '../../host/ip_address';
-import type { HandshakeRole } from '../shared/workload_attributes';
+import type { HandshakeRole } from '../common/workload_attributes';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 
 export interface HandshakeEvent {

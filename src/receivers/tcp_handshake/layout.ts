@@ -1,6 +1,6 @@
 // Byte layout of the structs in bpf/tcp_handshake.h, checked against the compiler by layout.test.ts.
 import type { FieldLayout } from '../tcp_lifecycle/layout';
-import { DURATION_BUCKETS } from '../shared/duration_buckets';
+import { DURATION_BUCKETS } from '../common/duration_buckets';
 
 export const EVENT_STRUCT = 'tcp_handshake_event';
 export const EVENT_SIZE = 96;

@@ -5,9 +5,9 @@ import { errnoName } from '../../host/errno';
 import { hrTimeNow } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
-import type { LogRecordContext } from '../shared/log_record_context';
-import { secondsFromNs } from '../shared/event_fields';
-import { cgroupAttributes } from '../shared/workload_attributes';
+import type { LogRecordContext } from '../common/log_record_context';
+import { secondsFromNs } from '../common/event_fields';
+import { cgroupAttributes } from '../common/workload_attributes';
 import type { HandshakeEvent } from './decoder';
 
 /** The attributes of a handshake event, in the order they are exported; `addCgroup` adds the cgroup's. */

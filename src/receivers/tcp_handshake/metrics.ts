@@ -5,9 +5,9 @@ import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS } from '../../telemetry/signals';
-import { durationHistogramValue } from '../shared/duration_buckets';
-import { eventCounterMetrics, type EvictedEvents } from '../shared/event_counters';
-import { OVERFLOW_CGROUP_ID, workloadAttributes } from '../shared/workload_attributes';
+import { durationHistogramValue } from '../common/duration_buckets';
+import { eventCounterMetrics, type EvictedEvents } from '../common/event_counters';
+import { OVERFLOW_CGROUP_ID, workloadAttributes } from '../common/workload_attributes';
 import type { HandshakeStats } from './stats';
 
 export interface HandshakeMetricsInput {

@@ -1,8 +1,8 @@
 // Reads the kernel's handshake histogram (tcp_handshake_stats, per-CPU) and sums CPUs.
 import type { MapEntries } from '../../bridge/bpf_object';
-import type { CgroupSeriesEntry } from '../shared/cgroup_series';
-import { DURATION_BUCKETS } from '../shared/duration_buckets';
-import type { HandshakeRole } from '../shared/workload_attributes';
+import type { CgroupSeriesEntry } from '../common/cgroup_series';
+import { DURATION_BUCKETS } from '../common/duration_buckets';
+import type { HandshakeRole } from '../common/workload_attributes';
 import { CONSTANTS, STATS_FIELDS as F, STATS_KEY_FIELDS as K, STATS_KEY_SIZE, STATS_SIZE } from './layout';
 
 export interface HandshakeStats extends CgroupSeriesEntry {

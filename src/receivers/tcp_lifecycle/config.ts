@@ -2,7 +2,7 @@
 // (`cfg_*` globals) and map sizes.
 import type { Schema } from 'convict';
 import type { DurationSetting } from '../../exporters/duration';
-import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../shared/config_formats';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../common/config_formats';
 
 export interface TcpLifecycleConfig {
   /** How often kernel aggregates are read and pushed down the metrics pipelines. */

@@ -1,6 +1,6 @@
 // Decodes tcp_lifecycle_event records (bpf/tcp_lifecycle.h) from a ring buffer batch.
 import { formatAddress, type IpAddress } from '../../host/ip_address';
-import type { HandshakeRole } from '../shared/workload_attributes';
+import type { HandshakeRole } from '../common/workload_attributes';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 
 export type { HandshakeRole };

@@ -37,7 +37,7 @@ export const STATS_KEY_FIELDS = {
   role: { offset: 8, size: 4 },
 } as const satisfies Record<string, FieldLayout>;
 
-import { DURATION_BUCKETS } from '../shared/duration_buckets';
+import { DURATION_BUCKETS } from '../common/duration_buckets';
 
 export { DURATION_BUCKETS };
 export const STATS_STRUCT = 'tcp_lifecycle_stats';
@@ -66,4 +66,4 @@ export const CONSTANTS = {
   TCP_LIFECYCLE_COMM_LEN: 16,
 } as const;
 
-export { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
+export { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';

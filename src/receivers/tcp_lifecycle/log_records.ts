@@ -5,9 +5,9 @@ import { hrTimeNow } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { EVENTS } from '../../telemetry/signals';
 import type { LifecycleEvent } from './decoder';
-import { secondsFromNs, secondsFromUs } from '../shared/event_fields';
-import type { LogRecordContext } from '../shared/log_record_context';
-import { cgroupAttributes } from '../shared/workload_attributes';
+import { secondsFromNs, secondsFromUs } from '../common/event_fields';
+import type { LogRecordContext } from '../common/log_record_context';
+import { cgroupAttributes } from '../common/workload_attributes';
 
 const EVENT_NAMES = { connect: EVENTS.connect.name, accept: EVENTS.accept.name, close: EVENTS.close.name };
 

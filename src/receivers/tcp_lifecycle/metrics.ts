@@ -5,9 +5,9 @@ import { AggregationTemporality, DataPointType, type MetricData } from '@opentel
 import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS, type MetricDefinition } from '../../telemetry/signals';
-import { durationHistogramValue } from '../shared/duration_buckets';
-import { eventCounterMetrics, type EvictedEvents } from '../shared/event_counters';
-import { workloadAttributes } from '../shared/workload_attributes';
+import { durationHistogramValue } from '../common/duration_buckets';
+import { eventCounterMetrics, type EvictedEvents } from '../common/event_counters';
+import { workloadAttributes } from '../common/workload_attributes';
 import type { WorkloadStats } from './stats';
 
 function descriptor(def: MetricDefinition, valueType: ValueType) {

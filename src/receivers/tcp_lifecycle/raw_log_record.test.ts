@@ -12,9 +12,9 @@ import { encodeLogsRequest, encodeLogsRequestGeneric } from '../../exporters/fil
 import { Enrichment } from '../../processors/k8s_attributes/enrichment';
 import { SamplingProcessor } from '../../processors/sampling/processor';
 import { isOtlpJsonLogRecord, withAddedAttributes } from '../../telemetry/otlp_encodable';
-import type { LogRecordContext } from '../shared/log_record_context';
-import { RawEventCaches } from '../shared/raw_events';
-import { OVERFLOW_CGROUP_ID } from '../shared/workload_attributes';
+import type { LogRecordContext } from '../common/log_record_context';
+import { RawEventCaches } from '../common/raw_events';
+import { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
 import { decodeLifecycleEvent } from './decoder';
 import { CONSTANTS as C, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { lifecycleLogRecord } from './log_records';

@@ -1,11 +1,11 @@
 // The tcp_lifecycle receiver: bpf/tcp_lifecycle.bpf.c's events as log records, its kernel
-// aggregates as metrics every collection_interval (mechanics in shared/kernel_receiver.ts).
+// aggregates as metrics every collection_interval (mechanics in common/kernel_receiver.ts).
 import type { BpfObject } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
-import { DROP_REASONS } from '../shared/event_counters';
-import { EvictionReport } from '../shared/eviction_report';
-import { KernelReceiver, perCpuCounter, perCpuCounters } from '../shared/kernel_receiver';
+import { DROP_REASONS } from '../common/event_counters';
+import { EvictionReport } from '../common/eviction_report';
+import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
 import type { TcpLifecycleConfig } from './config';
 import { SOCKET_ENTRY_BYTES } from './config';
 import { CONSTANTS, OVERFLOW_CGROUP_ID, STATS_SIZE } from './layout';

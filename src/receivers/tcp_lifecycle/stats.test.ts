@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileLayout } from '../../../test/support/c_layout';
 import { DURATION_BUCKETS } from './layout';
-import { DURATION_BOUNDARIES_S } from '../shared/duration_buckets';
+import { DURATION_BOUNDARIES_S } from '../common/duration_buckets';
 
 /** Index of the explicit bucket holding `ns`: the first boundary >= the value, as OTel defines. */
 function otelBucket(ns: bigint): number {

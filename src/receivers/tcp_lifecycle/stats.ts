@@ -1,6 +1,6 @@
 // Reads the kernel's per-cgroup aggregates (tcp_lifecycle_stats, a per-CPU hash) and sums CPUs.
 import type { MapEntries } from '../../bridge/bpf_object';
-import type { CgroupSeriesEntry } from '../shared/cgroup_series';
+import type { CgroupSeriesEntry } from '../common/cgroup_series';
 import type { HandshakeRole } from './decoder';
 import { CONSTANTS, DURATION_BUCKETS, STATS_FIELDS as F, STATS_KEY_FIELDS as K, STATS_KEY_SIZE, STATS_SIZE } from './layout';
 

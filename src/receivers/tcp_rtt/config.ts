@@ -1,7 +1,7 @@
 // Config of the tcp_rtt receiver; keys map one-to-one to the BPF side's cfg_* globals.
 import type { Schema } from 'convict';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
-import { KERNEL_RECEIVER_SETTINGS, integerBetween } from '../shared/config_formats';
+import { KERNEL_RECEIVER_SETTINGS, integerBetween } from '../common/config_formats';
 
 export type GroupBy = 'cgroup' | 'peer_address' | 'peer_port';
 

@@ -14,7 +14,7 @@ import { hrTimeNow } from '../../host/monotonic_clock';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS } from '../../telemetry/signals';
 import { VERSION } from '../../version';
-import { cgroupAttributes } from '../shared/workload_attributes';
+import { cgroupAttributes } from '../common/workload_attributes';
 import { EXPLICIT_BOUNDARIES_S, explicitCounts, exponentialValue, type Scale } from './buckets';
 import type { RttSeries } from './histograms';
 
