@@ -158,3 +158,17 @@ export class RawBatch {
     return entry;
   }
 }
+
+/**
+ * The opening of a raw record's OTLP/JSON LogRecord, up to and including its event name, written
+ * into `pieces` from index 0: the same for every receiver's raw records. Returns the next index.
+ */
+export function startRecordJson(pieces: string[], hrTime: HrTime, observedNanos: string, eventName: string): number {
+  pieces[0] = '{"timeUnixNano":"';
+  pieces[1] = nanosText(hrTime);
+  pieces[2] = '","observedTimeUnixNano":"';
+  pieces[3] = observedNanos;
+  pieces[4] = '","body":{},"eventName":"';
+  pieces[5] = eventName;
+  return 6;
+}

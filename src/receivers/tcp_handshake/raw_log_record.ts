@@ -7,10 +7,10 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
-import { keyPrefix, nanosText, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
+import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
-import { u64Number } from '../common/raw_events';
+import { startRecordJson, u64Number } from '../common/raw_events';
 import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { handshakeAttributes } from './log_records';
@@ -114,13 +114,7 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
     const family = bytes.readUInt16LE(o + F.family.offset);
     const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
     const p = PIECES;
-    let n = 0;
-    p[n++] = '{"timeUnixNano":"';
-    p[n++] = nanosText(this.hrTime);
-    p[n++] = '","observedTimeUnixNano":"';
-    p[n++] = batch.observedNanos;
-    p[n++] = '","body":{},"eventName":"';
-    p[n++] = this.eventName;
+    let n = startRecordJson(p, this.hrTime, batch.observedNanos, this.eventName);
     p[n++] = peer.type === 'ipv4' ? J.startV4 : J.startV6;
     if (this.isOutcome) {
       p[n++] = J.localAddress;

@@ -8,9 +8,9 @@ import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
-import { keyPrefix, nanosText, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
+import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
-import { u64Number } from '../common/raw_events';
+import { startRecordJson, u64Number } from '../common/raw_events';
 import { cString, decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
@@ -122,13 +122,7 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
     // Pieces joined once: a flat string, where `+` would build a tree of small pieces (a rope)
     // that every later reader (the request's join, the file write) has to flatten again.
     const p = PIECES;
-    let n = 0;
-    p[n++] = '{"timeUnixNano":"';
-    p[n++] = nanosText(this.hrTime);
-    p[n++] = '","observedTimeUnixNano":"';
-    p[n++] = batch.observedNanos;
-    p[n++] = '","body":{},"eventName":"';
-    p[n++] = this.eventName;
+    let n = startRecordJson(p, this.hrTime, batch.observedNanos, this.eventName);
     p[n++] = local.type === 'ipv4' ? J.startV4 : J.startV6;
     p[n++] = local.json;
     p[n++] = J.afterLocalAddress;
