@@ -1,6 +1,7 @@
 // The agent under test as a child process: `tcpscope run --config <file>`, started and awaited
 // until its receiver is attached, measured through /proc while alive, stopped with SIGTERM.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { spawnTracked } from './child_processes';
 import { cpuSeconds } from './proc_stats';
 
@@ -135,4 +136,22 @@ export async function waitUntilIdle(pid: number, windowMs: number, idleFraction:
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The V8 flags the launcher (bin/tcpscope) starts node with, from its `exec node ...` line, each
+ * `${VAR:-default}` taken as its default (or as $VAR when `env` sets it): a benchmark that runs
+ * agent code in its own node process measures it under the agent's heap settings.
+ */
+export function launcherNodeFlags(launcher: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const text = readFileSync(launcher, 'utf8');
+  const exec = text.split('\n').find((line) => /^exec node /.test(line));
+  if (exec === undefined) throw new Error(`${launcher}: no "exec node ..." line to take the node flags from`);
+  const flags: string[] = [];
+  for (const match of exec.matchAll(/(--[\w-]+)(?:=("?)\$\{(\w+):-([^}]*)\}\2|=(\S+))?/g)) {
+    const [, name, , variable, fallback, literal] = match;
+    if (variable !== undefined) flags.push(`${name}=${env[variable] || fallback}`);
+    else flags.push(literal !== undefined ? `${name}=${literal}` : name);
+  }
+  return flags;
 }

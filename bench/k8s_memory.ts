@@ -1,15 +1,19 @@
-// `node dist/bench/k8s_memory.js [pods...]`: what k8s_attributes' watches cost in memory per
-// 1,000 pods. A stand-in API server (test/support/kube_api_server.ts, real list/watch protocol)
-// holds N realistic pods (plus N/10 Services, N/5 ReplicaSets, N/50 nodes); a separate process
-// runs the processor's cluster view with peer resolution on, waits until everything is listed
-// and reports its heap and RSS after a full GC. N=0 in the same run is the baseline (client-node
-// and the agent's code loaded, nothing cached), so the printed figure is the cost of the data.
-import { mkdtempSync, rmSync } from 'node:fs';
+// `node dist/bench/k8s_memory.js [--node-flags "FLAGS"] [pods...]` (--help): what k8s_attributes'
+// watches cost in memory per 1,000 pods. A stand-in API server (test/support/kube_api_server.ts,
+// real list/watch protocol) holds N realistic pods (plus N/10 Services, N/5 ReplicaSets, N/50
+// nodes); a separate process runs the processor's cluster view with peer resolution on, waits
+// until everything is listed and reports its peak RSS (VmHWM: loading client-node and listing
+// included), and its heap and RSS after a full GC. That process runs node with the launcher's heap
+// flags (bin/tcpscope), as the agent does, unless --node-flags says otherwise. N=0 in the same run
+// is the baseline (client-node and the agent's code loaded, nothing cached), so the per-pod figures
+// are the cost of the data.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterView } from '../src/processors/k8s_attributes/cluster_view';
 import { resolveKubeAccess } from '../src/processors/k8s_attributes/kube_access';
 import { createLogger } from '../src/logger';
+import { launcherNodeFlags } from './agent_process';
 import { spawnTracked } from './child_processes';
 import { KubeApiStandIn, nodeObject, ownerReference, podObject, replicaSetObject, serviceObject } from '../test/support/kube_api_server';
 
@@ -17,7 +21,25 @@ interface Measurement {
   readonly pods: number;
   readonly heapUsedMb: number;
   readonly rssMb: number;
+  /** VmHWM: the most the process ever held, client-node's load and the initial lists included. */
+  readonly peakRssMb: number;
   readonly listSeconds: number;
+}
+
+const USAGE = `usage: node dist/bench/k8s_memory.js [--node-flags "FLAGS"] [pods...]   (after npm run build)
+
+  pods...            pod counts to measure besides 0 (default 1000 5000 20000)
+  --node-flags FLAGS node flags of the measured process (default: the launcher's, read from
+                     bin/tcpscope, e.g. "--max-semi-space-size=8 --heap-growing-percent=25")
+Prints one table row per pod count: heap used and RSS after a full GC, peak RSS (VmHWM), the
+per-1,000-pod cost of the data, and how long listing took.`;
+
+const LAUNCHER = join(__dirname, '..', '..', 'bin', 'tcpscope');
+
+function peakRssMb(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!match) throw new Error('bench: no VmHWM in /proc/self/status');
+  return Number(match[1]) / 1024;
 }
 
 const mb = (bytes: number) => bytes / (1 << 20);
@@ -71,14 +93,24 @@ async function measureView(expectedPods: number): Promise<void> {
   if (!gc) throw new Error('bench: run the measured side with --expose-gc');
   for (let i = 0; i < 3; i++) gc();
   const memory = process.memoryUsage();
-  const result: Measurement = { pods: expectedPods, heapUsedMb: mb(memory.heapUsed), rssMb: mb(memory.rss), listSeconds };
+  const result: Measurement = { pods: expectedPods, heapUsedMb: mb(memory.heapUsed), rssMb: mb(memory.rss), peakRssMb: peakRssMb(), listSeconds };
   process.stdout.write(JSON.stringify(result) + '\n');
   await view.stop();
   process.exit(0);
 }
 
-async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  const flagsAt = argv.indexOf('--node-flags');
+  if (flagsAt >= 0 && flagsAt + 1 >= argv.length) throw new Error('--node-flags needs a value (quote it: --node-flags "--max-semi-space-size=8")');
+  const nodeFlags = flagsAt >= 0 ? argv[flagsAt + 1].split(/\s+/).filter(Boolean) : launcherNodeFlags(LAUNCHER);
+  const rest = flagsAt >= 0 ? [...argv.slice(0, flagsAt), ...argv.slice(flagsAt + 2)] : [...argv];
+  const unknown = rest.filter((a) => !(Number.isInteger(Number(a)) && Number(a) > 0));
+  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}\n${USAGE}`);
+  const sizes = rest.map(Number);
   const podCounts = [0, ...(sizes.length ? sizes : [1000, 5000, 20000])];
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-bench-k8s-'));
   const results: Measurement[] = [];
@@ -90,7 +122,7 @@ async function main(): Promise<void> {
       const kubeconfig = join(dir, `kubeconfig-${pods}`);
       api.writeKubeconfig(kubeconfig);
       // Asynchronously: a synchronous spawn would block this process's event loop, and with it the API server.
-      const { stdout, status, stderr } = await runChild(kubeconfig, pods);
+      const { stdout, status, stderr } = await runChild(kubeconfig, pods, nodeFlags);
       await api.stop();
       if (status !== 0) throw new Error(`measured process failed (${status}): ${stderr}`);
       results.push(JSON.parse(stdout.trim().split('\n').at(-1)!) as Measurement);
@@ -100,18 +132,18 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const base = results[0];
-  console.log('k8s_attributes cluster view, peer resolution on (pods, services, nodes, replicasets, jobs watched)');
-  console.log('| pods | services | heap used MB | RSS MB | heap per 1,000 pods MB | RSS per 1,000 pods MB | list+sync s |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`k8s_attributes cluster view, peer resolution on (pods, services, nodes, replicasets, jobs watched); node ${nodeFlags.join(' ') || '(no flags)'}`);
+  console.log('| pods | services | heap used MB | RSS MB | peak RSS MB | heap per 1,000 pods MB | RSS per 1,000 pods MB | list+sync s |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const per = (v: number, b: number) => (r.pods ? (((v - b) / r.pods) * 1000).toFixed(2) : '-');
-    console.log(`| ${r.pods} | ${Math.floor(r.pods / 10)} | ${r.heapUsedMb.toFixed(1)} | ${r.rssMb.toFixed(1)} | ${per(r.heapUsedMb, base.heapUsedMb)} | ${per(r.rssMb, base.rssMb)} | ${r.listSeconds.toFixed(2)} |`);
+    console.log(`| ${r.pods} | ${Math.floor(r.pods / 10)} | ${r.heapUsedMb.toFixed(1)} | ${r.rssMb.toFixed(1)} | ${r.peakRssMb.toFixed(1)} | ${per(r.heapUsedMb, base.heapUsedMb)} | ${per(r.rssMb, base.rssMb)} | ${r.listSeconds.toFixed(2)} |`);
   }
 }
 
-function runChild(kubeconfig: string, pods: number): Promise<{ stdout: string; stderr: string; status: number | null }> {
+function runChild(kubeconfig: string, pods: number, nodeFlags: readonly string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
   return new Promise((resolve) => {
-    const child = spawnTracked(process.execPath, ['--expose-gc', __filename, '--measure', String(pods)], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, [...nodeFlags, '--expose-gc', __filename, '--measure', String(pods)], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d));
@@ -126,7 +158,7 @@ if (process.argv[2] === '--measure') {
     process.exit(1);
   });
 } else {
-  main().catch((error: Error) => {
+  main(process.argv.slice(2)).catch((error: Error) => {
     process.stderr.write(`${error.stack}\n`);
     process.exit(1);
   });
