@@ -40,7 +40,7 @@ interface Loaded {
 function loadedWith(name: string, yaml: string): Loaded {
   const configPath = join(dir, `${name}.yaml`);
   writeFileSync(configPath, yaml);
-  const run = spawnSync(process.execPath, [CHILD, configPath], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: join(dir, 'no-kubeconfig') } });
+  const run = spawnSync(process.execPath, [CHILD, configPath], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: join(dir, 'no-kubeconfig'), KUBERNETES_SERVICE_HOST: '' } });
   assert.equal(run.status, 0, `child failed (${run.status ?? run.signal}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Loaded;
 }
@@ -49,10 +49,10 @@ const fileExporter = (name: string) => `  file/${name}: {path: ${JSON.stringify(
 const otlpExporter = () => `  otlp: {endpoint: "127.0.0.1:${port}", tls: {insecure: true}}`;
 
 describe('modules loaded by the configured components only', () => {
-  it('file exporters and local k8s_attributes: no gRPC, no OTLP SDK exporter or protobuf code, no Kubernetes client', () => {
+  it('file exporters and k8s_attributes in local mode (auth_type auto, no service account, no kubeconfig): no gRPC, no OTLP SDK exporter or protobuf code, no Kubernetes client', () => {
     const loaded = loadedWith(
       'file',
-      ['receivers: {source: }', 'processors:', '  k8s_attributes: {auth_type: none}', 'exporters:', fileExporter('metrics'), fileExporter('logs'),
+      ['receivers: {source: }', 'processors:', '  k8s_attributes: {auth_type: auto}', 'exporters:', fileExporter('metrics'), fileExporter('logs'),
         'service:', '  pipelines:', '    metrics: {receivers: [source], exporters: [file/metrics]}', '    logs: {receivers: [source], processors: [k8s_attributes], exporters: [file/logs]}', ''].join('\n'),
     );
     for (const name of [GRPC, METRICS_EXPORTER, CLIENT_NODE]) assert.ok(!loaded.packages.includes(name), `${name} was loaded`);
