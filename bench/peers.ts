@@ -2,10 +2,11 @@
 // libbpf-tools' tcplife (one line per closed socket) and tcpstates (one line per state change),
 // and two bpftrace scripts that aggregate in the kernel like tcpscope's metrics do (a per-cgroup
 // connection lifetime histogram, a per-cgroup srtt histogram on tcp:tcp_probe). Each is started,
-// awaited until its programs are attached, measured through /proc like the agent, stopped by pid
+// awaited until every BPF program it holds is attached (as `bpftool perf` lists them), measured through /proc like the agent, stopped by pid
 // with SIGINT (which makes each of them flush its output and exit 0) and its output read back.
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths';
 import { sleep } from './agent_process';
@@ -30,6 +31,12 @@ export interface PeerTool {
   readonly countRecords: (stdout: string, ports: ReadonlySet<number>) => number;
   /** Records the tool should print per completed connection of the churn load; undefined when it depends. */
   readonly recordsPerConnection: number | undefined;
+  /**
+   * Tracepoints it is ready on once `bpftool perf` lists them for its pid: bpftrace loads and
+   * attaches probe by probe (END before the tracepoints), so "every program held is attached" can
+   * hold before the one that matters is there.
+   */
+  readonly attachesTo: readonly string[];
 }
 
 /** The scripts stay in the source tree (tsc copies no .bt files into dist/). */
@@ -63,6 +70,7 @@ export const PEERS: Readonly<Record<PeerName, PeerTool>> = {
     args: [],
     countRecords: (stdout, ports) => linesNamingPorts(stdout, ports, [3, 5]),
     recordsPerConnection: 2,
+    attachesTo: ['inet_sock_set_state'],
   },
   // SKADDR PID COMM LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS: one line per state change,
   // 5 per socket of a connection closed client-first (SYN_SENT ... CLOSE, SYN_RECV ... CLOSE).
@@ -74,6 +82,7 @@ export const PEERS: Readonly<Record<PeerName, PeerTool>> = {
     args: [],
     countRecords: (stdout, ports) => linesNamingPorts(stdout, ports, [4, 6]),
     recordsPerConnection: 10,
+    attachesTo: ['inet_sock_set_state'],
   },
   'bpftrace-lifetime': {
     name: 'bpftrace-lifetime',
@@ -84,6 +93,7 @@ export const PEERS: Readonly<Record<PeerName, PeerTool>> = {
     // Histograms are host-wide: other sockets' samples are in them too (few, next to the load's).
     countRecords: (stdout) => histogramSamples(stdout),
     recordsPerConnection: 2,
+    attachesTo: ['inet_sock_set_state'],
   },
   'bpftrace-srtt': {
     name: 'bpftrace-srtt',
@@ -93,12 +103,17 @@ export const PEERS: Readonly<Record<PeerName, PeerTool>> = {
     args: [join(BPFTRACE_DIR, 'srtt_per_cgroup.bt')],
     countRecords: (stdout) => histogramSamples(stdout),
     recordsPerConnection: undefined,
+    attachesTo: ['tcp_probe'],
   },
 };
 
+/** Lists attached BPF programs with the pid holding each attachment; Debian `bpftool` (scripts/setup.sh installs it). */
+export const BPFTOOL = '/usr/sbin/bpftool';
+
 /** Why a peer cannot run here (not installed), or undefined. */
 export function peerUnavailable(peer: PeerTool): string | undefined {
-  if (!existsSync(peer.executable)) return `${peer.executable} is missing: apt-get install ${peer.debianPackage}`;
+  if (!existsSync(peer.executable)) return `${peer.executable} is missing: apt-get install ${peer.debianPackage} (scripts/setup.sh installs it)`;
+  if (!existsSync(BPFTOOL)) return `${BPFTOOL} is missing (it tells when the tool's programs are attached): apt-get install bpftool`;
   for (const script of peer.args.filter((a) => a.endsWith('.bt'))) {
     if (!existsSync(script)) return `${script} is missing from this checkout`;
   }
@@ -112,27 +127,51 @@ export function lostEvents(output: string): number {
   return lost;
 }
 
-/** BPF programs and attachments (links, perf events) whose fds `pid` holds. */
-function attachmentFds(pid: number): { programs: number; attachments: number } {
-  let programs = 0;
-  let attachments = 0;
+/** Ids of the BPF programs whose fds `pid` holds (`prog_id:` in /proc/<pid>/fdinfo). */
+export function heldProgramIds(pid: number): Set<number> {
+  const ids = new Set<number>();
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return { programs, attachments };
+    return ids;
   }
   for (const fd of fds) {
-    let target: string;
     try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:bpf-prog') continue;
+      const match = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (match) ids.add(Number(match[1]));
     } catch {
-      continue;
+      // closed meanwhile (libbpf's feature probes load and close programs while the tool starts)
     }
-    if (target === 'anon_inode:bpf-prog') programs++;
-    else if (target === 'anon_inode:bpf-link' || target === 'anon_inode:[perf_event]') attachments++;
   }
-  return { programs, attachments };
+  return ids;
+}
+
+/** What `bpftool perf -j` lists as attached by `pid` (tracepoints, raw tracepoints, uprobes...): program ids and tracepoint names. */
+export function attachedBy(bpftoolPerfJson: string, pid: number): { programs: Set<number>; tracepoints: Set<string> } {
+  const entries = JSON.parse(bpftoolPerfJson) as readonly { readonly pid?: number; readonly prog_id?: number; readonly tracepoint?: string }[];
+  const ours = entries.filter((e) => e.pid === pid);
+  return {
+    programs: new Set(ours.flatMap((e) => (e.prog_id !== undefined ? [e.prog_id] : []))),
+    tracepoints: new Set(ours.flatMap((e) => (e.tracepoint !== undefined ? [e.tracepoint] : []))),
+  };
+}
+
+/**
+ * Ready: `bpftool perf` lists the tool's tracepoints as attached by its pid, and every program
+ * the tool holds is attached. A link or perf event fd alone is not enough: the perf buffers of
+ * tcplife and tcpstates and bpftrace's output are perf event fds too.
+ */
+export function isReady(peer: PeerTool, held: ReadonlySet<number>, attached: { programs: ReadonlySet<number>; tracepoints: ReadonlySet<string> }): boolean {
+  return held.size > 0 && [...held].every((id) => attached.programs.has(id)) && peer.attachesTo.every((tp) => attached.tracepoints.has(tp));
+}
+
+async function attachedNow(peer: PeerTool, pid: number): Promise<boolean> {
+  const held = heldProgramIds(pid);
+  if (held.size === 0) return false;
+  const { stdout } = await promisify(execFile)(BPFTOOL, ['perf', '-j'], { encoding: 'utf8', timeout: 10_000, maxBuffer: 16 * 1024 * 1024 });
+  return isReady(peer, held, attachedBy(stdout, pid));
 }
 
 const STOP_TIMEOUT_MS = 60_000;
@@ -156,7 +195,7 @@ export class PeerProcess {
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderrText = (this.stderrText + chunk).slice(-65536)));
   }
 
-  /** Starts the tool and resolves once it holds a BPF program and an attachment (link or perf event). */
+  /** Starts the tool and resolves once every BPF program it holds is attached. */
   static async start(peer: PeerTool, timeoutMs: number): Promise<PeerProcess> {
     const child = spawnTracked(peer.executable, peer.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const tool = new PeerProcess(peer, child);
@@ -165,8 +204,7 @@ export class PeerProcess {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${peer.name} exited with ${child.exitCode ?? child.signalCode} before attaching:\n${tool.stderrText.trim()}`);
       }
-      const fds = child.pid === undefined ? { programs: 0, attachments: 0 } : attachmentFds(child.pid);
-      if (fds.programs > 0 && fds.attachments > 0) return tool;
+      if (child.pid !== undefined && (await attachedNow(peer, child.pid))) return tool;
       if (Date.now() > deadline) {
         tool.kill();
         throw new Error(`${peer.name} did not attach within ${timeoutMs / 1000} s:\n${tool.stderrText.trim()}`);

@@ -1,5 +1,6 @@
 // Turns the rounds of one benchmark run into the summary table and the verdicts against the
 // targets in docs/architecture.md#benchmarks.
+import { delayQuantile, mergeDelays, type DelayHistogram } from './event_delay';
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
 import { canonicalOrder, modeLabel, peerOf, type Mode } from './modes';
@@ -12,6 +13,8 @@ export const TARGETS = {
   metricsPingPongRatio: 0.95,
   eventsChurnRatio: 0.8,
   peakRssBytes: 80 * 1024 * 1024,
+  /** Event latency, kernel to exporter hand-off, p99 (tcpscope.exporter.event_delay), at full churn. */
+  eventDelayP99Seconds: 0.1,
 } as const;
 
 export interface BpfRuns {
@@ -46,6 +49,8 @@ export interface AgentMeasurements {
     /** All records in the file, including other traffic on the machine. */
     readonly exportedAll: number;
   };
+  /** Modes with a logs pipeline: tcpscope.exporter.event_delay of the logs exporter from the round's final metrics export. */
+  readonly eventDelay?: DelayHistogram;
   /** otlp modes only: CPU seconds of the loopback receiver (bench/otlp_sink.ts) over the same window, not the agent's. */
   readonly otlpReceiverCpuSeconds?: number;
   /** Only with --bpf-stats: run time of each of the agent's BPF programs during the load. */
@@ -98,6 +103,11 @@ export interface ModeSummary {
   readonly eventsLost: number | undefined;
   readonly droppedEvents: number | undefined;
   readonly catchUpSeconds: number | undefined;
+  /** Event delay (kernel -> exporter hand-off) quantiles in seconds over all rounds' records, bucket-interpolated. */
+  readonly eventDelayP50: number | undefined;
+  readonly eventDelayP99: number | undefined;
+  /** The largest event delay of any round, exact. */
+  readonly eventDelayMax: number | undefined;
   readonly errors: number;
 }
 
@@ -130,6 +140,8 @@ export function summarize(results: readonly RoundResult[], units: LoadUnits): Mo
     const sampledOut = agents.map((a) => a.agent.sampledOutEvents);
     const counted = withEvents.filter((e) => e.events.expected !== undefined);
     const perSecond = (e: (typeof withEvents)[number], events: number) => events / (e.load.elapsedSeconds + e.agent.catchUpSeconds);
+    // Pooled over the rounds: the quantiles of all the mode's records, not a median of per-round quantiles.
+    const delays = mergeDelays(agents.flatMap((a) => (a.agent.eventDelay ? [a.agent.eventDelay] : [])));
     summaries.push({
       mode,
       rounds: rounds.length,
@@ -150,6 +162,9 @@ export function summarize(results: readonly RoundResult[], units: LoadUnits): Mo
       droppedEvents: agents.length && dropped.every((d) => d !== undefined) ? sumOf(dropped, (d) => d ?? 0) : undefined,
       sampledOutEvents: withEvents.length && sampledOut.every((d) => d !== undefined) ? sumOf(sampledOut, (d) => d ?? 0) : undefined,
       catchUpSeconds: agents.length ? Math.max(...agents.map((a) => a.agent.catchUpSeconds)) : undefined,
+      eventDelayP50: delayQuantile(delays, 0.5),
+      eventDelayP99: delayQuantile(delays, 0.99),
+      eventDelayMax: delays?.max,
       errors: sumOf(rounds, (r) => r.load.errors),
     });
   }
@@ -159,6 +174,8 @@ export function summarize(results: readonly RoundResult[], units: LoadUnits): Mo
 const fmt = {
   int: (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : Math.round(n).toLocaleString('en-US')),
   fixed: (n: number | undefined, digits: number) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits)),
+  /** Seconds as milliseconds, 3 significant digits at most. */
+  ms: (seconds: number | undefined) => (seconds === undefined || !Number.isFinite(seconds) ? '-' : String(Number((seconds * 1000).toPrecision(3)))),
 };
 
 /** A Markdown table (readable as plain text too), one row per mode. */
@@ -180,6 +197,7 @@ export function summaryTable(summaries: readonly ModeSummary[], units: LoadUnits
     'dropped_events metric (peer: lost)',
     'sampled_out_events metric',
     'agent catch-up s (max)',
+    'event delay ms p50 / p99 (max)',
   ];
   const rows = summaries.map((s) => [
     modeLabel(s.mode),
@@ -198,12 +216,13 @@ export function summaryTable(summaries: readonly ModeSummary[], units: LoadUnits
     fmt.int(s.droppedEvents),
     fmt.int(s.sampledOutEvents),
     fmt.fixed(s.catchUpSeconds, 2),
+    s.eventDelayP99 === undefined ? '-' : `${fmt.ms(s.eventDelayP50)} / ${fmt.ms(s.eventDelayP99)} (${fmt.ms(s.eventDelayMax)})`,
   ]);
   return markdownTable(header, rows);
 }
 
 export function roundsTable(results: readonly RoundResult[], units: LoadUnits): string {
-  const header = ['#', 'mode', 'attempts', 'other CPU %', units.plural, 'seconds', `${units.plural}/s`, 'errors', 'agent CPU s', 'peak RSS MB', 'events exported', 'dropped', 'catch-up s'];
+  const header = ['#', 'mode', 'attempts', 'other CPU %', units.plural, 'seconds', `${units.plural}/s`, 'errors', 'agent CPU s', 'peak RSS MB', 'events exported', 'dropped', 'catch-up s', 'event delay ms p99'];
   const rows = results.map((r, i) => [
     String(i + 1),
     r.mode,
@@ -218,6 +237,7 @@ export function roundsTable(results: readonly RoundResult[], units: LoadUnits): 
     r.agent?.events === undefined ? '-' : `${fmt.int(r.agent.events.exported)} / ${fmt.int(r.agent.events.expected)}`,
     fmt.int(r.agent?.droppedEvents),
     fmt.fixed(r.agent?.catchUpSeconds, 2),
+    fmt.ms(delayQuantile(r.agent?.eventDelay, 0.99)),
   ]);
   return markdownTable(header, rows);
 }
@@ -292,6 +312,15 @@ export function verdicts(summaries: readonly ModeSummary[], load: LoadKind): Ver
       target: 'every connection as a log event: zero lost',
       measured: `${fmt.int(events.eventsLost)} missing of ${fmt.int(events.eventsExpected)}, dropped_events ${fmt.int(events.droppedEvents)}`,
       met: events.droppedEvents === undefined ? undefined : lost === 0,
+    });
+  }
+  // Event latency at full churn, for every mode that exports every event (file and otlp exporters).
+  for (const summary of load === 'churn' ? summaries.filter((s) => s.mode === 'events' || s.mode === 'otlp' || s.mode === 'otlp-gzip') : []) {
+    const p99 = summary.eventDelayP99;
+    result.push({
+      target: `event latency, kernel to exporter hand-off (${modeLabel(summary.mode)}): p99 < ${TARGETS.eventDelayP99Seconds * 1000} ms`,
+      measured: p99 === undefined ? 'not exported' : `p99 ${fmt.ms(p99)} ms, p50 ${fmt.ms(summary.eventDelayP50)} ms (bucket-interpolated), max ${fmt.ms(summary.eventDelayMax)} ms`,
+      met: p99 === undefined ? undefined : p99 < TARGETS.eventDelayP99Seconds,
     });
   }
   if (metrics || events || rtt) {

@@ -15,6 +15,7 @@ import { onExit, spawnTracked } from './child_processes';
 import { InterferenceMonitor, type Interference } from './interference';
 import { describeLoad, describeMeasure, LOAD_KINDS, LOAD_SCRIPTS, LOAD_UNITS, runLoad, withSeconds, type LoadKind, type LoadMeasure, type LoadSpec } from './loads';
 import { DEFAULT_PINGPONG_OPTIONS, validate as validatePingPong } from './pingpong_load';
+import { delayQuantile, readEventDelay } from './event_delay';
 import { countLogRecords, readFinalMetrics } from './otlp_counts';
 import {
   bpfProgramNames,
@@ -53,6 +54,8 @@ interface BenchOptions {
   readonly bpfStats: boolean;
   readonly maxInterference: number;
   readonly retries: number;
+  /** --json FILE: the rounds, summaries and verdicts as JSON besides the printed report. */
+  readonly jsonPath: string | undefined;
 }
 
 interface MeasuredLoad {
@@ -109,6 +112,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
   --max-interference F  rerun a round when other processes used more than this fraction of
                     all CPUs while its load ran (default 0.03)
   --retries N       reruns per round at most (default 2); the last attempt is kept either way
+  --json FILE       also write the rounds, the summary and the verdicts to FILE as JSON
   --bpf-stats       also measure kernel time per BPF program (sets kernel.bpf_stats_enabled=1
                     for the run, which adds ~2 clock reads per program run to every mode)
 `;
@@ -117,7 +121,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const args = parseArgs(
     argv,
-    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries'],
+    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries', 'json'],
     ['bpf-stats'],
   );
   const integer = (name: string, fallback: number, max: number) => {
@@ -175,6 +179,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     bpfStats: args.has('bpf-stats'),
     maxInterference: numberArg(args, 'max-interference', 0.03),
     retries: args.get('retries') === '0' ? 0 : integer('retries', 2, 10),
+    jsonPath: args.get('json'),
   };
 }
 
@@ -392,6 +397,8 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
     agent.kill();
   }
   const metrics = await readFinalMetrics(join(dir, 'metrics.jsonl'));
+  // The one logs exporter's kernel -> hand-off delays, cumulative over the agent's run (the load and its catch-up).
+  const eventDelay = hasEvents(mode) ? await readEventDelay(join(dir, 'metrics.jsonl')) : undefined;
   let events: AgentMeasurements['events'];
   if (hasEvents(mode)) {
     // The sink is stopped after the agent: what the exporter delivered at shutdown is counted too.
@@ -421,6 +428,7 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
       sampledOutEvents: metrics.sampledOutEvents,
       rttSamples: mode === 'rtt' ? metrics.rttSamples : undefined,
       events,
+      ...(eventDelay !== undefined ? { eventDelay } : {}),
       ...(sinkCpu !== undefined ? { otlpReceiverCpuSeconds: sinkCpu } : {}),
       bpf,
     },
@@ -443,6 +451,10 @@ function describeRound(result: RoundResult): string {
     if (agent.events) {
       const kept = `${((agent.events.exported / agent.events.offered) * 100).toFixed(2)}% kept`;
       parts.push(`events ${agent.events.exported}/${agent.events.expected ?? agent.events.offered} (${JSON.stringify(agent.events.byName)}; ${kept})`);
+    }
+    if (agent.eventDelay) {
+      const ms = (q: number) => ((delayQuantile(agent.eventDelay, q) ?? NaN) * 1000).toFixed(1);
+      parts.push(`event delay p50 ${ms(0.5)} ms, p99 ${ms(0.99)} ms (bucket-interpolated), max ${((agent.eventDelay.max ?? NaN) * 1000).toFixed(1)} ms`);
     }
     if (agent.sampledOutEvents) parts.push(`sampled out in the kernel ${agent.sampledOutEvents}`);
     parts.push(`dropped_events ${agent.droppedEvents ?? 'not exported'}`);
@@ -560,9 +572,15 @@ async function main(argv: readonly string[]): Promise<number> {
       `interference: ${discarded} attempt(s) discarded because other processes used more than ${(options.maxInterference * 100).toFixed(0)}% of the CPUs; ` +
         `${noisy} kept round(s) still above it (retries exhausted)`,
     );
-    out.push('', `targets (docs/architecture.md#benchmarks; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdicts(summaries, load.kind)));
+    const verdictList = verdicts(summaries, load.kind);
+    out.push('', `targets (docs/architecture.md#benchmarks; RSS target ${TARGETS.peakRssBytes / 1048576} MB):`, verdictLines(verdictList));
     out.push('', `finished in ${((Date.now() - began) / 1000).toFixed(0)} s`);
     process.stdout.write(out.join('\n') + '\n');
+    if (options.jsonPath) {
+      const report = { header, units, rounds: results, summary: summaries, verdicts: verdictList, discarded, finishedSeconds: (Date.now() - began) / 1000 };
+      writeFileSync(options.jsonPath, JSON.stringify(report, null, 2) + '\n');
+      process.stderr.write(`bench: wrote ${options.jsonPath}\n`);
+    }
     return 0;
   } finally {
     restoreStats();

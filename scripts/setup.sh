@@ -37,6 +37,12 @@ declare -A NEEDED=(
   [fuse-overlayfs]=fuse-overlayfs
   [slirp4netns]=slirp4netns
   [unzip]=unzip
+  # the peer tools `npm run bench` measures beside the agent (bench/peers.ts), from Debian
+  # bookworm: libbpf-tools (tcplife, tcpstates) and bpftrace; bpftool (above) tells when they
+  # are attached
+  [/usr/sbin/tcplife]=libbpf-tools
+  [/usr/sbin/tcpstates]=libbpf-tools
+  [bpftrace]=bpftrace
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do

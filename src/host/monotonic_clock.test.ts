@@ -26,6 +26,19 @@ const ns = (t: HrTime) => BigInt(t[0]) * SECOND + BigInt(t[1]);
 const trueWallNs = (hostNs: bigint, stepMs = 0) => BigInt(WALL_AT_BOOT_MS + stepMs) * 1_000_000n + hostNs;
 
 describe('MonotonicClock', () => {
+  it('reads now through the offset it stamps with: an age is never negative, in a time namespace too', () => {
+    const clocks = new FakeClocks(7n * SECOND);
+    clocks.hostNs += 999_000n; // the first sample errs low by 0.999 ms
+    const clock = new MonotonicClock(clocks, 7n * SECOND);
+    const event = clocks.hostNs;
+    const stamped = ns(clock.toHrTime(event));
+    assert.equal(ns(clock.nowHrTime()) - stamped, 0n, 'no time passed: age 0');
+    // A resample a second later raises the offset by the first sample's error: the age only grows.
+    clocks.hostNs += RESAMPLE_INTERVAL_NS + 1_000n;
+    const age = ns(clock.nowHrTime()) - stamped;
+    assert.ok(age >= RESAMPLE_INTERVAL_NS + 1_000n && age <= RESAMPLE_INTERVAL_NS + 1_000_000n, `age ${age} ns`);
+  });
+
   it('converts a kernel timestamp to the wall-clock time it happened, within Date.now() resolution', () => {
     const clocks = new FakeClocks();
     clocks.hostNs += 123_456n; // not on a millisecond edge: the first sample errs low by 0.123 ms

@@ -68,6 +68,14 @@ export class MonotonicClock {
     return [Number(wall / 1_000_000_000n), Number(wall % 1_000_000_000n)];
   }
 
+  /**
+   * Wall-clock now through the same offset as toHrTime: the age of a record this clock stamped,
+   * now − its hrTime, is never negative (the offset only rises, unless the wall clock stepped back).
+   */
+  nowHrTime(): HrTime {
+    return this.toHrTime(this.source.monotonicNs() - this.namespaceOffsetNs);
+  }
+
   /** The offset in use, re-derived when the last sample is older than RESAMPLE_INTERVAL_NS. */
   currentOffsetNs(): bigint {
     const now = this.source.monotonicNs();
@@ -84,6 +92,17 @@ export class MonotonicClock {
     const wallNs = BigInt(this.source.wallMs()) * 1_000_000n;
     return { offsetNs: wallNs - (atNs - this.namespaceOffsetNs), atNs };
   }
+}
+
+let processClock: MonotonicClock | undefined;
+
+/**
+ * The agent's one kernel-to-wall clock: every receiver stamps its records with it and the pipeline
+ * measures event delay against it (src/pipeline/event_delay.ts), so the two share one offset.
+ */
+export function processMonotonicClock(): MonotonicClock {
+  processClock ??= new MonotonicClock();
+  return processClock;
 }
 
 export function hrTimeNow(): HrTime {

@@ -17,6 +17,7 @@ import type { PipelineSpec, ValidatedComponent, ValidatedConfig } from '../confi
 import { TcpscopeError } from '../errors';
 import type { ServiceSettings } from './service_settings';
 import { AgentProcessMetricsAppender } from './agent_process_metrics';
+import { EventDelayAppender, EventDelays } from './event_delay';
 import { ExporterDropsAppender } from './exporter_drops';
 import { fanout } from './fanout';
 import type { FactoryOfKind, FactoryRegistry } from './registry';
@@ -56,8 +57,10 @@ export function buildGraph(config: ValidatedConfig, registry: FactoryRegistry, s
 
   const processorEntries: GraphEntry[] = [];
   const heads: PipelineHeads = { metrics: new Map(), logs: new Map() };
+  // Measured at every hand-off of log records to an exporter, exported with the metrics.
+  const delays = new EventDelays();
   for (const pipeline of config.pipelines) {
-    buildPipeline(pipeline.id.signal, pipeline, config, registry, settings, exporters, heads, processorEntries);
+    buildPipeline(pipeline.id.signal, pipeline, config, registry, settings, exporters, delays, heads, processorEntries);
   }
 
   const receiverEntries: GraphEntry[] = [];
@@ -100,12 +103,19 @@ function buildPipeline<S extends Signal>(
   registry: FactoryRegistry,
   settings: ServiceSettings,
   exporters: ReadonlyMap<string, Exporter>,
+  delays: EventDelays,
   heads: PipelineHeads,
   entries: GraphEntry[],
 ): void {
-  let next: Consumer<S> = fanout(pipeline.exporters.map((id) => exporterConsumer(signal, exporters, id)));
+  let next: Consumer<S> = fanout(
+    pipeline.exporters.map((id) => {
+      const consumer = exporterConsumer(signal, exporters, id);
+      return signal === 'logs' ? (delays.meter(id, consumer as Consumer<'logs'>) as Consumer<S>) : consumer;
+    }),
+  );
   if (signal === 'metrics') {
-    const withProcess = new AgentProcessMetricsAppender(exporters, next as Consumer<'metrics'>);
+    const withDelays = new EventDelayAppender(delays, next as Consumer<'metrics'>);
+    const withProcess = new AgentProcessMetricsAppender(exporters, withDelays);
     next = new ExporterDropsAppender(exporters, withProcess) as Consumer<S>;
   }
   for (const text of [...pipeline.processors].reverse()) {

@@ -6,13 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HrTime } from '@opentelemetry/api';
-import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type HistogramMetricData, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MapEntries } from '../bridge/bpf_object';
 import type { Consumer, Exporter } from '../component';
 import type { DropCounting } from '../exporters/dropped_items';
 import type { ReportsQueueSize } from '../exporters/queue_size';
 import { CgroupResolver } from '../host/cgroup_resolver';
 import { AgentProcessMetricsAppender } from '../pipeline/agent_process_metrics';
+import { EventDelayAppender, EventDelays } from '../pipeline/event_delay';
 import { AGENT_SCOPE, ExporterDropsAppender } from '../pipeline/exporter_drops';
 import { DURATION_BUCKETS } from '../receivers/common/duration_buckets';
 import { DROP_REASONS } from '../receivers/common/event_counters';
@@ -351,6 +353,21 @@ test('the agent process metrics and exporter queue size match their definitions,
   assert.deepEqual(
     pointsOf(metrics, METRICS.exporterQueueSize.name).map((p) => [p.attributes[ATTR.exporter.key], p.attributes[ATTR.signal.key], p.value]),
     [['otlp/backend', 'metrics', 2], ['otlp/backend', 'logs', 5]],
+  );
+});
+
+test('the exporter event delay matches its definition, in the agent scope', async () => {
+  const now: HrTime = [1_700_000_000, 500_000_000];
+  const delays = new EventDelays(() => now, [1_700_000_000, 0]);
+  await delays.meter('file/logs', { consume: async () => undefined }).consume([{ hrTime: [1_700_000_000, 480_000_000] } as unknown as ReadableLogRecord]);
+  const seen: ResourceMetrics[] = [];
+  await new EventDelayAppender(delays, { consume: async (data) => void seen.push(data) }).consume({ resource: agentResource({}), scopeMetrics: [] });
+  assert.deepEqual(seen[0].scopeMetrics.map((s) => s.scope), [AGENT_SCOPE]);
+  const metrics = seen[0].scopeMetrics.flatMap((s) => s.metrics);
+  assertDefined(metrics, undefined);
+  assert.deepEqual(
+    (metrics[0] as HistogramMetricData).dataPoints.map((p) => [p.attributes[ATTR.exporter.key], p.value.count, p.value.max]),
+    [['file/logs', 1, 0.02]],
   );
 });
 

@@ -143,6 +143,17 @@ export const METRICS = {
     attributes: [ATTR.exporter, ATTR.signal],
     emittedBy: ['otlp (agent self-telemetry, added to every metrics export)'],
   },
+  exporterEventDelay: {
+    name: 'tcpscope.exporter.event_delay',
+    instrument: 'histogram',
+    unit: 's',
+    description:
+      'Time from an event in the kernel (the log record\'s timestamp) to its hand-off to the exporter, measured per record: ring buffer batching (a wake-up per `wakeup_min_bytes` of pending events, or the receiver\'s `drain_interval` when traffic is quiet), decoding, the processors and back-pressure. The exporter\'s own batching and sending come after it.',
+    attributes: [ATTR.exporter],
+    emittedBy: ['agent (self-telemetry for every exporter in a logs pipeline, added to every metrics export)'],
+    notes:
+      'Explicit buckets with upper bounds 1, 1.5, 2, 3, 5, 7.5 ms per decade from 1 ms to 10 s plus an overflow bucket; cumulative from the agent\'s start, with min and max. tcp.accept is stamped with its ESTABLISHED transition but reported when accept() returns, so its delay includes the time the application took to accept. Records are stamped and measured through one clock, so a delay is never negative; one below 0 (the wall clock stepped back) counts as 0.',
+  },
   processMemoryUsage: {
     name: 'process.memory.usage',
     instrument: 'updowncounter',

@@ -10,7 +10,7 @@ import { BpfObject, type ProgramInfo } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings, Host, Receiver } from '../../component';
 import { parseDuration, type DurationSetting } from '../../exporters/duration';
 import { CgroupResolver, findCgroupV2Root } from '../../host/cgroup_resolver';
-import { hrTimeNow, MonotonicClock } from '../../host/monotonic_clock';
+import { hrTimeNow, processMonotonicClock } from '../../host/monotonic_clock';
 import { BpfLoadError } from '../../errors';
 import type { Readiness, ReportsReadiness } from '../../health/readiness';
 import { VERSION } from '../../version';
@@ -124,7 +124,7 @@ export class KernelReceiver implements Receiver, ReportsReadiness {
   /** The EventPump's record decoder: spec.decodeRaw with its caches, or spec.decode. */
   private recordDecoder(): ((batch: Buffer, offset: number, length: number, observed: HrTime) => ReadableLogRecord) | undefined {
     const { decode, decodeRaw } = this.spec;
-    const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: new MonotonicClock(), cgroups: this.cgroups };
+    const context: LogRecordContext = { resource: this.settings.resource, scope: this.scope, clock: processMonotonicClock(), cgroups: this.cgroups };
     if (decodeRaw) {
       const caches = new RawEventCaches(context);
       // Every batch is a fresh Buffer (the pump calls this for each of its records in turn).
