@@ -48,6 +48,16 @@
 #define TCPSCOPE_SAMPLING_ENDPOINT_BYTES 18
 #define TCPSCOPE_SAMPLING_HASH_SHIFT 11 /* 64 - 53: the agent's unit number uses the top 53 bits */
 
+/* The connection hash as an event record carries it (the `connection_hash` field of
+ * tcp_lifecycle_event and tcp_handshake_event), so that user space never hashes the tuple again:
+ * bits 0..52 hold hash >> 11 (the integer k of the processor's unit number k / 2^53, the only
+ * bits a decision reads), bit 63 says the field is present. 0: absent (the agent hashes the
+ * record's tuple itself, as it does for records of any other origin). */
+#define TCPSCOPE_CONNECTION_HASH_UNIT_BITS 53
+#define TCPSCOPE_CONNECTION_HASH_PRESENT_BIT 63
+#define TCPSCOPE_CONNECTION_HASH_PRESENT (1ULL << TCPSCOPE_CONNECTION_HASH_PRESENT_BIT)
+#define TCPSCOPE_CONNECTION_HASH_UNIT_MASK ((1ULL << TCPSCOPE_CONNECTION_HASH_UNIT_BITS) - 1)
+
 #define TCPSCOPE_SAMPLING_AF_INET 2
 #define TCPSCOPE_SAMPLING_IPPROTO_TCP 6
 
@@ -77,6 +87,7 @@ struct tcpscope_sampling_subject {
 	__u16 sport;        /* host order */
 	__u16 dport;
 	__u16 local_absent; /* nonzero: the event has no local address (hashed as 18 zero bytes) */
+	__u64 record_hash;  /* nonzero: the event's connection_hash field, used instead of hashing again */
 };
 
 /* One endpoint's canonical bytes: the address in IPv6 form, then the port big-endian. */
@@ -152,6 +163,12 @@ static __always_inline __u64 tcpscope_subject_hash(const struct tcpscope_samplin
 	return tcpscope_connection_hash(local, peer);
 }
 
+/* The `connection_hash` field of an event whose tuple `subject` describes. */
+static __always_inline __u64 tcpscope_record_hash(const struct tcpscope_sampling_subject *subject)
+{
+	return TCPSCOPE_CONNECTION_HASH_PRESENT | (tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT);
+}
+
 #define TCPSCOPE_VOTE_DROP 0
 #define TCPSCOPE_VOTE_KEEP 1
 #define TCPSCOPE_VOTE_UNKNOWN 2
@@ -174,7 +191,10 @@ static __always_inline int tcpscope_sampling_keeps(const volatile struct tcpscop
 		if (i < settings->policy_count && settings->policies[i].kind == TCPSCOPE_SAMPLING_POLICY_HASH)
 			needs_hash = 1;
 	}
-	__u64 unit = needs_hash ? tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT : 0;
+	__u64 unit = 0;
+	if (needs_hash)
+		unit = subject->record_hash ? subject->record_hash & TCPSCOPE_CONNECTION_HASH_UNIT_MASK
+					    : tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT;
 	TCPSCOPE_UNROLL
 	for (int i = 0; i < TCPSCOPE_SAMPLING_MAX_POLICIES; i++) {
 		if (i >= settings->policy_count)
