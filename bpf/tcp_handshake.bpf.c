@@ -37,6 +37,9 @@ const volatile __u32 cfg_wakeup_min_bytes = 65536;
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
 const volatile struct tcpscope_sampling_settings cfg_sampling = {};
+/* Events carry connection_hash (connection_sampling.h); the agent leaves it on (see
+ * tcp_lifecycle.bpf.c; bench/record_hash_cost.ts turns it off to compare). */
+const volatile __u32 cfg_connection_hash = 1;
 
 _Static_assert(sizeof(struct tcp_handshake_event) == 104, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_handshake_stats_key) == 16, "stats key layout changed");
@@ -203,7 +206,7 @@ static __always_inline bool event_wanted(__u8 role, __u32 error, __u64 cgroup_id
 static __always_inline bool sampled_in(struct tcpscope_sampling_subject *subject, __u64 duration, __u32 error)
 {
 	/* The event's connection_hash, hashed here once: the predicate reads it instead of hashing. */
-	subject->record_hash = tcpscope_record_hash(subject);
+	subject->record_hash = cfg_connection_hash ? tcpscope_record_hash(subject) : 0;
 	subject->values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = duration;
 	subject->present = 1u << TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS;
 	subject->error = error;

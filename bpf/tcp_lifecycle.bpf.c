@@ -24,6 +24,10 @@ const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
 const volatile struct tcpscope_sampling_settings cfg_sampling = {};
+/* Events carry connection_hash (connection_sampling.h). The agent leaves it on, sampling or not:
+ * the hash once per socket costs less than telling the cases apart is worth (measured by
+ * bench/record_hash_cost.ts, which turns it off to compare). */
+const volatile __u32 cfg_connection_hash = 1;
 
 _Static_assert(sizeof(struct tcp_lifecycle_event) == 128, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout changed");
@@ -213,7 +217,7 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 	/* The tuple every event of the socket reports is final here (the local port can be gone by
 	 * CLOSE): hash it now, once. Not for metrics only: no event would carry it. */
 	st->connection_hash = 0;
-	if (cfg_events_enabled) {
+	if (cfg_events_enabled && cfg_connection_hash) {
 		struct tcpscope_sampling_subject subject = {};
 		subject.saddr = st->saddr;
 		subject.daddr = st->daddr;
