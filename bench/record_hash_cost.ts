@@ -87,12 +87,20 @@ async function main(): Promise<void> {
     const [variant, program] = key.split(' | ');
     console.log(`| ${variant} | ${program} | ${median(perRun.get(key)!).toFixed(0)} | ${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}) |`);
   }
-  for (const stem of ['tcp_lifecycle', 'tcp_handshake']) {
-    const sum = (hash: boolean) => {
-      const prefix = `${name({ stem: stem as Variant['stem'], hash })} | `;
-      return [...perConnection].filter(([k]) => k.startsWith(prefix)).reduce((n, [, values]) => n + median(values), 0);
-    };
-    console.log(`${stem}: ${sum(true).toFixed(0)} ns per connection with the hash, ${sum(false).toFixed(0)} without: +${(sum(true) - sum(false)).toFixed(0)} ns`);
+  // Paired by round: both variants ran the same transitions at the same time, so the per-round
+  // difference of ns per run is the hash, with the noise of that round shared.
+  console.log('');
+  console.log('paired by round (with - without, same runs): median (min-max) over rounds');
+  console.log('| program | ns / run | ratio |');
+  console.log('|---|---|---|');
+  for (const [key, values] of perRun) {
+    const [variant, program] = key.split(' | ');
+    if (!variant.endsWith(' with connection_hash')) continue;
+    const other = perRun.get(`${variant.replace(' with ', ' without ')} | ${program}`);
+    if (!other) continue;
+    const deltas = values.map((v, i) => v - other[i]);
+    const ratios = values.map((v, i) => v / other[i]);
+    console.log(`| ${program} | ${median(deltas).toFixed(0)} (${Math.min(...deltas).toFixed(0)} to ${Math.max(...deltas).toFixed(0)}) | ${median(ratios).toFixed(3)} |`);
   }
 }
 

@@ -37,8 +37,8 @@ const volatile __u32 cfg_wakeup_min_bytes = 65536;
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
 const volatile struct tcpscope_sampling_settings cfg_sampling = {};
-/* Events carry connection_hash (connection_sampling.h); the agent leaves it on (see
- * tcp_lifecycle.bpf.c; bench/record_hash_cost.ts turns it off to compare). */
+/* Events carry connection_hash (connection_sampling.h): on when a logs pipeline of the receiver
+ * samples, as in tcp_lifecycle.bpf.c. */
 const volatile __u32 cfg_connection_hash = 1;
 
 _Static_assert(sizeof(struct tcp_handshake_event) == 104, "event layout changed: update the TS decoder");

@@ -24,9 +24,9 @@ const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
 const volatile struct tcpscope_sampling_settings cfg_sampling = {};
-/* Events carry connection_hash (connection_sampling.h). The agent leaves it on, sampling or not:
- * the hash once per socket costs less than telling the cases apart is worth (measured by
- * bench/record_hash_cost.ts, which turns it off to compare). */
+/* Events carry connection_hash (connection_sampling.h): on when a logs pipeline of the receiver
+ * samples (CreateSettings.logsSampled). Off otherwise: nothing would read it, and hashing at each
+ * ESTABLISHED was measurable here (bench/record_hash_cost.ts compares both, attached at once). */
 const volatile __u32 cfg_connection_hash = 1;
 
 _Static_assert(sizeof(struct tcp_lifecycle_event) == 128, "event layout changed: update the TS decoder");

@@ -95,6 +95,24 @@ async function assertSameDecisions(records: readonly ReadableLogRecord[]): Promi
   }
 }
 
+/**
+ * A receiver told that no logs pipeline samples (logsSampled: false) writes no hash; a sampling
+ * processor given its records anyway hashes their attributes and keeps exactly what it keeps of
+ * the hashed twin's records of the same transitions.
+ */
+async function assertUnhashedTwin(hashed: readonly ReadableLogRecord[], unhashed: readonly ReadableLogRecord[]): Promise<void> {
+  assert.deepEqual(identities(unhashed), identities(hashed), 'both receivers saw the same events');
+  assert.deepEqual(unhashed.filter((r) => knownConnectionHash(r) !== undefined).map(eventIdentity), [], 'no record of the unhashed twin carries a hash');
+  for (const predicate of PREDICATES) {
+    const kept = async (records: readonly ReadableLogRecord[]) => {
+      const out = new RecordingLogsConsumer();
+      await new SamplingProcessor(predicate, out).consume(records);
+      return identities(out.records, true);
+    };
+    assert.deepEqual(await kept(unhashed), await kept(hashed), `${JSON.stringify(predicate)}: the same records kept without the kernel hash`);
+  }
+}
+
 function count(values: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
@@ -115,13 +133,20 @@ test('tcp_lifecycle: every connect, accept and close carries the processor\'s ha
   const children: RunningChild[] = [];
   const output = new ReceiverOutput(PREDICATES[0]);
   const receiver = new TcpLifecycleReceiver(pushdownSettings('tcp_lifecycle', 'khash'), LIFECYCLE_CONFIG, { logs: output, metrics: new RecordingMetricsConsumer() });
+  // A twin on the same transitions whose pipelines would not sample: its records carry no hash.
+  const unhashedOutput = new ReceiverOutput(PREDICATES[0]);
+  const unhashed = new TcpLifecycleReceiver({ ...pushdownSettings('tcp_lifecycle', 'unhashed'), logsSampled: false }, LIFECYCLE_CONFIG, {
+    logs: unhashedOutput,
+    metrics: new RecordingMetricsConsumer(),
+  });
   t.after(async () => {
     for (const c of children) c.kill();
-    await receiver.shutdown();
+    await Promise.allSettled([receiver.shutdown(), unhashed.shutdown()]);
     link.cleanup();
     cgroup.remove(base);
   });
   await receiver.start(host);
+  await unhashed.start(host);
 
   const serve = async (namespace: string[]) => {
     const server = startChild(cgroup.wrap([...namespace, process.execPath, TCP_PEER, 'server', '10', 'client-first']));
@@ -150,8 +175,14 @@ test('tcp_lifecycle: every connect, accept and close carries the processor\'s ha
   }
   const connections = PER_RUN * runs.length;
   const ours = (r: ReadableLogRecord) => r.attributes['process.linux.cgroup'] === cgroup.attribute;
-  await waitUntil(() => output.delivered.filter(ours).length >= 4 * connections, DEADLINE_MS, 'connect, accept and two closes per connection');
+  await waitUntil(
+    () => output.delivered.filter(ours).length >= 4 * connections && unhashedOutput.delivered.filter(ours).length >= 4 * connections,
+    DEADLINE_MS,
+    'connect, accept and two closes per connection, at both receivers',
+  );
   await receiver.shutdown();
+  await unhashed.shutdown();
+  await assertUnhashedTwin(output.delivered.filter(ours), unhashedOutput.delivered.filter(ours));
 
   const records = output.delivered.filter(ours);
   assert.deepEqual(count(records.map((r) => r.eventName ?? '-')), { 'tcp.connect': connections, 'tcp.accept': connections, 'tcp.close': 2 * connections });
@@ -181,13 +212,19 @@ test('tcp_handshake: successes, refused connects and failures before any SYN car
   const children: RunningChild[] = [];
   const output = new ReceiverOutput(PREDICATES[0]);
   const receiver = new TcpHandshakeReceiver(pushdownSettings('tcp_handshake', 'khash'), HANDSHAKE_TEST_CONFIG, { logs: output, metrics: new RecordingMetricsConsumer() });
+  const unhashedOutput = new ReceiverOutput(PREDICATES[0]);
+  const unhashed = new TcpHandshakeReceiver({ ...pushdownSettings('tcp_handshake', 'unhashed'), logsSampled: false }, HANDSHAKE_TEST_CONFIG, {
+    logs: unhashedOutput,
+    metrics: new RecordingMetricsConsumer(),
+  });
   t.after(async () => {
     for (const c of children) c.kill();
-    await receiver.shutdown();
+    await Promise.allSettled([receiver.shutdown(), unhashed.shutdown()]);
     link.cleanup();
     cgroup.remove(base);
   });
   await receiver.start(host);
+  await unhashed.start(host);
 
   const inClientNs = ['ip', 'netns', 'exec', link.client];
   const inIsolatedNs = ['ip', 'netns', 'exec', link.isolated];
@@ -230,8 +267,14 @@ test('tcp_handshake: successes, refused connects and failures before any SYN car
   }
   const ours = (r: ReadableLogRecord) => r.attributes['process.linux.cgroup'] === cgroup.attribute;
   const total = PER_RUN * (2 * successes.length + failures.length);
-  await waitUntil(() => output.delivered.filter(ours).length >= total, DEADLINE_MS, 'every handshake outcome');
+  await waitUntil(
+    () => output.delivered.filter(ours).length >= total && unhashedOutput.delivered.filter(ours).length >= total,
+    DEADLINE_MS,
+    'every handshake outcome, at both receivers',
+  );
   await receiver.shutdown();
+  await unhashed.shutdown();
+  await assertUnhashedTwin(output.delivered.filter(ours), unhashedOutput.delivered.filter(ours));
 
   const records = output.delivered.filter(ours);
   assert.equal(records.length, total);
