@@ -1,6 +1,6 @@
 // `node dist/bench/record_hash_cost.js [rounds] [seconds]` (root): what writing connection_hash
 // into every event record costs in the kernel. Two copies of each receiver's BPF object are loaded
-// side by side, one with cfg_connection_hash = 1 (what the agent runs) and one with 0, both with
+// side by side, one with cfg_connection_hash = 1 (what the agent runs when a logs pipeline samples) and one with 0, both with
 // events on and their ring buffers drained; both see the very same socket transitions of a
 // loopback churn load, so the difference of their BPF run time (kernel.bpf_stats_enabled) is the
 // hash, with the machine's noise shared by both. The attach order alternates between rounds (the

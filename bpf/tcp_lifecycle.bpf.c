@@ -215,7 +215,8 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 	st->bytes_received_at_established = tp ? tp->bytes_received : 0;
 	TCPSCOPE_READ_TUPLE(sk, st);
 	/* The tuple every event of the socket reports is final here (the local port can be gone by
-	 * CLOSE): hash it now, once. Not for metrics only: no event would carry it. */
+	 * CLOSE): hash it now, once. Not when nothing would read it (metrics only, or no logs
+	 * pipeline samples: cfg_connection_hash). */
 	st->connection_hash = 0;
 	if (cfg_events_enabled && cfg_connection_hash) {
 		struct tcpscope_sampling_subject subject = {};
