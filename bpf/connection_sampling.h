@@ -45,8 +45,17 @@
 #define TCPSCOPE_SAMPLING_FIELD_RETRANSMITS 3           /* tcp.retransmits */
 #define TCPSCOPE_SAMPLING_FIELDS 4
 
-#define TCPSCOPE_SAMPLING_ENDPOINT_BYTES 18
 #define TCPSCOPE_SAMPLING_HASH_SHIFT 11 /* 64 - 53: the agent's unit number uses the top 53 bits */
+
+/* The connection hash as an event record carries it (the `connection_hash` field of
+ * tcp_lifecycle_event and tcp_handshake_event), so that user space never hashes the tuple again:
+ * bits 0..52 hold hash >> 11 (the integer k of the processor's unit number k / 2^53, the only
+ * bits a decision reads), bit 63 says the field is present. 0: absent (the agent hashes the
+ * record's tuple itself, as it does for records of any other origin). */
+#define TCPSCOPE_CONNECTION_HASH_UNIT_BITS 53
+#define TCPSCOPE_CONNECTION_HASH_PRESENT_BIT 63
+#define TCPSCOPE_CONNECTION_HASH_PRESENT (1ULL << TCPSCOPE_CONNECTION_HASH_PRESENT_BIT)
+#define TCPSCOPE_CONNECTION_HASH_UNIT_MASK ((1ULL << TCPSCOPE_CONNECTION_HASH_UNIT_BITS) - 1)
 
 #define TCPSCOPE_SAMPLING_AF_INET 2
 #define TCPSCOPE_SAMPLING_IPPROTO_TCP 6
@@ -77,36 +86,8 @@ struct tcpscope_sampling_subject {
 	__u16 sport;        /* host order */
 	__u16 dport;
 	__u16 local_absent; /* nonzero: the event has no local address (hashed as 18 zero bytes) */
+	__u64 record_hash;  /* nonzero: the event's connection_hash field, used instead of hashing again */
 };
-
-/* One endpoint's canonical bytes: the address in IPv6 form, then the port big-endian. */
-static __always_inline void tcpscope_sampling_endpoint(__u8 *out, __u16 family, const __u8 *addr, __u16 port)
-{
-	if (family == TCPSCOPE_SAMPLING_AF_INET) {
-		TCPSCOPE_UNROLL
-		for (int i = 0; i < 10; i++)
-			out[i] = 0;
-		out[10] = 0xff;
-		out[11] = 0xff;
-		TCPSCOPE_UNROLL
-		for (int i = 0; i < 4; i++)
-			out[12 + i] = addr[i];
-	} else {
-		TCPSCOPE_UNROLL
-		for (int i = 0; i < 16; i++)
-			out[i] = addr[i];
-	}
-	out[16] = port >> 8;
-	out[17] = port & 0xff;
-}
-
-static __always_inline __u64 tcpscope_fnv1a64_bytes(__u64 hash, const __u8 *bytes)
-{
-	TCPSCOPE_UNROLL
-	for (int i = 0; i < TCPSCOPE_SAMPLING_ENDPOINT_BYTES; i++)
-		hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-	return hash;
-}
 
 /*
  * MurmurHash3's 64-bit finaliser: FNV-1a alone barely moves its top bits when only the last
@@ -122,34 +103,99 @@ static __always_inline __u64 tcpscope_fmix64(__u64 h)
 	return h;
 }
 
-/* fmix64(FNV-1a 64) of the connection's 37 canonical bytes, whichever side `a` and `b` are. */
-static __always_inline __u64 tcpscope_connection_hash(const __u8 *a, const __u8 *b)
+/*
+ * The hash, computed from the tuple without building the 37 canonical bytes (it runs once per
+ * socket, and byte arrays on the stack of every inlined copy would not fit the BPF stack):
+ * - FNV-1a over k zero bytes multiplies by prime^k (x ^ 0 = x), so the 10 zero bytes of an IPv4
+ *   endpoint's ::ffff: prefix are one multiplication, and an absent endpoint (18 zero bytes) first
+ *   in the order is a constant;
+ * - two IPv4 endpoints share their 12-byte prefix, so their byte order is that of (address, port);
+ *   an IPv6 one's is its 16 address bytes, then its port; 18 zero bytes never come second.
+ * src/receivers/common/kernel_sampling.test.ts compiles this for the host and checks it against
+ * the processor's byte-wise definition (src/processors/sampling/connection_hash.ts).
+ */
+#define TCPSCOPE_FNV_BASIS 0xcbf29ce484222325ULL
+#define TCPSCOPE_FNV_PRIME 0x100000001b3ULL
+#define TCPSCOPE_FNV_PRIME_POW10 0x18a5210383502249ULL /* prime^10 mod 2^64 */
+#define TCPSCOPE_FNV_ZERO_ENDPOINT 0x77e875b1c7b6a32dULL /* FNV-1a of 18 zero bytes from the basis */
+
+static __always_inline __u64 tcpscope_fnv1a64_port(__u64 hash, __u16 port)
 {
-	int order = 0;
-	TCPSCOPE_UNROLL
-	for (int i = 0; i < TCPSCOPE_SAMPLING_ENDPOINT_BYTES; i++) {
-		if (order == 0)
-			order = (int)a[i] - (int)b[i];
-	}
-	__u64 hash = 0xcbf29ce484222325ULL;
-	if (order <= 0) {
-		hash = tcpscope_fnv1a64_bytes(hash, a);
-		hash = tcpscope_fnv1a64_bytes(hash, b);
-	} else {
-		hash = tcpscope_fnv1a64_bytes(hash, b);
-		hash = tcpscope_fnv1a64_bytes(hash, a);
-	}
-	return tcpscope_fmix64((hash ^ TCPSCOPE_SAMPLING_IPPROTO_TCP) * 0x100000001b3ULL);
+	hash = (hash ^ (port >> 8)) * TCPSCOPE_FNV_PRIME;
+	return (hash ^ (port & 0xff)) * TCPSCOPE_FNV_PRIME;
 }
 
+/* An IPv4 endpoint as ::ffff:a.b.c.d and its port; `addr` is the host-order value of a.b.c.d. */
+static __always_inline __u64 tcpscope_fnv1a64_v4_endpoint(__u64 hash, __u32 addr, __u16 port)
+{
+	hash *= TCPSCOPE_FNV_PRIME_POW10;
+	hash = (hash ^ 0xff) * TCPSCOPE_FNV_PRIME;
+	hash = (hash ^ 0xff) * TCPSCOPE_FNV_PRIME;
+	hash = (hash ^ (addr >> 24)) * TCPSCOPE_FNV_PRIME;
+	hash = (hash ^ ((addr >> 16) & 0xff)) * TCPSCOPE_FNV_PRIME;
+	hash = (hash ^ ((addr >> 8) & 0xff)) * TCPSCOPE_FNV_PRIME;
+	hash = (hash ^ (addr & 0xff)) * TCPSCOPE_FNV_PRIME;
+	return tcpscope_fnv1a64_port(hash, port);
+}
+
+/* An IPv6 endpoint: its 16 address bytes and its port. */
+static __always_inline __u64 tcpscope_fnv1a64_v6_endpoint(__u64 hash, const __u8 *addr, __u16 port)
+{
+	TCPSCOPE_UNROLL
+	for (int i = 0; i < 16; i++)
+		hash = (hash ^ addr[i]) * TCPSCOPE_FNV_PRIME;
+	return tcpscope_fnv1a64_port(hash, port);
+}
+
+static __always_inline __u32 tcpscope_v4_value(const __u8 *addr)
+{
+	return ((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
+}
+
+/* fmix64(FNV-1a 64) of the event's 37 canonical bytes: the processor's connectionHash(). */
 static __always_inline __u64 tcpscope_subject_hash(const struct tcpscope_sampling_subject *subject)
 {
-	__u8 local[TCPSCOPE_SAMPLING_ENDPOINT_BYTES] = {};
-	__u8 peer[TCPSCOPE_SAMPLING_ENDPOINT_BYTES];
-	if (!subject->local_absent)
-		tcpscope_sampling_endpoint(local, subject->family, subject->saddr, subject->sport);
-	tcpscope_sampling_endpoint(peer, subject->family, subject->daddr, subject->dport);
-	return tcpscope_connection_hash(local, peer);
+	__u64 hash;
+	if (subject->family == TCPSCOPE_SAMPLING_AF_INET) {
+		__u32 peer = tcpscope_v4_value(subject->daddr);
+		if (subject->local_absent) {
+			hash = tcpscope_fnv1a64_v4_endpoint(TCPSCOPE_FNV_ZERO_ENDPOINT, peer, subject->dport);
+		} else {
+			__u32 local = tcpscope_v4_value(subject->saddr);
+			int local_first = local < peer || (local == peer && subject->sport <= subject->dport);
+			__u32 low = local_first ? local : peer;
+			__u32 high = local_first ? peer : local;
+			__u16 low_port = local_first ? subject->sport : subject->dport;
+			__u16 high_port = local_first ? subject->dport : subject->sport;
+			hash = tcpscope_fnv1a64_v4_endpoint(TCPSCOPE_FNV_BASIS, low, low_port);
+			hash = tcpscope_fnv1a64_v4_endpoint(hash, high, high_port);
+		}
+	} else if (subject->local_absent) {
+		hash = tcpscope_fnv1a64_v6_endpoint(TCPSCOPE_FNV_ZERO_ENDPOINT, subject->daddr, subject->dport);
+	} else {
+		int order = 0;
+		TCPSCOPE_UNROLL
+		for (int i = 0; i < 16; i++) {
+			if (order == 0)
+				order = (int)subject->saddr[i] - (int)subject->daddr[i];
+		}
+		if (order == 0)
+			order = (int)subject->sport - (int)subject->dport;
+		if (order <= 0) {
+			hash = tcpscope_fnv1a64_v6_endpoint(TCPSCOPE_FNV_BASIS, subject->saddr, subject->sport);
+			hash = tcpscope_fnv1a64_v6_endpoint(hash, subject->daddr, subject->dport);
+		} else {
+			hash = tcpscope_fnv1a64_v6_endpoint(TCPSCOPE_FNV_BASIS, subject->daddr, subject->dport);
+			hash = tcpscope_fnv1a64_v6_endpoint(hash, subject->saddr, subject->sport);
+		}
+	}
+	return tcpscope_fmix64((hash ^ TCPSCOPE_SAMPLING_IPPROTO_TCP) * TCPSCOPE_FNV_PRIME);
+}
+
+/* The `connection_hash` field of an event whose tuple `subject` describes. */
+static __always_inline __u64 tcpscope_record_hash(const struct tcpscope_sampling_subject *subject)
+{
+	return TCPSCOPE_CONNECTION_HASH_PRESENT | (tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT);
 }
 
 #define TCPSCOPE_VOTE_DROP 0
@@ -174,7 +220,10 @@ static __always_inline int tcpscope_sampling_keeps(const volatile struct tcpscop
 		if (i < settings->policy_count && settings->policies[i].kind == TCPSCOPE_SAMPLING_POLICY_HASH)
 			needs_hash = 1;
 	}
-	__u64 unit = needs_hash ? tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT : 0;
+	__u64 unit = 0;
+	if (needs_hash)
+		unit = subject->record_hash ? subject->record_hash & TCPSCOPE_CONNECTION_HASH_UNIT_MASK
+					    : tcpscope_subject_hash(subject) >> TCPSCOPE_SAMPLING_HASH_SHIFT;
 	TCPSCOPE_UNROLL
 	for (int i = 0; i < TCPSCOPE_SAMPLING_MAX_POLICIES; i++) {
 		if (i >= settings->policy_count)

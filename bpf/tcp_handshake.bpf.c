@@ -37,8 +37,11 @@ const volatile __u32 cfg_wakeup_min_bytes = 65536;
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
 const volatile struct tcpscope_sampling_settings cfg_sampling = {};
+/* Events carry connection_hash (connection_sampling.h): on when a logs pipeline of the receiver
+ * samples, as in tcp_lifecycle.bpf.c. */
+const volatile __u32 cfg_connection_hash = 1;
 
-_Static_assert(sizeof(struct tcp_handshake_event) == 96, "event layout changed: update the TS decoder");
+_Static_assert(sizeof(struct tcp_handshake_event) == 104, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_handshake_stats_key) == 16, "stats key layout changed");
 _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
 TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_handshake_stats);
@@ -202,6 +205,8 @@ static __always_inline bool event_wanted(__u8 role, __u32 error, __u64 cgroup_id
  * is the one the event reports. Counted when the processor would drop it. */
 static __always_inline bool sampled_in(struct tcpscope_sampling_subject *subject, __u64 duration, __u32 error)
 {
+	/* The event's connection_hash, hashed here once: the predicate reads it instead of hashing. */
+	subject->record_hash = cfg_connection_hash ? tcpscope_record_hash(subject) : 0;
 	subject->values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = duration;
 	subject->present = 1u << TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS;
 	subject->error = error;
@@ -285,6 +290,7 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 			e->kind = TCP_HANDSHAKE_OUTCOME;
 			e->role = TCP_HANDSHAKE_ROLE_CLIENT;
 			__builtin_memcpy(e->comm, a->comm, TCP_HANDSHAKE_COMM_LEN);
+			e->connection_hash = subject.record_hash;
 			submit(e);
 		}
 	}
@@ -363,6 +369,7 @@ static __always_inline void on_server_established(const struct sock *sk)
 	e->kind = TCP_HANDSHAKE_OUTCOME;
 	e->role = TCP_HANDSHAKE_ROLE_SERVER;
 	__builtin_memset(e->comm, 0, TCP_HANDSHAKE_COMM_LEN);
+	e->connection_hash = subject.record_hash;
 	submit(e);
 }
 
@@ -494,6 +501,7 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	e->kind = TCP_HANDSHAKE_SYNC_FAILURE;
 	e->role = TCP_HANDSHAKE_ROLE_CLIENT;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->connection_hash = subject.record_hash;
 	submit(e);
 done:
 	bpf_map_delete_elem(&tcp_handshake_calls, &tid);

@@ -39,6 +39,10 @@ struct tcp_handshake_event {
 	__u8 kind;           /* TCP_HANDSHAKE_OUTCOME or TCP_HANDSHAKE_SYNC_FAILURE */
 	__u8 role;
 	char comm[TCP_HANDSHAKE_COMM_LEN];
+	/* Appended (the fields above keep their offsets): the sampling hash of the tuple above (for
+	 * sync failures: no local address, 18 zero bytes) when a logs pipeline samples (else 0: absent);
+	 * see TCPSCOPE_CONNECTION_HASH_* in connection_sampling.h (bit 63: present, bits 0..52: hash >> 11). */
+	__u64 connection_hash;
 };
 
 struct tcp_handshake_stats_key {

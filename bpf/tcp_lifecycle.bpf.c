@@ -24,8 +24,12 @@ const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
 const volatile struct tcpscope_sampling_settings cfg_sampling = {};
+/* Events carry connection_hash (connection_sampling.h): on when a logs pipeline of the receiver
+ * samples (CreateSettings.logsSampled). Off otherwise: nothing would read it, and hashing at each
+ * ESTABLISHED was measurable here (bench/record_hash_cost.ts compares both, attached at once). */
+const volatile __u32 cfg_connection_hash = 1;
 
-_Static_assert(sizeof(struct tcp_lifecycle_event) == 120, "event layout changed: update the TS decoder");
+_Static_assert(sizeof(struct tcp_lifecycle_event) == 128, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout changed");
 _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
 TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
@@ -33,7 +37,13 @@ TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
 
 /* What we remember about one socket between its transitions. */
 struct sock_state {
-	__u64 syn_ns;
+	/* One slot, two lives, so that the entry keeps its measured size: until ESTABLISHED, when the
+	 * SYN was sent (read once, for the handshake duration); from ESTABLISHED on, the connection
+	 * hash every event of the socket carries (hashed once per socket, not once per event). */
+	union {
+		__u64 syn_ns;
+		__u64 connection_hash;
+	};
 	__u64 established_ns;
 	__u64 cgroup_id;
 	__u64 bytes_acked_at_established;
@@ -143,6 +153,7 @@ static __always_inline bool sampled_in(const struct sock_state *st, struct tcpsc
 	subject->family = st->family;
 	subject->sport = st->sport;
 	subject->dport = st->dport;
+	subject->record_hash = st->connection_hash;
 	if (tcpscope_sampling_keeps(&cfg_sampling, subject))
 		return true;
 	tcpscope_count(&tcp_lifecycle_sampled_out, 0);
@@ -179,6 +190,7 @@ static __always_inline struct tcp_lifecycle_event *reserve_event(const struct so
 	e->kind = kind;
 	e->role = st->role;
 	__builtin_memcpy(e->comm, st->comm, TCP_LIFECYCLE_COMM_LEN);
+	e->connection_hash = st->connection_hash;
 	return e;
 }
 
@@ -202,6 +214,19 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 	st->bytes_acked_at_established = tp ? tp->bytes_acked : 0;
 	st->bytes_received_at_established = tp ? tp->bytes_received : 0;
 	TCPSCOPE_READ_TUPLE(sk, st);
+	/* The tuple every event of the socket reports is final here (the local port can be gone by
+	 * CLOSE): hash it now, once. Not when nothing would read it (metrics only, or no logs
+	 * pipeline samples: cfg_connection_hash). */
+	st->connection_hash = 0;
+	if (cfg_events_enabled && cfg_connection_hash) {
+		struct tcpscope_sampling_subject subject = {};
+		subject.saddr = st->saddr;
+		subject.daddr = st->daddr;
+		subject.family = st->family;
+		subject.sport = st->sport;
+		subject.dport = st->dport;
+		st->connection_hash = tcpscope_record_hash(&subject);
+	}
 }
 
 static __always_inline void count_established(const struct sock_state *st)
@@ -217,12 +242,13 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	if (oldstate == TCP_SYN_SENT)
 		st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
 	if (st) {
+		__u64 handshake_ns = now - st->syn_ns; /* read before fill_established reuses its slot */
 		fill_established(sk, st, now);
 		count_established(st);
 		mark_tracked(sk, st->role, 1);
 		/* tcp.connect carries tcp.handshake.duration: SYN sent -> ESTABLISHED */
 		struct tcpscope_sampling_subject subject = {};
-		subject.values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = now - st->syn_ns;
+		subject.values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = handshake_ns;
 		subject.present = 1u << TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS;
 		struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CONNECT, now, &subject);
 		if (e) {

@@ -50,6 +50,10 @@ struct tcp_lifecycle_event {
 	__u8 kind;               /* TCP_LIFECYCLE_EVENT_* */
 	__u8 role;               /* TCP_LIFECYCLE_ROLE_* */
 	char comm[TCP_LIFECYCLE_COMM_LEN];
+	/* Appended (the fields above keep their offsets): the sampling hash of the tuple above, hashed
+	 * once per socket at ESTABLISHED when a logs pipeline samples (else 0: absent); see
+	 * TCPSCOPE_CONNECTION_HASH_* in connection_sampling.h (bit 63: present, bits 0..52: hash >> 11). */
+	__u64 connection_hash;
 };
 
 struct tcp_lifecycle_stats_key {

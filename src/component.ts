@@ -83,6 +83,12 @@ export interface CreateSettings {
    * the processors still run. Absent when the pipelines sample differently or not at all.
    */
   readonly logsSampling?: SamplingPredicate;
+  /**
+   * Receivers only: whether any logs pipeline this receiver feeds has a sampling processor,
+   * wherever it stands. false: records need not carry what only sampling reads (the kernel's
+   * connection hash, which costs kernel time per socket). Absent: as if true.
+   */
+  readonly logsSampled?: boolean;
 }
 
 /**

@@ -21,7 +21,7 @@ import { EventDelayAppender, EventDelays } from './event_delay';
 import { ExporterDropsAppender } from './exporter_drops';
 import { fanout } from './fanout';
 import type { FactoryOfKind, FactoryRegistry } from './registry';
-import { samplingPushdownFor } from './sampling_pushdown';
+import { logsPipelinesSample, samplingPushdownFor } from './sampling_pushdown';
 
 export interface GraphEntry {
   /** `exporter "debug"`, `processor "sampling" in pipeline logs`: for log lines and errors. */
@@ -72,7 +72,12 @@ export function buildGraph(config: ValidatedConfig, registry: FactoryRegistry, s
     const consumers: Consumers = next;
     const logsPeerEvents = peerEvents(text, config, registry);
     const pushdown = samplingPushdownFor(text, config, registry);
-    const receiverSettings: CreateSettings = { ...settingsFor(settings, spec.id, text), logsPeerEvents, logsSampling: pushdown.sampling };
+    const receiverSettings: CreateSettings = {
+      ...settingsFor(settings, spec.id, text),
+      logsPeerEvents,
+      logsSampling: pushdown.sampling,
+      logsSampled: logsPipelinesSample(text, config, registry),
+    };
     if (pushdown.notPushedDown) receiverSettings.logger.info(`sampling is not pushed down to the receiver: ${pushdown.notPushedDown}`);
     const receiver = create(label, () => factory.create(receiverSettings, spec.config, consumers));
     receiverEntries.push({ label, component: receiver });

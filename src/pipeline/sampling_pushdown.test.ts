@@ -9,7 +9,7 @@ import type { SamplingConfig } from '../processors/sampling/config';
 import { agentResource } from '../resource';
 import { FactoryRegistry } from './registry';
 import { buildService } from './service';
-import { samplingPushdownFor, type SamplingPushdown } from './sampling_pushdown';
+import { logsPipelinesSample, samplingPushdownFor, type SamplingPushdown } from './sampling_pushdown';
 
 // A processor that declares nothing about its effect on events: nothing after it may move ahead.
 const opaque: ProcessorFactory = {
@@ -92,12 +92,22 @@ describe('sampling push-down from the pipelines', () => {
     it(c.name, () => assert.deepEqual(pushdownOf(config(c.pipelines)), c.want));
   }
 
+  it('whether any logs pipeline samples, wherever the processor stands (the kernel hashes only then)', () => {
+    const samples = (yaml: string, receiver = 'tcp_lifecycle') => logsPipelinesSample(receiver, validateConfig(parseConfigText(yaml, 'test.yaml', {}), registry), registry);
+    assert.equal(samples(config({ logs: { processors: ['sampling'] } })), true);
+    assert.equal(samples(config({ logs: { processors: ['opaque', 'sampling'] } })), true, 'after a processor that stops push-down');
+    assert.equal(samples(config({ logs: { processors: ['sampling'] }, 'logs/raw': { processors: [] } })), true, 'one of two pipelines');
+    assert.equal(samples(config({ logs: { processors: [] } })), false);
+    assert.equal(samples(config({ logs: { processors: ['sampling'] } }), 'tcp_handshake'), false, 'metrics pipelines only');
+  });
+
   it('a receiver in metrics pipelines only is told nothing', () => {
     assert.deepEqual(pushdownOf(config({ logs: { processors: ['sampling'] } }), 'tcp_handshake'), {});
   });
 
   it('the graph hands each receiver its predicate, and says why when there is none', () => {
     const seen = new Map<string, SamplingConfig | undefined>();
+    const sampled = new Map<string, boolean | undefined>();
     const source: ReceiverFactory = {
       kind: 'receiver',
       type: 'source',
@@ -105,6 +115,7 @@ describe('sampling push-down from the pipelines', () => {
       schema: {},
       create: (settings: CreateSettings) => {
         seen.set(settings.id.text, settings.logsSampling);
+        sampled.set(settings.id.text, settings.logsSampled);
         return { start: async () => undefined, shutdown: async () => undefined };
       },
     };
@@ -130,6 +141,7 @@ service:
     buildService(validateConfig(parseConfigText(yaml, 'test.yaml', {}), fakes), fakes, { resource: agentResource(), logger });
     assert.deepEqual(seen.get('source/a'), sampling(0.1));
     assert.equal(seen.get('source/b'), undefined);
+    assert.deepEqual([...sampled], [['source/a', true], ['source/b', true]], 'both feed a pipeline that samples');
     assert.deepEqual(lines, ['INFO  source/b: sampling is not pushed down to the receiver: pipeline logs/raw does not sample']);
   });
 });

@@ -35,10 +35,19 @@ function pipelinePredicate(pipeline: PipelineSpec, config: ValidatedConfig, regi
   return { reason: `pipeline ${pipeline.id.text} does not sample` };
 }
 
+/**
+ * Whether any logs pipeline `receiver` feeds has a sampling processor, wherever it stands: then the
+ * receiver's records carry what sampling reads (the kernel's connection hash), else they need not.
+ */
+export function logsPipelinesSample(receiver: string, config: ValidatedConfig, registry: FactoryRegistry): boolean {
+  return config.pipelines.some(
+    (p) => p.id.signal === 'logs' && p.receivers.includes(receiver) && p.processors.some((text) => effectOf(text, config, registry)?.kind === 'samples'),
+  );
+}
+
 export function samplingPushdownFor(receiver: string, config: ValidatedConfig, registry: FactoryRegistry): SamplingPushdown {
+  if (!logsPipelinesSample(receiver, config, registry)) return {};
   const pipelines = config.pipelines.filter((p) => p.id.signal === 'logs' && p.receivers.includes(receiver));
-  const samples = pipelines.some((p) => p.processors.some((text) => effectOf(text, config, registry)?.kind === 'samples'));
-  if (!samples) return {};
   const predicates: { pipeline: string; sampling: SamplingPredicate }[] = [];
   for (const pipeline of pipelines) {
     const predicate = pipelinePredicate(pipeline, config, registry);

@@ -81,6 +81,13 @@ class AddedAttributesLogRecord implements OtlpJsonLogRecord {
     return value !== undefined ? value : this.base.attribute(key);
   }
 
+  /** The wrapped record's own connection hash, if it has one: added attributes never change the
+   * tuple (a key already set is never wrapped), see src/processors/sampling/known_connection_hash.ts. */
+  connectionHash(): number | undefined {
+    const base = this.base as { connectionHash?: () => number | undefined };
+    return typeof base.connectionHash === 'function' ? base.connectionHash() : undefined;
+  }
+
   otlpJson(appended: string): string {
     return this.base.otlpJson(appended === '' || this.json === '' ? this.json + appended : `${this.json},${appended}`);
   }

@@ -5,6 +5,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer, Host, Processor } from '../../component';
 import { ATTR } from '../../telemetry/attributes';
 import type { SamplingConfig } from './config';
+import { knownConnectionHash } from './known_connection_hash';
 import { decide, decideBy } from './sampler';
 import { isOtlpJsonLogRecord, withAddedAttributes } from '../../telemetry/otlp_encodable';
 
@@ -40,7 +41,11 @@ export class SamplingProcessor implements Processor<'logs'> {
   consume(records: readonly ReadableLogRecord[]): Promise<void> {
     const kept: ReadableLogRecord[] = [];
     for (const record of records) {
-      const decision = isOtlpJsonLogRecord(record) ? decideBy(this.config, (key) => record.attribute(key)) : decide(this.config, record.attributes);
+      // The record's own connection hash when it has one (kernel records do): no rehashing.
+      const knownUnit = knownConnectionHash(record);
+      const decision = isOtlpJsonLogRecord(record)
+        ? decideBy(this.config, (key) => record.attribute(key), knownUnit)
+        : decide(this.config, record.attributes, knownUnit);
       if (!decision.keep) {
         this.decided.dropped++;
         continue;

@@ -13,7 +13,8 @@ type Attrs = Readonly<Record<string, unknown>>;
 /** One attribute of the event (a record's attribute lookup spares building its map). */
 export type AttributeLookup = (key: string) => unknown;
 
-function hashUnit(a: AttributeLookup): number {
+/** The event's connection hash from its address and port attributes (absent: '' and 0). */
+export function attributeConnectionUnit(a: AttributeLookup): number {
   return connectionUnit(
     { address: String(a(ATTR.localAddress.key) ?? ''), port: Number(a(ATTR.localPort.key) ?? 0) },
     { address: String(a(ATTR.peerAddress.key) ?? ''), port: Number(a(ATTR.peerPort.key) ?? 0) },
@@ -33,15 +34,19 @@ function evaluate(policy: SamplingPolicy, a: AttributeLookup, unit: () => number
   return { keep, probability: 1 };
 }
 
-export function decide(config: SamplingConfig, attributes: Attrs): Decision {
-  return decideBy(config, (key) => attributes[key]);
+/**
+ * `knownUnit`: the event's connection hash when its record already has it (the kernel's, see
+ * known_connection_hash.ts), which must equal what hashing its address and port attributes gives.
+ */
+export function decide(config: SamplingConfig, attributes: Attrs, knownUnit?: number): Decision {
+  return decideBy(config, (key) => attributes[key], knownUnit);
 }
 
 /** decide() over an attribute lookup. */
-export function decideBy(config: SamplingConfig, attribute: AttributeLookup): Decision {
+export function decideBy(config: SamplingConfig, attribute: AttributeLookup, knownUnit?: number): Decision {
   if (config.keep_errors && attribute(ATTR.errorType.key) !== undefined) return { keep: true, probability: 1 };
-  let cached: number | undefined;
-  const unit = () => (cached ??= hashUnit(attribute));
+  let cached = knownUnit;
+  const unit = () => (cached ??= attributeConnectionUnit(attribute));
   const results = config.policies.map((p) => evaluate(p, attribute, unit));
   if (config.combine === 'any') {
     const kept = results.filter((r) => r.keep);

@@ -84,6 +84,38 @@ describe('sampling processor', () => {
     assert.deepEqual(p.counts(), { kept: 1, dropped: 1 });
   });
 
+  it('decides by a record\'s own connection hash when it has one, else by hashing its attributes', async () => {
+    class Hashed {
+      constructor(
+        readonly attributes: Record<string, unknown>,
+        private readonly hash: number | undefined,
+      ) {}
+      connectionHash(): number | undefined {
+        return this.hash;
+      }
+    }
+    const c = config({ keep_errors: false, policies: [{ hash: { ratio: 0.5 } }] });
+    // Tuples on either side of the ratio by their attributes' hash.
+    const tuples = Array.from({ length: 40 }, (_, i) => side(['198.18.0.1', 20000 + i], ['198.18.0.2', 443]));
+    const unit = (a: Record<string, unknown>) => connectionUnit({ address: String(a['network.local.address']), port: Number(a['network.local.port']) }, { address: String(a['network.peer.address']), port: Number(a['network.peer.port']) });
+    assert.ok(tuples.some((a) => unit(a) < 0.5) && tuples.some((a) => unit(a) >= 0.5));
+    const run = async (records: unknown[]) => {
+      const got: ReadableLogRecord[] = [];
+      await new SamplingProcessor(c, { consume: async (r) => void got.push(...r) }).consume(records as ReadableLogRecord[]);
+      return got.map((r) => r.attributes['network.local.port']);
+    };
+    const byAttributes = tuples.filter((a) => unit(a) < 0.5).map((a) => a['network.local.port']);
+    // The record's hash is what decides (the processor does not hash again): the complement here.
+    assert.deepEqual(await run(tuples.map((a) => new Hashed(a, unit(a) < 0.5 ? 0.75 : 0.25))), tuples.filter((a) => unit(a) >= 0.5).map((a) => a['network.local.port']));
+    // The true hash decides as hashing the attributes does.
+    assert.deepEqual(await run(tuples.map((a) => new Hashed(a, unit(a)))), byAttributes);
+    // Fallbacks: a record whose hash is absent, and a plain record without the capability.
+    assert.deepEqual(await run(tuples.map((a) => new Hashed(a, undefined))), byAttributes);
+    assert.deepEqual(await run(tuples.map((a) => ({ attributes: a }))), byAttributes);
+    assert.deepEqual(decide(c, tuples[0], 0.49), { keep: true, probability: 0.5 });
+    assert.deepEqual(decide(c, tuples[0], 0.5), { keep: false, probability: 0 });
+  });
+
   it('is refused in a metrics pipeline, with a message naming the processor', () => {
     const yaml = `receivers: {tcp_lifecycle: }
 processors: {sampling: {policies: [{hash: {ratio: 0.5}}]}}

@@ -27,6 +27,8 @@ const EPERM = 1;
 
 /** The `const volatile` global of bpf/connection_sampling.h in every program with events. */
 const SAMPLING_GLOBAL = 'cfg_sampling';
+/** The `const volatile` switch of the connection hash in event records (on unless set to 0). */
+const CONNECTION_HASH_GLOBAL = 'cfg_connection_hash';
 
 export interface KernelReceiverSettings {
   readonly collection_interval: DurationSetting;
@@ -148,6 +150,8 @@ export class KernelReceiver implements Receiver, ReportsReadiness {
     const bpf = BpfObject.openAndLoad(this.objectPath, (object) => {
       this.spec.prepare(object, logs !== undefined);
       if (sampling) object.setGlobal(SAMPLING_GLOBAL, sampling.settings);
+      // The hash costs kernel time per socket and only sampling reads it (bpf/connection_sampling.h).
+      if (this.spec.eventsMap && this.settings.logsSampled === false) object.setGlobalU32(CONNECTION_HASH_GLOBAL, 0);
     });
     try {
       this.spec.initialize?.(bpf);

@@ -1,5 +1,6 @@
 // Decodes tcp_handshake_event records (bpf/tcp_handshake.h).
 import { formatAddress, type IpAddress } from '../../host/ip_address';
+import { recordConnectionHash } from '../common/record_connection_hash';
 import type { HandshakeRole } from '../common/workload_attributes';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 
@@ -21,6 +22,8 @@ export interface HandshakeEvent {
   readonly localPort?: number;
   readonly peer: IpAddress;
   readonly peerPort: number;
+  /** The kernel's connection hash of the tuple in [0, 1) (the sampling processor's connectionUnit). */
+  readonly connectionHash?: number;
 }
 
 export class HandshakeDecodeError extends Error {}
@@ -50,5 +53,6 @@ export function decodeHandshakeEvent(buf: Buffer, offset: number, length: number
     localPort: kind === 'outcome' ? buf.readUInt16LE(offset + F.sport.offset) : undefined,
     peer: formatAddress(family, buf, offset + F.daddr.offset),
     peerPort: buf.readUInt16LE(offset + F.dport.offset),
+    connectionHash: recordConnectionHash(buf, offset + F.connection_hash.offset),
   };
 }

@@ -3,7 +3,7 @@ import type { FieldLayout } from '../tcp_lifecycle/layout';
 import { DURATION_BUCKETS } from '../common/duration_buckets';
 
 export const EVENT_STRUCT = 'tcp_handshake_event';
-export const EVENT_SIZE = 96;
+export const EVENT_SIZE = 104;
 export const EVENT_FIELDS = {
   timestamp_ns: { offset: 0, size: 8 },
   duration_ns: { offset: 8, size: 8 },
@@ -20,6 +20,8 @@ export const EVENT_FIELDS = {
   kind: { offset: 78, size: 1 },
   role: { offset: 79, size: 1 },
   comm: { offset: 80, size: 16 },
+  /** Appended: see src/receivers/common/record_connection_hash.ts. */
+  connection_hash: { offset: 96, size: 8 },
 } as const satisfies Record<string, FieldLayout>;
 
 export const STATS_KEY_STRUCT = 'tcp_handshake_stats_key';

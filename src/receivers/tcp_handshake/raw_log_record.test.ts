@@ -135,5 +135,5 @@ test('records of another size or kind are refused', () => {
   const batch = Buffer.concat([Buffer.from([EVENT_SIZE, 0, 0, 0]), eventBytes({ kind: 9 })]);
   const rawBatch = new RawEventCaches(context).batch(batch, [1, 2]);
   assert.throws(() => HandshakeRawLogRecord.decode(rawBatch, 4, EVENT_SIZE), /unknown tcp_handshake event kind 9/);
-  assert.throws(() => HandshakeRawLogRecord.decode(rawBatch, 4, 10), /of 10 bytes, expected 96/);
+  assert.throws(() => HandshakeRawLogRecord.decode(rawBatch, 4, 10), /of 10 bytes, expected 104/);
 });

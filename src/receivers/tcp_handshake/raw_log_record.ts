@@ -11,6 +11,7 @@ import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_jso
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
 import { startRecordJson, u64Number } from '../common/raw_events';
+import { recordConnectionHash } from '../common/record_connection_hash';
 import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { handshakeAttributes } from './log_records';
@@ -86,6 +87,11 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
 
   private get isOutcome(): boolean {
     return this.batch.bytes[this.offset + F.kind.offset] === CONSTANTS.TCP_HANDSHAKE_OUTCOME;
+  }
+
+  /** The kernel's connection hash of this record's tuple (KnownConnectionHash of the sampling processor). */
+  connectionHash(): number | undefined {
+    return recordConnectionHash(this.batch.bytes, this.offset + F.connection_hash.offset);
   }
 
   attribute(key: string): AttributeValue | undefined {

@@ -1,6 +1,9 @@
 // Golden test: records captured from the kernel (testdata/events.hex, one record per line:
 // connect/accept/close of a v4-mapped and an IPv6 loopback connection carrying 33 bytes one way
 // and 77 the other) decode to testdata/events.golden.json. Regenerate with UPDATE_GOLDEN=1.
+// The records were captured before the kernel appended connection_hash: its 8 bytes were appended
+// to each line afterwards, written as the kernel writes them (test/kernel/sampling_pushdown_hash
+// checks that against real records), from the sampling processor's hash of the record's tuple.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +11,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../paths';
 import { decodeLifecycleEvent, DecodeError } from './decoder';
 import { EVENT_SIZE } from './layout';
+import { connectionUnit } from '../../processors/sampling/connection_hash';
 
 const TESTDATA = join(PACKAGE_ROOT, 'src', 'receivers', 'tcp_lifecycle', 'testdata');
 
@@ -32,6 +36,18 @@ test('golden records say what the capture did', () => {
   assert.deepEqual(golden.map((e) => e.local.type).sort(), ['ipv4', 'ipv4', 'ipv4', 'ipv4', 'ipv6', 'ipv6', 'ipv6', 'ipv6']);
   const bytes = golden.filter((e) => e.close).map((e) => `${e.role}:${e.close!.bytesSent}/${e.close!.bytesReceived}`).sort();
   assert.deepEqual(bytes, ['client:33/77', 'client:33/77', 'server:77/33', 'server:77/33']);
+});
+
+test('golden records: the four records of each connection carry one connection hash, the processor\'s', () => {
+  const records = readFileSync(join(TESTDATA, 'events.hex'), 'utf8').trim().split('\n').map((h) => Buffer.from(h, 'hex'));
+  const events = records.map((r) => decodeLifecycleEvent(r, 0, r.length));
+  for (const e of events) {
+    assert.equal(e.connectionHash, connectionUnit({ address: e.local.text, port: e.localPort }, { address: e.peer.text, port: e.peerPort }));
+  }
+  assert.equal(new Set(events.map((e) => e.connectionHash)).size, 2, 'two connections, one hash each');
+  const absent = Buffer.from(records[0]);
+  absent.fill(0, EVENT_SIZE - 8);
+  assert.equal(decodeLifecycleEvent(absent, 0, EVENT_SIZE).connectionHash, undefined, 'a record without it decodes, without it');
 });
 
 test('a record of the wrong size or kind is a DecodeError', () => {

@@ -1,5 +1,6 @@
 // Decodes tcp_lifecycle_event records (bpf/tcp_lifecycle.h) from a ring buffer batch.
 import { formatAddress, type IpAddress } from '../../host/ip_address';
+import { recordConnectionHash } from '../common/record_connection_hash';
 import type { HandshakeRole } from '../common/workload_attributes';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 
@@ -25,6 +26,8 @@ export interface LifecycleEvent {
   readonly handshakeNs?: bigint;
   /** Present on close only. */
   readonly close?: CloseFields;
+  /** The kernel's connection hash of the tuple in [0, 1) (the sampling processor's connectionUnit). */
+  readonly connectionHash?: number;
 }
 
 export interface CloseFields {
@@ -83,5 +86,6 @@ export function decodeLifecycleEvent(buf: Buffer, offset: number, length: number
             srttUs: buf.readUInt32LE(offset + F.srtt_us.offset),
           }
         : undefined,
+    connectionHash: recordConnectionHash(buf, offset + F.connection_hash.offset),
   };
 }

@@ -7,7 +7,7 @@ export interface FieldLayout {
 }
 
 export const EVENT_STRUCT = 'tcp_lifecycle_event';
-export const EVENT_SIZE = 120;
+export const EVENT_SIZE = 128;
 export const EVENT_FIELDS = {
   timestamp_ns: { offset: 0, size: 8 },
   duration_ns: { offset: 8, size: 8 },
@@ -28,6 +28,8 @@ export const EVENT_FIELDS = {
   kind: { offset: 102, size: 1 },
   role: { offset: 103, size: 1 },
   comm: { offset: 104, size: 16 },
+  /** Appended: see src/receivers/common/record_connection_hash.ts. */
+  connection_hash: { offset: 120, size: 8 },
 } as const satisfies Record<string, FieldLayout>;
 
 export const STATS_KEY_STRUCT = 'tcp_lifecycle_stats_key';

@@ -203,5 +203,5 @@ test('records of another size or kind are refused as decode errors', () => {
   const { batch } = batchOf([{ kind: 9 }]);
   const raw = new RawEventCaches(context).batch(batch, observed);
   assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE), /unknown tcp_lifecycle event kind 9/);
-  assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE - 8), /of 112 bytes, expected 120/);
+  assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE - 8), /of 120 bytes, expected 128/);
 });

@@ -11,6 +11,7 @@ import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
 import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
 import { startRecordJson, u64Number } from '../common/raw_events';
+import { recordConnectionHash } from '../common/record_connection_hash';
 import { cString, decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
@@ -91,6 +92,11 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
       this.built = lifecycleAttributes(decodeLifecycleEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
     }
     return this.built;
+  }
+
+  /** The kernel's connection hash of this record's tuple (KnownConnectionHash of the sampling processor). */
+  connectionHash(): number | undefined {
+    return recordConnectionHash(this.batch.bytes, this.offset + F.connection_hash.offset);
   }
 
   attribute(key: string): AttributeValue | undefined {
