@@ -1,8 +1,10 @@
 // Pieces of the OTLP/JSON (proto3 JSON mapping) of a LogRecord, exactly as
 // @opentelemetry/otlp-transformer plus the file exporter's proto3 replacer write them: shared by
 // the file exporter's direct writer and by records that encode themselves (otlp_encodable.ts), so
-// both produce the same bytes from one definition.
+// both produce the same bytes from one definition. The write* functions at the end write the same
+// texts' UTF-8 bytes into a JsonByteWriter.
 import type { HrTime } from '@opentelemetry/api';
+import { fragment, type JsonByteWriter, type JsonFragment } from './json_byte_writer';
 
 /** `"timeUnixNano"` text of an HrTime (fixed64 as a decimal string). */
 export function nanosText(time: HrTime): string {
@@ -72,4 +74,95 @@ export function attributesJson(attributes: Readonly<Record<string, unknown>>): s
     first = false;
   }
   return out;
+}
+
+// The same pieces written into a JsonByteWriter (json_byte_writer.ts): the bytes of the texts
+// above, without the texts.
+
+/** What nanosText writes, as bytes. */
+export function writeNanos(w: JsonByteWriter, time: HrTime): void {
+  const [seconds, ns] = time;
+  if (!(Number.isInteger(ns) && ns >= 0 && ns < 1e9 && Number.isSafeInteger(seconds) && seconds >= 0)) {
+    w.ascii(nanosText(time));
+  } else if (seconds === 0) {
+    w.uint(ns);
+  } else {
+    w.uint(seconds);
+    w.paddedUint(ns, 9);
+  }
+}
+
+/** What int64Text writes, as bytes. */
+export function writeInt64(w: JsonByteWriter, value: number): void {
+  if (value >= 0 && Number.isSafeInteger(value)) w.uint(value);
+  else w.ascii(int64Text(value));
+}
+
+const INT_VALUE = fragment('{"intValue":"');
+const INT_VALUE_END = fragment('"}');
+const DOUBLE_VALUE = fragment('{"doubleValue":');
+const STRING_VALUE = fragment('{"stringValue":');
+const TRUE_VALUE = fragment('{"boolValue":true}');
+const FALSE_VALUE = fragment('{"boolValue":false}');
+
+/** What numberValueJson writes, as bytes. */
+export function writeNumberValue(w: JsonByteWriter, value: number): void {
+  if (Number.isInteger(value)) {
+    w.bytes(INT_VALUE);
+    writeInt64(w, value);
+    w.bytes(INT_VALUE_END);
+  } else if (Number.isFinite(value)) {
+    w.bytes(DOUBLE_VALUE);
+    w.ascii(String(value));
+    w.byte(0x7d);
+  } else {
+    w.ascii(numberValueJson(value));
+  }
+}
+
+/** What scalarValueJson writes, as bytes; false (and nothing written) when the value is not a scalar. */
+export function writeScalarValue(w: JsonByteWriter, value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+      w.bytes(STRING_VALUE);
+      w.string(value);
+      w.byte(0x7d);
+      return true;
+    case 'number':
+      writeNumberValue(w, value);
+      return true;
+    case 'boolean':
+      w.bytes(value ? TRUE_VALUE : FALSE_VALUE);
+      return true;
+    default:
+      return false;
+  }
+}
+
+const keyPrefixBytes = new Map<string, JsonFragment>();
+
+/** keyPrefix(key) as bytes. */
+export function keyPrefixFragment(key: string): JsonFragment {
+  let prefix = keyPrefixBytes.get(key);
+  if (prefix === undefined) {
+    prefix = fragment(keyPrefix(key));
+    if (keyPrefixBytes.size < 4096) keyPrefixBytes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * What attributesJson writes, as bytes; false when a value is not a scalar (then part of the
+ * pairs may have been written: the caller cuts back).
+ */
+export function writeAttributes(w: JsonByteWriter, attributes: Readonly<Record<string, unknown>>): boolean {
+  let first = true;
+  for (const key in attributes) {
+    if (!first) w.byte(0x2c);
+    first = false;
+    w.bytes(keyPrefixFragment(key));
+    if (!writeScalarValue(w, attributes[key])) return false;
+    w.byte(0x7d);
+  }
+  return true;
 }
