@@ -1,4 +1,5 @@
-// `node dist/bench/event_path.js [--rounds R] [--events N] [--rate EPS] [--semi 32,16,8] [--k8s]`:
+// `node dist/bench/event_path.js [--rounds R] [--events N] [--rate EPS] [--semi 32,16,8] [--k8s]
+// [--paths decoded,raw] [--baseline DIR]`:
 // the agent's event path in user space, from ring batches to the file exporter writing OTLP/JSON
 // to /dev/null, fed at a fixed rate with the same synthetic batches (churn-shaped, 256 records,
 // a fresh Buffer per batch as the addon hands over), so that two variants see identical input:
@@ -6,8 +7,11 @@
 // (LifecycleRawLogRecord), each under each --max-semi-space-size. Each run is its own process,
 // variants alternate (rotated each round); it reports process CPU per event (user+system, robust
 // to other load on the machine) and peak RSS (VmHWM). No BPF: the kernel side is not measured.
+// `--baseline DIR` (another built checkout, e.g. a worktree of main) runs each variant from DIR's
+// dist/ too, alternating with this one, so that a change is measured against its base in one run.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer } from '../src/component';
@@ -112,13 +116,19 @@ function median(values: number[]): number {
 function driver(): void {
   const rounds = Number(arg('rounds', '3'));
   const semis = arg('semi', '32').split(',').map(Number);
+  const paths = arg('paths', 'decoded,raw').split(',') as Path[];
+  const baseline = arg('baseline', '');
   const forwarded = ['--events', arg('events', '400000'), '--rate', arg('rate', '40000'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
-  const variants = semis.flatMap((semi) => (['decoded', 'raw'] as const).map((path) => ({ path, semi, name: `${path}, semi-space ${semi} MB` })));
+  const builds = [{ label: '', script: __filename }];
+  if (baseline) builds.push({ label: `${baseline}: `, script: join(baseline, 'dist', 'bench', 'event_path.js') });
+  const variants = semis.flatMap((semi) =>
+    paths.flatMap((path) => builds.map((b) => ({ path, semi, script: b.script, name: `${b.label}${path}, semi-space ${semi} MB` }))),
+  );
   const results = new Map<string, Result[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(k + round) % variants.length];
-      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, __filename, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
+      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, v.script, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
       if (run.status !== 0) throw new Error(`${v.name}: exit ${run.status}: ${run.stderr}`);
       const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
       results.get(v.name)!.push(result);

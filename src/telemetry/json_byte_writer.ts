@@ -20,7 +20,10 @@ const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 /** 10^0 .. 10^15: a number below 2^53 has at most 16 digits. */
 const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
-/** Copying byte by byte beats Buffer#set's call overhead below this length (measured: ~32). */
+/** "00".."99" as ASCII codes, two per number. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
+
+/** Fragments up to this length are copied byte by byte (as fast as Buffer#set there, measured; at 64 slower). */
 const SHORT = 24;
 
 export class JsonByteWriter {
@@ -116,12 +119,22 @@ export class JsonByteWriter {
     let at = start + width;
     this.length = at;
     let v = value;
-    while (at > start) {
+    // Above 2^31 in doubles, exactly: (v - digit) / 10 is exact where Math.floor(v / 10) can round up.
+    while (v > 0x7fffffff && at > start) {
       const digit = v % 10;
       buf[--at] = 48 + digit;
-      // Exact for every integer below 2^53, where Math.floor(v / 10) can round up.
       v = (v - digit) / 10;
     }
+    // Below, in 32-bit integers, two digits at a time.
+    let n = v | 0;
+    while (at - start >= 2) {
+      const q = (n / 100) | 0;
+      const pair = (n - q * 100) << 1;
+      buf[--at] = DIGIT_PAIRS[pair + 1];
+      buf[--at] = DIGIT_PAIRS[pair];
+      n = q;
+    }
+    if (at > start) buf[--at] = 48 + (n % 10);
   }
 
   /** A JSON string literal of `value`, exactly as JSON.stringify writes it, in UTF-8. */

@@ -47,7 +47,7 @@ function addedJson(added: Attributes): JsonFragment | undefined {
 // A record wrapped twice (local then peer attributes, or then a sampling probability) writes two
 // sets one after the other: their concatenation is cached per pair of cached sets, so a write
 // still copies one fragment.
-const COMMA = 0x2c;
+const COMMA = Buffer.from(',');
 const joinedSets = new WeakMap<JsonFragment, WeakMap<JsonFragment, JsonFragment>>();
 
 function joined(first: JsonFragment, second: JsonFragment | undefined): JsonFragment {
@@ -57,11 +57,8 @@ function joined(first: JsonFragment, second: JsonFragment | undefined): JsonFrag
   if (bySecond === undefined) joinedSets.set(first, (bySecond = new WeakMap()));
   let both = bySecond.get(second);
   if (both === undefined) {
-    const bytes = new Uint8Array(first.length + 1 + second.length);
-    bytes.set(first, 0);
-    bytes[first.length] = COMMA;
-    bytes.set(second, first.length + 1);
-    both = bytes;
+    // A Buffer like every other fragment, so that the writer's copy sees one kind of array.
+    both = Buffer.concat([first, COMMA, second]);
     bySecond.set(second, both);
   }
   return both;

@@ -81,11 +81,11 @@ export function attributesJson(attributes: Readonly<Record<string, unknown>>): s
 
 /** What nanosText writes, as bytes. */
 export function writeNanos(w: JsonByteWriter, time: HrTime): void {
-  const [seconds, ns] = time;
-  if (!(Number.isInteger(ns) && ns >= 0 && ns < 1e9 && Number.isSafeInteger(seconds) && seconds >= 0)) {
+  const seconds = time[0];
+  const ns = time[1];
+  // Integers in range (what every clock gives) are written digit by digit, anything else as text.
+  if (seconds === 0 || !(seconds > 0 && seconds < 2 ** 53 && ns >= 0 && ns < 1e9 && ns % 1 === 0 && seconds % 1 === 0)) {
     w.ascii(nanosText(time));
-  } else if (seconds === 0) {
-    w.uint(ns);
   } else {
     w.uint(seconds);
     w.paddedUint(ns, 9);
@@ -165,4 +165,56 @@ export function writeAttributes(w: JsonByteWriter, attributes: Readonly<Record<s
     w.byte(0x7d);
   }
   return true;
+}
+
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const ZERO_POINT = fragment('0.');
+const EXPONENT_MINUS = fragment('e-');
+
+/**
+ * What writeNumberValue(count / 10^decimals) writes (a duration in ns as seconds), without
+ * formatting a double. For a count below 10^15 the quotient's shortest round-trip digits, which
+ * Number#toString prints, are the count's own digits: the exact decimal count·10^-decimals has at
+ * most 15 significant digits, rounds to the quotient, and no other decimal of 15 digits or fewer
+ * rounds to the same double. Only the placement of the point (or the exponent below 10^-6) is
+ * left, as ECMAScript's Number::toString places it. Anything else takes writeNumberValue.
+ */
+export function writeDecimalValue(w: JsonByteWriter, count: number, decimals: number): void {
+  const scale = POW10[decimals];
+  if (!(count > 0 && count < 1e15 && count % 1 === 0) || count % scale === 0) {
+    writeNumberValue(w, count / scale);
+    return;
+  }
+  let digits = count;
+  let zeros = 0;
+  while (digits % 10 === 0) {
+    digits /= 10;
+    zeros++;
+  }
+  let k = 1;
+  while (k < 16 && digits >= POW10[k]) k++;
+  // The value is digits × 10^(point - k): point digits before the decimal point.
+  const point = k + zeros - decimals;
+  w.bytes(DOUBLE_VALUE);
+  if (point > 0) {
+    const fraction = k - point;
+    const rest = digits % POW10[fraction];
+    w.uint((digits - rest) / POW10[fraction]);
+    w.byte(0x2e);
+    w.paddedUint(rest, fraction);
+  } else if (point > -6) {
+    w.bytes(ZERO_POINT);
+    for (let i = 0; i < -point; i++) w.byte(0x30);
+    w.uint(digits);
+  } else {
+    const rest = digits % POW10[k - 1];
+    w.uint((digits - rest) / POW10[k - 1]);
+    if (k > 1) {
+      w.byte(0x2e);
+      w.paddedUint(rest, k - 1);
+    }
+    w.bytes(EXPONENT_MINUS);
+    w.uint(1 - point);
+  }
+  w.byte(0x7d);
 }

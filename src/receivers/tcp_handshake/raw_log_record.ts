@@ -8,7 +8,7 @@ import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { fragment, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
-import { keyPrefix, writeNumberValue } from '../../telemetry/otlp_json_fragments';
+import { keyPrefix, writeDecimalValue } from '../../telemetry/otlp_json_fragments';
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
@@ -160,7 +160,7 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
     w.bytes(J.netns);
     w.uint(bytes.readUInt32LE(o + F.netns_inode.offset));
     w.bytes(J.handshake);
-    writeNumberValue(w, u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+    writeDecimalValue(w, u64Number(bytes, o + F.duration_ns.offset), 9);
     const error = bytes.readUInt32LE(o + F.error.offset);
     if (error !== 0) {
       w.bytes(J.errorType);

@@ -10,7 +10,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
 import { fragment, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
-import { keyPrefix, writeNumberValue } from '../../telemetry/otlp_json_fragments';
+import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
 import { decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
@@ -155,11 +155,11 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
     const kind = bytes[o + F.kind.offset];
     if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT) {
       w.bytes(J.handshake);
-      writeNumberValue(w, u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+      writeDecimalValue(w, u64Number(bytes, o + F.duration_ns.offset), 9);
       w.bytes(J.endPair);
     } else if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE) {
       w.bytes(J.duration);
-      writeNumberValue(w, u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+      writeDecimalValue(w, u64Number(bytes, o + F.duration_ns.offset), 9);
       w.bytes(J.bytesSent);
       writeNumberValue(w, u64Number(bytes, o + F.bytes_sent.offset));
       w.bytes(J.bytesReceived);
@@ -171,7 +171,7 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
       w.bytes(J.retransmits);
       w.uint(bytes.readUInt32LE(o + F.retransmits.offset));
       w.bytes(J.rtt);
-      writeNumberValue(w, bytes.readUInt32LE(o + F.srtt_us.offset) / 1e6);
+      writeDecimalValue(w, bytes.readUInt32LE(o + F.srtt_us.offset), 6);
       w.bytes(J.endPair);
     }
     if (appended !== undefined && appended.length !== 0) {
