@@ -13,6 +13,11 @@ export function fragment(text: string): JsonFragment {
   return Buffer.from(text, 'utf8');
 }
 
+/** fragment() of every text of a table, under the same names. */
+export function fragments<K extends string>(texts: Record<K, string>): Record<K, JsonFragment> {
+  return Object.fromEntries(Object.entries<string>(texts).map(([name, text]) => [name, fragment(text)])) as Record<K, JsonFragment>;
+}
+
 // Strings made of these characters are their own JSON literal between quotes: printable ASCII
 // except `"` and `\`.
 const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;

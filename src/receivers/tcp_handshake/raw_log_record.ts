@@ -6,7 +6,7 @@ import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
-import { fragment, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
+import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
 import { keyPrefix, writeDecimalValue } from '../../telemetry/otlp_json_fragments';
 import { EVENTS } from '../../telemetry/signals';
@@ -46,10 +46,6 @@ const J = fragments({
   endStringPair: '}}',
   end: '],"droppedAttributesCount":0}',
 });
-
-function fragments<K extends string>(texts: Record<K, string>): Record<K, JsonFragment> {
-  return Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, fragment(text as string)])) as Record<K, JsonFragment>;
-}
 
 const ACCEPT_NAME = fragment(EVENTS.accept.name);
 const CONNECT_NAME = fragment(EVENTS.connect.name);

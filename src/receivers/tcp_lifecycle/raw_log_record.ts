@@ -8,7 +8,7 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
-import { fragment, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
+import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
 import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
@@ -59,10 +59,6 @@ const J = fragments({
   endStringPair: '}}',
   end: '],"droppedAttributesCount":0}',
 });
-
-function fragments<K extends string>(texts: Record<K, string>): Record<K, JsonFragment> {
-  return Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, fragment(text as string)])) as Record<K, JsonFragment>;
-}
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
 const NAME_FRAGMENTS: Record<number, JsonFragment> = Object.fromEntries(Object.entries(NAMES).map(([kind, name]) => [kind, fragment(name)]));
