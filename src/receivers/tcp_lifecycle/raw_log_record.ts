@@ -14,14 +14,8 @@ import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
 import { decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
-import * as layout from './layout';
+import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
-
-// Bound once: layout's exports object re-exports through getters, which puts it in dictionary
-// mode, and every `layout.X` read in the per-record code would be a slow generic lookup.
-const F = layout.EVENT_FIELDS;
-const CONSTANTS = layout.CONSTANTS;
-const EVENT_SIZE = layout.EVENT_SIZE;
 
 /** Every key a lifecycle record can have: any other key is absent without building the map. */
 const KEYS: ReadonlySet<string> = new Set(
