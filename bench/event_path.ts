@@ -1,4 +1,5 @@
-// `node dist/bench/event_path.js [--rounds R] [--events N] [--rate EPS] [--semi 32,16,8] [--k8s]`:
+// `node dist/bench/event_path.js [--rounds R] [--events N] [--rate EPS] [--semi 32,16,8] [--k8s]
+// [--paths decoded,raw] [--baseline DIR] [--out FILE]`:
 // the agent's event path in user space, from ring batches to the file exporter writing OTLP/JSON
 // to /dev/null, fed at a fixed rate with the same synthetic batches (churn-shaped, 256 records,
 // a fresh Buffer per batch as the addon hands over), so that two variants see identical input:
@@ -6,8 +7,13 @@
 // (LifecycleRawLogRecord), each under each --max-semi-space-size. Each run is its own process,
 // variants alternate (rotated each round); it reports process CPU per event (user+system, robust
 // to other load on the machine) and peak RSS (VmHWM). No BPF: the kernel side is not measured.
+// `--baseline DIR` (another built checkout, e.g. a worktree of main) runs each variant from DIR's
+// dist/ too, alternating with this one, so that a change is measured against its base in one run.
+// `--out FILE` writes to FILE (truncated first, removed after) instead of /dev/null, to include
+// what a real file's page cache costs and holds.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer } from '../src/component';
@@ -40,7 +46,7 @@ function peakRssMb(): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-async function child(path: Path, events: number, rate: number, k8s: boolean): Promise<void> {
+async function child(path: Path, events: number, rate: number, k8s: boolean, out: string): Promise<void> {
   const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
   const settings = { id: { type: 'file', text: 'file' }, resource: agentResource(), logger: createLogger('warn') };
   const context: LogRecordContext = {
@@ -49,7 +55,8 @@ async function child(path: Path, events: number, rate: number, k8s: boolean): Pr
     clock: new MonotonicClock(),
     cgroups: { resolve: (id: bigint) => paths.get(id) } as unknown as CgroupResolver,
   };
-  const exporter = new FileExporter(settings, { path: '/dev/null', flushIntervalMs: 100 }, ['logs']);
+  if (out !== '/dev/null') writeFileSync(out, '');
+  const exporter = new FileExporter(settings, { path: out, flushIntervalMs: 100 }, ['logs']);
   await exporter.start({ reportFatal: (e) => { throw e; } });
   const enrichment = new Enrichment();
   const exporterLogs = exporter.consumers.logs!;
@@ -94,6 +101,7 @@ async function child(path: Path, events: number, rate: number, k8s: boolean): Pr
   await pump.settle();
   await exporter.shutdown();
   const cpu = process.cpuUsage(cpuStart);
+  if (out !== '/dev/null') rmSync(out, { force: true });
   process.stdout.write(JSON.stringify({ events: sent, seconds: (Date.now() - started) / 1000, cpuUsPerEvent: (cpu.user + cpu.system) / sent, peakRssMb: peakRssMb() }) + '\n');
 }
 
@@ -112,13 +120,19 @@ function median(values: number[]): number {
 function driver(): void {
   const rounds = Number(arg('rounds', '3'));
   const semis = arg('semi', '32').split(',').map(Number);
-  const forwarded = ['--events', arg('events', '400000'), '--rate', arg('rate', '40000'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
-  const variants = semis.flatMap((semi) => (['decoded', 'raw'] as const).map((path) => ({ path, semi, name: `${path}, semi-space ${semi} MB` })));
+  const paths = arg('paths', 'decoded,raw').split(',') as Path[];
+  const baseline = arg('baseline', '');
+  const forwarded = ['--events', arg('events', '400000'), '--rate', arg('rate', '40000'), '--out', arg('out', '/dev/null'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
+  const builds = [{ label: '', script: __filename }];
+  if (baseline) builds.push({ label: `${baseline}: `, script: join(baseline, 'dist', 'bench', 'event_path.js') });
+  const variants = semis.flatMap((semi) =>
+    paths.flatMap((path) => builds.map((b) => ({ path, semi, script: b.script, name: `${b.label}${path}, semi-space ${semi} MB` }))),
+  );
   const results = new Map<string, Result[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(k + round) % variants.length];
-      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, __filename, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
+      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, v.script, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
       if (run.status !== 0) throw new Error(`${v.name}: exit ${run.status}: ${run.stderr}`);
       const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
       results.get(v.name)!.push(result);
@@ -137,7 +151,7 @@ function driver(): void {
 }
 
 if (process.argv.includes('--child')) {
-  void child(arg('path', 'raw') as Path, Number(arg('events', '400000')), Number(arg('rate', '40000')), process.argv.includes('--k8s'));
+  void child(arg('path', 'raw') as Path, Number(arg('events', '400000')), Number(arg('rate', '40000')), process.argv.includes('--k8s'), arg('out', '/dev/null'));
 } else {
   driver();
 }

@@ -94,7 +94,8 @@ export function canonicalOrder(modes: readonly Mode[]): Mode[] {
 
 /**
  * The agent config of a mode: metrics to a file always (for dropped_events), logs when it has
- * events (to a file, or with the otlp exporter to `otlpEndpoint`).
+ * events (k8s_attributes in local mode, then sampling when sampled, to a file or with the otlp
+ * exporter to `otlpEndpoint`).
  */
 export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.0.1:4317'): string {
   // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
@@ -104,13 +105,17 @@ export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.
   const sampling = samplingOf(mode);
   const lines = ['receivers:', `  ${receiver}:`, '    collection_interval: 10s'];
   if (sampling && !sampling.pushdown) lines.push('    sampling_pushdown: false');
-  if (sampling) lines.push('processors:', '  sampling:', `    policies: [{hash: {ratio: ${sampling.ratio}}}]`);
+  // Every events mode enriches with k8s_attributes in local mode (no API server: container.id and
+  // k8s.pod.uid from cgroup paths), as the issue's goals are stated: its cost is part of the path.
+  if (hasEvents(mode)) lines.push('processors:', '  k8s_attributes:', '    auth_type: none');
+  if (sampling) lines.push('  sampling:', `    policies: [{hash: {ratio: ${sampling.ratio}}}]`);
   lines.push('exporters:', '  file/metrics:', `    path: ${metricsPath}`);
   if (isOtlp(mode)) {
     lines.push('  otlp:', `    endpoint: ${otlpEndpoint}`, '    tls: {insecure: true}', `    compression: ${mode === 'otlp-gzip' ? 'gzip' : 'none'}`);
   } else if (hasEvents(mode)) lines.push('  file/logs:', `    path: ${logsPath}`);
   lines.push('service:', '  pipelines:', `    metrics: {receivers: [${receiver}], exporters: [file/metrics]}`);
   const logsExporter = isOtlp(mode) ? 'otlp' : 'file/logs';
-  if (hasEvents(mode)) lines.push(`    logs: {receivers: [tcp_lifecycle], ${sampling ? 'processors: [sampling], ' : ''}exporters: [${logsExporter}]}`);
+  const processors = sampling ? 'k8s_attributes, sampling' : 'k8s_attributes';
+  if (hasEvents(mode)) lines.push(`    logs: {receivers: [tcp_lifecycle], processors: [${processors}], exporters: [${logsExporter}]}`);
   return lines.join('\n') + '\n';
 }

@@ -1,9 +1,10 @@
 // A capability a log record may offer beside ReadableLogRecord: writing its own OTLP/JSON
-// LogRecord and answering single attribute lookups, both without building its attribute map.
-// Receivers whose records come straight from kernel bytes offer it (tcp_lifecycle); the file
-// exporter uses it when every record of a request has it, and falls back to the generic encoder
-// otherwise. The contract is byte equality: otlpJson() must return exactly what the generic path
-// (src/exporters/file/otlp_json.ts encodeLogsRequestGeneric) writes for the same record.
+// LogRecord straight into a byte buffer and answering single attribute lookups, both without
+// building its attribute map. Receivers whose records come straight from kernel bytes offer it
+// (tcp_lifecycle, tcp_handshake); the file exporter uses it when every record of a request has it,
+// and falls back to the generic encoder otherwise. The contract is byte equality: writeOtlpJson()
+// must write exactly the UTF-8 bytes of what the generic path (src/exporters/file/otlp_json.ts
+// encodeLogsRequestGeneric) writes for the same record.
 //
 // A processor that changes attributes must either keep the capability correct (wrap the record:
 // withAddedAttributes below) or drop it. Copying with `{ ...record, attributes }` drops it by
@@ -11,34 +12,56 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { AnyValue, LogAttributes } from '@opentelemetry/api-logs';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { fragment, type JsonByteWriter, type JsonFragment } from './json_byte_writer';
 import { attributesJson } from './otlp_json_fragments';
 
 export interface OtlpJsonLogRecord extends ReadableLogRecord {
   /**
-   * This LogRecord as proto3 JSON (`{"timeUnixNano":…,"droppedAttributesCount":…}`), with
-   * `appended` (pre-encoded `{"key":…,"value":…}` pairs joined by commas, possibly empty) placed
-   * after its own attribute pairs, as if those attributes were added last to its attribute map.
+   * Writes this LogRecord as proto3 JSON (`{"timeUnixNano":…,"droppedAttributesCount":…}`), with
+   * `appended` (pre-encoded `{"key":…,"value":…}` pairs joined by commas; absent or empty: none)
+   * placed after its own attribute pairs, as if those attributes were added last to its map.
    */
-  otlpJson(appended: string): string;
+  writeOtlpJson(writer: JsonByteWriter, appended?: JsonFragment): void;
   /** What `attributes[key]` holds, without building the map (undefined when absent). */
   attribute(key: string): AnyValue | undefined;
 }
 
 export function isOtlpJsonLogRecord(record: ReadableLogRecord): record is OtlpJsonLogRecord {
-  return typeof (record as Partial<OtlpJsonLogRecord>).otlpJson === 'function';
+  return typeof (record as Partial<OtlpJsonLogRecord>).writeOtlpJson === 'function';
 }
 
 // Added attribute sets are cached objects (per cgroup, per peer, per probability): their JSON is
-// computed once per object.
-const encodedSets = new WeakMap<Attributes, string | null>();
+// encoded once per object, to bytes.
+const encodedSets = new WeakMap<Attributes, JsonFragment | null>();
 
-function addedJson(added: Attributes): string | undefined {
+function addedJson(added: Attributes): JsonFragment | undefined {
   let json = encodedSets.get(added);
   if (json === undefined) {
-    json = attributesJson(added) ?? null;
+    const text = attributesJson(added);
+    json = text === undefined ? null : fragment(text);
     encodedSets.set(added, json);
   }
   return json ?? undefined;
+}
+
+// A record wrapped twice (local then peer attributes, or then a sampling probability) writes two
+// sets one after the other: their concatenation is cached per pair of cached sets, so a write
+// still copies one fragment.
+const COMMA = Buffer.from(',');
+const joinedSets = new WeakMap<JsonFragment, WeakMap<JsonFragment, JsonFragment>>();
+
+function joined(first: JsonFragment, second: JsonFragment | undefined): JsonFragment {
+  if (second === undefined || second.length === 0) return first;
+  if (first.length === 0) return second;
+  let bySecond = joinedSets.get(first);
+  if (bySecond === undefined) joinedSets.set(first, (bySecond = new WeakMap()));
+  let both = bySecond.get(second);
+  if (both === undefined) {
+    // A Buffer like every other fragment, so that the writer's copy sees one kind of array.
+    both = Buffer.concat([first, COMMA, second]);
+    bySecond.set(second, both);
+  }
+  return both;
 }
 
 /** A record with attributes added after its own; keeps the capability of the record it wraps. */
@@ -58,7 +81,7 @@ class AddedAttributesLogRecord implements OtlpJsonLogRecord {
   constructor(
     private readonly base: OtlpJsonLogRecord,
     private readonly added: Attributes,
-    private readonly json: string,
+    private readonly json: JsonFragment,
   ) {
     this.hrTime = base.hrTime;
     this.hrTimeObserved = base.hrTimeObserved;
@@ -88,8 +111,8 @@ class AddedAttributesLogRecord implements OtlpJsonLogRecord {
     return typeof base.connectionHash === 'function' ? base.connectionHash() : undefined;
   }
 
-  otlpJson(appended: string): string {
-    return this.base.otlpJson(appended === '' || this.json === '' ? this.json + appended : `${this.json},${appended}`);
+  writeOtlpJson(writer: JsonByteWriter, appended?: JsonFragment): void {
+    this.base.writeOtlpJson(writer, joined(this.json, appended));
   }
 }
 

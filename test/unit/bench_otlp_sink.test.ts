@@ -79,8 +79,16 @@ describe('bench otlp sink', () => {
   it('otlp modes send the logs pipeline to the otlp exporter at the sink, plaintext, compressed or not', () => {
     const config = agentConfig('otlp-gzip', '/tmp/x', '127.0.0.1:4321');
     assert.match(config, /\n {2}otlp:\n {4}endpoint: 127\.0\.0\.1:4321\n {4}tls: \{insecure: true\}\n {4}compression: gzip\n/);
-    assert.match(config, /logs: \{receivers: \[tcp_lifecycle\], exporters: \[otlp\]\}/);
+    assert.match(config, /logs: \{receivers: \[tcp_lifecycle\], processors: \[k8s_attributes\], exporters: \[otlp\]\}/);
     assert.match(agentConfig('otlp', '/tmp/x', '127.0.0.1:4321'), /compression: none/);
     assert.doesNotMatch(agentConfig('events', '/tmp/x'), /otlp:/);
+  });
+
+  it('every events mode enriches with k8s_attributes in local mode, before sampling', () => {
+    for (const mode of ['events', 'otlp', 'sampled:0.5', 'userspace-sampled:0.1'] as const) {
+      assert.match(agentConfig(mode, '/tmp/x'), /\nprocessors:\n {2}k8s_attributes:\n {4}auth_type: none\n/, mode);
+    }
+    assert.match(agentConfig('sampled:0.5', '/tmp/x'), /logs: \{receivers: \[tcp_lifecycle\], processors: \[k8s_attributes, sampling\], exporters: \[file\/logs\]\}/);
+    assert.doesNotMatch(agentConfig('metrics', '/tmp/x'), /k8s_attributes/);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Host } from '../../component';
 import { ConfigError, ExportError } from '../../errors';
 import { validateComponentSettings } from '../../config/component_settings';
@@ -14,6 +15,8 @@ import { END, START, resource, sampleLogs, sampleMetrics, scope } from '../../..
 import { countsDroppedItems } from '../dropped_items';
 import { resolveFileExporterConfig } from './config';
 import { fileExporterFactory, type FileExporterConfig } from './factory';
+import { MAX_BUFFERED_BYTES } from './file_exporter';
+import { encodeLogsRequestGeneric, encodeMetricsRequest } from './otlp_json';
 
 const host: Host = { reportFatal: (e) => assert.fail(`unexpected fatal: ${e.message}`) };
 
@@ -256,6 +259,43 @@ describe('file exporter', () => {
     assert.equal(points[0].asDouble, 'NaN');
     assert.deepStrictEqual(points[0].attributes, [{ key: 'big', value: { intValue: '1152921504606846976' } }]);
     assert.equal(points[1].asDouble, '-Infinity');
+  });
+
+  it('writes exactly the generic lines across flush boundaries, for a request larger than the buffer and non-ASCII text', async () => {
+    const path = join(dir, 'boundaries.jsonl');
+    const exporter = fileExporterFactory.create(testSettings('file'), config(path), ['metrics', 'logs']);
+    await exporter.start(host);
+    const batches: ReadableLogRecord[][] = [];
+    for (let b = 0; b < 60; b++) {
+      // ~25 kB per request: 60 of them cross MAX_BUFFERED_BYTES (1 MiB) once, mid-way
+      batches.push(
+        sampleLogs().flatMap((r, i) =>
+          Array.from({ length: 20 }, (_, k) => ({
+            ...r,
+            attributes: { ...r.attributes, 'process.linux.cgroup': `/user.slice/café-☃-😀-${b}-${i}-${k}`, pad: 'x'.repeat(500), 'process.executable.name': 'caf\xe9\x01"' },
+          })),
+        ),
+      );
+    }
+    // one request alone larger than the flush threshold (and than any buffer so far)
+    batches.splice(30, 0, sampleLogs().map((r) => ({ ...r, attributes: { ...r.attributes, huge: 'é'.repeat(1_200_000) } })));
+    const expected: string[] = [];
+    // half of them without waiting: lines keep being encoded while a write is in flight
+    const inFlight: Promise<void>[] = [];
+    for (const [i, batch] of batches.entries()) {
+      if (i % 2 === 0) inFlight.push(exporter.consumers.logs!.consume(batch));
+      else await exporter.consumers.logs!.consume(batch);
+      expected.push(encodeLogsRequestGeneric(batch));
+      if (i === 10) {
+        await exporter.consumers.metrics!.consume(sampleMetrics());
+        expected.push(encodeMetricsRequest(sampleMetrics()));
+      }
+    }
+    await Promise.all(inFlight);
+    await exporter.shutdown();
+    const written = await readFile(path);
+    assert.ok(written.length > 3 * MAX_BUFFERED_BYTES, `${written.length} bytes: several flushes`);
+    assert.deepEqual(written, Buffer.from(expected.join('\n') + '\n', 'utf8'));
   });
 
   it('shutdown is idempotent and safe without start; consume after shutdown fails', async () => {

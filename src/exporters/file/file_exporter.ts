@@ -14,19 +14,31 @@ import type { AgentLogger } from '../../logger';
 import type { DropCounting, DroppedItems } from '../dropped_items';
 import { itemCount } from '../signal_counts';
 import type { FileExporterSettings } from './config';
-import { encodeLogsRequestPieces, encodeMetricsRequest } from './otlp_json';
+import { JsonByteWriter } from '../../telemetry/json_byte_writer';
+import { appendLogsRequest, encodeMetricsRequest } from './otlp_json';
 import { makeParentDirectory } from './parent_directory';
 
 /** Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks. */
 export const MAX_BUFFERED_BYTES = 1 << 20;
 
-interface BufferedLine {
-  /** The line's text in pieces, written one after the other (see encodeLogsRequestPieces). */
-  readonly pieces: readonly string[];
-  /** UTF-8 bytes of the pieces, without the newline. */
-  readonly bytes: number;
-  readonly signal: Signal;
-  readonly items: number;
+/**
+ * A buffer that grew past this (one huge request) is not kept for reuse once written: the next
+ * one starts small again, so one burst does not hold its memory for the agent's lifetime.
+ */
+const MAX_KEPT_CAPACITY = 4 * MAX_BUFFERED_BYTES;
+const INITIAL_CAPACITY = 64 * 1024;
+const NEWLINE = 0x0a;
+
+/** Lines encoded but not yet written: their bytes, and how many items each signal has in them. */
+interface Pending {
+  readonly writer: JsonByteWriter;
+  readonly items: Record<Signal, number>;
+  lines: number;
+}
+
+function emptyPending(writer = new JsonByteWriter(INITIAL_CAPACITY)): Pending {
+  writer.reset();
+  return { writer, items: { metrics: 0, logs: 0 }, lines: 0 };
 }
 
 type State = 'created' | 'started' | 'stopped';
@@ -37,8 +49,11 @@ export class FileExporter implements Exporter, DropCounting {
   private state: State = 'created';
   private handle: FileHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private buffer: BufferedLine[] = [];
-  private bufferedBytes = 0;
+  // Lines are encoded straight into the pending buffer's bytes. A write hands that buffer over and
+  // takes the spare (the one written before, once its write completed), so two buffers serve for
+  // the agent's lifetime instead of one allocation per write.
+  private pending: Pending = emptyPending();
+  private spare: JsonByteWriter | undefined;
   // Writes are chained so lines reach the file in consume() order even when a timer tick, a
   // full buffer and forceFlush() overlap.
   private writes: Promise<void> = Promise.resolve();
@@ -104,21 +119,20 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.state === 'stopped') throw new ExportError(`file exporter for ${this.config.path} is shut down`);
     const items = itemCount(signal, data);
     if (items === 0) return;
-    let pieces: string[];
+    const writer = this.pending.writer;
+    const start = writer.length;
     try {
-      pieces =
-        signal === 'metrics'
-          ? [encodeMetricsRequest(data as SignalData['metrics'])]
-          : encodeLogsRequestPieces(data as SignalData['logs']);
+      if (signal === 'metrics') writer.utf8(encodeMetricsRequest(data as SignalData['metrics']));
+      else appendLogsRequest(writer, data as SignalData['logs']);
     } catch (cause) {
+      writer.truncate(start);
       this.dropped[signal] += items;
       throw new ExportError(`cannot encode ${signal} as OTLP/JSON: ${(cause as Error).message}`, { cause });
     }
-    let bytes = 0;
-    for (const piece of pieces) bytes += Buffer.byteLength(piece);
-    this.buffer.push({ pieces, bytes, signal, items });
-    this.bufferedBytes += bytes + 1;
-    if (this.bufferedBytes >= MAX_BUFFERED_BYTES && this.state === 'started') await this.flush();
+    writer.byte(NEWLINE);
+    this.pending.items[signal] += items;
+    this.pending.lines++;
+    if (writer.length >= MAX_BUFFERED_BYTES && this.state === 'started') await this.flush();
   }
 
   private flush(): Promise<void> {
@@ -130,18 +144,20 @@ export class FileExporter implements Exporter, DropCounting {
 
   private async writeBuffered(): Promise<void> {
     const handle = this.handle;
-    if (!handle || this.buffer.length === 0) return;
-    const lines = this.buffer;
-    const chunk = Buffer.allocUnsafe(this.bufferedBytes);
-    this.buffer = [];
-    this.bufferedBytes = 0;
-    // Each piece encoded once, straight into the chunk: joining pieces and lines first would copy
-    // every byte twice more, into strings large enough to outlive young-generation collections.
-    let at = 0;
-    for (const line of lines) {
-      for (const piece of line.pieces) at += chunk.write(piece, at, 'utf8');
-      chunk[at++] = 0x0a;
+    if (!handle) return;
+    const lines = this.pending;
+    if (lines.lines === 0) return;
+    this.pending = emptyPending(this.spare);
+    this.spare = undefined;
+    try {
+      await this.writeLines(handle, lines);
+    } finally {
+      if (lines.writer.buf.length <= MAX_KEPT_CAPACITY) this.spare = lines.writer;
     }
+  }
+
+  private async writeLines(handle: FileHandle, lines: Pending): Promise<void> {
+    const chunk = lines.writer.buf.subarray(0, lines.writer.length);
     let before: number | undefined;
     try {
       if (this.repairTo !== undefined) await this.repair(handle);
@@ -149,13 +165,14 @@ export class FileExporter implements Exporter, DropCounting {
       await handle.appendFile(chunk);
     } catch (cause) {
       // Keeping failed lines would grow without bound while the disk stays full; count them.
-      for (const line of lines) this.dropped[line.signal] += line.items;
+      this.dropped.metrics += lines.items.metrics;
+      this.dropped.logs += lines.items.logs;
       if (before !== undefined) {
         this.repairTo = before;
         await this.repair(handle).catch(() => undefined);
       }
       throw new ExportError(
-        `cannot append ${lines.length} lines to ${this.config.path}: ${(cause as Error).message}; they were dropped`,
+        `cannot append ${lines.lines} lines to ${this.config.path}: ${(cause as Error).message}; they were dropped`,
         { cause },
       );
     }
@@ -214,8 +231,9 @@ export class FileExporter implements Exporter, DropCounting {
     if (this.timer) clearInterval(this.timer);
     if (!wasStarted) {
       // Never opened: whatever was consumed cannot be written.
-      for (const line of this.buffer) this.dropped[line.signal] += line.items;
-      this.buffer = [];
+      this.dropped.metrics += this.pending.items.metrics;
+      this.dropped.logs += this.pending.items.logs;
+      this.pending = emptyPending();
       return;
     }
     try {

@@ -14,7 +14,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { createExportMetricsServiceRequest } from '@opentelemetry/otlp-transformer/build/src/metrics/internal';
 import { createExportLogsServiceRequest } from '@opentelemetry/otlp-transformer/build/src/logs/internal';
 import { JSON_ENCODER } from '@opentelemetry/otlp-transformer/build/src/common/utils';
-import { writeLogsRequestJson, writeLogsRequestJsonPieces } from './logs_json_writer';
+import { JsonByteWriter } from '../../telemetry/json_byte_writer';
+import { writeLogsRequest } from './logs_json_writer';
 
 /** One `ExportMetricsServiceRequest` as a single line of OTLP/JSON (no trailing newline). */
 export function encodeMetricsRequest(data: ResourceMetrics): string {
@@ -23,12 +24,17 @@ export function encodeMetricsRequest(data: ResourceMetrics): string {
 
 /** One `ExportLogsServiceRequest` as a single line of OTLP/JSON (no trailing newline). */
 export function encodeLogsRequest(records: readonly ReadableLogRecord[]): string {
-  return writeLogsRequestJson(records) ?? encodeLogsRequestGeneric(records);
+  const w = new JsonByteWriter();
+  appendLogsRequest(w, records);
+  return w.toString();
 }
 
-/** encodeLogsRequest as pieces to write in order (see writeLogsRequestJsonPieces). */
-export function encodeLogsRequestPieces(records: readonly ReadableLogRecord[]): string[] {
-  return writeLogsRequestJsonPieces(records) ?? [encodeLogsRequestGeneric(records)];
+/**
+ * Appends encodeLogsRequest's line (no newline) to `w` as UTF-8: the direct writer when it can,
+ * else the generic path's text.
+ */
+export function appendLogsRequest(w: JsonByteWriter, records: readonly ReadableLogRecord[]): void {
+  if (!writeLogsRequest(w, records)) w.utf8(encodeLogsRequestGeneric(records));
 }
 
 /** The transformer's path: any record shape (bodies, arrays, span contexts...). */

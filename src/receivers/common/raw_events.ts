@@ -6,7 +6,8 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { AF_INET, formatAddress, type IpAddress } from '../../host/ip_address';
 import { ATTR } from '../../telemetry/attributes';
-import { attributesJson, nanosText } from '../../telemetry/otlp_json_fragments';
+import { fragment, JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
+import { attributesJson, writeNanos } from '../../telemetry/otlp_json_fragments';
 import type { LogRecordContext } from './log_record_context';
 import { cgroupAttributes } from './workload_attributes';
 
@@ -23,9 +24,9 @@ export function u64Number(buf: Buffer, offset: number): number {
   return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * TWO_32;
 }
 
-/** An address with its JSON string literal. */
+/** An address with its JSON string literal, as bytes. */
 export interface CachedAddress extends IpAddress {
-  readonly json: string;
+  readonly json: JsonFragment;
 }
 
 /** The cgroup attributes of one cgroup id, as the map entries and as pre-encoded pairs. */
@@ -33,7 +34,8 @@ export interface CgroupEntry {
   /** `process.linux.cgroup` when the resolver named it. */
   readonly cgroup: string | undefined;
   readonly attributes: Attributes;
-  readonly json: string;
+  /** The attributes as `{"key":…,"value":…}` pairs joined by commas (empty when none). */
+  readonly json: JsonFragment;
 }
 
 /** Lives as long as its receiver. */
@@ -74,10 +76,10 @@ export class RawEventCaches {
     const attributes: Attributes = {};
     cgroupAttributes(this.context.cgroups, cgroupId, attributes);
     const cgroup = attributes[ATTR.processLinuxCgroup.key];
-    if (typeof cgroup !== 'string') return { cgroup: undefined, attributes, json: attributesJson(attributes) ?? '' };
+    if (typeof cgroup !== 'string') return { cgroup: undefined, attributes, json: fragment(attributesJson(attributes) ?? '') };
     let entry = this.cgroupsByPath.get(cgroup);
     if (entry === undefined) {
-      entry = { cgroup, attributes, json: attributesJson(attributes) ?? '' };
+      entry = { cgroup, attributes, json: fragment(attributesJson(attributes) ?? '') };
       if (this.cgroupsByPath.size >= MAX_CACHED) this.cgroupsByPath.clear();
       this.cgroupsByPath.set(cgroup, entry);
     }
@@ -96,7 +98,7 @@ function isV4Mapped(bytes: Buffer, offset: number): boolean {
 }
 
 function withJson(address: IpAddress): CachedAddress {
-  return { text: address.text, type: address.type, json: JSON.stringify(address.text) };
+  return { text: address.text, type: address.type, json: fragment(JSON.stringify(address.text)) };
 }
 
 /**
@@ -104,7 +106,8 @@ function withJson(address: IpAddress): CachedAddress {
  * (napi_create_buffer_copy per wake-up), so records may keep referring to it after the callback.
  */
 export class RawBatch {
-  readonly observedNanos: string;
+  /** The observed time's `"timeUnixNano"` digits, written once for the batch. */
+  readonly observedNanos: JsonFragment;
   /** The clock's wall − monotonic offset, read once for the batch, split in seconds and ns. */
   private readonly offsetNs: bigint;
   private readonly offsetSeconds: number;
@@ -117,7 +120,9 @@ export class RawBatch {
     readonly bytes: Buffer,
     readonly observed: HrTime,
   ) {
-    this.observedNanos = nanosText(observed);
+    const digits = new JsonByteWriter(32);
+    writeNanos(digits, observed);
+    this.observedNanos = digits.copyOut();
     this.offsetNs = caches.context.clock.currentOffsetNs();
     const seconds = this.offsetNs / 1_000_000_000n - (this.offsetNs < 0n && this.offsetNs % 1_000_000_000n !== 0n ? 1n : 0n);
     this.offsetSeconds = Number(seconds);
@@ -159,16 +164,43 @@ export class RawBatch {
   }
 }
 
+const RECORD_START = fragment('{"timeUnixNano":"');
+const OBSERVED_START = fragment('","observedTimeUnixNano":"');
+const BODY_EVENT_NAME = fragment('","body":{},"eventName":"');
+
 /**
- * The opening of a raw record's OTLP/JSON LogRecord, up to and including its event name, written
- * into `pieces` from index 0: the same for every receiver's raw records. Returns the next index.
+ * The opening of a raw record's OTLP/JSON LogRecord, up to and including its event name (a
+ * fragment of its JSON string content, without quotes), written into `w`: the same for every
+ * receiver's raw records.
  */
-export function startRecordJson(pieces: string[], hrTime: HrTime, observedNanos: string, eventName: string): number {
-  pieces[0] = '{"timeUnixNano":"';
-  pieces[1] = nanosText(hrTime);
-  pieces[2] = '","observedTimeUnixNano":"';
-  pieces[3] = observedNanos;
-  pieces[4] = '","body":{},"eventName":"';
-  pieces[5] = eventName;
-  return 6;
+export function writeRecordStart(w: JsonByteWriter, hrTime: HrTime, observedNanos: JsonFragment, eventName: JsonFragment): void {
+  w.bytes(RECORD_START);
+  writeNanos(w, hrTime);
+  w.bytes(OBSERVED_START);
+  w.bytes(observedNanos);
+  w.bytes(BODY_EVENT_NAME);
+  w.bytes(eventName);
+}
+
+/**
+ * The JSON string literal of a NUL-terminated latin1 field (comm), as stringJson(cString(…))
+ * writes it: the field's bytes copied when they are all plain printable ASCII, else the decoded
+ * text through JSON.stringify (latin1 bytes above 0x7f become two UTF-8 bytes, controls escapes).
+ */
+export function writeCommJson(w: JsonByteWriter, bytes: Buffer, start: number, size: number): void {
+  let end = start;
+  let plain = true;
+  for (const limit = start + size; end < limit; end++) {
+    const c = bytes[end];
+    if (c === 0) break;
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) plain = false;
+  }
+  if (plain) {
+    w.reserve(end - start + 2);
+    w.byte(0x22);
+    for (let i = start; i < end; i++) w.byte(bytes[i]);
+    w.byte(0x22);
+  } else {
+    w.string(bytes.toString('latin1', start, end));
+  }
 }

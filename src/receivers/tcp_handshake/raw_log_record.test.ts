@@ -1,6 +1,6 @@
 // Handshake records backed by raw event bytes against the decoded reference (decodeHandshakeEvent
 // + handshakeLogRecord) for the same bytes: equal attribute maps in key order, times, names, and
-// the generic path's OTLP/JSON bytes from otlpJson(), alone and after k8s_attributes and sampling.
+// the generic path's OTLP/JSON bytes from writeOtlpJson(), alone and after k8s_attributes and sampling.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
@@ -8,7 +8,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { MonotonicClock } from '../../host/monotonic_clock';
 import { agentResource } from '../../resource';
-import { encodeLogsRequest, encodeLogsRequestGeneric } from '../../exporters/file/otlp_json';
+import { appendLogsRequest, encodeLogsRequest, encodeLogsRequestGeneric } from '../../exporters/file/otlp_json';
+import { JsonByteWriter } from '../../telemetry/json_byte_writer';
 import { Enrichment } from '../../processors/k8s_attributes/enrichment';
 import { SamplingProcessor } from '../../processors/sampling/processor';
 import { isOtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
@@ -24,6 +25,7 @@ const POD = '/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod21
 const PATHS = new Map<bigint, string>([
   [1234n, '/system.slice/curl.service'],
   [77n, POD],
+  [4242n, '/user.slice/café-☃-😀.scope'],
 ]);
 const context: LogRecordContext = {
   resource: agentResource(),
@@ -136,4 +138,17 @@ test('records of another size or kind are refused', () => {
   const rawBatch = new RawEventCaches(context).batch(batch, [1, 2]);
   assert.throws(() => HandshakeRawLogRecord.decode(rawBatch, 4, EVENT_SIZE), /unknown tcp_handshake event kind 9/);
   assert.throws(() => HandshakeRawLogRecord.decode(rawBatch, 4, 10), /of 10 bytes, expected 104/);
+});
+
+test('non-ASCII comm names and cgroup paths are written as UTF-8, as the generic path writes them, into a buffer that grows', () => {
+  const events: EventSpec[] = [
+    { cgroupId: 4242n, comm: Buffer.from('caf\xe9-\xff\x80\x7f"\\', 'latin1') },
+    { role: SERVER, cgroupId: 4242n, comm: Buffer.from('sixteen-bytes-xy', 'latin1'), error: E.ECONNRESET },
+  ];
+  const { raw, decoded } = bothPaths(events);
+  const generic = encodeLogsRequestGeneric(decoded);
+  assert.equal(encodeLogsRequest(raw), generic);
+  const w = new JsonByteWriter(64);
+  appendLogsRequest(w, raw);
+  assert.deepEqual(w.copyOut(), Buffer.from(generic, 'utf8'));
 });

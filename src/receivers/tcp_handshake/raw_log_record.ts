@@ -1,16 +1,17 @@
 // A tcp_handshake event as a log record backed by its raw kernel bytes, as tcp_lifecycle's
 // (see src/receivers/tcp_lifecycle/raw_log_record.ts for the why): `attributes` built on demand
-// by the decoded path's own handshakeAttributes(), otlpJson() written from the bytes.
+// by the decoded path's own handshakeAttributes(), writeOtlpJson() written from the bytes.
 // raw_log_record.test.ts checks both against handshakeLogRecord for the same bytes.
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
+import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
-import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
+import { keyPrefix, writeDecimalValue } from '../../telemetry/otlp_json_fragments';
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
-import { startRecordJson, u64Number } from '../common/raw_events';
+import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
 import { recordConnectionHash } from '../common/record_connection_hash';
 import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
@@ -26,7 +27,7 @@ const KEYS: ReadonlySet<string> = new Set(
 );
 
 const pair = (key: string, value: string) => `${keyPrefix(key)}${value}}`;
-const J = {
+const J = fragments({
   startV4: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv4"}')}`,
   startV6: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv6"}')}`,
   localAddress: `,${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
@@ -41,9 +42,14 @@ const J = {
   handshake: `"}},${keyPrefix(ATTR.tcpHandshakeDuration.key)}`,
   errorType: `},${keyPrefix(ATTR.errorType.key)}{"stringValue":`,
   fd: `,${keyPrefix(ATTR.socketFd.key)}{"intValue":"`,
-};
+  endPair: '}',
+  endIntPair: '"}}',
+  endStringPair: '}}',
+  end: '],"droppedAttributesCount":0}',
+});
 
-const PIECES: string[] = [];
+const ACCEPT_NAME = fragment(EVENTS.accept.name);
+const CONNECT_NAME = fragment(EVENTS.connect.name);
 
 export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
   readonly hrTime: HrTime;
@@ -113,76 +119,67 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
     }
   }
 
-  otlpJson(appended: string): string {
+  writeOtlpJson(w: JsonByteWriter, appended?: JsonFragment): void {
     const batch = this.batch;
     const bytes = batch.bytes;
     const o = this.offset;
     const family = bytes.readUInt16LE(o + F.family.offset);
     const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
-    const p = PIECES;
-    let n = startRecordJson(p, this.hrTime, batch.observedNanos, this.eventName);
-    p[n++] = peer.type === 'ipv4' ? J.startV4 : J.startV6;
+    const server = bytes[o + F.role.offset] === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER;
+    writeRecordStart(w, this.hrTime, batch.observedNanos, server ? ACCEPT_NAME : CONNECT_NAME);
+    w.bytes(peer.type === 'ipv4' ? J.startV4 : J.startV6);
     if (this.isOutcome) {
-      p[n++] = J.localAddress;
-      p[n++] = batch.caches.address(family, bytes, o + F.saddr.offset).json;
+      w.bytes(J.localAddress);
+      w.bytes(batch.caches.address(family, bytes, o + F.saddr.offset).json);
       // 0 when unknown (a blocking connect that failed): then no port, as handshakeAttributes does
       const localPort = bytes.readUInt16LE(o + F.sport.offset);
       if (localPort !== 0) {
-        p[n++] = J.localPort;
-        p[n++] = String(localPort);
-        p[n++] = '"}}';
+        w.bytes(J.localPort);
+        w.uint(localPort);
+        w.bytes(J.endIntPair);
       } else {
-        p[n++] = '}}';
+        w.bytes(J.endStringPair);
       }
     }
-    p[n++] = J.peerAddress;
-    p[n++] = peer.json;
-    p[n++] = J.peerPort;
-    p[n++] = String(bytes.readUInt16LE(o + F.dport.offset));
-    p[n++] = bytes[o + F.role.offset] === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER ? J.roleServer : J.roleClient;
+    w.bytes(J.peerAddress);
+    w.bytes(peer.json);
+    w.bytes(J.peerPort);
+    w.uint(bytes.readUInt16LE(o + F.dport.offset));
+    w.bytes(server ? J.roleServer : J.roleClient);
     const pid = bytes.readUInt32LE(o + F.pid.offset);
     if (pid !== 0) {
-      p[n++] = J.pid;
-      p[n++] = String(pid);
-      p[n++] = J.afterPid;
-      p[n++] = stringJson(commOf(bytes, o));
-      p[n++] = '}}';
+      w.bytes(J.pid);
+      w.uint(pid);
+      w.bytes(J.afterPid);
+      writeCommJson(w, bytes, o + F.comm.offset, F.comm.size);
+      w.bytes(J.endStringPair);
     }
     const cgroup = batch.cgroup(o + F.cgroup_id.offset);
-    if (cgroup.json !== '') {
-      p[n++] = ',';
-      p[n++] = cgroup.json;
+    if (cgroup.json.length !== 0) {
+      w.byte(0x2c);
+      w.bytes(cgroup.json);
     }
-    p[n++] = J.netns;
-    p[n++] = String(bytes.readUInt32LE(o + F.netns_inode.offset));
-    p[n++] = J.handshake;
-    p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
+    w.bytes(J.netns);
+    w.uint(bytes.readUInt32LE(o + F.netns_inode.offset));
+    w.bytes(J.handshake);
+    writeDecimalValue(w, u64Number(bytes, o + F.duration_ns.offset), 9);
     const error = bytes.readUInt32LE(o + F.error.offset);
     if (error !== 0) {
-      p[n++] = J.errorType;
-      p[n++] = stringJson(errnoName(error));
-      p[n++] = '}';
+      w.bytes(J.errorType);
+      w.string(errnoName(error));
+      w.bytes(J.endPair);
     }
-    p[n++] = '}';
+    w.bytes(J.endPair);
     const fd = bytes.readInt32LE(o + F.fd.offset);
     if (fd >= 0) {
-      p[n++] = J.fd;
-      p[n++] = String(fd);
-      p[n++] = '"}}';
+      w.bytes(J.fd);
+      w.uint(fd);
+      w.bytes(J.endIntPair);
     }
-    if (appended !== '') {
-      p[n++] = ',';
-      p[n++] = appended;
+    if (appended !== undefined && appended.length !== 0) {
+      w.byte(0x2c);
+      w.bytes(appended);
     }
-    p[n++] = '],"droppedAttributesCount":0}';
-    p.length = n;
-    return p.join('');
+    w.bytes(J.end);
   }
-}
-
-/** comm as decodeHandshakeEvent reads it: latin1 up to the first NUL within the field. */
-function commOf(bytes: Buffer, o: number): string {
-  const start = o + F.comm.offset;
-  const end = bytes.indexOf(0, start);
-  return bytes.toString('latin1', start, end < 0 || end > start + F.comm.size ? start + F.comm.size : end);
 }

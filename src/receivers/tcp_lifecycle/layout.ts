@@ -39,11 +39,15 @@ export const STATS_KEY_FIELDS = {
   role: { offset: 8, size: 4 },
 } as const satisfies Record<string, FieldLayout>;
 
-import { DURATION_BUCKETS } from '../common/duration_buckets';
+import { DURATION_BUCKETS as BUCKETS } from '../common/duration_buckets';
+import { OVERFLOW_CGROUP_ID as OVERFLOW } from '../common/workload_attributes';
 
-export { DURATION_BUCKETS };
+// Re-exported as constants, not with `export { X } from`: compiled to CommonJS those become getters
+// on the exports object, which puts it in dictionary mode, and every `layout.X` read on the event
+// path (EVENT_FIELDS, CONSTANTS) then takes V8's slow generic lookup.
+export const DURATION_BUCKETS = BUCKETS;
 export const STATS_STRUCT = 'tcp_lifecycle_stats';
-export const STATS_SIZE = 40 + 8 * DURATION_BUCKETS;
+export const STATS_SIZE = 40 + 8 * BUCKETS;
 export const STATS_FIELDS = {
   established: { offset: 0, size: 8 },
   closed: { offset: 8, size: 8 },
@@ -68,4 +72,4 @@ export const CONSTANTS = {
   TCP_LIFECYCLE_COMM_LEN: 16,
 } as const;
 
-export { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
+export const OVERFLOW_CGROUP_ID = OVERFLOW;

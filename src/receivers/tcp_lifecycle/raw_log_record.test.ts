@@ -1,14 +1,15 @@
 // Records backed by raw event bytes against the decoded reference (decodeLifecycleEvent +
 // lifecycleLogRecord) for the same bytes: equal attribute maps in key order, equal times, and the
-// same OTLP/JSON bytes from otlpJson() as from the generic transformer path, alone and after
-// k8s_attributes' enrichment and the sampling processor.
+// same OTLP/JSON bytes from writeOtlpJson() as from the generic transformer path, alone and after
+// k8s_attributes' enrichment and the sampling processor, whatever the byte buffer had to grow through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { MonotonicClock } from '../../host/monotonic_clock';
 import { agentResource } from '../../resource';
-import { encodeLogsRequest, encodeLogsRequestGeneric } from '../../exporters/file/otlp_json';
+import { appendLogsRequest, encodeLogsRequest, encodeLogsRequestGeneric } from '../../exporters/file/otlp_json';
+import { JsonByteWriter } from '../../telemetry/json_byte_writer';
 import { Enrichment } from '../../processors/k8s_attributes/enrichment';
 import { SamplingProcessor } from '../../processors/sampling/processor';
 import { isOtlpJsonLogRecord, withAddedAttributes } from '../../telemetry/otlp_encodable';
@@ -25,6 +26,8 @@ const PATHS = new Map<bigint, string>([
   [1234n, '/system.slice/nginx.service'],
   [77n, POD.slice(3)],
   [2n ** 40n + 5n, '/user.slice/with "quote" and \\ back'],
+  // non-ASCII (UTF-8 in cgroupfs names), a control character and an astral-plane character
+  [4242n, '/user.slice/café-☃-\u0007-😀.scope'],
 ]);
 const resolver = { resolve: (id: bigint) => PATHS.get(id) } as unknown as CgroupResolver;
 const context: LogRecordContext = {
@@ -204,4 +207,33 @@ test('records of another size or kind are refused as decode errors', () => {
   const raw = new RawEventCaches(context).batch(batch, observed);
   assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE), /unknown tcp_lifecycle event kind 9/);
   assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE - 8), /of 120 bytes, expected 128/);
+});
+
+test('non-ASCII comm names and cgroup paths are written as UTF-8, exactly as the generic path writes them', () => {
+  const events: EventSpec[] = [
+    { kind: CLOSE, cgroupId: 4242n, comm: Buffer.from('caf\xe9-\xff\x80\x7f"\\', 'latin1') },
+    { kind: CONNECT, cgroupId: 4242n, comm: Buffer.from('sixteen-bytes-xy', 'latin1') },
+    { kind: ACCEPT, role: SERVER, cgroupId: 4242n, comm: Buffer.from('\t\n\x01', 'latin1') },
+  ];
+  const { raw, decoded } = bothPaths(events);
+  assert.equal(raw[1].attributes['process.executable.name'], 'sixteen-bytes-xy', 'a comm filling its field');
+  const generic = encodeLogsRequestGeneric(decoded);
+  assert.equal(encodeLogsRequest(raw), generic);
+  const w = new JsonByteWriter(64);
+  appendLogsRequest(w, raw);
+  assert.deepEqual(w.copyOut(), Buffer.from(generic, 'utf8'));
+});
+
+test('requests written one after the other into a small buffer that grows equal the generic lines', () => {
+  const { raw, decoded } = bothPaths(EVENTS);
+  const enrichment = new Enrichment();
+  const w = new JsonByteWriter(64);
+  const expected: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    const slice = (records: ReadableLogRecord[]) => records.slice(i % records.length).concat(records.slice(0, i % records.length));
+    appendLogsRequest(w, slice(raw).map((r) => enrichment.enrichRecord(r)));
+    w.byte(0x0a);
+    expected.push(encodeLogsRequestGeneric(slice(decoded).map((r) => ({ ...r, attributes: enrichment.enrich(r.attributes) }))));
+  }
+  assert.deepEqual(w.copyOut(), Buffer.from(expected.join('\n') + '\n', 'utf8'));
 });

@@ -1,18 +1,20 @@
 // A tcp_lifecycle event as a log record backed by its raw kernel bytes: one small object per event
 // instead of an event object, address objects, bigints and a ~20-key attribute map. The map is
 // built only when a component asks for `attributes` (then cached); the file exporter asks for
-// otlpJson() instead (src/telemetry/otlp_encodable.ts), which writes the exact bytes the generic
-// path writes for that map, from the bytes and from fragments cached per address and per cgroup.
+// writeOtlpJson() instead (src/telemetry/otlp_encodable.ts), which writes the exact bytes the
+// generic path writes for that map, from the ring bytes and from fragments cached per address and
+// per cgroup, into the exporter's byte buffer.
 // raw_log_record.test.ts checks both against lifecycleLogRecord for the same bytes.
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
+import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
-import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
+import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
-import { startRecordJson, u64Number } from '../common/raw_events';
+import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
 import { recordConnectionHash } from '../common/record_connection_hash';
-import { cString, decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
+import { decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
 
@@ -27,7 +29,7 @@ const KEYS: ReadonlySet<string> = new Set(
 );
 
 const pair = (key: string, value: string) => `${keyPrefix(key)}${value}}`;
-const J = {
+const J = fragments({
   // From the eventName's closing quote to the local address's value.
   startV4: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv4"}')},${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
   startV6: `","attributes":[${pair(ATTR.networkTransport.key, '{"stringValue":"tcp"}')},${pair(ATTR.networkType.key, '{"stringValue":"ipv6"}')},${keyPrefix(ATTR.localAddress.key)}{"stringValue":`,
@@ -47,13 +49,14 @@ const J = {
   segmentsReceived: `"}},${keyPrefix(ATTR.tcpSegmentsReceived.key)}{"intValue":"`,
   retransmits: `"}},${keyPrefix(ATTR.tcpRetransmits.key)}{"intValue":"`,
   rtt: `"}},${keyPrefix(ATTR.tcpRtt.key)}`,
-};
-
-/** The pieces of one record's JSON, reused (otlpJson is synchronous and not reentrant). */
-const PIECES: string[] = [];
-
+  endPair: '}',
+  endIntPair: '"}}',
+  endStringPair: '}}',
+  end: '],"droppedAttributesCount":0}',
+});
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
+const NAME_FRAGMENTS: Record<number, JsonFragment> = Object.fromEntries(Object.entries(NAMES).map(([kind, name]) => [kind, fragment(name)]));
 
 export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
   readonly hrTime: HrTime;
@@ -118,71 +121,65 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
     }
   }
 
-  otlpJson(appended: string): string {
+  writeOtlpJson(w: JsonByteWriter, appended?: JsonFragment): void {
     const batch = this.batch;
     const bytes = batch.bytes;
     const o = this.offset;
     const family = bytes.readUInt16LE(o + F.family.offset);
     const local = batch.caches.address(family, bytes, o + F.saddr.offset);
     const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
-    // Pieces joined once: a flat string, where `+` would build a tree of small pieces (a rope)
-    // that every later reader (the request's join, the file write) has to flatten again.
-    const p = PIECES;
-    let n = startRecordJson(p, this.hrTime, batch.observedNanos, this.eventName);
-    p[n++] = local.type === 'ipv4' ? J.startV4 : J.startV6;
-    p[n++] = local.json;
-    p[n++] = J.afterLocalAddress;
-    p[n++] = String(bytes.readUInt16LE(o + F.sport.offset));
-    p[n++] = J.afterLocalPort;
-    p[n++] = peer.json;
-    p[n++] = J.afterPeerAddress;
-    p[n++] = String(bytes.readUInt16LE(o + F.dport.offset));
-    p[n++] = bytes[o + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? J.afterPeerPortServer : J.afterPeerPortClient;
+    writeRecordStart(w, this.hrTime, batch.observedNanos, NAME_FRAGMENTS[bytes[o + F.kind.offset]]);
+    w.bytes(local.type === 'ipv4' ? J.startV4 : J.startV6);
+    w.bytes(local.json);
+    w.bytes(J.afterLocalAddress);
+    w.uint(bytes.readUInt16LE(o + F.sport.offset));
+    w.bytes(J.afterLocalPort);
+    w.bytes(peer.json);
+    w.bytes(J.afterPeerAddress);
+    w.uint(bytes.readUInt16LE(o + F.dport.offset));
+    w.bytes(bytes[o + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? J.afterPeerPortServer : J.afterPeerPortClient);
     const pid = bytes.readUInt32LE(o + F.pid.offset);
     if (pid !== 0) {
-      p[n++] = J.pid;
-      p[n++] = String(pid);
-      p[n++] = J.afterPid;
-      p[n++] = stringJson(cString(bytes, o + F.comm.offset, F.comm.size));
-      p[n++] = '}}';
+      w.bytes(J.pid);
+      w.uint(pid);
+      w.bytes(J.afterPid);
+      writeCommJson(w, bytes, o + F.comm.offset, F.comm.size);
+      w.bytes(J.endStringPair);
     }
     const cgroup = batch.cgroup(o + F.cgroup_id.offset);
-    if (cgroup.json !== '') {
-      p[n++] = ',';
-      p[n++] = cgroup.json;
+    if (cgroup.json.length !== 0) {
+      w.byte(0x2c);
+      w.bytes(cgroup.json);
     }
-    p[n++] = J.netns;
-    p[n++] = String(bytes.readUInt32LE(o + F.netns_inode.offset));
-    p[n++] = '"}}';
+    w.bytes(J.netns);
+    w.uint(bytes.readUInt32LE(o + F.netns_inode.offset));
+    w.bytes(J.endIntPair);
     const kind = bytes[o + F.kind.offset];
     if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT) {
-      p[n++] = J.handshake;
-      p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
-      p[n++] = '}';
+      w.bytes(J.handshake);
+      writeDecimalValue(w, u64Number(bytes, o + F.duration_ns.offset), 9);
+      w.bytes(J.endPair);
     } else if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE) {
-      p[n++] = J.duration;
-      p[n++] = numberValueJson(u64Number(bytes, o + F.duration_ns.offset) / 1e9);
-      p[n++] = J.bytesSent;
-      p[n++] = numberValueJson(u64Number(bytes, o + F.bytes_sent.offset));
-      p[n++] = J.bytesReceived;
-      p[n++] = numberValueJson(u64Number(bytes, o + F.bytes_received.offset));
-      p[n++] = J.segmentsSent;
-      p[n++] = String(bytes.readUInt32LE(o + F.segments_sent.offset));
-      p[n++] = J.segmentsReceived;
-      p[n++] = String(bytes.readUInt32LE(o + F.segments_received.offset));
-      p[n++] = J.retransmits;
-      p[n++] = String(bytes.readUInt32LE(o + F.retransmits.offset));
-      p[n++] = J.rtt;
-      p[n++] = numberValueJson(bytes.readUInt32LE(o + F.srtt_us.offset) / 1e6);
-      p[n++] = '}';
+      w.bytes(J.duration);
+      writeDecimalValue(w, u64Number(bytes, o + F.duration_ns.offset), 9);
+      w.bytes(J.bytesSent);
+      writeNumberValue(w, u64Number(bytes, o + F.bytes_sent.offset));
+      w.bytes(J.bytesReceived);
+      writeNumberValue(w, u64Number(bytes, o + F.bytes_received.offset));
+      w.bytes(J.segmentsSent);
+      w.uint(bytes.readUInt32LE(o + F.segments_sent.offset));
+      w.bytes(J.segmentsReceived);
+      w.uint(bytes.readUInt32LE(o + F.segments_received.offset));
+      w.bytes(J.retransmits);
+      w.uint(bytes.readUInt32LE(o + F.retransmits.offset));
+      w.bytes(J.rtt);
+      writeDecimalValue(w, bytes.readUInt32LE(o + F.srtt_us.offset), 6);
+      w.bytes(J.endPair);
     }
-    if (appended !== '') {
-      p[n++] = ',';
-      p[n++] = appended;
+    if (appended !== undefined && appended.length !== 0) {
+      w.byte(0x2c);
+      w.bytes(appended);
     }
-    p[n++] = '],"droppedAttributesCount":0}';
-    p.length = n;
-    return p.join('');
+    w.bytes(J.end);
   }
-
 }
