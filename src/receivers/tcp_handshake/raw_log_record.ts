@@ -6,7 +6,8 @@ import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
-import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import type { OtlpJsonLogRecord, OtlpProtoLogRecord } from '../../telemetry/otlp_encodable';
+import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
@@ -14,6 +15,7 @@ import { startRecordJson, u64Number } from '../common/raw_events';
 import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { handshakeAttributes } from './log_records';
+import { writeHandshakeProto } from './raw_proto';
 
 /** Every key a handshake record can have: any other key is absent without building the map. */
 const KEYS: ReadonlySet<string> = new Set(
@@ -44,7 +46,7 @@ const J = {
 
 const PIECES: string[] = [];
 
-export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
+export class HandshakeRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
   readonly hrTime: HrTime;
   readonly hrTimeObserved: HrTime;
   readonly eventName: string;
@@ -105,6 +107,11 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
       default:
         return KEYS.has(key) ? this.attributes[key] : undefined;
     }
+  }
+
+  /** This record's OTLP protobuf LogRecord fields, from its bytes (raw_proto.ts). */
+  otlpProto(writer: ProtoWriter, appended: Uint8Array): void {
+    writeHandshakeProto(this, writer, appended);
   }
 
   otlpJson(appended: string): string {

@@ -7,13 +7,15 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
-import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import type { OtlpJsonLogRecord, OtlpProtoLogRecord } from '../../telemetry/otlp_encodable';
+import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { keyPrefix, numberValueJson, stringJson } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
 import { startRecordJson, u64Number } from '../common/raw_events';
 import { cString, decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
+import { writeLifecycleProto } from './raw_proto';
 
 /** Every key a lifecycle record can have: any other key is absent without building the map. */
 const KEYS: ReadonlySet<string> = new Set(
@@ -54,7 +56,7 @@ const PIECES: string[] = [];
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
 
-export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
+export class LifecycleRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
   readonly hrTime: HrTime;
   readonly hrTimeObserved: HrTime;
   readonly eventName: string;
@@ -110,6 +112,11 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
       default:
         return KEYS.has(key) ? this.attributes[key] : undefined;
     }
+  }
+
+  /** This record's OTLP protobuf LogRecord fields, from its bytes (raw_proto.ts). */
+  otlpProto(writer: ProtoWriter, appended: Uint8Array): void {
+    writeLifecycleProto(this, writer, appended);
   }
 
   otlpJson(appended: string): string {
