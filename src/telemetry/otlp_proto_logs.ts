@@ -78,9 +78,16 @@ export class OtlpLogsProtoEncoder {
   private readonly keys = new Map<string, KeyEntry>();
   private cachedValueBytes = 0;
 
+  /**
+   * `selfEncoding: false` encodes every record from its attribute map, also those that could write
+   * themselves: the path before otlpProto, kept for side-by-side measurement (bench/otlp_encode.ts).
+   */
+  constructor(private readonly options: { readonly selfEncoding?: boolean } = {}) {}
+
   /** The request for `records`, in a buffer of its own (the queue may hold it a while). */
   encode(records: readonly ReadableLogRecord[]): Buffer {
     const w = this.writer;
+    const selfEncoding = this.options.selfEncoding !== false;
     w.reset();
     for (const [resource, scopes] of group(records)) {
       w.byte(REQUEST_RESOURCE_LOGS);
@@ -95,7 +102,7 @@ export class OtlpLogsProtoEncoder {
         for (let i = 0; i < scoped.length; i++) {
           const record = scoped[i];
           w.byte(SCOPE_LOGS_LOG_RECORDS);
-          if (isOtlpProtoLogRecord(record)) {
+          if (selfEncoding && isOtlpProtoLogRecord(record)) {
             // A record backed by kernel bytes writes itself (otlp_encodable.ts): the same bytes
             // as logRecord() below writes from its attribute map, without building that map.
             const mark = w.begin(2);
