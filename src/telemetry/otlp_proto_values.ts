@@ -57,12 +57,32 @@ export function writeStringKeyValue(w: ProtoWriter, key: Uint8Array, value: stri
 /** A length-prefixed KeyValue (no tag) of `key` and an integer value in [0, 2^32). */
 export function writeUint32KeyValue(w: ProtoWriter, key: Uint8Array, value: number): void {
   const any = 1 + varintSize32(value);
-  w.uint32(key.length + 2 + any);
-  w.raw(key);
-  w.byte(KV_VALUE);
-  w.byte(any);
-  w.byte(ANY_INT);
-  w.uint32(value);
+  const length = key.length + 2 + any;
+  if (length > 0x7f) {
+    w.uint32(length);
+    w.raw(key);
+    w.byte(KV_VALUE);
+    w.byte(any);
+    w.byte(ANY_INT);
+    w.uint32(value);
+    return;
+  }
+  // The common case (a key below ~120 bytes) written in one go: every length is one byte.
+  w.ensure(length + 1);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = length;
+  for (let i = 0; i < key.length; i++) buf[p++] = key[i];
+  buf[p++] = KV_VALUE;
+  buf[p++] = any;
+  buf[p++] = ANY_INT;
+  let v = value >>> 0;
+  while (v > 0x7f) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  w.pos = p;
 }
 
 /**

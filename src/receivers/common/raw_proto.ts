@@ -101,13 +101,30 @@ export function writeRecordStart(w: ProtoWriter, time: HrTime): void {
   w.hrTime(time[0], time[1]);
 }
 
+// dropped_attributes_count 0 and observed_time_unix_nano: the same for every record of a ring
+// batch (one observed time per batch), encoded once per distinct observed time.
+let observedSeconds = -1;
+let observedNanos = -1;
+let observedFields: Uint8Array = new Uint8Array(0);
+
+function droppedAndObserved(observed: HrTime): Uint8Array {
+  if (observed[0] !== observedSeconds || observed[1] !== observedNanos) {
+    observedFields = protoBytes((w) => {
+      w.byte(LOG_DROPPED);
+      w.byte(0);
+      w.byte(LOG_OBSERVED_TIME);
+      w.hrTime(observed[0], observed[1]);
+    });
+    observedSeconds = observed[0];
+    observedNanos = observed[1];
+  }
+  return observedFields;
+}
+
 /** After the attribute fields: `appended`, dropped_attributes_count 0, observed time, event name. */
 export function writeRecordEnd(w: ProtoWriter, appended: Uint8Array, observed: HrTime, eventName: string): void {
   if (appended.length > 0) w.raw(appended);
-  w.byte(LOG_DROPPED);
-  w.byte(0);
-  w.byte(LOG_OBSERVED_TIME);
-  w.hrTime(observed[0], observed[1]);
+  w.raw(droppedAndObserved(observed));
   w.raw(eventNameField(eventName));
 }
 
