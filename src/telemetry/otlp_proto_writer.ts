@@ -36,6 +36,25 @@ export class ProtoWriter {
     this.pos = 0;
   }
 
+  /**
+   * Empties the writer into a buffer of its own of `size` bytes: what is written next can be
+   * handed out with take(), without a copy.
+   */
+  resetTo(size: number): void {
+    this.buf = Buffer.allocUnsafe(size);
+    this.pos = 0;
+  }
+
+  /**
+   * What was written, in the writer's buffer (the writer must get a new one with resetTo() before
+   * it writes again); copied to an exact size when more than a quarter of the buffer is unused, so
+   * that the bytes kept are not far more than the bytes counted.
+   */
+  take(): Buffer {
+    if (this.pos < this.buf.length - (this.buf.length >>> 2)) return this.copy();
+    return this.buf.subarray(0, this.pos);
+  }
+
   /** A copy of what was written, sized exactly (the writer's buffer is reused). */
   copy(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
