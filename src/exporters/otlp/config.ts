@@ -43,9 +43,10 @@ export interface OtlpExporterSettings {
 export const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
 
 /**
- * 20 ms: at full churn a ring batch is a few hundred records and each gRPC call costs the agent
- * as much CPU as encoding hundreds of records; 20 ms gathers a full request (2048 records) at
- * ~100,000 events/s, and delays delivery (never the pipeline) by at most that at low rates.
+ * 20 ms: at full churn a ring batch is a few hundred records; 20 ms gathers a full request (2048
+ * records) at ~100,000 events/s, so that the receiver and the agent pay one gRPC call per 2048
+ * records rather than per ring batch, and delays delivery (never the pipeline) by at most that
+ * at low rates. Measured in docs/benchmarks.md (bench/otlp_path.ts).
  */
 export const DEFAULT_FLUSH_TIMEOUT = '20ms';
 
