@@ -1,10 +1,12 @@
 // A capability a log record may offer beside ReadableLogRecord: writing its own OTLP/JSON
-// LogRecord straight into a byte buffer and answering single attribute lookups, both without
-// building its attribute map. Receivers whose records come straight from kernel bytes offer it
-// (tcp_lifecycle, tcp_handshake); the file exporter uses it when every record of a request has it,
-// and falls back to the generic encoder otherwise. The contract is byte equality: writeOtlpJson()
-// must write exactly the UTF-8 bytes of what the generic path (src/exporters/file/otlp_json.ts
-// encodeLogsRequestGeneric) writes for the same record.
+// LogRecord straight into a byte buffer (writeOtlpJson) and its own OTLP protobuf LogRecord
+// (otlpProto), and answering single attribute lookups, all without building its attribute map.
+// Receivers whose records come straight from kernel bytes offer it (tcp_lifecycle, tcp_handshake);
+// the file exporter uses writeOtlpJson when every record of a request has it, the otlp exporter's
+// encoder uses otlpProto per record, and both fall back to their generic encoder otherwise. The
+// contract is byte equality: writeOtlpJson() must write exactly the UTF-8 bytes of what the
+// generic path (src/exporters/file/otlp_json.ts encodeLogsRequestGeneric) writes for the same
+// record, otlpProto() exactly what OtlpLogsProtoEncoder writes for it from its attribute map.
 //
 // A processor that changes attributes must either keep the capability correct (wrap the record:
 // withAddedAttributes below) or drop it. Copying with `{ ...record, attributes }` drops it by
@@ -14,6 +16,8 @@ import type { AnyValue, LogAttributes } from '@opentelemetry/api-logs';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { fragment, type JsonByteWriter, type JsonFragment } from './json_byte_writer';
 import { attributesJson } from './otlp_json_fragments';
+import type { ProtoWriter } from './otlp_proto_writer';
+import { logAttributesProto } from './otlp_proto_values';
 
 export interface OtlpJsonLogRecord extends ReadableLogRecord {
   /**
@@ -28,6 +32,27 @@ export interface OtlpJsonLogRecord extends ReadableLogRecord {
 
 export function isOtlpJsonLogRecord(record: ReadableLogRecord): record is OtlpJsonLogRecord {
   return typeof (record as Partial<OtlpJsonLogRecord>).writeOtlpJson === 'function';
+}
+
+/**
+ * The protobuf side of the same capability, which the otlp exporter's encoder
+ * (otlp_proto_logs.ts) uses per record. The contract is byte equality again: otlpProto() writes
+ * exactly what OtlpLogsProtoEncoder's generic logRecord() writes for the same record from its
+ * attribute map.
+ */
+export interface OtlpProtoLogRecord extends ReadableLogRecord {
+  /**
+   * The fields of this LogRecord message (no tag or length of its own) into `writer`, with
+   * `appended` (pre-encoded LogRecord.attributes fields, possibly empty) after its own attribute
+   * fields, as if those attributes were added last to its attribute map.
+   */
+  otlpProto(writer: ProtoWriter, appended: Uint8Array): void;
+  /** What `attributes[key]` holds, without building the map (undefined when absent). */
+  attribute(key: string): AnyValue | undefined;
+}
+
+export function isOtlpProtoLogRecord(record: ReadableLogRecord): record is OtlpProtoLogRecord {
+  return typeof (record as Partial<OtlpProtoLogRecord>).otlpProto === 'function';
 }
 
 // Added attribute sets are cached objects (per cgroup, per peer, per probability): their JSON is
@@ -60,6 +85,36 @@ function joined(first: JsonFragment, second: JsonFragment | undefined): JsonFrag
     // A Buffer like every other fragment, so that the writer's copy sees one kind of array.
     both = Buffer.concat([first, COMMA, second]);
     bySecond.set(second, both);
+  }
+  return both;
+}
+
+const protoSets = new WeakMap<Attributes, Uint8Array>();
+
+function addedProto(added: Attributes): Uint8Array {
+  let proto = protoSets.get(added);
+  if (proto === undefined) {
+    proto = logAttributesProto(added);
+    protoSets.set(added, proto);
+  }
+  return proto;
+}
+
+// Two added sets in a row (k8s_attributes' then sampling's) are the same pair of cached objects
+// record after record: their concatenation is made once per pair.
+const joinedProto = new WeakMap<Uint8Array, WeakMap<Uint8Array, Uint8Array>>();
+
+function joinProto(first: Uint8Array, then: Uint8Array): Uint8Array {
+  if (then.length === 0) return first;
+  if (first.length === 0) return then;
+  let byThen = joinedProto.get(first);
+  if (byThen === undefined) joinedProto.set(first, (byThen = new WeakMap()));
+  let both = byThen.get(then);
+  if (both === undefined) {
+    both = new Uint8Array(first.length + then.length);
+    both.set(first, 0);
+    both.set(then, first.length);
+    byThen.set(then, both);
   }
   return both;
 }
@@ -116,6 +171,24 @@ class AddedAttributesLogRecord implements OtlpJsonLogRecord {
   }
 }
 
+/** AddedAttributesLogRecord over a record that also writes its own protobuf. */
+class AddedAttributesProtoLogRecord extends AddedAttributesLogRecord implements OtlpProtoLogRecord {
+  private readonly proto: Uint8Array;
+
+  constructor(
+    private readonly protoBase: OtlpJsonLogRecord & OtlpProtoLogRecord,
+    added: Attributes,
+    json: JsonFragment,
+  ) {
+    super(protoBase, added, json);
+    this.proto = addedProto(added);
+  }
+
+  otlpProto(writer: ProtoWriter, appended: Uint8Array): void {
+    this.protoBase.otlpProto(writer, joinProto(this.proto, appended));
+  }
+}
+
 /**
  * `record` with `added` (a cached, never mutated object) after its attributes: equal to
  * `{ ...record, attributes: { ...record.attributes, ...added } }` in every field and in key
@@ -132,7 +205,9 @@ export function withAddedAttributes(record: ReadableLogRecord, added: Attributes
       }
     }
     const json = fresh ? addedJson(added) : undefined;
-    if (json !== undefined) return new AddedAttributesLogRecord(record, added, json);
+    if (json !== undefined) {
+      return isOtlpProtoLogRecord(record) ? new AddedAttributesProtoLogRecord(record, added, json) : new AddedAttributesLogRecord(record, added, json);
+    }
   }
   return { ...record, attributes: { ...record.attributes, ...added } };
 }

@@ -14,7 +14,9 @@
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { ProtoWriter, stringField, varintSize32 } from './otlp_proto_writer';
+import { isOtlpProtoLogRecord } from './otlp_encodable';
+import { ProtoWriter, stringField } from './otlp_proto_writer';
+import { keyField, writeAnyValue, writeStringKeyValue, writeValueKeyValue } from './otlp_proto_values';
 
 // Field keys: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
 const REQUEST_RESOURCE_LOGS = 0x0a; // ExportLogsServiceRequest.resource_logs = 1
@@ -41,20 +43,6 @@ const LOG_TRACE_ID = 0x4a; // = 9
 const LOG_SPAN_ID = 0x52; // = 10
 const LOG_OBSERVED_TIME = 0x59; // = 11, fixed64
 const LOG_EVENT_NAME = 0x62; // = 12
-const KV_KEY = 0x0a; // KeyValue.key = 1
-const KV_VALUE = 0x12; // KeyValue.value = 2
-const ANY_STRING = 0x0a; // AnyValue.string_value = 1
-const ANY_BOOL = 0x10; // = 2
-const ANY_INT = 0x18; // = 3
-const ANY_DOUBLE = 0x21; // = 4, fixed64
-const ANY_ARRAY = 0x2a; // = 5
-const ANY_KVLIST = 0x32; // = 6
-const ANY_BYTES = 0x3a; // = 7
-const LIST_VALUES = 0x0a; // ArrayValue.values = 1, KeyValueList.values = 1
-
-// The int64 range, as the SDK decides between int_value and double_value.
-const MIN_INT64 = -(2 ** 63);
-const MAX_INT64 = 2 ** 63;
 
 /** Attribute names kept encoded: tcpscope has a few dozen; this only bounds a runaway. */
 const MAX_CACHED_KEYS = 4096;
@@ -89,11 +77,24 @@ export class OtlpLogsProtoEncoder {
   private readonly scopes = new WeakMap<InstrumentationScope, { head: Uint8Array; tail: Uint8Array }>();
   private readonly keys = new Map<string, KeyEntry>();
   private cachedValueBytes = 0;
+  /** Request bytes per record of the last request: the next request's buffer is sized from it. */
+  private bytesPerRecord = 512;
+
+  /**
+   * `selfEncoding: false` encodes every record from its attribute map, also those that could write
+   * themselves: the path before otlpProto, kept for side-by-side measurement (bench/otlp_encode.ts).
+   */
+  constructor(private readonly options: { readonly selfEncoding?: boolean } = {}) {}
 
   /** The request for `records`, in a buffer of its own (the queue may hold it a while). */
   encode(records: readonly ReadableLogRecord[]): Buffer {
     const w = this.writer;
-    w.reset();
+    const selfEncoding = this.options.selfEncoding !== false;
+    // Each request is written into a buffer of its own, sized from the bytes per record seen so
+    // far, and handed out as it is: no copy of the request (the queue holds it, then grpc-js copies
+    // it once more to frame it). Fewer large Buffers allocated also means fewer full GCs: V8
+    // counts their memory towards the old generation's limit.
+    w.resetTo(Math.ceil(records.length * this.bytesPerRecord * 1.125) + 1024);
     for (const [resource, scopes] of group(records)) {
       w.byte(REQUEST_RESOURCE_LOGS);
       const resourceLogs = w.begin(3);
@@ -105,8 +106,17 @@ export class OtlpLogsProtoEncoder {
         const s = this.scopeParts(scope);
         w.raw(s.head);
         for (let i = 0; i < scoped.length; i++) {
+          const record = scoped[i];
           w.byte(SCOPE_LOGS_LOG_RECORDS);
-          this.logRecord(scoped[i]);
+          if (selfEncoding && isOtlpProtoLogRecord(record)) {
+            // A record backed by kernel bytes writes itself (otlp_encodable.ts): the same bytes
+            // as logRecord() below writes from its attribute map, without building that map.
+            const mark = w.begin(2);
+            record.otlpProto(w, EMPTY);
+            w.end(mark);
+          } else {
+            this.logRecord(record);
+          }
         }
         w.raw(s.tail);
         w.end(scopeLogs);
@@ -114,7 +124,8 @@ export class OtlpLogsProtoEncoder {
       w.raw(r.tail);
       w.end(resourceLogs);
     }
-    return w.copy();
+    if (records.length > 0) this.bytesPerRecord = Math.max(64, w.pos / records.length);
+    return w.take();
   }
 
   private logRecord(record: ReadableLogRecord): void {
@@ -173,8 +184,8 @@ export class OtlpLogsProtoEncoder {
   /**
    * Repeated KeyValue under `tag`, in the object's own enumerable key order. A string value is
    * looked up among the KeyValues already encoded for its key (most of tcpscope's repeat: the
-   * transport, the cgroup, the process, the pod); an integer, a double or a boolean is written
-   * with its lengths computed, without the placeholders a nested message needs.
+   * transport, the cgroup, the process, the pod); any other value is written by the shared
+   * writeValueKeyValue (otlp_proto_values.ts), as records that encode themselves write it.
    */
   private attributes(tag: number, attributes: Attrs): void {
     const w = this.writer;
@@ -182,7 +193,7 @@ export class OtlpLogsProtoEncoder {
       if (!hasOwn.call(attributes, key)) continue;
       const entry = this.keyEntry(key);
       const value = attributes[key];
-      const keyBytes = entry.field;
+      w.byte(tag);
       if (typeof value === 'string') {
         // Most keys keep the value of the record before (transport, process, cgroup, pod): one
         // comparison instead of a map lookup.
@@ -193,42 +204,9 @@ export class OtlpLogsProtoEncoder {
           entry.lastString = value;
           entry.lastKeyValue = kv;
         }
-        w.byte(tag);
         w.raw(kv);
-      } else if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && Number.isInteger(value)) {
-        const any = 1 + varintSize32(value);
-        w.byte(tag);
-        w.uint32(keyBytes.length + 2 + any);
-        w.raw(keyBytes);
-        w.byte(KV_VALUE);
-        w.byte(any);
-        w.byte(ANY_INT);
-        w.uint32(value);
-      } else if (typeof value === 'number' && !Number.isInteger(value)) {
-        w.byte(tag);
-        w.uint32(keyBytes.length + 2 + 9);
-        w.raw(keyBytes);
-        w.byte(KV_VALUE);
-        w.byte(9);
-        w.byte(ANY_DOUBLE);
-        w.double(value);
-      } else if (typeof value === 'boolean') {
-        w.byte(tag);
-        w.uint32(keyBytes.length + 4);
-        w.raw(keyBytes);
-        w.byte(KV_VALUE);
-        w.byte(2);
-        w.byte(ANY_BOOL);
-        w.byte(value ? 1 : 0);
       } else {
-        w.byte(tag);
-        const kv = w.begin(1);
-        w.raw(keyBytes);
-        w.byte(KV_VALUE);
-        const any = w.begin(1);
-        this.anyValue(value);
-        w.end(any);
-        w.end(kv);
+        writeValueKeyValue(w, entry.field, value);
       }
     }
   }
@@ -237,7 +215,7 @@ export class OtlpLogsProtoEncoder {
     let entry = this.keys.get(key);
     if (entry === undefined) {
       const kept = this.keys.size < MAX_CACHED_KEYS;
-      entry = { field: stringField(KV_KEY, key), strings: new Map(), kept, lastString: undefined, lastKeyValue: EMPTY };
+      entry = { field: keyField(key), strings: new Map(), kept, lastString: undefined, lastKeyValue: EMPTY };
       if (kept) this.keys.set(key, entry);
     }
     return entry;
@@ -245,17 +223,7 @@ export class OtlpLogsProtoEncoder {
 
   /** The length-prefixed KeyValue of `entry`'s key and a string value, kept for the next time within budget. */
   private cacheStringKeyValue(entry: KeyEntry, value: string): Uint8Array {
-    const kv = this.encodeApart(() => {
-      const w = this.writer;
-      const mark = w.begin(1);
-      w.raw(entry.field);
-      w.byte(KV_VALUE);
-      const any = w.begin(1);
-      w.byte(ANY_STRING);
-      w.string(value);
-      w.end(any);
-      w.end(mark);
-    });
+    const kv = this.encodeApart(() => writeStringKeyValue(this.writer, entry.field, value));
     if (entry.kept && entry.strings.size < MAX_VALUES_PER_KEY) {
       this.cachedValueBytes += kv.length + value.length + VALUE_ENTRY_OVERHEAD;
       if (this.cachedValueBytes > VALUE_CACHE_BYTES) {
@@ -268,51 +236,8 @@ export class OtlpLogsProtoEncoder {
     return kv;
   }
 
-  /** An AnyValue's content; a value of no OTLP type (undefined, null, bigint, …) writes nothing, as in the SDK. */
   private anyValue(value: unknown): void {
-    const w = this.writer;
-    switch (typeof value) {
-      case 'string':
-        w.byte(ANY_STRING);
-        w.string(value);
-        return;
-      case 'boolean':
-        w.byte(ANY_BOOL);
-        w.byte(value ? 1 : 0);
-        return;
-      case 'number':
-        if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
-          w.byte(ANY_INT);
-          w.varint(value);
-        } else {
-          w.byte(ANY_DOUBLE);
-          w.double(value);
-        }
-        return;
-      case 'object':
-        break;
-      default:
-        return;
-    }
-    if (value instanceof Uint8Array) {
-      w.byte(ANY_BYTES);
-      w.bytes(value);
-    } else if (Array.isArray(value)) {
-      w.byte(ANY_ARRAY);
-      const list = w.begin(1);
-      for (const item of value as unknown[]) {
-        w.byte(LIST_VALUES);
-        const any = w.begin(1);
-        this.anyValue(item);
-        w.end(any);
-      }
-      w.end(list);
-    } else if (value !== null) {
-      w.byte(ANY_KVLIST);
-      const list = w.begin(1);
-      this.attributes(LIST_VALUES, value as Attrs);
-      w.end(list);
-    }
+    writeAnyValue(this.writer, value);
   }
 
   /** ResourceLogs' resource field (head) and schema_url (tail), encoded once per Resource. */

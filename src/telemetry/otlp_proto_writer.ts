@@ -36,6 +36,25 @@ export class ProtoWriter {
     this.pos = 0;
   }
 
+  /**
+   * Empties the writer into a buffer of its own of `size` bytes: what is written next can be
+   * handed out with take(), without a copy.
+   */
+  resetTo(size: number): void {
+    this.buf = Buffer.allocUnsafe(size);
+    this.pos = 0;
+  }
+
+  /**
+   * What was written, in the writer's buffer (the writer must get a new one with resetTo() before
+   * it writes again); copied to an exact size when more than a quarter of the buffer is unused, so
+   * that the bytes kept are not far more than the bytes counted.
+   */
+  take(): Buffer {
+    if (this.pos < this.buf.length - (this.buf.length >>> 2)) return this.copy();
+    return this.buf.subarray(0, this.pos);
+  }
+
   /** A copy of what was written, sized exactly (the writer's buffer is reused). */
   copy(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
@@ -139,7 +158,20 @@ export class ProtoWriter {
     const upperNanos = ((seconds / 0x10000) >>> 0) * 1_000_000_000;
     const low = (lowerNanos >>> 0) + (((upperNanos & 0xffff) * 0x10000) >>> 0) + nanos;
     const high = Math.floor(lowerNanos / 0x100000000) + ((upperNanos / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
-    this.fixed64(low >>> 0, high >>> 0);
+    // Byte by byte here rather than through fixed64(): both halves exceed 2^31 for today's times,
+    // and passing them on would box each in a heap number, once per record.
+    this.ensure(8);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = low & 0xff;
+    buf[p + 1] = (low >>> 8) & 0xff;
+    buf[p + 2] = (low >>> 16) & 0xff;
+    buf[p + 3] = (low >>> 24) & 0xff;
+    buf[p + 4] = high & 0xff;
+    buf[p + 5] = (high >>> 8) & 0xff;
+    buf[p + 6] = (high >>> 16) & 0xff;
+    buf[p + 7] = (high >>> 24) & 0xff;
+    this.pos = p + 8;
   }
 
   /** A length-prefixed UTF-8 string. */

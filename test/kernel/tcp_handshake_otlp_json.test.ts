@@ -3,7 +3,9 @@
 // connects (blocking, whose local port the kernel has already released, and non-blocking) give the
 // generic path's OTLP/JSON bytes for the record the decoded path (decodeHandshakeEvent +
 // handshakeLogRecord) makes of the same bytes, alone and after k8s_attributes (local mode) and
-// sampling run on both streams.
+// sampling run on both streams; and the otlp exporter's protobuf (the records' own otlpProto)
+// byte for byte as the generic encoder and the SDK serializer write it for the decoded records,
+// decoded with the official OTLP protos to the same message, field for field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -19,11 +21,13 @@ import { EVENT_SIZE } from '../../src/receivers/tcp_handshake/layout';
 import { handshakeLogRecord } from '../../src/receivers/tcp_handshake/log_records';
 import { HandshakeRawLogRecord } from '../../src/receivers/tcp_handshake/raw_log_record';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
-import { isOtlpJsonLogRecord } from '../../src/telemetry/otlp_encodable';
+import { isOtlpJsonLogRecord, isOtlpProtoLogRecord } from '../../src/telemetry/otlp_encodable';
+import { OtlpLogsProtoEncoder } from '../../src/telemetry/otlp_proto_logs';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { HANDSHAKE_TEST_CONFIG } from '../support/handshake';
 import { k8sAttributesConfig } from '../support/k8s_fixture';
+import { assertSameLogsProto } from '../support/otlp_logs_proto';
 import { requireKernel } from '../support/kernel';
 import { RecordingLogsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
@@ -42,7 +46,7 @@ class Tee implements Consumer<'logs'> {
   }
 }
 
-test('real handshakes and refused connects: the raw path writes the generic path bytes, alone and after k8s_attributes and sampling', async (t) => {
+test('real handshakes and refused connects: the raw path writes the generic path bytes (OTLP/JSON and protobuf), alone and after k8s_attributes and sampling', async (t) => {
   if (!requireKernel(t)) return;
   const base = testCgroupBase('rawhs');
   const serverCgroup = TestCgroup.create(`${base}/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID.replace(/-/g, '_')}.slice/cri-containerd-${CONTAINER_ID}.scope`);
@@ -107,6 +111,11 @@ test('real handshakes and refused connects: the raw path writes the generic path
     return handshakeLogRecord(decodeHandshakeEvent(r.batch.bytes, r.offset, EVENT_SIZE), context, r.hrTimeObserved);
   };
   assert.equal(encodeLogsRequest(records), encodeLogsRequestGeneric(records.map(reference)), 'receiver output');
+  // The otlp exporter's protobuf: the records write their own (otlpProto), byte for byte what the
+  // generic encoder and the SDK serializer write for the decoded records, and the same message
+  // decoded with the official OTLP protos.
+  const encoder = new OtlpLogsProtoEncoder();
+  assertSameLogsProto(records, records.map(reference), encoder);
 
   await referenceK8s.consume(raw.records.map(reference));
   const processed = rawProcessed.records.filter(ours);
@@ -114,4 +123,6 @@ test('real handshakes and refused connects: the raw path writes the generic path
   assert.equal(processed.filter((r) => r.attributes['error.type'] === 'ECONNREFUSED').length, 3, 'keep_errors keeps every refused connect');
   assert.ok(processed.filter((r) => cgroupOf(r) === serverCgroup.attribute).every((r) => r.attributes['container.id'] === CONTAINER_ID));
   assert.equal(encodeLogsRequest(processed), encodeLogsRequestGeneric(referenceProcessed.records.filter(ours)), 'after k8s_attributes and sampling');
+  assert.ok(processed.every(isOtlpProtoLogRecord), 'enriched and sampled records still write their own protobuf');
+  assertSameLogsProto(processed, referenceProcessed.records.filter(ours), encoder);
 });

@@ -3,7 +3,9 @@
 // plain one) is written by the file exporter's encoder byte for byte as the generic transformer
 // path writes the record the decoded path (decodeLifecycleEvent + lifecycleLogRecord) makes of
 // the same bytes; and again after k8s_attributes (local mode) and the sampling processor, run on
-// both streams.
+// both streams. The same records give the otlp exporter's protobuf (their own otlpProto) byte for
+// byte as the generic encoder and the SDK serializer write it for the decoded records, decoded
+// with the official OTLP protos to the same message, field for field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -17,10 +19,12 @@ import { EVENT_SIZE } from '../../src/receivers/tcp_lifecycle/layout';
 import { lifecycleLogRecord } from '../../src/receivers/tcp_lifecycle/log_records';
 import { LifecycleRawLogRecord } from '../../src/receivers/tcp_lifecycle/raw_log_record';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
-import { isOtlpJsonLogRecord } from '../../src/telemetry/otlp_encodable';
+import { isOtlpJsonLogRecord, isOtlpProtoLogRecord } from '../../src/telemetry/otlp_encodable';
+import { OtlpLogsProtoEncoder } from '../../src/telemetry/otlp_proto_logs';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { k8sAttributesConfig } from '../support/k8s_fixture';
+import { assertSameLogsProto } from '../support/otlp_logs_proto';
 import { requireKernel } from '../support/kernel';
 import { LIFECYCLE_TEST_CONFIG } from '../support/lifecycle';
 import { RecordingLogsConsumer } from '../support/recording_consumer';
@@ -38,7 +42,7 @@ class Tee implements Consumer<'logs'> {
   }
 }
 
-test('real connections: the raw path writes the generic path bytes, alone and after k8s_attributes and sampling', async (t) => {
+test('real connections: the raw path writes the generic path bytes (OTLP/JSON and protobuf), alone and after k8s_attributes and sampling', async (t) => {
   if (!requireKernel(t)) return;
   const base = testCgroupBase('rawjson');
   const serverCgroup = TestCgroup.create(`${base}/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID.replace(/-/g, '_')}.slice/cri-containerd-${CONTAINER_ID}.scope`);
@@ -105,6 +109,11 @@ test('real connections: the raw path writes the generic path bytes, alone and af
   };
   const references = records.map(reference);
   assert.equal(encodeLogsRequest(records), encodeLogsRequestGeneric(references), 'receiver output');
+  // The otlp exporter's protobuf: the records write their own (otlpProto), byte for byte what the
+  // generic encoder and the SDK serializer write for the decoded records, and the same message
+  // decoded with the official OTLP protos.
+  const encoder = new OtlpLogsProtoEncoder();
+  assertSameLogsProto(records, references, encoder);
 
   // Both streams through their own k8s_attributes -> sampling, batch by batch as they arrived.
   await referenceK8s.consume(raw.records.map(reference));
@@ -115,4 +124,6 @@ test('real connections: the raw path writes the generic path bytes, alone and af
   const enrichedServer = processed.filter((r) => cgroupOf(r) === serverCgroup.attribute);
   assert.ok(enrichedServer.length > 0 && enrichedServer.every((r) => r.attributes['container.id'] === CONTAINER_ID && r.attributes['k8s.pod.uid'] === POD_UID), 'the pod side is enriched');
   assert.equal(encodeLogsRequest(processed), encodeLogsRequestGeneric(processedReference), 'after k8s_attributes and sampling');
+  assert.ok(processed.every(isOtlpProtoLogRecord), 'enriched and sampled records still write their own protobuf');
+  assertSameLogsProto(processed, processedReference, encoder);
 });

@@ -12,8 +12,8 @@ export interface OtlpExporterConfig {
   headers: Record<string, string>;
   compression: 'none' | 'gzip';
   timeout: DurationSetting;
-  /** queue_bytes is optional for configs built in code before it existed; the schema defaults it. */
-  sending_queue: { queue_size: number; queue_bytes?: number };
+  /** queue_bytes and flush_timeout are optional for configs built in code before they existed; the schema defaults them. */
+  sending_queue: { queue_size: number; queue_bytes?: number; flush_timeout?: DurationSetting };
   retry_on_failure: {
     enabled: boolean;
     initial_interval: DurationSetting;
@@ -34,11 +34,21 @@ export interface OtlpExporterSettings {
   readonly queueSize: number;
   /** Bytes of encoded log requests that may wait (the logs queue holds encoded requests). */
   readonly queueBytes: number;
+  /** How long a lone log batch waits for more to join it into one request (0: never). */
+  readonly flushTimeoutMs?: number;
   readonly retry: RetrySettings;
 }
 
 /** 16 MiB: about 45,000 tcpscope events, at ~350 bytes each encoded. */
 export const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * 20 ms: at full churn a ring batch is a few hundred records; 20 ms gathers a full request (2048
+ * records) at ~100,000 events/s, so that the receiver and the agent pay one gRPC call per 2048
+ * records rather than per ring batch, and delays delivery (never the pipeline) by at most that
+ * at low rates. Measured in docs/benchmarks.md (bench/otlp_path.ts).
+ */
+export const DEFAULT_FLUSH_TIMEOUT = '20ms';
 
 // host:port, with a DNS name, an IPv4 address or a bracketed IPv6 address.
 const ENDPOINT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
@@ -123,6 +133,11 @@ export const otlpExporterSchema: Schema<OtlpExporterConfig> = {
       format: positiveInteger,
       default: DEFAULT_QUEUE_BYTES,
     },
+    flush_timeout: {
+      doc: 'logs only: how long a lone waiting batch is held for later batches to join it into one export request (of at most 2048 records), unless a flush or shutdown needs it now; 0 sends every batch as soon as the sender is free. Fewer, larger requests cost the agent less CPU per record',
+      format: durationFormat(0),
+      default: DEFAULT_FLUSH_TIMEOUT,
+    },
   },
   retry_on_failure: {
     enabled: {
@@ -181,6 +196,7 @@ export function resolveOtlpExporterConfig(config: OtlpExporterConfig): OtlpExpor
     timeoutMs: parseDuration(config.timeout),
     queueSize: config.sending_queue.queue_size,
     queueBytes: config.sending_queue.queue_bytes ?? DEFAULT_QUEUE_BYTES,
+    flushTimeoutMs: parseDuration(config.sending_queue.flush_timeout ?? DEFAULT_FLUSH_TIMEOUT),
     retry: {
       enabled: retry.enabled,
       initialIntervalMs: parseDuration(retry.initial_interval),

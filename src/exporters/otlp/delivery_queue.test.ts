@@ -270,6 +270,54 @@ describe('DeliveryQueue', () => {
     assert.deepStrictEqual(backend.delivered, [4, 6, 9]);
   });
 
+  it('with lingerMs, holds a lone batch for more to join it, then sends them as one', async () => {
+    const clock = new FakeClock();
+    const backend = new ScriptedBackend();
+    const queue = new DeliveryQueue<number>({
+      signal: 'logs',
+      destination: 'collector:4317',
+      capacity: 10,
+      retry: RETRY,
+      send: backend.send,
+      countItems: (n) => n,
+      merge: (waiting, next) => (waiting + next <= 10 ? waiting + next : undefined),
+      lingerMs: 20,
+      full: (n) => n >= 10,
+      logger: createLogger('debug', () => undefined),
+      clock,
+    });
+    queue.start();
+    queue.enqueue(2);
+    clock.time = 5;
+    queue.enqueue(3);
+    await settle();
+    assert.deepStrictEqual(backend.attempts, [], 'nothing sent yet');
+    assert.deepStrictEqual(clock.waits, [20], 'waiting 20ms from the first arrival');
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [5], 'the two as one');
+
+    // A full batch goes at once; so does a lone one that a batch which cannot join it follows.
+    queue.enqueue(10);
+    await settle();
+    assert.deepStrictEqual(backend.delivered, [5, 10]);
+    queue.enqueue(8);
+    await settle();
+    assert.ok(clock.sleeping);
+    queue.enqueue(4);
+    await settle();
+    assert.deepStrictEqual(backend.delivered, [5, 10, 8], '4 cannot join 8: 8 goes');
+    assert.equal(queue.pending(), 1, '4 waits for company');
+
+    // A flush, then a shutdown, do not wait.
+    assert.equal(await queue.flush(5_000), true);
+    assert.deepStrictEqual(backend.delivered, [5, 10, 8, 4]);
+    queue.enqueue(1);
+    await settle();
+    assert.ok(clock.sleeping);
+    assert.equal(await queue.shutdown(1_000), 0);
+    assert.deepStrictEqual(backend.delivered, [5, 10, 8, 4, 1]);
+  });
+
   it('counts the items a partial success rejected as dropped', async () => {
     const { backend, queue } = setup();
     backend.script = [{ kind: 'sent', rejected: 3 }, { kind: 'sent' }];

@@ -45,6 +45,15 @@ export interface DeliveryQueueOptions<T> {
    * then not spent on a few records each, and the backend gets fewer, larger requests.
    */
   readonly merge?: (waiting: T, next: T) => T | undefined;
+  /**
+   * With `merge`: a lone waiting batch is held up to this long after it arrived, so that batches
+   * arriving meanwhile join it and go out as one request, unless `full` says it cannot take more
+   * (or a flush or a shutdown asks for delivery now). Each request costs the sender far more than
+   * each record in it (a gRPC call, HTTP/2 frames): at a high event rate this sends fewer, larger
+   * requests; at a low rate a batch waits at most this long.
+   */
+  readonly lingerMs?: number;
+  readonly full?: (batch: T) => boolean;
   readonly retry: RetrySettings;
   /** One attempt, resolving within the exporter's timeout; a throw counts as a permanent failure. */
   readonly send: (batch: T) => Promise<SendOutcome>;
@@ -69,6 +78,10 @@ export class DeliveryQueue<T> {
   private closed = false;
   private loop: Promise<void> = Promise.resolve();
   private wake = new AbortController();
+  /** Ends a linger early: a second batch waits, a flush, a shutdown. */
+  private lingerWake = new AbortController();
+  /** When the oldest waiting batch arrived (clock time). */
+  private headSince = 0;
   private readonly clock: Clock;
   private readonly unit: string;
 
@@ -120,6 +133,8 @@ export class DeliveryQueue<T> {
       this.drop(batch);
       return;
     }
+    // A batch joined to the waiting one keeps that one's arrival time.
+    if (this.waiting.length === 0) this.headSince = this.clock.now();
     const last = this.waiting.length > 0 ? this.waiting[this.waiting.length - 1] : undefined;
     const merged = last === undefined ? undefined : this.options.merge?.(last, batch);
     if (merged !== undefined) {
@@ -141,6 +156,7 @@ export class DeliveryQueue<T> {
     }
     this.waiting.push(batch);
     this.waitingBytes += size;
+    if (this.waiting.length > 1) this.lingerWake.abort();
     this.pump();
   }
 
@@ -160,6 +176,7 @@ export class DeliveryQueue<T> {
       };
       this.flushWaiters.push(settle);
       this.wake.abort();
+      this.lingerWake.abort();
     });
   }
 
@@ -172,6 +189,7 @@ export class DeliveryQueue<T> {
     if (this.closed) return 0;
     this.draining = true;
     this.wake.abort();
+    this.lingerWake.abort();
     if (this.started) {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
@@ -207,7 +225,11 @@ export class DeliveryQueue<T> {
 
   private async run(): Promise<void> {
     try {
-      for (let batch = this.take(); batch !== undefined && !this.closed; batch = this.take()) {
+      for (;;) {
+        // Awaited only when it may wait: otherwise the next batch is taken synchronously, as before.
+        if (this.lingering()) await this.linger();
+        const batch = this.take();
+        if (batch === undefined || this.closed) break;
         this.inFlight = batch;
         await this.deliver(batch);
         if (this.closed) return;
@@ -219,6 +241,29 @@ export class DeliveryQueue<T> {
       // loop "running" after it has decided to stop.
       this.running = false;
     }
+  }
+
+  /** Holds a lone batch that can take more for up to lingerMs after its arrival (see the option). */
+  private async linger(): Promise<void> {
+    while (this.lingering()) {
+      const left = this.headSince + (this.options.lingerMs ?? 0) - this.clock.now();
+      if (left <= 0) return;
+      await this.clock.sleep(left, this.lingerWake.signal);
+      if (this.lingerWake.signal.aborted) this.lingerWake = new AbortController();
+    }
+  }
+
+  /** Whether the lone waiting batch may wait for more (lingerMs, and nothing asks for it now). */
+  private lingering(): boolean {
+    return (
+      (this.options.lingerMs ?? 0) > 0 &&
+      this.waiting.length === 1 &&
+      !this.draining &&
+      !this.closed &&
+      this.flushWaiters.length === 0 &&
+      !(this.options.full?.(this.waiting[0]) ?? false) &&
+      this.headSince + (this.options.lingerMs ?? 0) > this.clock.now()
+    );
   }
 
   /** The oldest waiting batch, out of the queue and its byte count. */

@@ -53,14 +53,15 @@ function records(n: number, from = 0): ReadableLogRecord[] {
   }));
 }
 
-function config(endpoint: string, o: { compression?: 'gzip' | 'none'; queue_size?: number; queue_bytes?: number; headers?: Record<string, string> } = {}): OtlpExporterConfig {
+function config(endpoint: string, o: { compression?: 'gzip' | 'none'; queue_size?: number; queue_bytes?: number; flush_timeout?: string; headers?: Record<string, string> } = {}): OtlpExporterConfig {
   return {
     endpoint,
     tls: { insecure: true },
     headers: o.headers ?? {},
     compression: o.compression ?? 'gzip',
     timeout: '2s',
-    sending_queue: { queue_size: o.queue_size ?? 100, ...(o.queue_bytes ? { queue_bytes: o.queue_bytes } : {}) },
+    // flush_timeout 0 unless a test sets it: most follow each batch to its own request.
+    sending_queue: { queue_size: o.queue_size ?? 100, flush_timeout: o.flush_timeout ?? 0, ...(o.queue_bytes ? { queue_bytes: o.queue_bytes } : {}) },
     retry_on_failure: { enabled: true, initial_interval: '50ms', max_interval: '200ms', max_elapsed_time: 0, multiplier: 2, randomization_factor: 0 },
   };
 }
@@ -170,6 +171,21 @@ describe('otlp exporter: logs as pre-encoded protobuf over gRPC', () => {
     await e.consumers.logs!.consume(records(5));
     await srv.waitFor(() => srv.logsRequests.length === 3);
     assert.equal(e.droppedItems().logs, 4);
+  });
+
+  it('with flush_timeout, batches that arrive together go out as one request, at once on a flush', async () => {
+    const srv = await server();
+    // Long enough that only the flush can have sent them: the timeout itself is tested with a
+    // fake clock in delivery_queue.test.ts.
+    const { e } = await exporter(srv.endpoint, { flush_timeout: '60s' });
+    for (let i = 0; i < 5; i++) await e.consumers.logs!.consume(records(5));
+    assert.deepStrictEqual(e.queueSizes(), { logs: 1 }, 'joined into one batch, waiting for more');
+    assert.equal(srv.logsRequests.length, 0);
+    await e.forceFlush();
+    await srv.waitFor(() => srv.logsRequests.length === 1);
+    const recordsPerRequest = srv.logsRequests.map((r) => r.resourceLogs!.reduce((n, rl) => n + rl.scopeLogs!.reduce((m, sl) => m + sl.logRecords!.length, 0), 0));
+    assert.deepStrictEqual(recordsPerRequest, [25]);
+    assert.deepStrictEqual(e.queueSizes(), { logs: 0 });
   });
 
   it('bounds the waiting batches by bytes while the backend is down, counting exactly what it drops', async () => {

@@ -37,7 +37,9 @@ function config(endpoint: string, o: Overrides = {}): OtlpExporterConfig {
     compression: 'gzip',
     timeout: '2s',
     ...o,
-    sending_queue: { queue_size: o.queue_size ?? 100 },
+    // flush_timeout 0: these tests follow each batch to its own request; the wait for more to join
+    // a lone logs batch is tested in delivery_queue.test.ts and logs_grpc_sender.test.ts.
+    sending_queue: { queue_size: o.queue_size ?? 100, flush_timeout: 0 },
     retry_on_failure: {
       enabled: true,
       initial_interval: '50ms',
@@ -324,7 +326,7 @@ describe('otlp exporter config', () => {
       headers: {},
       compression: 'gzip',
       timeout: '10s',
-      sending_queue: { queue_size: 100, queue_bytes: 16 * 1024 * 1024 },
+      sending_queue: { queue_size: 100, queue_bytes: 16 * 1024 * 1024, flush_timeout: '20ms' },
       retry_on_failure: {
         enabled: true,
         initial_interval: '5s',
@@ -348,6 +350,7 @@ describe('otlp exporter config', () => {
       timeoutMs: 2500,
       queueSize: 100,
       queueBytes: 16 * 1024 * 1024,
+      flushTimeoutMs: 20,
       retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30000, maxElapsedTimeMs: 0, multiplier: 1.5, randomizationFactor: 0.5 },
     });
   });
@@ -356,6 +359,7 @@ describe('otlp exporter config', () => {
     ['a URL as endpoint', { endpoint: 'http://collector:4317' }, /^exporters\.otlp\.endpoint: must be host:port, e\.g\. otel-collector:4317 or \[fd00::1\]:4317, without a scheme; plaintext or TLS is chosen with tls\.insecure, got "http:\/\/collector:4317"/],
     ['no port', { endpoint: 'collector' }, /^exporters\.otlp\.endpoint: must be host:port/],
     ['port out of range', { endpoint: 'collector:70000' }, /^exporters\.otlp\.endpoint: must be host:port/],
+    ['a negative flush_timeout', { sending_queue: { flush_timeout: -1 } }, /^exporters\.otlp\.sending_queue\.flush_timeout: must be a duration: milliseconds as a number, or a string like "500ms", "5s" or "1m30s", got -1/],
     ['insecure as a string', { tls: { insecure: 'yes' } }, /^exporters\.otlp\.tls\.insecure: must be true or false, got "yes"/],
     ['unknown tls key', { tls: { ca_file: '/x' } }, /^exporters\.otlp\.tls\.ca_file: unknown key; expected one of: insecure/],
     ['numeric header value', { headers: { 'x-id': 7 } }, /^exporters\.otlp\.headers: header "x-id" must have a printable ASCII string value \(quote numbers in YAML\)/],

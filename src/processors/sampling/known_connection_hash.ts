@@ -4,7 +4,7 @@
 // hashing the record's address and port attributes, and must decide exactly as if it had hashed
 // them: the value is connectionUnit() of the record's local and peer endpoints, bit for bit.
 //
-// Like otlpJson() (src/telemetry/otlp_encodable.ts) the method lives on the record's prototype: a
+// Like writeOtlpJson() (src/telemetry/otlp_encodable.ts) the method lives on the record's prototype: a
 // processor that copies a record to change its attributes (`{ ...record, attributes }`) drops it by
 // construction, so a changed address is hashed again rather than trusted.
 

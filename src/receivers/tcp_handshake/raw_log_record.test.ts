@@ -115,7 +115,7 @@ test('lazy attributes, attribute(key), times and names equal handshakeLogRecord 
   }
 });
 
-test('otlpJson() writes the generic path bytes, alone and after k8s_attributes and sampling', async () => {
+test('writeOtlpJson() writes the generic path bytes, alone and after k8s_attributes and sampling', async () => {
   const { raw, decoded } = bothPaths(EVENTS);
   assert.equal(encodeLogsRequest(raw), encodeLogsRequestGeneric(decoded));
   const enrichment = new Enrichment();

@@ -7,7 +7,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
-import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import type { OtlpJsonLogRecord, OtlpProtoLogRecord } from '../../telemetry/otlp_encodable';
+import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { keyPrefix, writeDecimalValue } from '../../telemetry/otlp_json_fragments';
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
@@ -16,6 +17,7 @@ import { recordConnectionHash } from '../common/record_connection_hash';
 import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { handshakeAttributes } from './log_records';
+import { writeHandshakeProto } from './raw_proto';
 
 /** Every key a handshake record can have: any other key is absent without building the map. */
 const KEYS: ReadonlySet<string> = new Set(
@@ -51,7 +53,7 @@ const J = fragments({
 const ACCEPT_NAME = fragment(EVENTS.accept.name);
 const CONNECT_NAME = fragment(EVENTS.connect.name);
 
-export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
+export class HandshakeRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
   readonly hrTime: HrTime;
   readonly hrTimeObserved: HrTime;
   readonly eventName: string;
@@ -117,6 +119,11 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord {
       default:
         return KEYS.has(key) ? this.attributes[key] : undefined;
     }
+  }
+
+  /** This record's OTLP protobuf LogRecord fields, from its bytes (raw_proto.ts). */
+  otlpProto(writer: ProtoWriter, appended: Uint8Array): void {
+    writeHandshakeProto(this, writer, appended);
   }
 
   writeOtlpJson(w: JsonByteWriter, appended?: JsonFragment): void {

@@ -153,7 +153,7 @@ test('attribute(key) answers what attributes[key] holds, for every key and for a
   }
 });
 
-test('otlpJson() writes the generic path bytes of the decoded records', () => {
+test('writeOtlpJson() writes the generic path bytes of the decoded records', () => {
   const { raw, decoded } = bothPaths(EVENTS);
   const generic = encodeLogsRequestGeneric(decoded);
   assert.equal(encodeLogsRequest(raw), generic);
@@ -171,7 +171,7 @@ test('after k8s_attributes (local mode) and sampling the bytes are still those o
   });
   const pod = enrichedRaw.filter((r) => r.attributes['container.id'] === 'ab'.repeat(32));
   assert.equal(pod.length, 3, 'the pod cgroup events are enriched');
-  assert.ok(pod.every(isOtlpJsonLogRecord), 'and keep their otlpJson');
+  assert.ok(pod.every(isOtlpJsonLogRecord), 'and keep their writeOtlpJson');
   assert.equal(encodeLogsRequest(enrichedRaw), encodeLogsRequestGeneric(enrichedDecoded));
 
   const sampled = async (records: ReadableLogRecord[]) => {

@@ -9,7 +9,8 @@ import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ATTR } from '../../telemetry/attributes';
 import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
-import type { OtlpJsonLogRecord } from '../../telemetry/otlp_encodable';
+import type { OtlpJsonLogRecord, OtlpProtoLogRecord } from '../../telemetry/otlp_encodable';
+import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
@@ -17,6 +18,7 @@ import { recordConnectionHash } from '../common/record_connection_hash';
 import { decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
+import { writeLifecycleProto } from './raw_proto';
 
 /** Every key a lifecycle record can have: any other key is absent without building the map. */
 const KEYS: ReadonlySet<string> = new Set(
@@ -58,7 +60,7 @@ const J = fragments({
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
 const NAME_FRAGMENTS: Record<number, JsonFragment> = Object.fromEntries(Object.entries(NAMES).map(([kind, name]) => [kind, fragment(name)]));
 
-export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
+export class LifecycleRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
   readonly hrTime: HrTime;
   readonly hrTimeObserved: HrTime;
   readonly eventName: string;
@@ -119,6 +121,11 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord {
       default:
         return KEYS.has(key) ? this.attributes[key] : undefined;
     }
+  }
+
+  /** This record's OTLP protobuf LogRecord fields, from its bytes (raw_proto.ts). */
+  otlpProto(writer: ProtoWriter, appended: Uint8Array): void {
+    writeLifecycleProto(this, writer, appended);
   }
 
   writeOtlpJson(w: JsonByteWriter, appended?: JsonFragment): void {
