@@ -56,6 +56,8 @@ interface BenchOptions {
   readonly retries: number;
   /** --json FILE: the rounds, summaries and verdicts as JSON besides the printed report. */
   readonly jsonPath: string | undefined;
+  /** --round-warm-up S: seconds of unrecorded load at the start of every round (0: none). */
+  readonly roundWarmUpSeconds: number;
 }
 
 interface MeasuredLoad {
@@ -75,6 +77,13 @@ const IDLE_FRACTION = 0.05;
 const CATCH_UP_TIMEOUT_MS = 60_000;
 const PAUSE_BETWEEN_ROUNDS_MS = 1000;
 const WARM_UP_SECONDS = 2;
+/**
+ * Every round starts with this much of its load, unrecorded. A fresh agent spends its first
+ * events compiling its hot path (V8's JIT), a cost a running agent paid long ago: the rounds
+ * measure the tracer's steady state. Off rounds get the same warm-up, so that every mode starts
+ * its measured load from the same machine state (sockets in TIME_WAIT included).
+ */
+const ROUND_WARM_UP_SECONDS = 1;
 
 // The peers that do what each load's tcpscope modes do: per-connection records (tcplife,
 // tcpstates) and in-kernel lifetime histograms beside churn; per-segment srtt beside ping-pong.
@@ -113,6 +122,9 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
                     all CPUs while its load ran (default 0.03)
   --retries N       reruns per round at most (default 2); the last attempt is kept either way
   --json FILE       also write the rounds, the summary and the verdicts to FILE as JSON
+  --round-warm-up S seconds of unrecorded load at the start of every round, off rounds too
+                    (default ${ROUND_WARM_UP_SECONDS}, 0 with sampled modes; 0: none): tracers are measured warm,
+                    past their JIT compilation
   --bpf-stats       also measure kernel time per BPF program (sets kernel.bpf_stats_enabled=1
                     for the run, which adds ~2 clock reads per program run to every mode)
 `;
@@ -121,7 +133,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const args = parseArgs(
     argv,
-    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries', 'json'],
+    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries', 'json', 'round-warm-up'],
     ['bpf-stats'],
   );
   const integer = (name: string, fallback: number, max: number) => {
@@ -142,6 +154,14 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     throw new Error(`--modes takes a comma-separated list of ${MODE_SYNTAX}, R from 0 to 1 (got "${args.get('modes')}")`);
   }
   if (seconds > 600) throw new Error('--seconds must be at most 600');
+  // Sampled modes derive what reached the agent from the kernel's sampled-out count, which is
+  // cumulative over the agent's run: a warm-up would be counted in it. So no warm-up with them.
+  const sampled = modes.some((m) => m !== undefined && samplingOf(m) !== undefined);
+  if (sampled && args.has('round-warm-up') && args.get('round-warm-up') !== '0') {
+    throw new Error('--round-warm-up cannot be used with sampled modes: their kept fraction comes from the kernel\'s cumulative sampled-out count, which a warm-up would inflate');
+  }
+  const roundWarmUpSeconds = sampled || args.get('round-warm-up') === '0' ? 0 : numberArg(args, 'round-warm-up', ROUND_WARM_UP_SECONDS);
+  if (roundWarmUpSeconds > 60) throw new Error('--round-warm-up must be from 0 to 60 seconds');
   let load: LoadSpec;
   if (kind === 'churn') {
     notFor('round-trips', 'churn');
@@ -180,7 +200,18 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     maxInterference: numberArg(args, 'max-interference', 0.03),
     retries: args.get('retries') === '0' ? 0 : integer('retries', 2, 10),
     jsonPath: args.get('json'),
+    roundWarmUpSeconds,
   };
+}
+
+/**
+ * The round's unrecorded warm-up load; with a tracer, then waits until it has caught up, so that
+ * none of the warm-up's work falls into the measured CPU.
+ */
+async function warmUpRound(options: BenchOptions, tracerPid?: number): Promise<void> {
+  if (options.roundWarmUpSeconds === 0) return;
+  await runLoad(withSeconds(options.load, options.roundWarmUpSeconds));
+  if (tracerPid !== undefined) await waitUntilIdle(tracerPid, IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
 }
 
 function checkPrerequisites(options: BenchOptions): void {
@@ -274,6 +305,7 @@ async function runPeerRound(mode: Mode, options: BenchOptions): Promise<Measured
   let output: { stdout: string; stderr: string };
   try {
     await sleep(AGENT_SETTLE_MS);
+    await warmUpRound(options, tool.pid);
     const cpuBefore = tool.cpuSeconds();
     measured = await measuredLoad(options.load);
     const busyAtLoadEnd = machineBusySeconds();
@@ -378,6 +410,7 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
   let bpf: BpfRuns[] | undefined;
   try {
     await sleep(AGENT_SETTLE_MS);
+    await warmUpRound(options, agent.pid);
     const cpuBefore = cpuSeconds(agent.pid);
     if (sink) sinkCpuBefore = cpuSeconds(sink.pid);
     const bpfBefore = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
@@ -496,6 +529,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const began = Date.now();
   const notes: string[] = [];
   const modes = checkAgentConfigs(options, tmpRoot, notes);
+  notes.push(
+    options.roundWarmUpSeconds > 0
+      ? `every round starts with ${options.roundWarmUpSeconds} s of its load, unrecorded (tracers measured warm; --round-warm-up)`
+      : 'no warm-up load in the rounds: tracer figures include their first events (JIT compilation)',
+  );
   const { load } = options;
   const units = LOAD_UNITS[load.kind];
   const header = [
@@ -524,7 +562,7 @@ async function main(argv: readonly string[]): Promise<number> {
           try {
             const measured =
               mode === 'off'
-                ? await measuredLoad(load)
+                ? await warmUpRound(options).then(() => measuredLoad(load))
                 : peerOf(mode)
                   ? await runPeerRound(mode, options)
                   : await runAgentRound(mode as AgentMode, options, dir);
