@@ -6,118 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { CgroupResolver } from '../../host/cgroup_resolver';
-import { MonotonicClock } from '../../host/monotonic_clock';
-import { agentResource } from '../../resource';
 import { Enrichment } from '../../processors/k8s_attributes/enrichment';
 import { SamplingProcessor } from '../../processors/sampling/processor';
 import { isOtlpProtoLogRecord, withAddedAttributes } from '../../telemetry/otlp_encodable';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
 import { assertSameLogsProto, decodedLogRecords, decodeLogsRequest } from '../../../test/support/otlp_logs_proto';
-import type { LogRecordContext } from '../common/log_record_context';
-import { RawEventCaches } from '../common/raw_events';
-import { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
-import { decodeLifecycleEvent } from './decoder';
-import { CONSTANTS as C, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
-import { lifecycleLogRecord } from './log_records';
-import { LifecycleRawLogRecord } from './raw_log_record';
-
-const POD_CONTAINER = 'ab'.repeat(32);
-const POD = '/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod11111111_2222_4333_8444_555555555555.slice/cri-containerd-' + POD_CONTAINER + '.scope';
-const PATHS = new Map<bigint, string>([
-  [1234n, '/system.slice/nginx.service'],
-  [77n, POD],
-  [2n ** 40n + 5n, '/user.slice/with "quote" and \\ back, grüße'],
-]);
-const context: LogRecordContext = {
-  resource: agentResource(),
-  scope: { name: 'tcpscope/receiver/tcp_lifecycle', version: '0.1.0' },
-  clock: new MonotonicClock({ wallMs: () => 1_763_900_000_123, monotonicNs: () => 5_000_000_000n }, 0n),
-  cgroups: { resolve: (id: bigint) => PATHS.get(id) } as unknown as CgroupResolver,
-};
-
-interface EventSpec {
-  kind: number;
-  role?: number;
-  family?: number;
-  saddr?: number[];
-  daddr?: number[];
-  sport?: number;
-  dport?: number;
-  timestampNs?: bigint;
-  durationNs?: bigint;
-  cgroupId?: bigint;
-  pid?: number;
-  comm?: Buffer;
-  bytesSent?: bigint;
-  bytesReceived?: bigint;
-  segments?: number;
-  srttUs?: number;
-  netns?: number;
-}
-
-const v4 = (...b: number[]) => [...b, ...new Array(12).fill(0)];
-const mapped = (...b: number[]) => [...new Array(10).fill(0), 0xff, 0xff, ...b];
-const v6 = (...groups: number[]) => groups.flatMap((g) => [g >> 8, g & 255]);
-
-function eventBytes(e: EventSpec): Buffer {
-  const b = Buffer.alloc(EVENT_SIZE);
-  b.writeBigUInt64LE(e.timestampNs ?? 7_000_123_456_789n, F.timestamp_ns.offset);
-  b.writeBigUInt64LE(e.durationNs ?? 1_234_567n, F.duration_ns.offset);
-  b.writeBigUInt64LE(e.cgroupId ?? 1234n, F.cgroup_id.offset);
-  b.writeBigUInt64LE(e.bytesSent ?? 1000n, F.bytes_sent.offset);
-  b.writeBigUInt64LE(e.bytesReceived ?? 2000n, F.bytes_received.offset);
-  Buffer.from(e.saddr ?? v4(127, 0, 0, 1)).copy(b, F.saddr.offset);
-  Buffer.from(e.daddr ?? v4(198, 18, 0, 2)).copy(b, F.daddr.offset);
-  b.writeUInt32LE(e.pid ?? 4242, F.pid.offset);
-  b.writeUInt32LE(e.netns ?? 4026531840, F.netns_inode.offset);
-  b.writeUInt32LE(e.segments ?? 12, F.segments_sent.offset);
-  b.writeUInt32LE(e.segments ?? 11, F.segments_received.offset);
-  b.writeUInt32LE(e.segments ?? 1, F.retransmits.offset);
-  b.writeUInt32LE(e.srttUs ?? 42, F.srtt_us.offset);
-  b.writeUInt16LE(e.sport ?? 40000, F.sport.offset);
-  b.writeUInt16LE(e.dport ?? 443, F.dport.offset);
-  b.writeUInt16LE(e.family ?? 2, F.family.offset);
-  b[F.kind.offset] = e.kind;
-  b[F.role.offset] = e.role ?? C.TCP_LIFECYCLE_ROLE_CLIENT;
-  const comm = e.comm ?? Buffer.from('curl\0');
-  comm.copy(b, F.comm.offset, 0, Math.min(F.comm.size, comm.length));
-  return b;
-}
-
-const CONNECT = C.TCP_LIFECYCLE_EVENT_CONNECT;
-const ACCEPT = C.TCP_LIFECYCLE_EVENT_ACCEPT;
-const CLOSE = C.TCP_LIFECYCLE_EVENT_CLOSE;
-const SERVER = C.TCP_LIFECYCLE_ROLE_SERVER;
-
-const EVENTS: EventSpec[] = [
-  { kind: CONNECT },
-  { kind: CONNECT, durationNs: 0n, timestampNs: 0n },
-  { kind: CONNECT, durationNs: 3_000_000_000n, cgroupId: 77n },
-  { kind: ACCEPT, role: SERVER, family: 10, saddr: v6(0xfd00, 0, 0, 0, 0, 0, 0, 1), daddr: v6(0xfd00, 0, 0, 0, 0, 0, 0, 2), cgroupId: 77n },
-  { kind: ACCEPT, role: SERVER, family: 10, saddr: mapped(127, 0, 0, 1), daddr: mapped(127, 0, 0, 2), pid: 0 },
-  { kind: CLOSE, family: 10, saddr: v6(0, 0, 0, 0, 0, 0, 0, 1), daddr: v6(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1) },
-  { kind: CLOSE, role: SERVER, cgroupId: OVERFLOW_CGROUP_ID, pid: 0 },
-  // a comm of 16 bytes without NUL, non-ASCII and control bytes; an unresolved cgroup (tcp.cgroup.id)
-  { kind: CLOSE, cgroupId: 99n, comm: Buffer.from('a "q" \\ \xe9\x01zzzzzzzzzzzzzzzzzz', 'latin1') },
-  { kind: CLOSE, cgroupId: 99n, comm: Buffer.from('0123456789abcdef', 'latin1') },
-  { kind: CLOSE, cgroupId: 2n ** 40n + 5n, bytesSent: 2n ** 53n + 1n, bytesReceived: 2n ** 63n + 12345n, durationNs: 0n, srttUs: 0 },
-  { kind: CLOSE, cgroupId: 2n ** 60n, timestampNs: 2n ** 63n + 999_999_999n, durationNs: 2n ** 64n - 1n, bytesSent: 2n ** 32n, bytesReceived: 2n ** 32n - 1n },
-  { kind: CLOSE, cgroupId: 77n, sport: 0, dport: 65535, durationNs: 1n, segments: 0xffffffff, netns: 0xffffffff, pid: 0xffffffff },
-  { kind: CLOSE, sport: 127, dport: 128, segments: 16384, srttUs: 1_000_000 },
-];
-
-function bothPaths(events: EventSpec[]): { raw: ReadableLogRecord[]; decoded: ReadableLogRecord[] } {
-  const frames = events.map(eventBytes);
-  const batch = Buffer.concat(frames.flatMap((f) => [Buffer.from([EVENT_SIZE, 0, 0, 0]), f]));
-  const offsets = frames.map((_, i) => i * (4 + EVENT_SIZE) + 4);
-  const observed: [number, number] = [1_763_900_001, 5];
-  const rawBatch = new RawEventCaches(context).batch(batch, observed);
-  return {
-    raw: offsets.map((o) => LifecycleRawLogRecord.decode(rawBatch, o, EVENT_SIZE)),
-    decoded: offsets.map((o) => lifecycleLogRecord(decodeLifecycleEvent(batch, o, EVENT_SIZE), context, observed)),
-  };
-}
+import { CLOSE, CONNECT, EVENTS, POD, POD_CONTAINER, bothPaths, v6 } from '../../../test/support/raw_lifecycle_events';
 
 test('otlpProto() writes the generic encoder bytes of the decoded records, each alone and all in one request', () => {
   const { raw, decoded } = bothPaths(EVENTS);
