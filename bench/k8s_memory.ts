@@ -3,9 +3,10 @@
 // real list/watch protocol) holds N realistic pods (plus N/10 Services, N/5 ReplicaSets, N/50
 // nodes); a separate process runs the processor's cluster view with peer resolution on, waits
 // until everything is listed and reports its peak RSS (VmHWM: loading client-node and listing
-// included), and its heap and RSS after a full GC. That process runs node with the launcher's heap
+// included), and its heap and RSS after a full GC; it never loads the stand-in's module, which
+// imports client-node. That process runs node with the launcher's heap
 // flags (bin/tcpscope), as the agent does, unless --node-flags says otherwise. N=0 in the same run
-// is the baseline (client-node and the agent's code loaded, nothing cached), so the per-pod figures
+// is the baseline (the agent's code and API client loaded, nothing cached), so the per-pod figures
 // are the cost of the data.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,13 +16,18 @@ import { resolveKubeAccess } from '../src/processors/k8s_attributes/kube_access'
 import { createLogger } from '../src/logger';
 import { launcherNodeFlags } from './agent_process';
 import { spawnTracked } from './child_processes';
-import { KubeApiStandIn, nodeObject, ownerReference, podObject, replicaSetObject, serviceObject } from '../test/support/kube_api_server';
+import type { KubeApiStandIn } from '../test/support/kube_api_server';
+
+// The stand-in is loaded by the driving process only: it imports @kubernetes/client-node (for the
+// KubeConfig it hands to tests), which must not be in the measured process's heap.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const standIn = () => require('../test/support/kube_api_server') as typeof import('../test/support/kube_api_server');
 
 interface Measurement {
   readonly pods: number;
   readonly heapUsedMb: number;
   readonly rssMb: number;
-  /** VmHWM: the most the process ever held, client-node's load and the initial lists included. */
+  /** VmHWM: the most the process ever held, the initial lists included. */
   readonly peakRssMb: number;
   readonly listSeconds: number;
 }
@@ -46,6 +52,7 @@ const mb = (bytes: number) => bytes / (1 << 20);
 
 /** The fields a real pod carries that the agent does not keep: what the API sends and trimming drops. */
 function realisticPod(i: number) {
+  const { ownerReference, podObject } = standIn();
   const rs = `app-${Math.floor(i / 5)}-5d8f7c9b4`;
   const pod = podObject({
     name: `${rs}-${i.toString(36).padStart(5, 'x')}`,
@@ -69,6 +76,7 @@ function realisticPod(i: number) {
 }
 
 function populate(api: KubeApiStandIn, pods: number): void {
+  const { nodeObject, replicaSetObject, serviceObject } = standIn();
   for (let i = 0; i < pods; i++) api.apply('pods', realisticPod(i));
   for (let i = 0; i < pods / 5; i++) api.apply('replicasets', replicaSetObject({ name: `app-${i}-5d8f7c9b4`, namespace: `team-${(i * 5) % 40}`, deploymentName: `app-${i}` }));
   for (let i = 0; i < pods / 10; i++) api.apply('services', serviceObject({ name: `svc-${i}`, namespace: `team-${i % 40}`, clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}` }));
@@ -80,7 +88,7 @@ async function measureView(expectedPods: number): Promise<void> {
   const access = resolveKubeAccess('kubeConfig', 'bench');
   if (access.mode !== 'api') throw new Error('bench: no kubeconfig');
   const started = Date.now();
-  const view = new ClusterView(access.kubeConfig, { nodeName: 'node-0', peer: true, extract: { labels: ['app'], annotations: [] }, deletionGraceMs: 120_000 }, createLogger('warn'));
+  const view = new ClusterView(access.api, { nodeName: 'node-0', peer: true, extract: { labels: ['app'], annotations: [] }, deletionGraceMs: 120_000 }, createLogger('warn'));
   view.start();
   const deadline = Date.now() + 300_000;
   while (!(view.synced && view.peerPods.size === expectedPods)) {
@@ -116,7 +124,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const results: Measurement[] = [];
   try {
     for (const pods of podCounts) {
-      const api = new KubeApiStandIn({ historyLimit: 10 });
+      const api = new (standIn().KubeApiStandIn)({ historyLimit: 10 });
       await api.start();
       populate(api, pods);
       const kubeconfig = join(dir, `kubeconfig-${pods}`);
