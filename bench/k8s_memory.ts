@@ -8,13 +8,20 @@
 // flags (bin/tcpscope), as the agent does, unless --node-flags says otherwise. N=0 in the same run
 // is the baseline (the agent's code and API client loaded, nothing cached), so the per-pod figures
 // are the cost of the data.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//
+// `--agent [--agent-bin BIN]... [--rounds N]`: the whole agent instead (BIN run --config, default
+// this checkout's bin/tcpscope; several BINs alternate round by round, e.g. another checkout's for
+// a before/after): every connection as a log event (tcp_lifecycle) through k8s_attributes
+// (auth_type kubeConfig, against the stand-in with no pods) to a file exporter on /dev/null; its
+// peak RSS (VmHWM) 5 s after it attached. Needs root (BPF).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterView } from '../src/processors/k8s_attributes/cluster_view';
 import { resolveKubeAccess } from '../src/processors/k8s_attributes/kube_access';
 import { createLogger } from '../src/logger';
-import { launcherNodeFlags } from './agent_process';
+import { AgentProcess, launcherNodeFlags, sleep } from './agent_process';
+import { memoryUse } from './proc_stats';
 import { spawnTracked } from './child_processes';
 import type { KubeApiStandIn } from '../test/support/kube_api_server';
 
@@ -38,7 +45,14 @@ const USAGE = `usage: node dist/bench/k8s_memory.js [--node-flags "FLAGS"] [pods
   --node-flags FLAGS node flags of the measured process (default: the launcher's, read from
                      bin/tcpscope, e.g. "--max-semi-space-size=8 --heap-growing-percent=25")
 Prints one table row per pod count: heap used and RSS after a full GC, peak RSS (VmHWM), the
-per-1,000-pod cost of the data, and how long listing took.`;
+per-1,000-pod cost of the data, and how long listing took.
+
+       node dist/bench/k8s_memory.js --agent [--agent-bin BIN]... [--rounds N]   (as root)
+
+  The whole agent (BIN run --config; default bin/tcpscope of this checkout; several BINs
+  alternate round by round) with events through k8s_attributes in API mode against the stand-in
+  (no pods) to a file exporter on /dev/null: peak RSS (VmHWM) 5 s after it attached, N rounds
+  (default 3).`;
 
 const LAUNCHER = join(__dirname, '..', '..', 'bin', 'tcpscope');
 
@@ -107,11 +121,69 @@ async function measureView(expectedPods: number): Promise<void> {
   process.exit(0);
 }
 
+/** Values of a repeated `--name VALUE` option. */
+function optionValues(argv: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  argv.forEach((a, i) => {
+    if (a !== name) return;
+    if (i + 1 >= argv.length) throw new Error(`${name} needs a value\n${USAGE}`);
+    values.push(argv[i + 1]);
+  });
+  return values;
+}
+
+const AGENT_SETTLE_MS = 5_000;
+
+async function measureAgents(argv: readonly string[]): Promise<void> {
+  const bins = optionValues(argv, '--agent-bin');
+  const agentBins = bins.length ? bins : [LAUNCHER];
+  const rounds = Number(optionValues(argv, '--rounds').at(-1) ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds must be 1-20\n${USAGE}`);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-bench-k8s-agent-'));
+  const api = new (standIn().KubeApiStandIn)();
+  const peaks = new Map<string, number[]>(agentBins.map((b) => [b, []]));
+  try {
+    await api.start();
+    const kubeconfig = join(dir, 'kubeconfig');
+    api.writeKubeconfig(kubeconfig);
+    // The agent inherits this process's environment (spawnTracked).
+    process.env.KUBECONFIG = kubeconfig;
+    const configPath = join(dir, 'agent.yaml');
+    writeFileSync(
+      configPath,
+      ['receivers:', '  tcp_lifecycle: {collection_interval: 10s}', 'processors:', '  k8s_attributes: {auth_type: kubeConfig, node_name: node-0}',
+        'exporters:', '  file/logs: {path: /dev/null}', '  file/metrics: {path: /dev/null}', 'service:', '  pipelines:',
+        '    metrics: {receivers: [tcp_lifecycle], exporters: [file/metrics]}', '    logs: {receivers: [tcp_lifecycle], processors: [k8s_attributes], exporters: [file/logs]}', ''].join('\n'),
+    );
+    for (let round = 0; round < rounds; round++) {
+      for (const bin of agentBins) {
+        const agent = await AgentProcess.start(bin, configPath, 60_000);
+        try {
+          await sleep(AGENT_SETTLE_MS);
+          peaks.get(bin)!.push(mb(memoryUse(agent.pid).peakRssBytes));
+          if (!/Kubernetes API through kubeconfig/.test(agent.stderrTail(200))) throw new Error(`${bin}: not in API mode:\n${agent.stderrTail()}`);
+        } finally {
+          await agent.stop(30_000);
+        }
+        process.stderr.write(`round ${round + 1}: ${bin} ${peaks.get(bin)!.at(-1)!.toFixed(1)} MB\n`);
+      }
+    }
+  } finally {
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`the whole agent, events through k8s_attributes (API mode, kubeconfig, no pods) to /dev/null: peak RSS ${AGENT_SETTLE_MS / 1000} s after attaching, ${rounds} round(s)`);
+  console.log('| agent | peak RSS MB, each round | min | max |');
+  console.log('|---|---|---:|---:|');
+  for (const [bin, values] of peaks) console.log(`| ${bin} | ${values.map((v) => v.toFixed(1)).join(', ')} | ${Math.min(...values).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`);
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return;
   }
+  if (argv.includes('--agent')) return measureAgents(argv.filter((a) => a !== '--agent'));
   const flagsAt = argv.indexOf('--node-flags');
   if (flagsAt >= 0 && flagsAt + 1 >= argv.length) throw new Error('--node-flags needs a value (quote it: --node-flags "--max-semi-space-size=8")');
   const nodeFlags = flagsAt >= 0 ? argv[flagsAt + 1].split(/\s+/).filter(Boolean) : launcherNodeFlags(LAUNCHER);
