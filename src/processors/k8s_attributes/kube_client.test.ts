@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +17,7 @@ import { DEADLINE_MS, waitUntil } from '../../../test/support/child';
 import { KubeApiStandIn, podObject } from '../../../test/support/kube_api_server';
 import { resolveKubeAccess, type AccessEnvironment } from './kube_access';
 import { KubeHttpClient, LineSplitter, type WatchEventType } from './kube_client';
-import { StaticAuthorizer } from './kube_client_config';
+import { inClusterCredentials, StaticAuthorizer } from './kube_client_config';
 import { PEER_PODS_SPEC, type TrimmedPod } from './kube_resources';
 import { WatchedCollection } from './watched_collection';
 
@@ -272,6 +272,30 @@ test('a kubeconfig with CA data and client certificate data: TLS verified both w
   if (wrongCa.mode !== 'api') return assert.fail('api mode expected');
   await assert.rejects(wrongCa.api.list('/api/v1/pods', {}), (e: NodeJS.ErrnoException) => /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|unable to verify/i.test(`${e.code} ${e.message}`));
   assert.deepEqual(seen, ['tcpscope-agent']);
+});
+
+test('the in-cluster service account: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, its CA and its token', async (t) => {
+  const dir = tempDir(t);
+  const certs = certificates(dir);
+  const seen: (string | undefined)[] = [];
+  const server = https.createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'NodeList', metadata: { resourceVersion: '3' }, items: [] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const account = join(dir, 'serviceaccount');
+  mkdirSync(account);
+  writeFileSync(join(account, 'ca.crt'), certs.ca);
+  writeFileSync(join(account, 'token'), 'bound-token\n');
+  const credentials = inClusterCredentials({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((server.address() as AddressInfo).port) }, account);
+  assert.equal(credentials.server, `https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  assert.equal(inClusterCredentials({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }).server, 'https://[fd00::1]:443');
+  const client = new KubeHttpClient(credentials.server, new StaticAuthorizer(credentials));
+  t.after(() => client.close());
+  assert.deepEqual(await client.list('/api/v1/nodes', {}), { metadata: { resourceVersion: '3' }, items: [] });
+  assert.deepEqual(seen, ['Bearer bound-token']);
 });
 
 test('$KUBECONFIG with several files merges as kubectl does: the first to set a name or the current context wins', async (t) => {
