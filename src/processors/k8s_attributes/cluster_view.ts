@@ -93,6 +93,7 @@ export class ClusterView {
   /** namespace/name of a ReplicaSet or Job -> its controller (Deployment, CronJob). */
   private readonly controllers = new Map<string, { kind: string; name: string } | undefined>();
   private readonly collections: WatchedCollection<KubeObject>[] = [];
+  private readonly client: KubeApi;
   private sweepTimer?: NodeJS.Timeout;
   private localVersionValue = 0;
   private peerVersionValue = 0;
@@ -104,6 +105,7 @@ export class ClusterView {
     logger: AgentLogger,
   ) {
     const client: KubeApi = 'getCurrentCluster' in api ? kubeApiFromKubeConfig(api) : api;
+    this.client = client;
     this.localPods = new PodStore(options.deletionGraceMs);
     this.peerPods = new PodStore(options.deletionGraceMs);
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -155,6 +157,7 @@ export class ClusterView {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     await Promise.all(this.collections.map((c) => c.stop()));
+    this.client.close?.();
   }
 
   /** The controller of a ReplicaSet or Job (its Deployment or CronJob), when known. */

@@ -50,7 +50,10 @@ function podCollection(t: TestContext, client: KubeHttpClient) {
     { initialMs: 50, maxMs: 200 },
     { watchTimeoutSeconds: [60, 60], watchGraceMs: 30_000, listTimeoutMs: 20_000 },
   );
-  t.after(() => collection.stop());
+  t.after(async () => {
+    await collection.stop();
+    client.close();
+  });
   return { collection, upserts, removes, lines };
 }
 

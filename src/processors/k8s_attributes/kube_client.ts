@@ -42,6 +42,8 @@ export interface KubeApi {
    * connection broke. Never called after abort().
    */
   watch(path: string, query: Query, onEvent: (type: WatchEventType, object: unknown) => void, done: (error?: Error) => void, signal?: AbortSignal): Promise<OpenWatch>;
+  /** Closes idle keep-alive connections (once nothing uses the client any more). */
+  close?(): void;
 }
 
 /** A non-2xx answer. `body` is the response text (a Kubernetes Status, as JSON, normally). */
@@ -148,8 +150,9 @@ export class KubeHttpClient implements KubeApi {
     if (this.transport === http) {
       // Plain http (a test server, a local proxy): TLS settings do not apply.
       for (const tls of ['ca', 'cert', 'key', 'rejectUnauthorized'] as const) delete options[tls];
-    } else if (agent && (options.ca !== undefined || options.cert !== undefined || options.key !== undefined || options.rejectUnauthorized === false)) {
+    } else if (agent && options.agent === agent && (options.ca !== undefined || options.cert !== undefined || options.key !== undefined || options.rejectUnauthorized === false)) {
       // A per-request TLS option (ca, cert, key) is not honoured by a shared agent built without it.
+      // (client-node's authorizer sets an agent of its own, e.g. for a proxy: that one is kept.)
       options.agent = this.tlsAgent(options);
     }
     const request = this.transport.request(options);
@@ -157,6 +160,8 @@ export class KubeHttpClient implements KubeApi {
       request.once('response', resolve);
       request.once('error', reject);
     });
+    // The first error settles `response` (or the watch's done); a later one must not go unhandled.
+    request.on('error', () => undefined);
     request.end();
     return { request, response, url };
   }
@@ -188,6 +193,7 @@ export class KubeHttpClient implements KubeApi {
         res.once('end', resolve);
         res.once('error', reject);
         res.once('aborted', () => reject(prematureClose()));
+        res.once('close', () => reject(prematureClose())); // after 'end' this changes nothing
       });
       const body = Buffer.concat(chunks).toString('utf8');
       if (!res.statusCode || res.statusCode < 200 || res.statusCode > 299) throw new KubeHttpError(res.statusCode ?? 0, body, url);

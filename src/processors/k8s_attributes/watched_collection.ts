@@ -124,7 +124,6 @@ export class WatchedCollection<T extends KubeObject> {
     clearTimeout(this.retryTimer);
     for (const abort of this.aborts) abort.abort();
     this.aborts.clear();
-    (this.api as { close?: () => void }).close?.();
     return Promise.resolve();
   }
 
