@@ -140,12 +140,11 @@ export class WatchedCollection<T extends KubeObject> {
         const openedAt = Date.now();
         const gone = await this.watchOnce(generation);
         this.check(generation);
-        if (gone) {
-          this.resourceVersion = undefined;
-          continue;
-        }
+        if (gone) this.resourceVersion = undefined;
+        // A server that ends every watch at once (or says 410 to every one) is not asked again in a tight loop.
         const early = MIN_WATCH_INTERVAL_MS - (Date.now() - openedAt);
         if (early > 0) await new Promise((resolve) => setTimeout(resolve, early).unref());
+        this.check(generation);
       }
     } catch (error) {
       if (error instanceof Stale || generation !== this.generation || this.stopped) return;
