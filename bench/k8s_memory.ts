@@ -9,7 +9,7 @@
 // is the baseline (the agent's code and API client loaded, nothing cached), so the per-pod figures
 // are the cost of the data.
 //
-// `--agent [--agent-bin BIN]... [--rounds N]`: the whole agent instead (BIN run --config, default
+// `--agent [--agent-bin BIN]... [--rounds N] [--local-too]`: the whole agent instead (BIN run --config, default
 // this checkout's bin/tcpscope; several BINs alternate round by round, e.g. another checkout's for
 // a before/after): every connection as a log event (tcp_lifecycle) through k8s_attributes
 // (auth_type kubeConfig, against the stand-in with no pods) to a file exporter on /dev/null; its
@@ -47,12 +47,13 @@ const USAGE = `usage: node dist/bench/k8s_memory.js [--node-flags "FLAGS"] [pods
 Prints one table row per pod count: heap used and RSS after a full GC, peak RSS (VmHWM), the
 per-1,000-pod cost of the data, and how long listing took.
 
-       node dist/bench/k8s_memory.js --agent [--agent-bin BIN]... [--rounds N]   (as root)
+       node dist/bench/k8s_memory.js --agent [--agent-bin BIN]... [--rounds N] [--local-too]   (as root)
 
   The whole agent (BIN run --config; default bin/tcpscope of this checkout; several BINs
   alternate round by round) with events through k8s_attributes in API mode against the stand-in
   (no pods) to a file exporter on /dev/null: peak RSS (VmHWM) 5 s after it attached, N rounds
-  (default 3).`;
+  (default 3). --local-too: each BIN also with auth_type none in the same rounds (the agent sees
+  every connection of the machine: the difference is the API side's).`;
 
 const LAUNCHER = join(__dirname, '..', '..', 'bin', 'tcpscope');
 
@@ -141,31 +142,37 @@ async function measureAgents(argv: readonly string[]): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds must be 1-20\n${USAGE}`);
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-bench-k8s-agent-'));
   const api = new (standIn().KubeApiStandIn)();
-  const peaks = new Map<string, number[]>(agentBins.map((b) => [b, []]));
+  // --local-too: each agent also with auth_type none (local mode) in the same rounds; the agent
+  // sees every connection of the machine, so its events-mode RSS moves with the host's churn,
+  // and the difference between the two rows is the API side's.
+  const variants = argv.includes('--local-too') ? (['kubeConfig', 'none'] as const) : (['kubeConfig'] as const);
+  const runs = agentBins.flatMap((bin) => variants.map((auth) => ({ bin, auth, label: `${bin} (auth_type ${auth})` })));
+  const peaks = new Map<string, number[]>(runs.map((r) => [r.label, []]));
   try {
     await api.start();
     const kubeconfig = join(dir, 'kubeconfig');
     api.writeKubeconfig(kubeconfig);
     // The agent inherits this process's environment (spawnTracked).
     process.env.KUBECONFIG = kubeconfig;
-    const configPath = join(dir, 'agent.yaml');
-    writeFileSync(
-      configPath,
-      ['receivers:', '  tcp_lifecycle: {collection_interval: 10s}', 'processors:', '  k8s_attributes: {auth_type: kubeConfig, node_name: node-0}',
+    const configPath = (auth: string) => join(dir, `agent-${auth}.yaml`);
+    for (const auth of variants) writeFileSync(
+      configPath(auth),
+      ['receivers:', '  tcp_lifecycle: {collection_interval: 10s}', 'processors:', `  k8s_attributes: {auth_type: ${auth}, node_name: node-0}`,
         'exporters:', '  file/logs: {path: /dev/null}', '  file/metrics: {path: /dev/null}', 'service:', '  pipelines:',
         '    metrics: {receivers: [tcp_lifecycle], exporters: [file/metrics]}', '    logs: {receivers: [tcp_lifecycle], processors: [k8s_attributes], exporters: [file/logs]}', ''].join('\n'),
     );
     for (let round = 0; round < rounds; round++) {
-      for (const bin of agentBins) {
-        const agent = await AgentProcess.start(bin, configPath, 60_000);
+      for (const { bin, auth, label } of runs) {
+        const agent = await AgentProcess.start(bin, configPath(auth), 60_000);
         try {
           await sleep(AGENT_SETTLE_MS);
-          peaks.get(bin)!.push(mb(memoryUse(agent.pid).peakRssBytes));
-          if (!/Kubernetes API through kubeconfig/.test(agent.stderrTail(200))) throw new Error(`${bin}: not in API mode:\n${agent.stderrTail()}`);
+          peaks.get(label)!.push(mb(memoryUse(agent.pid).peakRssBytes));
+          const apiMode = /Kubernetes API through kubeconfig/.test(agent.stderrTail(200));
+          if (apiMode !== (auth === 'kubeConfig')) throw new Error(`${label}: API mode ${apiMode}:\n${agent.stderrTail()}`);
         } finally {
           await agent.stop(30_000);
         }
-        process.stderr.write(`round ${round + 1}: ${bin} ${peaks.get(bin)!.at(-1)!.toFixed(1)} MB\n`);
+        process.stderr.write(`round ${round + 1}: ${label} ${peaks.get(label)!.at(-1)!.toFixed(1)} MB\n`);
       }
     }
   } finally {
