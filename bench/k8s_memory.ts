@@ -3,25 +3,38 @@
 // real list/watch protocol) holds N realistic pods (plus N/10 Services, N/5 ReplicaSets, N/50
 // nodes); a separate process runs the processor's cluster view with peer resolution on, waits
 // until everything is listed and reports its peak RSS (VmHWM: loading client-node and listing
-// included), and its heap and RSS after a full GC. That process runs node with the launcher's heap
+// included), and its heap and RSS after a full GC; it never loads the stand-in's module, which
+// imports client-node. That process runs node with the launcher's heap
 // flags (bin/tcpscope), as the agent does, unless --node-flags says otherwise. N=0 in the same run
-// is the baseline (client-node and the agent's code loaded, nothing cached), so the per-pod figures
+// is the baseline (the agent's code and API client loaded, nothing cached), so the per-pod figures
 // are the cost of the data.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//
+// `--agent [--agent-bin BIN]... [--rounds N] [--local-too]`: the whole agent instead (BIN run --config, default
+// this checkout's bin/tcpscope; several BINs alternate round by round, e.g. another checkout's for
+// a before/after): every connection as a log event (tcp_lifecycle) through k8s_attributes
+// (auth_type kubeConfig, against the stand-in with no pods) to a file exporter on /dev/null; its
+// peak RSS (VmHWM) 5 s after it attached. Needs root (BPF).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterView } from '../src/processors/k8s_attributes/cluster_view';
 import { resolveKubeAccess } from '../src/processors/k8s_attributes/kube_access';
 import { createLogger } from '../src/logger';
-import { launcherNodeFlags } from './agent_process';
+import { AgentProcess, launcherNodeFlags, sleep } from './agent_process';
+import { memoryUse } from './proc_stats';
 import { spawnTracked } from './child_processes';
-import { KubeApiStandIn, nodeObject, ownerReference, podObject, replicaSetObject, serviceObject } from '../test/support/kube_api_server';
+import type { KubeApiStandIn } from '../test/support/kube_api_server';
+
+// The stand-in is loaded by the driving process only: it imports @kubernetes/client-node (for the
+// KubeConfig it hands to tests), which must not be in the measured process's heap.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const standIn = () => require('../test/support/kube_api_server') as typeof import('../test/support/kube_api_server');
 
 interface Measurement {
   readonly pods: number;
   readonly heapUsedMb: number;
   readonly rssMb: number;
-  /** VmHWM: the most the process ever held, client-node's load and the initial lists included. */
+  /** VmHWM: the most the process ever held, the initial lists included. */
   readonly peakRssMb: number;
   readonly listSeconds: number;
 }
@@ -32,7 +45,15 @@ const USAGE = `usage: node dist/bench/k8s_memory.js [--node-flags "FLAGS"] [pods
   --node-flags FLAGS node flags of the measured process (default: the launcher's, read from
                      bin/tcpscope, e.g. "--max-semi-space-size=8 --heap-growing-percent=25")
 Prints one table row per pod count: heap used and RSS after a full GC, peak RSS (VmHWM), the
-per-1,000-pod cost of the data, and how long listing took.`;
+per-1,000-pod cost of the data, and how long listing took.
+
+       node dist/bench/k8s_memory.js --agent [--agent-bin BIN]... [--rounds N] [--local-too]   (as root)
+
+  The whole agent (BIN run --config; default bin/tcpscope of this checkout; several BINs
+  alternate round by round) with events through k8s_attributes in API mode against the stand-in
+  (no pods) to a file exporter on /dev/null: peak RSS (VmHWM) 5 s after it attached, N rounds
+  (default 3). --local-too: each BIN also with auth_type none in the same rounds (the agent sees
+  every connection of the machine: the difference is the API side's).`;
 
 const LAUNCHER = join(__dirname, '..', '..', 'bin', 'tcpscope');
 
@@ -46,6 +67,7 @@ const mb = (bytes: number) => bytes / (1 << 20);
 
 /** The fields a real pod carries that the agent does not keep: what the API sends and trimming drops. */
 function realisticPod(i: number) {
+  const { ownerReference, podObject } = standIn();
   const rs = `app-${Math.floor(i / 5)}-5d8f7c9b4`;
   const pod = podObject({
     name: `${rs}-${i.toString(36).padStart(5, 'x')}`,
@@ -69,6 +91,7 @@ function realisticPod(i: number) {
 }
 
 function populate(api: KubeApiStandIn, pods: number): void {
+  const { nodeObject, replicaSetObject, serviceObject } = standIn();
   for (let i = 0; i < pods; i++) api.apply('pods', realisticPod(i));
   for (let i = 0; i < pods / 5; i++) api.apply('replicasets', replicaSetObject({ name: `app-${i}-5d8f7c9b4`, namespace: `team-${(i * 5) % 40}`, deploymentName: `app-${i}` }));
   for (let i = 0; i < pods / 10; i++) api.apply('services', serviceObject({ name: `svc-${i}`, namespace: `team-${i % 40}`, clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}` }));
@@ -80,7 +103,7 @@ async function measureView(expectedPods: number): Promise<void> {
   const access = resolveKubeAccess('kubeConfig', 'bench');
   if (access.mode !== 'api') throw new Error('bench: no kubeconfig');
   const started = Date.now();
-  const view = new ClusterView(access.kubeConfig, { nodeName: 'node-0', peer: true, extract: { labels: ['app'], annotations: [] }, deletionGraceMs: 120_000 }, createLogger('warn'));
+  const view = new ClusterView(access.api, { nodeName: 'node-0', peer: true, extract: { labels: ['app'], annotations: [] }, deletionGraceMs: 120_000 }, createLogger('warn'));
   view.start();
   const deadline = Date.now() + 300_000;
   while (!(view.synced && view.peerPods.size === expectedPods)) {
@@ -99,11 +122,75 @@ async function measureView(expectedPods: number): Promise<void> {
   process.exit(0);
 }
 
+/** Values of a repeated `--name VALUE` option. */
+function optionValues(argv: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  argv.forEach((a, i) => {
+    if (a !== name) return;
+    if (i + 1 >= argv.length) throw new Error(`${name} needs a value\n${USAGE}`);
+    values.push(argv[i + 1]);
+  });
+  return values;
+}
+
+const AGENT_SETTLE_MS = 5_000;
+
+async function measureAgents(argv: readonly string[]): Promise<void> {
+  const bins = optionValues(argv, '--agent-bin');
+  const agentBins = bins.length ? bins : [LAUNCHER];
+  const rounds = Number(optionValues(argv, '--rounds').at(-1) ?? 3);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds must be 1-20\n${USAGE}`);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-bench-k8s-agent-'));
+  const api = new (standIn().KubeApiStandIn)();
+  // --local-too: each agent also with auth_type none (local mode) in the same rounds; the agent
+  // sees every connection of the machine, so its events-mode RSS moves with the host's churn,
+  // and the difference between the two rows is the API side's.
+  const variants = argv.includes('--local-too') ? (['kubeConfig', 'none'] as const) : (['kubeConfig'] as const);
+  const runs = agentBins.flatMap((bin) => variants.map((auth) => ({ bin, auth, label: `${bin} (auth_type ${auth})` })));
+  const peaks = new Map<string, number[]>(runs.map((r) => [r.label, []]));
+  try {
+    await api.start();
+    const kubeconfig = join(dir, 'kubeconfig');
+    api.writeKubeconfig(kubeconfig);
+    // The agent inherits this process's environment (spawnTracked).
+    process.env.KUBECONFIG = kubeconfig;
+    const configPath = (auth: string) => join(dir, `agent-${auth}.yaml`);
+    for (const auth of variants) writeFileSync(
+      configPath(auth),
+      ['receivers:', '  tcp_lifecycle: {collection_interval: 10s}', 'processors:', `  k8s_attributes: {auth_type: ${auth}, node_name: node-0}`,
+        'exporters:', '  file/logs: {path: /dev/null}', '  file/metrics: {path: /dev/null}', 'service:', '  pipelines:',
+        '    metrics: {receivers: [tcp_lifecycle], exporters: [file/metrics]}', '    logs: {receivers: [tcp_lifecycle], processors: [k8s_attributes], exporters: [file/logs]}', ''].join('\n'),
+    );
+    for (let round = 0; round < rounds; round++) {
+      for (const { bin, auth, label } of runs) {
+        const agent = await AgentProcess.start(bin, configPath(auth), 60_000);
+        try {
+          await sleep(AGENT_SETTLE_MS);
+          peaks.get(label)!.push(mb(memoryUse(agent.pid).peakRssBytes));
+          const apiMode = /Kubernetes API through kubeconfig/.test(agent.stderrTail(200));
+          if (apiMode !== (auth === 'kubeConfig')) throw new Error(`${label}: API mode ${apiMode}:\n${agent.stderrTail()}`);
+        } finally {
+          await agent.stop(30_000);
+        }
+        process.stderr.write(`round ${round + 1}: ${label} ${peaks.get(label)!.at(-1)!.toFixed(1)} MB\n`);
+      }
+    }
+  } finally {
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`the whole agent, events through k8s_attributes (API mode, kubeconfig, no pods) to /dev/null: peak RSS ${AGENT_SETTLE_MS / 1000} s after attaching, ${rounds} round(s)`);
+  console.log('| agent | peak RSS MB, each round | min | max |');
+  console.log('|---|---|---:|---:|');
+  for (const [bin, values] of peaks) console.log(`| ${bin} | ${values.map((v) => v.toFixed(1)).join(', ')} | ${Math.min(...values).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`);
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return;
   }
+  if (argv.includes('--agent')) return measureAgents(argv.filter((a) => a !== '--agent'));
   const flagsAt = argv.indexOf('--node-flags');
   if (flagsAt >= 0 && flagsAt + 1 >= argv.length) throw new Error('--node-flags needs a value (quote it: --node-flags "--max-semi-space-size=8")');
   const nodeFlags = flagsAt >= 0 ? argv[flagsAt + 1].split(/\s+/).filter(Boolean) : launcherNodeFlags(LAUNCHER);
@@ -116,7 +203,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const results: Measurement[] = [];
   try {
     for (const pods of podCounts) {
-      const api = new KubeApiStandIn({ historyLimit: 10 });
+      const api = new (standIn().KubeApiStandIn)({ historyLimit: 10 });
       await api.start();
       populate(api, pods);
       const kubeconfig = join(dir, `kubeconfig-${pods}`);

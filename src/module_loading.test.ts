@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
+import { stringify as toYaml } from 'yaml';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DIST_ROOT } from '../test/support/child';
@@ -37,10 +38,11 @@ interface Loaded {
   readonly files: readonly string[];
 }
 
-function loadedWith(name: string, yaml: string): Loaded {
+function loadedWith(name: string, yaml: string, how: { readonly env?: NodeJS.ProcessEnv; readonly command?: readonly string[] } = {}): Loaded {
   const configPath = join(dir, `${name}.yaml`);
   writeFileSync(configPath, yaml);
-  const run = spawnSync(process.execPath, [CHILD, configPath], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: join(dir, 'no-kubeconfig'), KUBERNETES_SERVICE_HOST: '' } });
+  const [program, ...args] = how.command ?? [process.execPath];
+  const run = spawnSync(program!, [...args, CHILD, configPath], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: join(dir, 'no-kubeconfig'), KUBERNETES_SERVICE_HOST: '', ...how.env } });
   assert.equal(run.status, 0, `child failed (${run.status ?? run.signal}): ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Loaded;
 }
@@ -68,5 +70,34 @@ describe('modules loaded by the configured components only', () => {
     assert.ok(loaded.packages.includes(GRPC), `${GRPC} was not loaded: ${loaded.packages.join(', ')}`);
     assert.ok(!loaded.packages.includes(METRICS_EXPORTER), `${METRICS_EXPORTER} was loaded`);
     assert.equal(loaded.files.filter((f) => TRANSFORMER_INDEX.test(f)).length, 0, 'otlp-transformer index was loaded');
+  });
+
+  const apiPipeline = (authType: string) =>
+    ['receivers: {source: }', 'processors:', `  k8s_attributes: {auth_type: ${authType}, node_name: node-1}`, 'exporters:', fileExporter('api-logs'),
+      'service:', '  pipelines:', '    logs: {receivers: [source], processors: [k8s_attributes], exporters: [file/api-logs]}', ''].join('\n');
+
+  it('k8s_attributes in API mode with a static kubeconfig (server, token): no Kubernetes client package', () => {
+    const kubeconfig = join(dir, 'static-kubeconfig');
+    writeFileSync(kubeconfig, toYaml({
+      clusters: [{ name: 'c', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { token: 'static' } }],
+      contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'ctx',
+    }));
+    const loaded = loadedWith('api-kubeconfig', apiPipeline('kubeConfig'), { env: { KUBECONFIG: kubeconfig } });
+    assert.ok(loaded.files.some((f) => f.endsWith('k8s_attributes/kube_client.js')), 'the agent\'s own client was loaded: API mode');
+    assert.ok(!loaded.packages.includes(CLIENT_NODE), `${CLIENT_NODE} was loaded`);
+  });
+
+  it('k8s_attributes in API mode with the in-cluster service account: no Kubernetes client package', () => {
+    // The service account directory exists in the child's own mount namespace only: a tmpfs on /run.
+    const accountDir = '/run/secrets/kubernetes.io/serviceaccount';
+    const script = `mount -t tmpfs tcpscope-test /run && mkdir -p ${accountDir} && printf token > ${accountDir}/token && printf ca > ${accountDir}/ca.crt && exec "$0" "$@"`;
+    const loaded = loadedWith('api-service-account', apiPipeline('serviceAccount'), {
+      command: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, process.execPath],
+      env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) },
+    });
+    assert.ok(loaded.files.some((f) => f.endsWith('k8s_attributes/kube_client.js')), 'the agent\'s own client was loaded: API mode');
+    assert.ok(!loaded.packages.includes(CLIENT_NODE), `${CLIENT_NODE} was loaded`);
   });
 });

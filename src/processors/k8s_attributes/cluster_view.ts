@@ -3,6 +3,8 @@
 // when anything that names a local socket changes (this node's pods, ReplicaSets, Jobs),
 // `peerVersion` when anything that names a peer address changes (pods, services, nodes).
 import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeApiFromKubeConfig } from './kube_access';
+import type { KubeApi } from './kube_client';
 import type { AgentLogger } from '../../logger';
 import {
   JOBS_SPEC,
@@ -91,21 +93,25 @@ export class ClusterView {
   /** namespace/name of a ReplicaSet or Job -> its controller (Deployment, CronJob). */
   private readonly controllers = new Map<string, { kind: string; name: string } | undefined>();
   private readonly collections: WatchedCollection<KubeObject>[] = [];
+  private readonly client: KubeApi;
   private sweepTimer?: NodeJS.Timeout;
   private localVersionValue = 0;
   private peerVersionValue = 0;
 
+  /** @param api the agent's API client, or a client-node KubeConfig (tests build those) turned into one. */
   constructor(
-    kubeConfig: KubeConfig,
+    api: KubeApi | KubeConfig,
     options: ClusterViewOptions,
     logger: AgentLogger,
   ) {
+    const client: KubeApi = 'getCurrentCluster' in api ? kubeApiFromKubeConfig(api) : api;
+    this.client = client;
     this.localPods = new PodStore(options.deletionGraceMs);
     this.peerPods = new PodStore(options.deletionGraceMs);
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     const deadlines = options.deadlines ?? DEFAULT_DEADLINES;
     const watch = <T extends KubeObject>(spec: ConstructorParameters<typeof WatchedCollection<T>>[1], events: { upsert(o: T): void; remove(o: T): void }) => {
-      this.collections.push(new WatchedCollection<T>(kubeConfig, spec, events, logger, backoff, deadlines) as unknown as WatchedCollection<KubeObject>);
+      this.collections.push(new WatchedCollection<T>(client, spec, events, logger, backoff, deadlines) as unknown as WatchedCollection<KubeObject>);
     };
     watch<TrimmedPod>(localPodsSpec(options.nodeName, options.extract), {
       upsert: (pod) => this.upsertPod(this.localPods, this.localNames, pod, 'local'),
@@ -151,6 +157,7 @@ export class ClusterView {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     await Promise.all(this.collections.map((c) => c.stop()));
+    this.client.close?.();
   }
 
   /** The controller of a ReplicaSet or Job (its Deployment or CronJob), when known. */

@@ -24,7 +24,7 @@ function createView(settings: CreateSettings, config: K8sAttributesConfig): { vi
   }
   const options = { nodeName, peer: config.peer.enabled, extract: config.extract, deletionGraceMs: parseDuration(config.deletion_grace_period) };
   logger.info(`Kubernetes API through ${access.source}: pods of node ${nodeName}${options.peer ? ', and cluster-wide pods, services and nodes for peers' : ' (peer resolution off)'}`);
-  const view = new ClusterView(access.kubeConfig, options, logger);
+  const view = new ClusterView(access.api, options, logger);
   return { view, enrichment: new Enrichment(view, options) };
 }
 

@@ -30,7 +30,7 @@ test('auto without a service account or kubeconfig is local mode, and says why',
   assert.equal(resolveKubeAccess('none', KEY, environment({ KUBECONFIG: kubeconfig }, [kubeconfig])).mode, 'local');
 });
 
-test('auto with $KUBECONFIG uses it (real file through client-node)', () => {
+test('auto with $KUBECONFIG uses it (a real file)', () => {
   const access = resolveKubeAccess('auto', KEY, environment({ KUBECONFIG: kubeconfig }, [kubeconfig]));
   assert.equal(access.mode, 'api');
   if (access.mode !== 'api') return;

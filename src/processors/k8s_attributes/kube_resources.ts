@@ -1,10 +1,7 @@
-// The collections k8s_attributes watches, and what it keeps of each object. Lists go through
-// client-node's typed API (which returns class instances with the API's field names); watch
-// events arrive as plain JSON with the same names, so one trim function serves both.
-import type { KubeConfig } from '@kubernetes/client-node';
-import { loadClientNode } from './kube_access';
+// The collections k8s_attributes watches, and what it keeps of each object. Lists and watch
+// events are the API's plain JSON (kube_client.ts); one trim function serves both.
 import type { PodObject } from './pod_store';
-import type { CollectionSpec, KubeObject, ListPage } from './watched_collection';
+import type { CollectionSpec, KubeObject } from './watched_collection';
 
 interface OwnerReference {
   kind?: string;
@@ -127,20 +124,12 @@ function pick(from: Record<string, string> | undefined, keys: readonly string[])
   return out;
 }
 
-function core(kubeConfig: KubeConfig) {
-  return kubeConfig.makeApiClient(loadClientNode().CoreV1Api);
-}
-
-/** Both pod collections list the same way; only the field selector in `page` differs. */
-const listPods: CollectionSpec<TrimmedPod>['listPage'] = (kubeConfig, page) => core(kubeConfig).listPodForAllNamespaces(page);
-
 export function localPodsSpec(nodeName: string, keep: { labels: readonly string[]; annotations: readonly string[] }): CollectionSpec<TrimmedPod> {
   return {
     resource: 'pods',
     apiGroup: '',
     path: '/api/v1/pods',
     fieldSelector: `spec.nodeName=${nodeName}`,
-    listPage: listPods,
     trim: trimLocalPod(keep),
   };
 }
@@ -149,7 +138,6 @@ export const PEER_PODS_SPEC: CollectionSpec<TrimmedPod> = {
   resource: 'pods',
   apiGroup: '',
   path: '/api/v1/pods',
-  listPage: listPods,
   trim: trimPeerPod,
 };
 
@@ -157,7 +145,6 @@ export const SERVICES_SPEC: CollectionSpec<TrimmedService> = {
   resource: 'services',
   apiGroup: '',
   path: '/api/v1/services',
-  listPage: (kubeConfig, page): Promise<ListPage> => core(kubeConfig).listServiceForAllNamespaces(page),
   trim: trimService,
 };
 
@@ -165,7 +152,6 @@ export const NODES_SPEC: CollectionSpec<TrimmedNode> = {
   resource: 'nodes',
   apiGroup: '',
   path: '/api/v1/nodes',
-  listPage: (kubeConfig, page): Promise<ListPage> => core(kubeConfig).listNode(page),
   trim: trimNode,
 };
 
@@ -173,7 +159,6 @@ export const REPLICA_SETS_SPEC: CollectionSpec<TrimmedOwned> = {
   resource: 'replicasets',
   apiGroup: 'apps',
   path: '/apis/apps/v1/replicasets',
-  listPage: (kubeConfig, page): Promise<ListPage> => kubeConfig.makeApiClient(loadClientNode().AppsV1Api).listReplicaSetForAllNamespaces(page),
   trim: trimOwned,
 };
 
@@ -181,6 +166,5 @@ export const JOBS_SPEC: CollectionSpec<TrimmedOwned> = {
   resource: 'jobs',
   apiGroup: 'batch',
   path: '/apis/batch/v1/jobs',
-  listPage: (kubeConfig, page): Promise<ListPage> => kubeConfig.makeApiClient(loadClientNode().BatchV1Api).listJobForAllNamespaces(page),
   trim: trimOwned,
 };

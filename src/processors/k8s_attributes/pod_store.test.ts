@@ -66,7 +66,7 @@ test('after a relist, pods missing from it start their grace period; re-added po
   const store = new PodStore(10_000, () => now);
   store.upsert(podInfoFromObject(pod('u1', '198.18.5.10', 'c1'))!);
   store.upsert(podInfoFromObject(pod('u2', '198.18.5.11', 'c2'))!);
-  store.markDeleted('u1'); // what a relist reports for a pod it no longer lists (client-node's ListWatch)
+  store.markDeleted('u1'); // what a relist reports for a pod it no longer lists (the collection's relist)
   now = 10_000;
   store.sweep();
   assert.equal(store.pod('u1'), undefined);

@@ -1,25 +1,23 @@
-// One Kubernetes collection (pods of this node, services, ...) kept in sync by client-node's
-// ListWatch (list, then watch from the list's resourceVersion), made to survive API trouble.
-//
-// What client-node 1.4.0's ListWatch does by itself (dist/cache.js): a watch that ends normally is
-// re-opened from the last resourceVersion; a 410 Gone (history expired) makes it relist, and the
-// relist reports as deleted every cached object the new list lacks. What it does NOT do: any other
-// error (API unreachable, 403, a watch connection reset) is handed to its 'error' callbacks and
-// the informer stays stopped. So this class restarts it with exponential backoff, logs once per
-// state change (synced, failing for a reason, recovered) and keeps only the fields the agent
-// uses (the informer caches every object: trimming is what bounds memory per 1,000 pods).
-import type { KubeConfig, KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+// One Kubernetes collection (pods of this node, services, ...) kept in sync by list+watch (list,
+// then watch from the list's resourceVersion), made to survive API trouble. It keeps the protocol
+// of client-node 1.4.0's ListWatch, which it replaced (see test/support/kube_api_server.ts):
+// - a watch that the server ends (its timeoutSeconds) is re-opened from the last resourceVersion
+//   (the last event's, or the last bookmark's), with no relist;
+// - 410 Gone (an ERROR event with code 410, or an HTTP 410 on the watch request: the history was
+//   compacted) relists, and the relist reports as deleted every cached object the new list lacks,
+//   as updated those whose resourceVersion changed, as added the new ones;
+// - any other failure (API unreachable, 403, a watch connection reset, a silent server) is logged
+//   once per state change and retried with exponential backoff; the retry resumes the watch from
+//   the last resourceVersion without relisting (a 410 then relists).
+// Only the fields the agent uses are kept (trimming is what bounds memory per 1,000 pods).
 import type { AgentLogger } from '../../logger';
-import { loadClientNode } from './kube_access';
+import type { KubeApi, WatchEventType } from './kube_client';
 
-/** The fields of any object the informer itself needs: its cache key and the watch position. */
-export interface KubeObject extends KubernetesObject {
+/** The fields of any object the collection itself needs: its cache key and the watch position. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
   metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
-}
-
-export interface ListPage {
-  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string };
-  readonly items: readonly unknown[];
 }
 
 export interface CollectionSpec<T extends KubeObject> {
@@ -30,8 +28,6 @@ export interface CollectionSpec<T extends KubeObject> {
   /** Collection URL path, e.g. /api/v1/pods. */
   readonly path: string;
   readonly fieldSelector?: string;
-  /** One page of the list, through client-node's typed API. */
-  listPage(kubeConfig: KubeConfig, page: { fieldSelector?: string; limit: number; _continue?: string }): Promise<ListPage>;
   /** The object reduced to what the agent uses (metadata name, namespace, resourceVersion kept). */
   trim(object: unknown): T;
 }
@@ -49,10 +45,10 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
 
 /**
  * Guards against an API server that hangs instead of failing (overload, a partition that drops
- * packets): client-node sets no timeout on lists or watches. A watch asks the server to end it
- * after `watchTimeoutSeconds` (a random value in the range, as client-go does, so a DaemonSet's
- * agents do not re-watch in step); one that has not ended `watchGraceMs` after that is silent and
- * is abandoned. A list page that gets no answer within `listTimeoutMs` fails.
+ * packets). A watch asks the server to end it after `watchTimeoutSeconds` (a random value in the
+ * range, as client-go does, so a DaemonSet's agents do not re-watch in step); one that has not
+ * ended `watchGraceMs` after that is silent and is abandoned. A list page that gets no answer
+ * within `listTimeoutMs` fails.
  */
 export interface Deadlines {
   readonly watchTimeoutSeconds: readonly [min: number, max: number];
@@ -68,19 +64,37 @@ function deadlineError(code: 'WATCH_SILENT' | 'LIST_TIMEOUT', message: string): 
 
 /** Items per list request: large clusters are listed in pages, as kubectl does. */
 const LIST_PAGE_SIZE = 500;
+/** A watch the server ends sooner than this is re-opened only this long after it was opened. */
+const MIN_WATCH_INTERVAL_MS = 1_000;
 
 type State = { readonly kind: 'starting' } | { readonly kind: 'synced' } | { readonly kind: 'failing'; readonly category: string };
 
+const objectKey = (object: KubeObject) => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+
+/** The HTTP status of a failed request (KubeHttpError.statusCode, or client-node's code). */
+function httpStatus(error: unknown): number | undefined {
+  const e = (error ?? {}) as { statusCode?: unknown; code?: unknown };
+  return typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
+}
+
+class Stale extends Error {}
+
 export class WatchedCollection<T extends KubeObject> {
-  private informer?: ListWatch<T>;
+  private readonly cache = new Map<string, T>();
+  /** Where the next watch starts; undefined: list first. */
+  private resourceVersion?: string;
   private state: State = { kind: 'starting' };
   private failures = 0;
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
+  private running = false;
   private listedOnce = false;
+  /** Bumped by stop(): a loop of an older generation does nothing more. */
+  private generation = 0;
+  private readonly aborts = new Set<AbortController>();
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly api: KubeApi,
     private readonly spec: CollectionSpec<T>,
     private readonly events: CollectionEvents<T>,
     private readonly logger: AgentLogger,
@@ -99,111 +113,165 @@ export class WatchedCollection<T extends KubeObject> {
 
   /** Returns at once; the list and the watch run in the background. */
   start(): void {
-    if (this.informer || this.stopped) return;
-    const clientNode = loadClientNode();
-    const watch = new clientNode.Watch(this.kubeConfig);
-    // Only watch() of Watch is used by ListWatch: this wrapper adds bookmarks, trims objects and
-    // tells when a watch is established (the moment a failing collection has recovered).
-    const wrapper = { watch: (path: string, params: Record<string, unknown>, onEvent: WatchCallback, done: (err: unknown) => void) => this.openWatch(watch, path, params, onEvent, done) };
-    const informer = new clientNode.ListWatch<T>(this.spec.path, wrapper as unknown as Watch, () => this.listAll(), false, undefined, this.spec.fieldSelector);
-    informer.on('add', (object) => this.events.upsert(object));
-    informer.on('update', (object) => this.events.upsert(object));
-    informer.on('delete', (object) => this.events.remove(object));
-    informer.on('error', (error) => this.failed(error));
-    this.informer = informer;
-    void informer.start();
+    if (this.running || this.stopped) return;
+    this.running = true;
+    void this.loop(this.generation);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.generation += 1;
     clearTimeout(this.retryTimer);
-    await this.informer?.stop();
+    for (const abort of this.aborts) abort.abort();
+    this.aborts.clear();
+    return Promise.resolve();
   }
 
-  private async listAll(): Promise<{ metadata: { resourceVersion?: string }; items: T[] }> {
-    const items: T[] = [];
+  private check(generation: number): void {
+    if (generation !== this.generation || this.stopped) throw new Stale();
+  }
+
+  /** List when needed, then watch, again and again, until a failure hands over to the backoff. */
+  private async loop(generation: number): Promise<void> {
+    try {
+      for (;;) {
+        if (this.resourceVersion === undefined) await this.relist(generation);
+        this.check(generation);
+        const openedAt = Date.now();
+        const gone = await this.watchOnce(generation);
+        this.check(generation);
+        if (gone) this.resourceVersion = undefined;
+        // A server that ends every watch at once (or says 410 to every one) is not asked again in a tight loop.
+        const early = MIN_WATCH_INTERVAL_MS - (Date.now() - openedAt);
+        if (early > 0) await new Promise((resolve) => setTimeout(resolve, early).unref());
+        this.check(generation);
+      }
+    } catch (error) {
+      if (error instanceof Stale || generation !== this.generation || this.stopped) return;
+      this.running = false;
+      this.failed(error);
+    }
+  }
+
+  private async relist(generation: number): Promise<void> {
+    const items = new Map<string, T>();
     let resourceVersion: string | undefined;
     let next: string | undefined;
     do {
-      const page = await this.withListDeadline(
-        this.spec.listPage(this.kubeConfig, {
-          ...(this.spec.fieldSelector ? { fieldSelector: this.spec.fieldSelector } : {}),
-          limit: LIST_PAGE_SIZE,
-          ...(next ? { _continue: next } : {}),
-        }),
-      );
+      const page = await this.listPage(next);
+      this.check(generation);
       // Every page of a paged list is one snapshot; its resourceVersion is where the watch starts.
       resourceVersion ??= page.metadata?.resourceVersion;
-      for (const item of page.items) items.push(this.spec.trim(item));
-      next = page.metadata?._continue || undefined;
+      for (const item of page.items) {
+        const object = this.spec.trim(item);
+        items.set(objectKey(object), object);
+      }
+      next = page.metadata?.continue || undefined;
     } while (next);
-    if (!this.listedOnce) this.logger.info(`${this.label}: synced, ${items.length} listed`);
-    else this.logger.info(`${this.label}: relisted ${items.length} (the watch's resourceVersion had expired: 410 Gone)`);
+    // Reconcile as ListWatch did: deletions (the cached, last known state), then changes and additions.
+    for (const [key, cached] of this.cache) if (!items.has(key)) this.events.remove(cached);
+    for (const [key, object] of items) {
+      const cached = this.cache.get(key);
+      if (!cached || cached.metadata?.resourceVersion !== object.metadata?.resourceVersion) this.events.upsert(object);
+    }
+    this.cache.clear();
+    for (const [key, object] of items) this.cache.set(key, object);
+    this.resourceVersion = resourceVersion ?? '';
+    if (!this.listedOnce) this.logger.info(`${this.label}: synced, ${items.size} listed`);
+    else this.logger.info(`${this.label}: relisted ${items.size} (the watch's resourceVersion had expired: 410 Gone)`);
     this.listedOnce = true;
-    return { metadata: { ...(resourceVersion ? { resourceVersion } : {}) }, items };
+  }
+
+  /** One page, given up (its request aborted) when the server does not answer in time. */
+  private async listPage(next: string | undefined) {
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.deadlines.listTimeoutMs);
+    try {
+      return await this.api.list(this.spec.path, { fieldSelector: this.spec.fieldSelector, limit: LIST_PAGE_SIZE, continue: next }, abort.signal);
+    } catch (error) {
+      if (timedOut) throw deadlineError('LIST_TIMEOUT', `no answer to a list within ${this.deadlines.listTimeoutMs / 1000} s`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.aborts.delete(abort);
+    }
   }
 
   /**
-   * The typed API cannot abort a request; a page that is late is given up (its socket is closed
-   * when the server answers or resets it) and the list fails, to be retried with backoff.
+   * One watch, from this.resourceVersion, with bookmarks and a server-side timeout. Resolves when
+   * the server ended it (true: it said 410 Gone, relist), rejects when it failed or stayed open
+   * (or unanswered) past its deadline.
    */
-  private withListDeadline<T>(request: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(deadlineError('LIST_TIMEOUT', `no answer to a list within ${this.deadlines.listTimeoutMs / 1000} s`)), this.deadlines.listTimeoutMs);
-    });
-    return Promise.race([request, deadline]).finally(() => clearTimeout(timer));
-  }
-
-  /**
-   * Opens a watch for ListWatch: asks for bookmarks and a server-side timeout, trims objects, and
-   * reports the watch as failed when it is still open (or still unanswered) past its deadline.
-   * ListWatch awaits the returned controller; an abandoned attempt resolves at once with a spare
-   * one, and the real controller, should it come later, is aborted.
-   */
-  private openWatch(watch: Watch, path: string, params: Record<string, unknown>, onEvent: WatchCallback, done: (err: unknown) => void): Promise<AbortController> {
-    // A list that completes after stop() would otherwise open a watch nobody closes.
-    if (this.stopped) return Promise.resolve(new AbortController());
+  private watchOnce(generation: number): Promise<boolean> {
     const [min, max] = this.deadlines.watchTimeoutSeconds;
     const timeoutSeconds = Math.round(min + Math.random() * (max - min));
-    return new Promise((resolve) => {
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    let gone = false;
+    return new Promise<boolean>((resolve, reject) => {
       let ended = false;
-      let controller: AbortController | undefined;
-      const end = (err: unknown) => {
+      const end = (error?: unknown) => {
         if (ended) return;
         ended = true;
         clearTimeout(watchdog);
-        done(err);
+        this.aborts.delete(abort);
+        if (error === undefined) resolve(gone);
+        else if (httpStatus(error) === 410) resolve(true);
+        else reject(error);
       };
       const watchdog = setTimeout(() => {
-        const silent = deadlineError('WATCH_SILENT', `a watch asked to end after ${timeoutSeconds} s was still open ${this.deadlines.watchGraceMs / 1000} s later`);
-        end(silent);
-        controller?.abort();
-        resolve(controller ?? new AbortController());
+        abort.abort();
+        end(deadlineError('WATCH_SILENT', `a watch asked to end after ${timeoutSeconds} s was still open ${this.deadlines.watchGraceMs / 1000} s later`));
       }, timeoutSeconds * 1000 + this.deadlines.watchGraceMs);
       watchdog.unref();
-      watch
+      const onEvent = (type: WatchEventType, raw: unknown) => {
+        if (ended || generation !== this.generation) return;
+        this.onEvent(type, raw, () => (gone = true));
+      };
+      this.api
         .watch(
-          path,
-          { ...params, allowWatchBookmarks: true, timeoutSeconds },
-          (phase: string, object: unknown, raw: unknown) => {
-            if (!ended) onEvent(phase, phase === 'ERROR' ? object : this.spec.trim(object), raw);
-          },
-          end,
+          this.spec.path,
+          { fieldSelector: this.spec.fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+          onEvent,
+          (error) => end(error),
+          abort.signal,
         )
         .then(
-          (established) => {
-            controller = established;
-            if (ended) established.abort();
-            else this.healthy();
-            resolve(established);
+          () => {
+            if (!ended && generation === this.generation) this.healthy();
           },
-          (error: unknown) => {
-            end(error);
-            resolve(new AbortController());
-          },
+          (error: unknown) => end(error),
         );
     });
+  }
+
+  private onEvent(type: WatchEventType, raw: unknown, markGone: () => void): void {
+    if (type === 'ERROR') {
+      // The apiserver's way of saying 410 Gone on an open watch; it ends the watch after it.
+      if ((raw as { code?: unknown } | undefined)?.code === 410) markGone();
+      else this.logger.debug(`${this.label}: watch error event ${JSON.stringify(raw)}`);
+      return;
+    }
+    const version = (raw as KubeObject | undefined)?.metadata?.resourceVersion;
+    if (type === 'BOOKMARK') {
+      if (version) this.resourceVersion = version;
+      return;
+    }
+    const object = this.spec.trim(raw);
+    const key = objectKey(object);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.events.remove(object);
+    } else {
+      this.cache.set(key, object);
+      this.events.upsert(object);
+    }
+    if (version) this.resourceVersion = version;
   }
 
   private healthy(): void {
@@ -215,7 +283,7 @@ export class WatchedCollection<T extends KubeObject> {
   private failed(error: unknown): void {
     if (this.stopped) return;
     this.failures += 1;
-    const problem = describeApiError(error, this.spec, this.kubeConfig.getCurrentCluster()?.server ?? '?');
+    const problem = describeApiError(error, this.spec, this.api.server);
     const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
     if (this.state.kind !== 'failing' || this.state.category !== problem.category) {
       this.logger.warn(`${this.label}: ${problem.text}; events pass through with what is already known, retrying with backoff (${this.backoff.initialMs / 1000}s doubling to ${this.backoff.maxMs / 1000}s)`);
@@ -224,13 +292,10 @@ export class WatchedCollection<T extends KubeObject> {
     }
     this.state = { kind: 'failing', category: problem.category };
     // Jitter: a DaemonSet's agents must not retry against a recovering API server in lockstep.
-    this.retryTimer = setTimeout(() => void this.informer?.start(), delay * (0.8 + 0.4 * Math.random()));
+    this.retryTimer = setTimeout(() => this.start(), delay * (0.8 + 0.4 * Math.random()));
     this.retryTimer.unref();
   }
 }
-
-type WatchCallback = (phase: string, object: unknown, raw: unknown) => void;
-
 /** A stable category (for "log once per state change") and a sentence saying what to do. */
 export function describeApiError(error: unknown, spec: Pick<CollectionSpec<KubeObject>, 'resource' | 'apiGroup'>, server: string): { category: string; text: string } {
   const e = (error ?? {}) as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown; cause?: { code?: unknown } };
@@ -242,7 +307,7 @@ export function describeApiError(error: unknown, spec: Pick<CollectionSpec<KubeO
   if (status === 401) return { category: 'unauthorized', text: `unauthorized (HTTP 401): ${server} rejected the agent's credentials` };
   if (status !== undefined) return { category: `http-${status}`, text: `HTTP ${status} from ${server}${statusMessage(e.body)}` };
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
-  // node-fetch's error for a watch response cut off mid-stream (API server restart, proxy reset).
+  // A watch response cut off mid-stream (API server restart, proxy reset): kube_client.ts's code, node-fetch's too.
   if (code === 'ERR_STREAM_PREMATURE_CLOSE') return { category: 'watch-dropped', text: `watch connection to ${server} dropped` };
   if (code === 'WATCH_SILENT' || code === 'LIST_TIMEOUT') {
     return { category: code === 'WATCH_SILENT' ? 'watch-silent' : 'list-timeout', text: `API server ${server} not answering (${String(e.message)}): hung or unreachable through a partition` };
