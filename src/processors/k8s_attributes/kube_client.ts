@@ -6,7 +6,7 @@
 // A list is one JSON response ({metadata: {resourceVersion, continue}, items}); a watch is a
 // chunked 200 of newline-delimited JSON events ({type, object}) that the server ends after
 // timeoutSeconds. Both carry the credentials an Authorizer puts on the request: static ones
-// (kube_credentials.ts) or, for exec plugins and auth providers, client-node's (loaded lazily).
+// (kube_client_config.ts) or, for exec plugins and auth providers, client-node's (loaded lazily).
 import * as http from 'node:http';
 import * as https from 'node:https';
 
