@@ -31,6 +31,7 @@ export const MAX_BUFFERED_BYTES = 1 << 20;
 const MAX_KEPT_CAPACITY = 4 * MAX_BUFFERED_BYTES;
 const INITIAL_CAPACITY = 64 * 1024;
 const NEWLINE = 0x0a;
+const DONE: Promise<void> = Promise.resolve();
 
 /** Lines encoded but not yet written: their bytes, and how many items each signal has in them. */
 interface Pending {
@@ -118,10 +119,22 @@ export class FileExporter implements Exporter, DropCounting {
     return { ...this.dropped };
   }
 
-  private async append<S extends Signal>(signal: S, data: SignalData[S]): Promise<void> {
+  // Not async: the batch is encoded synchronously and must not stay reachable while a full buffer's
+  // write is awaited (a suspended async frame would keep `data`, its records and the ring bytes
+  // behind them alive across young collections, to be promoted as garbage).
+  private append<S extends Signal>(signal: S, data: SignalData[S]): Promise<void> {
+    try {
+      return this.encode(signal, data) ? this.flush() : DONE;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /** Encodes one request line into the pending buffer; true when the buffer is due for a write. */
+  private encode<S extends Signal>(signal: S, data: SignalData[S]): boolean {
     if (this.state === 'stopped') throw new ExportError(`file exporter for ${this.config.path} is shut down`);
     const items = itemCount(signal, data);
-    if (items === 0) return;
+    if (items === 0) return false;
     const writer = this.pending.writer;
     const start = writer.length;
     try {
@@ -135,7 +148,7 @@ export class FileExporter implements Exporter, DropCounting {
     writer.byte(NEWLINE);
     this.pending.items[signal] += items;
     this.pending.lines++;
-    if (writer.length >= MAX_BUFFERED_BYTES && this.state === 'started') await this.flush();
+    return writer.length >= MAX_BUFFERED_BYTES && this.state === 'started';
   }
 
   private flush(): Promise<void> {
