@@ -26,7 +26,7 @@ import { makeParentDirectory } from './parent_directory';
  * 256 KiB rather than 1 MiB: under the event stream, lines (and the records they came from) wait
  * for the write that takes them; written sooner, they die in V8's young generation instead of
  * being promoted as garbage. Measured in docs/benchmarks.md ("Memory"): with the bound below,
- * ~10 MB less peak RSS at 48,000 events/s and no more CPU per event.
+ * ~5-10 MB less peak RSS at 48,000 events/s (user-space event path), CPU per event within noise.
  */
 export const MAX_BUFFERED_BYTES = 256 * 1024;
 
