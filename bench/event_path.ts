@@ -1,5 +1,5 @@
 // `node dist/bench/event_path.js [--rounds R] [--events N] [--rate EPS] [--semi 32,16,8] [--k8s]
-// [--paths decoded,raw] [--baseline DIR] [--out FILE]`:
+// [--paths decoded,raw] [--baseline DIR] [--out FILE] [--node-flags "FLAGS"]`:
 // the agent's event path in user space, from ring batches to the file exporter writing OTLP/JSON
 // to /dev/null, fed at a fixed rate with the same synthetic batches (churn-shaped, 256 records,
 // a fresh Buffer per batch as the addon hands over), so that two variants see identical input:
@@ -7,10 +7,12 @@
 // (LifecycleRawLogRecord), each under each --max-semi-space-size. Each run is its own process,
 // variants alternate (rotated each round); it reports process CPU per event (user+system, robust
 // to other load on the machine) and peak RSS (VmHWM). No BPF: the kernel side is not measured.
-// `--baseline DIR` (another built checkout, e.g. a worktree of main) runs each variant from DIR's
-// dist/ too, alternating with this one, so that a change is measured against its base in one run.
+// `--baseline DIR[,DIR...]` (other built checkouts, e.g. a worktree of main) runs each variant from
+// each DIR's dist/ too, alternating with this one, so that a change is measured against its base
+// in one run.
 // `--out FILE` writes to FILE (truncated first, removed after) instead of /dev/null, to include
-// what a real file's page cache costs and holds.
+// what a real file's page cache costs and holds. `--node-flags` adds node flags to every run (e.g.
+// the launcher's `--heap-growing-percent=25`, which bin/tcpscope sets beside the semi-space).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -122,9 +124,10 @@ function driver(): void {
   const semis = arg('semi', '32').split(',').map(Number);
   const paths = arg('paths', 'decoded,raw').split(',') as Path[];
   const baseline = arg('baseline', '');
+  const nodeFlags = arg('node-flags', '').split(/\s+/).filter(Boolean);
   const forwarded = ['--events', arg('events', '400000'), '--rate', arg('rate', '40000'), '--out', arg('out', '/dev/null'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
   const builds = [{ label: '', script: __filename }];
-  if (baseline) builds.push({ label: `${baseline}: `, script: join(baseline, 'dist', 'bench', 'event_path.js') });
+  for (const dir of baseline.split(',').filter(Boolean)) builds.push({ label: `${dir}: `, script: join(dir, 'dist', 'bench', 'event_path.js') });
   const variants = semis.flatMap((semi) =>
     paths.flatMap((path) => builds.map((b) => ({ path, semi, script: b.script, name: `${b.label}${path}, semi-space ${semi} MB` }))),
   );
@@ -132,14 +135,14 @@ function driver(): void {
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(k + round) % variants.length];
-      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, v.script, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
+      const run = spawnSync(process.execPath, [`--max-semi-space-size=${v.semi}`, ...nodeFlags, v.script, '--child', '--path', v.path, ...forwarded], { encoding: 'utf8' });
       if (run.status !== 0) throw new Error(`${v.name}: exit ${run.status}: ${run.stderr}`);
       const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
       results.get(v.name)!.push(result);
       console.error(`[${round + 1}/${rounds}] ${v.name}: ${result.cpuUsPerEvent.toFixed(2)} us/event, peak RSS ${result.peakRssMb.toFixed(1)} MB`);
     }
   }
-  console.log(`event path in user space, ${forwarded.join(' ')}, ${rounds} rounds (median, min-max):`);
+  console.log(`event path in user space, ${[...nodeFlags, ...forwarded].join(' ')}, ${rounds} rounds (median, min-max):`);
   console.log('| variant | agent CPU us / event | peak RSS MB | seconds |');
   console.log('|---|---|---|---|');
   for (const [name, rs] of results) {

@@ -267,7 +267,7 @@ describe('file exporter', () => {
     await exporter.start(host);
     const batches: ReadableLogRecord[][] = [];
     for (let b = 0; b < 60; b++) {
-      // ~25 kB per request: 60 of them cross MAX_BUFFERED_BYTES (1 MiB) once, mid-way
+      // ~25 kB per request: 60 of them cross MAX_BUFFERED_BYTES (256 KiB) several times
       batches.push(
         sampleLogs().flatMap((r, i) =>
           Array.from({ length: 20 }, (_, k) => ({

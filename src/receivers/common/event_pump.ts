@@ -42,19 +42,28 @@ export class EventPump {
         if (this.decodeFailures++ === 0) this.logger.error(`cannot decode an event: ${(error as Error).message}`);
       }
     });
+    this.push(logRecords);
+  };
+
+  // A method of its own so that the callbacks below keep the count, not the records: a closure
+  // created in onBatch would share its context with `logRecords` and `batch`, and hold them (and
+  // the ring bytes its records read from) until the pipeline is done with the batch, which with a
+  // file or otlp exporter can be after a write: long enough to be promoted as garbage.
+  private push(logRecords: ReadableLogRecord[]): void {
+    const count = logRecords.length;
     this.inFlight++;
     if (this.inFlight >= MAX_BATCHES_IN_FLIGHT) this.ring?.pause();
     this.track(
       this.consumer
         .consume(logRecords)
         .catch((error: unknown) => {
-          this.logger.warn(`logs pipeline rejected ${logRecords.length} events: ${(error as Error).message}`);
+          this.logger.warn(`logs pipeline rejected ${count} events: ${(error as Error).message}`);
         })
         .finally(() => {
           if (this.inFlight-- === MAX_BATCHES_IN_FLIGHT) this.ring?.resume();
         }),
     );
-  };
+  }
 
   private track(work: Promise<void>): void {
     this.pending.add(work);
