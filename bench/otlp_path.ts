@@ -6,7 +6,10 @@
 //                     otlpProto), every batch its own request (flush_timeout 0);
 //   - otlpProto:      the records write their own protobuf, flush_timeout 0;
 //   - otlpProto+20ms: the same with the default flush_timeout (20 ms): batches joined into
-//                     fewer, larger requests.
+//                     fewer, larger requests;
+//   - fresh+20ms:     otlpProto+20ms as it was before request slabs (otlp_proto_slabs.ts): each
+//                     request in a Buffer of its own, joined requests concatenated at send time.
+// `--variants a,b` runs only those.
 // Each run is its own process, variants alternate (rotated each round); it reports the agent
 // process's CPU per event (user+system, robust to other load), the receiver's CPU apart, requests
 // and peak RSS, and checks that every event arrived. No BPF: the kernel side is not measured.
@@ -35,7 +38,7 @@ import type { SinkCounts } from './otlp_sink';
 
 const BATCH_RECORDS = 256;
 const CGROUPS = 8;
-const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms'] as const;
+const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms', 'fresh+20ms'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 function arg(name: string, fallback: string): string {
@@ -57,6 +60,12 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
       return encode.call(this, records);
     };
   }
+  if (variant === 'fresh+20ms') {
+    // Every request in a buffer of its own, as before slabs: no lease, nothing reused or adjacent.
+    OtlpLogsProtoEncoder.prototype.encodeInto = function (this: OtlpLogsProtoEncoder, records) {
+      return { bytes: this.encode(records), lease: undefined };
+    };
+  }
   const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
   const settings = { id: { type: 'otlp', text: 'otlp' }, resource: agentResource(), logger: createLogger('warn') };
   const context: LogRecordContext = {
@@ -75,7 +84,7 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
     // event, and every event must arrive for the figure to mean anything.
     queueSize: 1000,
     queueBytes: 16 * DEFAULT_QUEUE_BYTES,
-    flushTimeoutMs: variant === 'otlpProto+20ms' ? 20 : 0,
+    flushTimeoutMs: variant.endsWith('+20ms') ? 20 : 0,
     retry: { enabled: true, initialIntervalMs: 1000, maxIntervalMs: 5000, maxElapsedTimeMs: 60_000, multiplier: 1.5, randomizationFactor: 0.5 },
   };
   const exporter = new OtlpExporter(settings, config, ['logs']);
@@ -184,10 +193,13 @@ async function runOnce(variant: Variant, forwarded: string[]): Promise<Result> {
 async function driver(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
   const forwarded = ['--events', arg('events', '300000'), '--rate', arg('rate', '40000'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
-  const results = new Map<Variant, Result[]>(VARIANTS.map((v) => [v, []]));
+  const chosen = arg('variants', VARIANTS.join(',')).split(',') as Variant[];
+  const unknown = chosen.filter((v) => !VARIANTS.includes(v));
+  if (unknown.length > 0) throw new Error(`unknown variant ${unknown.join(', ')}; the variants are ${VARIANTS.join(', ')}`);
+  const results = new Map<Variant, Result[]>(chosen.map((v) => [v, []]));
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < VARIANTS.length; k++) {
-      const variant = VARIANTS[(k + round) % VARIANTS.length];
+    for (let k = 0; k < chosen.length; k++) {
+      const variant = chosen[(k + round) % chosen.length];
       const result = await runOnce(variant, forwarded);
       results.get(variant)!.push(result);
       console.error(`[${round + 1}/${rounds}] ${variant}: ${result.cpuUsPerEvent.toFixed(2)} us/event, ${result.requests} requests, peak RSS ${result.peakRssMb.toFixed(1)} MB, receiver ${result.sinkCpuUsPerEvent.toFixed(2)} us/event`);
