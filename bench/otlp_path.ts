@@ -6,11 +6,22 @@
 //                     otlpProto), every batch its own request (flush_timeout 0);
 //   - otlpProto:      the records write their own protobuf, flush_timeout 0;
 //   - otlpProto+20ms: the same with the default flush_timeout (20 ms): batches joined into
-//                     fewer, larger requests.
+//                     fewer, larger requests;
+//   - fresh+20ms:     otlpProto+20ms as it was before request slabs (otlp_proto_slabs.ts): each
+//                     request in a Buffer of its own, joined requests concatenated at send time.
+//   - http2+20ms:     otlpProto+20ms with the logs Export sent by a bare node:http2 unary call
+//                     (5-byte gRPC frame header and the request bytes written as they are, no
+//                     copy) instead of grpc-js: what grpc-js costs on this path. A measurement
+//                     only: insecure, no compression, headers, deadline or retry classification.
+//   - grpcopts+20ms:  otlpProto+20ms with grpc-js's channelz and transparent retries off
+//                     (channel options grpc.enable_channelz, grpc.enable_retries = 0).
+// `--variants a,b` runs only those.
 // Each run is its own process, variants alternate (rotated each round); it reports the agent
 // process's CPU per event (user+system, robust to other load), the receiver's CPU apart, requests
 // and peak RSS, and checks that every event arrived. No BPF: the kernel side is not measured.
 import { spawn, spawnSync } from 'node:child_process';
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { Client, credentials } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +31,8 @@ import type { RingReader } from '../src/bridge/ring_reader';
 import type { Consumer } from '../src/component';
 import { OtlpExporter } from '../src/exporters/otlp/otlp_exporter';
 import { DEFAULT_QUEUE_BYTES, type OtlpExporterSettings } from '../src/exporters/otlp/config';
+import type { SendOutcome } from '../src/exporters/otlp/delivery_queue';
+import { EncodedLogsSender, LOGS_EXPORT_PATH, type EncodedLogs } from '../src/exporters/otlp/logs_grpc_sender';
 import type { CgroupResolver } from '../src/host/cgroup_resolver';
 import { MonotonicClock } from '../src/host/monotonic_clock';
 import { createLogger } from '../src/logger';
@@ -35,7 +48,7 @@ import type { SinkCounts } from './otlp_sink';
 
 const BATCH_RECORDS = 256;
 const CGROUPS = 8;
-const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms'] as const;
+const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms', 'fresh+20ms', 'http2+20ms', 'grpcopts+20ms'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 function arg(name: string, fallback: string): string {
@@ -57,6 +70,19 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
       return encode.call(this, records);
     };
   }
+  if (variant === 'fresh+20ms') {
+    // Every request in a buffer of its own, as before slabs: no lease, nothing reused or adjacent.
+    OtlpLogsProtoEncoder.prototype.encodeInto = function (this: OtlpLogsProtoEncoder, records) {
+      return { bytes: this.encode(records), lease: undefined };
+    };
+  }
+  if (variant === 'http2+20ms') bareHttp2Sends(endpoint);
+  if (variant === 'grpcopts+20ms') {
+    const sender = EncodedLogsSender.prototype as unknown as { connect: () => Client };
+    sender.connect = function (this: { settings: OtlpExporterSettings }) {
+      return new Client(this.settings.endpoint, credentials.createInsecure(), { 'grpc.primary_user_agent': 'tcpscope', 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0 });
+    };
+  }
   const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
   const settings = { id: { type: 'otlp', text: 'otlp' }, resource: agentResource(), logger: createLogger('warn') };
   const context: LogRecordContext = {
@@ -75,7 +101,7 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
     // event, and every event must arrive for the figure to mean anything.
     queueSize: 1000,
     queueBytes: 16 * DEFAULT_QUEUE_BYTES,
-    flushTimeoutMs: variant === 'otlpProto+20ms' ? 20 : 0,
+    flushTimeoutMs: variant.endsWith('+20ms') ? 20 : 0,
     retry: { enabled: true, initialIntervalMs: 1000, maxIntervalMs: 5000, maxElapsedTimeMs: 60_000, multiplier: 1.5, randomizationFactor: 0.5 },
   };
   const exporter = new OtlpExporter(settings, config, ['logs']);
@@ -119,6 +145,34 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
   const dropped = exporter.droppedItems().logs;
   await exporter.shutdown();
   process.stdout.write(JSON.stringify({ events: sent, dropped, seconds: (Date.now() - started) / 1000, cpuUsPerEvent: (cpu.user + cpu.system) / sent, peakRssMb: peakRssMb() }) + '\n');
+}
+
+/** Replaces grpc-js for the logs Export with a bare node:http2 unary call (see the variants above). */
+function bareHttp2Sends(endpoint: string): void {
+  let session: ClientHttp2Session | undefined;
+  EncodedLogsSender.prototype.send = function (batch: EncodedLogs): Promise<SendOutcome> {
+    session ??= connect(`http://${endpoint}`);
+    const body = batch.parts.length === 1 ? batch.parts[0] : Buffer.concat(batch.parts as Buffer[], batch.size);
+    const head = Buffer.allocUnsafe(5);
+    head[0] = 0;
+    head.writeUInt32BE(body.length, 1);
+    const stream = session.request({ ':method': 'POST', ':path': LOGS_EXPORT_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+    stream.write(head);
+    stream.end(body);
+    return new Promise((resolve) => {
+      let grpcStatus: string | undefined;
+      stream.on('response', (headers) => (grpcStatus ??= headers['grpc-status'] as string | undefined));
+      stream.on('trailers', (trailers) => (grpcStatus = trailers['grpc-status'] as string | undefined));
+      stream.on('data', () => undefined);
+      stream.on('error', (error) => resolve({ kind: 'retryable', reason: error.message }));
+      stream.on('close', () => resolve(grpcStatus === '0' ? { kind: 'sent' } : { kind: 'retryable', reason: `grpc-status ${grpcStatus}` }));
+    });
+  };
+  const shutdown = EncodedLogsSender.prototype.shutdown;
+  EncodedLogsSender.prototype.shutdown = function (this: EncodedLogsSender) {
+    session?.close();
+    return shutdown.call(this);
+  };
 }
 
 interface Result {
@@ -184,10 +238,13 @@ async function runOnce(variant: Variant, forwarded: string[]): Promise<Result> {
 async function driver(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
   const forwarded = ['--events', arg('events', '300000'), '--rate', arg('rate', '40000'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
-  const results = new Map<Variant, Result[]>(VARIANTS.map((v) => [v, []]));
+  const chosen = arg('variants', VARIANTS.join(',')).split(',') as Variant[];
+  const unknown = chosen.filter((v) => !VARIANTS.includes(v));
+  if (unknown.length > 0) throw new Error(`unknown variant ${unknown.join(', ')}; the variants are ${VARIANTS.join(', ')}`);
+  const results = new Map<Variant, Result[]>(chosen.map((v) => [v, []]));
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < VARIANTS.length; k++) {
-      const variant = VARIANTS[(k + round) % VARIANTS.length];
+    for (let k = 0; k < chosen.length; k++) {
+      const variant = chosen[(k + round) % chosen.length];
       const result = await runOnce(variant, forwarded);
       results.get(variant)!.push(result);
       console.error(`[${round + 1}/${rounds}] ${variant}: ${result.cpuUsPerEvent.toFixed(2)} us/event, ${result.requests} requests, peak RSS ${result.peakRssMb.toFixed(1)} MB, receiver ${result.sinkCpuUsPerEvent.toFixed(2)} us/event`);

@@ -15,6 +15,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { isOtlpProtoLogRecord } from './otlp_encodable';
+import type { RequestSlabs, SlabLease } from './otlp_proto_slabs';
 import { ProtoWriter, stringField } from './otlp_proto_writer';
 import { keyField, writeAnyValue, writeStringKeyValue, writeValueKeyValue } from './otlp_proto_values';
 
@@ -89,12 +90,46 @@ export class OtlpLogsProtoEncoder {
   /** The request for `records`, in a buffer of its own (the queue may hold it a while). */
   encode(records: readonly ReadableLogRecord[]): Buffer {
     const w = this.writer;
+    // Written into a buffer of its own, sized from the bytes per record seen so far, and handed
+    // out as it is: no copy of the request.
+    w.resetTo(this.estimate(records.length));
+    this.write(records);
+    return w.take();
+  }
+
+  /**
+   * The request for `records` written into `slabs` (otlp_proto_slabs.ts), with the lease that keeps
+   * its bytes until released; the same bytes as encode(). A request larger than a slab, or one that
+   * outgrew its estimate, gets a buffer of its own and no lease.
+   */
+  encodeInto(records: readonly ReadableLogRecord[], slabs: RequestSlabs): { readonly bytes: Buffer; readonly lease: SlabLease | undefined } {
+    const w = this.writer;
+    const estimate = this.estimate(records.length);
+    const slab = slabs.open(estimate);
+    if (slab === undefined) return { bytes: this.encode(records), lease: undefined };
+    const start = slab.used;
+    w.resetAt(slab.buf, start);
+    this.write(records);
+    if (w.buf !== slab.buf) {
+      // ensure() moved the writer to a larger buffer, with the slab's bytes before `start`: only
+      // this request is copied out; the slab stays as it was.
+      const bytes = Buffer.from(w.buf.subarray(start, w.pos));
+      w.resetAt(slab.buf, start);
+      return { bytes, lease: undefined };
+    }
+    const bytes = slab.buf.subarray(start, w.pos);
+    return { bytes, lease: slabs.commit(w.pos) };
+  }
+
+  /** Buffer bytes for a request of `records` records, from the bytes per record seen so far. */
+  private estimate(records: number): number {
+    return Math.ceil(records * this.bytesPerRecord * 1.125) + 1024;
+  }
+
+  private write(records: readonly ReadableLogRecord[]): void {
+    const w = this.writer;
+    const start = w.pos;
     const selfEncoding = this.options.selfEncoding !== false;
-    // Each request is written into a buffer of its own, sized from the bytes per record seen so
-    // far, and handed out as it is: no copy of the request (the queue holds it, then grpc-js copies
-    // it once more to frame it). Fewer large Buffers allocated also means fewer full GCs: V8
-    // counts their memory towards the old generation's limit.
-    w.resetTo(Math.ceil(records.length * this.bytesPerRecord * 1.125) + 1024);
     for (const [resource, scopes] of group(records)) {
       w.byte(REQUEST_RESOURCE_LOGS);
       const resourceLogs = w.begin(3);
@@ -124,8 +159,7 @@ export class OtlpLogsProtoEncoder {
       w.raw(r.tail);
       w.end(resourceLogs);
     }
-    if (records.length > 0) this.bytesPerRecord = Math.max(64, w.pos / records.length);
-    return w.take();
+    if (records.length > 0) this.bytesPerRecord = Math.max(64, (w.pos - start) / records.length);
   }
 
   private logRecord(record: ReadableLogRecord): void {

@@ -46,6 +46,16 @@ export class ProtoWriter {
   }
 
   /**
+   * Continues writing into `buf` at `pos` (a slab of reusable request buffers, see
+   * otlp_proto_slabs.ts). Should a message outgrow it, ensure() moves the writer to a larger buffer
+   * of its own (with a copy of `buf` up to there): the caller sees `this.buf !== buf`.
+   */
+  resetAt(buf: Buffer, pos: number): void {
+    this.buf = buf;
+    this.pos = pos;
+  }
+
+  /**
    * What was written, in the writer's buffer (the writer must get a new one with resetTo() before
    * it writes again); copied to an exact size when more than a quarter of the buffer is unused, so
    * that the bytes kept are not far more than the bytes counted.

@@ -72,7 +72,9 @@ const RETRY: RetrySettings = {
   randomizationFactor: 0,
 };
 
-function setup(overrides: { capacity?: number; capacityBytes?: number; retry?: Partial<RetrySettings>; send?: (batch: number) => Promise<SendOutcome> } = {}) {
+function setup(
+  overrides: { capacity?: number; capacityBytes?: number; retry?: Partial<RetrySettings>; send?: (batch: number) => Promise<SendOutcome>; release?: (batch: number) => void } = {},
+) {
   const clock = new FakeClock();
   const backend = new ScriptedBackend();
   const lines: string[] = [];
@@ -86,6 +88,7 @@ function setup(overrides: { capacity?: number; capacityBytes?: number; retry?: P
     send: overrides.send ?? backend.send,
     // Batch n carries n log records, so drop counts identify the batches.
     countItems: (n) => n,
+    ...(overrides.release ? { release: overrides.release } : {}),
     logger: createLogger('debug', (line) => lines.push(line.replace(/^\S+ /, ''))),
     clock,
   });
@@ -381,6 +384,39 @@ describe('DeliveryQueue', () => {
     assert.equal(await queue.shutdown(50), 11);
     assert.ok(Date.now() - started < 20_000);
     assert.equal(queue.pending(), 0);
+  });
+
+  it('releases each batch once when it leaves for good, never one a send may still read', async () => {
+    const released: number[] = [];
+    const { backend, queue } = setup({ capacity: 2, release: (n) => released.push(n) });
+    queue.start();
+    queue.enqueue(1); // sent
+    await settle();
+    queue.enqueue(0); // empty: never sent, released at once
+    backend.script = [REFUSED];
+    queue.enqueue(2); // refused
+    await settle();
+    assert.deepStrictEqual(released, [1, 0, 2]);
+    backend.hang = true;
+    queue.enqueue(3); // in flight, never answered
+    await settle();
+    for (const n of [4, 5, 6]) queue.enqueue(n); // 4 dropped by the bound (capacity 2)
+    assert.deepStrictEqual(released, [1, 0, 2, 4]);
+    assert.equal(await queue.shutdown(50), 3 + 5 + 6);
+    // 5 and 6 dropped at shutdown; 3 given up for lost while its send may still read it.
+    assert.deepStrictEqual(released, [1, 0, 2, 4, 5, 6]);
+    assert.equal(queue.dropped(), 2 + 4 + 3 + 5 + 6);
+
+    const gaveUp: number[] = [];
+    const other = setup({ retry: { enabled: false }, release: (n) => gaveUp.push(n) });
+    other.backend.script = [DOWN];
+    other.queue.start();
+    other.queue.enqueue(7);
+    await settle();
+    assert.deepStrictEqual(gaveUp, [7]);
+    assert.equal(other.queue.dropped(), 7);
+    queue.enqueue(8); // after shutdown: dropped and released at once
+    assert.deepStrictEqual(released, [1, 0, 2, 4, 5, 6, 8]);
   });
 
   it('counts what arrives after shutdown, and shutdown is idempotent', async () => {

@@ -58,6 +58,13 @@ export interface DeliveryQueueOptions<T> {
   /** One attempt, resolving within the exporter's timeout; a throw counts as a permanent failure. */
   readonly send: (batch: T) => Promise<SendOutcome>;
   readonly countItems: (batch: T) => number;
+  /**
+   * Called once for each batch that leaves the queue for good (delivered, dropped, refused) and
+   * that no send is reading any more, so that its buffers can be reused. A batch joined into
+   * another by `merge` is not released itself: the joined one stands for it. A send still in
+   * flight when shutdown gives up on it is never released (its buffers are left to the GC).
+   */
+  readonly release?: (batch: T) => void;
   readonly logger: AgentLogger;
   readonly clock?: Clock;
   readonly random?: () => number;
@@ -128,7 +135,10 @@ export class DeliveryQueue<T> {
   /** Queues a batch and returns at once. After shutdown the batch is dropped (and counted). */
   enqueue(batch: T): void {
     // An empty batch has nothing to deliver; sending it would only cost a round trip.
-    if (this.options.countItems(batch) === 0) return;
+    if (this.options.countItems(batch) === 0) {
+      this.options.release?.(batch);
+      return;
+    }
     if (this.draining || this.closed) {
       this.drop(batch);
       return;
@@ -207,7 +217,7 @@ export class DeliveryQueue<T> {
     // A send still in flight past the deadline is given up for lost: counted now, and its late
     // outcome ignored (deliver() checks `closed`).
     if (this.inFlight !== undefined) {
-      this.drop(this.inFlight);
+      this.drop(this.inFlight, false);
       this.inFlight = undefined;
     }
     this.settleFlushes(this.pending() === 0);
@@ -284,6 +294,7 @@ export class DeliveryQueue<T> {
         this.recovered();
         // Counted after recovered(): what the backend refused is lost, whatever came before.
         this.droppedItems += outcome.rejected ?? 0;
+        this.options.release?.(batch);
         return;
       }
       this.settleFlushes(false);
@@ -321,8 +332,10 @@ export class DeliveryQueue<T> {
     }
   }
 
-  private drop(batch: T): void {
+  /** Counts a batch as dropped and releases it, unless a send may still read it (`release` false). */
+  private drop(batch: T, release = true): void {
     this.droppedItems += this.options.countItems(batch);
+    if (release) this.options.release?.(batch);
   }
 
   private settleFlushes(drained: boolean): void {

@@ -18,7 +18,7 @@ import { countsDroppedItems, type DropCounting } from '../dropped_items';
 import { reportsQueueSize, type ReportsQueueSize } from '../queue_size';
 import type { Exporter } from '../../component';
 import { otlpExporterFactory, type OtlpExporterConfig } from './factory';
-import { decodePartialSuccess, encodeLogsBatch, logsEncoder, MAX_MERGED_BYTES, mergeEncodedLogs } from './logs_grpc_sender';
+import { decodePartialSuccess, encodeLogsBatch, logsEncoder, MAX_MERGED_BYTES, mergeEncodedLogs, releaseEncodedLogs } from './logs_grpc_sender';
 import { MAX_RECORDS_PER_REQUEST } from './otlp_exporter';
 
 const host: Host = { reportFatal: (e) => assert.fail(`unexpected fatal: ${e.message}`) };
@@ -225,6 +225,18 @@ describe('logs batch encoding', () => {
     const failed = { parts: [], size: 0, records: 1, error: 'x' };
     assert.equal(mergeEncodedLogs(a, failed, MAX_RECORDS_PER_REQUEST), undefined);
     assert.equal(mergeEncodedLogs(failed, a, MAX_RECORDS_PER_REQUEST), undefined);
+  });
+
+  it('joins requests that are adjacent in one slab into one part, with the bytes of both and both leases', () => {
+    const encode = logsEncoder();
+    const a = encodeLogsBatch(records(100), encode);
+    const b = encodeLogsBatch(records(50, 100), encode);
+    const expected = Buffer.concat([...a.parts, ...b.parts]).toString('hex');
+    const joined = mergeEncodedLogs(a, b, MAX_RECORDS_PER_REQUEST);
+    assert.ok(joined);
+    assert.deepStrictEqual([joined.records, joined.size, joined.parts.length, joined.leases?.length], [150, a.size + b.size, 1, 2]);
+    assert.equal(joined.parts[0].toString('hex'), expected);
+    releaseEncodedLogs(joined);
   });
 
   it('falls back to the SDK serializer when the direct encoder throws, with the same bytes', () => {

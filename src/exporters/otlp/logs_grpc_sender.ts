@@ -11,6 +11,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { AgentLogger } from '../../logger';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
+import { RequestSlabs, type SlabLease } from '../../telemetry/otlp_proto_slabs';
 import type { OtlpExporterSettings } from './config';
 import type { SendOutcome } from './delivery_queue';
 import { classify, type BatchSender } from './grpc_sender';
@@ -27,6 +28,14 @@ export interface EncodedLogs {
   readonly records: number;
   /** Set when the batch could not be encoded: sending it fails permanently with this reason. */
   readonly error?: string;
+  /** Holds on the reusable buffers its parts are in, released by releaseEncodedLogs. */
+  readonly leases?: readonly SlabLease[];
+}
+
+/** Gives the batch's buffers back for reuse: call once it has left the queue and no send reads it. */
+export function releaseEncodedLogs(batch: EncodedLogs): void {
+  if (batch.leases === undefined) return;
+  for (const lease of batch.leases) lease.release();
 }
 
 /** Bytes per joined request at most: well under the 4 MiB a receiver takes by default. */
@@ -39,16 +48,37 @@ export const MAX_MERGED_BYTES = 2 * 1024 * 1024;
 export function mergeEncodedLogs(waiting: EncodedLogs, next: EncodedLogs, maxRecords: number): EncodedLogs | undefined {
   if (waiting.error !== undefined || next.error !== undefined) return undefined;
   if (waiting.records + next.records > maxRecords || waiting.size + next.size > MAX_MERGED_BYTES) return undefined;
-  return { parts: [...waiting.parts, ...next.parts], size: waiting.size + next.size, records: waiting.records + next.records };
+  return {
+    parts: joinParts(waiting.parts, next.parts),
+    size: waiting.size + next.size,
+    records: waiting.records + next.records,
+    leases: waiting.leases === undefined ? next.leases : next.leases === undefined ? waiting.leases : [...waiting.leases, ...next.leases],
+  };
 }
 
-function encoded(bytes: Buffer, records: number): EncodedLogs {
-  return { parts: [bytes], size: bytes.length, records };
+/**
+ * `a` then `b`; when `a`'s last part and `b`'s first are adjacent bytes of one buffer (requests
+ * written one after the other into a slab) they become one part: the request is sent without
+ * concatenating.
+ */
+function joinParts(a: readonly Buffer[], b: readonly Buffer[]): Buffer[] {
+  const last = a[a.length - 1];
+  const first = b[0];
+  if (last !== undefined && first !== undefined && last.buffer === first.buffer && last.byteOffset + last.length === first.byteOffset) {
+    const joined = Buffer.from(last.buffer, last.byteOffset, last.length + first.length);
+    return [...a.slice(0, -1), joined, ...b.slice(1)];
+  }
+  return [...a, ...b];
+}
+
+function encoded(bytes: Buffer, records: number, lease?: SlabLease): EncodedLogs {
+  return lease === undefined ? { parts: [bytes], size: bytes.length, records } : { parts: [bytes], size: bytes.length, records, leases: [lease] };
 }
 
 export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
-type Encode = (records: readonly ReadableLogRecord[]) => Buffer;
+/** A request's bytes, and the lease on the reusable buffer they are in (if they are). */
+type Encode = (records: readonly ReadableLogRecord[]) => Buffer | { readonly bytes: Buffer; readonly lease: SlabLease | undefined };
 
 /**
  * Encodes a batch for the queue. Should the direct encoder ever throw (it handles every shape the
@@ -58,7 +88,8 @@ type Encode = (records: readonly ReadableLogRecord[]) => Buffer;
  */
 export function encodeLogsBatch(records: readonly ReadableLogRecord[], encode: Encode, logger?: AgentLogger): EncodedLogs {
   try {
-    return encoded(encode(records), records.length);
+    const out = encode(records);
+    return Buffer.isBuffer(out) ? encoded(out, records.length) : encoded(out.bytes, records.length, out.lease);
   } catch (error) {
     logger?.debug(`logs: direct protobuf encoding failed (${(error as Error).message}); using the SDK serializer for this batch`);
     try {
@@ -79,10 +110,14 @@ function sdkLogsSerializer(): typeof ProtobufLogsSerializer {
   return (require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer')).ProtobufLogsSerializer;
 }
 
-/** An encoder whose caches live as long as the exporter. */
+/**
+ * An encoder whose caches live as long as the exporter, writing requests into reusable slabs
+ * (otlp_proto_slabs.ts): its batches must be given to releaseEncodedLogs once done with.
+ */
 export function logsEncoder(): Encode {
   const encoder = new OtlpLogsProtoEncoder();
-  return (records) => encoder.encode(records);
+  const slabs = new RequestSlabs();
+  return (records) => encoder.encodeInto(records, slabs);
 }
 
 const GRPC_COMPRESSION_NONE = 0;

@@ -12,7 +12,7 @@ import { dataPointCount } from '../signal_counts';
 import type { OtlpExporterSettings } from './config';
 import { DeliveryQueue } from './delivery_queue';
 import { createMetricsSender, type BatchSender } from './grpc_sender';
-import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, MAX_MERGED_BYTES, mergeEncodedLogs, type EncodedLogs } from './logs_grpc_sender';
+import { createEncodedLogsSender, encodeLogsBatch, logsEncoder, MAX_MERGED_BYTES, mergeEncodedLogs, releaseEncodedLogs, type EncodedLogs } from './logs_grpc_sender';
 
 /**
  * Records per export request at most. A receiver refuses requests above its message size limit
@@ -62,6 +62,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
         merge: (waiting, next) => mergeEncodedLogs(waiting, next, MAX_RECORDS_PER_REQUEST),
         lingerMs: this.config.flushTimeoutMs ?? 0,
         full: (b) => b.records >= MAX_RECORDS_PER_REQUEST || b.size >= MAX_MERGED_BYTES / 2,
+        release: releaseEncodedLogs,
       }));
       consumers.logs = { consume: async (data) => this.accept(lane, 'logs', ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, this.logger))) };
     }
@@ -166,7 +167,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     signal: Signal,
     countItems: (batch: T) => number,
     createSender: (settings: OtlpExporterSettings) => BatchSender<T>,
-    bytes?: { sizeOf: (batch: T) => number; merge: (waiting: T, next: T) => T | undefined; lingerMs?: number; full?: (batch: T) => boolean },
+    bytes?: { sizeOf: (batch: T) => number; merge: (waiting: T, next: T) => T | undefined; lingerMs?: number; full?: (batch: T) => boolean; release?: (batch: T) => void },
   ): Lane<T> {
     const lane: Lane<T> = {
       sender: undefined,
@@ -174,7 +175,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
         signal,
         destination: this.config.endpoint,
         capacity: this.config.queueSize,
-        ...(bytes ? { capacityBytes: this.config.queueBytes, sizeOf: bytes.sizeOf, merge: bytes.merge, lingerMs: bytes.lingerMs, full: bytes.full } : {}),
+        ...(bytes ? { capacityBytes: this.config.queueBytes, sizeOf: bytes.sizeOf, merge: bytes.merge, lingerMs: bytes.lingerMs, full: bytes.full, release: bytes.release } : {}),
         retry: this.config.retry,
         countItems,
         logger: this.logger,
