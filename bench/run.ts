@@ -297,6 +297,9 @@ function bpfDelta(before: readonly BpfProgramRuns[], after: readonly BpfProgramR
  */
 async function runPeerRound(mode: Mode, options: BenchOptions): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
   const peer = PEERS[peerOf(mode) as NonNullable<ReturnType<typeof peerOf>>];
+  // The peers are C programs with nothing to compile at run time, and the bpftrace scripts count
+  // host-wide from their start: their warm-up load runs before they start.
+  await warmUpRound(options);
   const tool = await PeerProcess.start(peer, AGENT_ATTACH_TIMEOUT_MS);
   let measured: MeasuredLoad;
   let cpu: number;
@@ -305,7 +308,6 @@ async function runPeerRound(mode: Mode, options: BenchOptions): Promise<Measured
   let output: { stdout: string; stderr: string };
   try {
     await sleep(AGENT_SETTLE_MS);
-    await warmUpRound(options, tool.pid);
     const cpuBefore = tool.cpuSeconds();
     measured = await measuredLoad(options.load);
     const busyAtLoadEnd = machineBusySeconds();
