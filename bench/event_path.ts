@@ -14,49 +14,24 @@
 // what a real file's page cache costs and holds. `--node-flags` adds node flags to every run (e.g.
 // the launcher's `--heap-growing-percent=25`, which bin/tcpscope sets beside the semi-space).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HrTime } from '@opentelemetry/api';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Consumer } from '../src/component';
 import { FileExporter } from '../src/exporters/file/file_exporter';
-import type { CgroupResolver } from '../src/host/cgroup_resolver';
-import { MonotonicClock } from '../src/host/monotonic_clock';
 import { createLogger } from '../src/logger';
 import { Enrichment } from '../src/processors/k8s_attributes/enrichment';
 import { agentResource } from '../src/resource';
 import { EventPump } from '../src/receivers/common/event_pump';
-import type { RingReader } from '../src/bridge/ring_reader';
-import type { LogRecordContext } from '../src/receivers/common/log_record_context';
-import { RawEventCaches, type RawBatch } from '../src/receivers/common/raw_events';
 import { decodeLifecycleEvent } from '../src/receivers/tcp_lifecycle/decoder';
 import { lifecycleLogRecord } from '../src/receivers/tcp_lifecycle/log_records';
-import { LifecycleRawLogRecord } from '../src/receivers/tcp_lifecycle/raw_log_record';
-import { churnBatch, podCgroupPath } from './lifecycle_batches';
+import { arg, feedAtRate, peakRssMb, rawRecords, syntheticContext } from './pump_feeder';
 
 type Path = 'decoded' | 'raw';
-const BATCH_RECORDS = 256;
-const CGROUPS = 8;
-
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
-}
-
-function peakRssMb(): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
 
 async function child(path: Path, events: number, rate: number, k8s: boolean, out: string): Promise<void> {
-  const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
   const settings = { id: { type: 'file', text: 'file' }, resource: agentResource(), logger: createLogger('warn') };
-  const context: LogRecordContext = {
-    resource: settings.resource,
-    scope: { name: 'tcpscope/receiver/tcp_lifecycle', version: '0.1.0' },
-    clock: new MonotonicClock(),
-    cgroups: { resolve: (id: bigint) => paths.get(id) } as unknown as CgroupResolver,
-  };
+  const context = syntheticContext();
   if (out !== '/dev/null') writeFileSync(out, '');
   const exporter = new FileExporter(settings, { path: out, flushIntervalMs: 100 }, ['logs']);
   await exporter.start({ reportFatal: (e) => { throw e; } });
@@ -64,42 +39,14 @@ async function child(path: Path, events: number, rate: number, k8s: boolean, out
   const exporterLogs = exporter.consumers.logs!;
   const consumer: Consumer<'logs'> = k8s ? { consume: (records) => exporterLogs.consume(records.map((r) => enrichment.enrichRecord(r))) } : exporterLogs;
   // As KernelReceiver wires decode / decodeRaw.
-  const caches = new RawEventCaches(context);
-  let current: Buffer | undefined;
-  let raw: RawBatch | undefined;
   const toRecord =
     path === 'raw'
-      ? (batch: Buffer, offset: number, length: number, observed: HrTime): ReadableLogRecord => {
-          if (batch !== current || raw === undefined) {
-            current = batch;
-            raw = caches.batch(batch, observed);
-          }
-          return LifecycleRawLogRecord.decode(raw, offset, length);
-        }
+      ? rawRecords(context)
       : (batch: Buffer, offset: number, length: number, observed: HrTime) => lifecycleLogRecord(decodeLifecycleEvent(batch, offset, length), context, observed);
   const pump = new EventPump(settings.logger, consumer, toRecord);
-  // The ring's back-pressure as the pump drives it: while paused, nothing is handed over (the
-  // kernel ring would hold it); the feeder catches up after, so every event is still delivered.
-  let paused = false;
-  pump.attach({ pause: () => (paused = true), resume: () => (paused = false), close: () => undefined } as unknown as RingReader);
-  const templates = Array.from({ length: 16 }, (_, i) => churnBatch(i, BATCH_RECORDS, CGROUPS));
   const cpuStart = process.cpuUsage();
   const started = Date.now();
-  let sent = 0;
-  // Every 5 ms, the batches that keep the rate (a drain timer with wake-ups, roughly).
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const due = Math.min(events, Math.floor(((Date.now() - started) / 1000) * rate));
-      while (!paused && sent + BATCH_RECORDS <= due) {
-        pump.onBatch(Buffer.from(templates[(sent / BATCH_RECORDS) % templates.length]), BATCH_RECORDS, 0);
-        sent += BATCH_RECORDS;
-      }
-      if (sent + BATCH_RECORDS > events) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 5);
-  });
+  const sent = await feedAtRate(pump, events, rate);
   await pump.settle();
   await exporter.shutdown();
   const cpu = process.cpuUsage(cpuStart);

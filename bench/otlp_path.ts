@@ -25,41 +25,22 @@ import { Client, credentials } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HrTime } from '@opentelemetry/api';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { RingReader } from '../src/bridge/ring_reader';
+
 import type { Consumer } from '../src/component';
 import { OtlpExporter } from '../src/exporters/otlp/otlp_exporter';
 import { DEFAULT_QUEUE_BYTES, type OtlpExporterSettings } from '../src/exporters/otlp/config';
 import type { SendOutcome } from '../src/exporters/otlp/delivery_queue';
 import { EncodedLogsSender, LOGS_EXPORT_PATH, type EncodedLogs } from '../src/exporters/otlp/logs_grpc_sender';
-import type { CgroupResolver } from '../src/host/cgroup_resolver';
-import { MonotonicClock } from '../src/host/monotonic_clock';
 import { createLogger } from '../src/logger';
 import { Enrichment } from '../src/processors/k8s_attributes/enrichment';
 import { EventPump } from '../src/receivers/common/event_pump';
-import type { LogRecordContext } from '../src/receivers/common/log_record_context';
-import { RawEventCaches, type RawBatch } from '../src/receivers/common/raw_events';
-import { LifecycleRawLogRecord } from '../src/receivers/tcp_lifecycle/raw_log_record';
 import { agentResource } from '../src/resource';
 import { OtlpLogsProtoEncoder } from '../src/telemetry/otlp_proto_logs';
-import { churnBatch, podCgroupPath } from './lifecycle_batches';
 import type { SinkCounts } from './otlp_sink';
+import { arg, feedAtRate, peakRssMb, rawRecords, syntheticContext } from './pump_feeder';
 
-const BATCH_RECORDS = 256;
-const CGROUPS = 8;
 const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms', 'fresh+20ms', 'http2+20ms', 'grpcopts+20ms'] as const;
 type Variant = (typeof VARIANTS)[number];
-
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
-}
-
-function peakRssMb(): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
 
 async function child(variant: Variant, endpoint: string, events: number, rate: number, k8s: boolean): Promise<void> {
   if (variant === 'generic') {
@@ -83,14 +64,7 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
       return new Client(this.settings.endpoint, credentials.createInsecure(), { 'grpc.primary_user_agent': 'tcpscope', 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0 });
     };
   }
-  const paths = new Map<bigint, string>(Array.from({ length: CGROUPS }, (_, i) => [BigInt(1000 + i), podCgroupPath(i)]));
   const settings = { id: { type: 'otlp', text: 'otlp' }, resource: agentResource(), logger: createLogger('warn') };
-  const context: LogRecordContext = {
-    resource: settings.resource,
-    scope: { name: 'tcpscope/receiver/tcp_lifecycle', version: '0.1.0' },
-    clock: new MonotonicClock(),
-    cgroups: { resolve: (id: bigint) => paths.get(id) } as unknown as CgroupResolver,
-  };
   const config: OtlpExporterSettings = {
     endpoint,
     insecure: true,
@@ -109,36 +83,10 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
   const enrichment = new Enrichment();
   const exporterLogs = exporter.consumers.logs!;
   const consumer: Consumer<'logs'> = k8s ? { consume: (records) => exporterLogs.consume(records.map((r) => enrichment.enrichRecord(r))) } : exporterLogs;
-  const caches = new RawEventCaches(context);
-  let current: Buffer | undefined;
-  let raw: RawBatch | undefined;
-  const toRecord = (batch: Buffer, offset: number, length: number, observed: HrTime): ReadableLogRecord => {
-    if (batch !== current || raw === undefined) {
-      current = batch;
-      raw = caches.batch(batch, observed);
-    }
-    return LifecycleRawLogRecord.decode(raw, offset, length);
-  };
-  const pump = new EventPump(settings.logger, consumer, toRecord);
-  let paused = false;
-  pump.attach({ pause: () => (paused = true), resume: () => (paused = false), close: () => undefined } as unknown as RingReader);
-  const templates = Array.from({ length: 16 }, (_, i) => churnBatch(i, BATCH_RECORDS, CGROUPS));
+  const pump = new EventPump(settings.logger, consumer, rawRecords(syntheticContext()));
   const cpuStart = process.cpuUsage();
   const started = Date.now();
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const due = Math.min(events, Math.floor(((Date.now() - started) / 1000) * rate));
-      while (!paused && sent + BATCH_RECORDS <= due) {
-        pump.onBatch(Buffer.from(templates[(sent / BATCH_RECORDS) % templates.length]), BATCH_RECORDS, 0);
-        sent += BATCH_RECORDS;
-      }
-      if (sent + BATCH_RECORDS > events) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 5);
-  });
+  const sent = await feedAtRate(pump, events, rate);
   await pump.settle();
   await exporter.forceFlush();
   const cpu = process.cpuUsage(cpuStart);
