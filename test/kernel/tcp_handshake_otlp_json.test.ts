@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { Consumer } from '../../src/component';
+import { FanoutConsumer } from '../../src/pipeline/fanout';
 import { encodeLogsRequest, encodeLogsRequestGeneric } from '../../src/exporters/file/otlp_json';
 import type { MonotonicClock } from '../../src/host/monotonic_clock';
 import { PACKAGE_ROOT } from '../../src/paths';
@@ -39,13 +39,6 @@ const SAMPLING = { keep_errors: true, combine: 'any' as const, policies: [{ hash
 // A TCP port bound and kept but never listened on: connects to it are refused (RST).
 const BOUND_PORT = 'import json, socket, sys, time\ns = socket.socket()\ns.bind(("127.0.0.1", 0))\nprint(json.dumps({"port": s.getsockname()[1]}), flush=True)\ntime.sleep(3600)';
 
-class Tee implements Consumer<'logs'> {
-  constructor(private readonly consumers: Consumer<'logs'>[]) {}
-  async consume(records: readonly ReadableLogRecord[]): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.consume(records)));
-  }
-}
-
 test('real handshakes and refused connects: the raw path writes the generic path bytes (OTLP/JSON and protobuf), alone and after k8s_attributes and sampling', async (t) => {
   if (!requireKernel(t)) return;
   const base = testCgroupBase('rawhs');
@@ -58,7 +51,7 @@ test('real handshakes and refused connects: the raw path writes the generic path
   const rawK8s = k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), k8sConfig, 'logs', new SamplingProcessor(SAMPLING, rawProcessed));
   const referenceProcessed = new RecordingLogsConsumer();
   const referenceK8s = k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), k8sConfig, 'logs', new SamplingProcessor(SAMPLING, referenceProcessed));
-  const receiver = new TcpHandshakeReceiver(testSettings('tcp_handshake'), HANDSHAKE_TEST_CONFIG, { logs: new Tee([raw, rawK8s]) });
+  const receiver = new TcpHandshakeReceiver(testSettings('tcp_handshake'), HANDSHAKE_TEST_CONFIG, { logs: new FanoutConsumer<'logs'>([raw, rawK8s]) });
   t.after(async () => {
     for (const c of children) c.kill();
     try {

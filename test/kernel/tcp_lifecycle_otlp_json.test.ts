@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { Consumer } from '../../src/component';
+import { FanoutConsumer } from '../../src/pipeline/fanout';
 import type { MonotonicClock } from '../../src/host/monotonic_clock';
 import { encodeLogsRequest, encodeLogsRequestGeneric } from '../../src/exporters/file/otlp_json';
 import { k8sAttributesProcessorFactory } from '../../src/processors/k8s_attributes/factory';
@@ -34,14 +34,6 @@ const CONTAINER_ID = 'c0'.repeat(32);
 const POD_UID = '0a1b2c3d-1111-4222-8333-444455556666';
 const SAMPLING = { keep_errors: true, combine: 'any' as const, policies: [{ hash: { ratio: 0.5 } }] };
 
-/** Hands each batch to every consumer, as the pipeline's fan-out does. */
-class Tee implements Consumer<'logs'> {
-  constructor(private readonly consumers: Consumer<'logs'>[]) {}
-  async consume(records: readonly ReadableLogRecord[]): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.consume(records)));
-  }
-}
-
 test('real connections: the raw path writes the generic path bytes (OTLP/JSON and protobuf), alone and after k8s_attributes and sampling', async (t) => {
   if (!requireKernel(t)) return;
   const base = testCgroupBase('rawjson');
@@ -56,7 +48,7 @@ test('real connections: the raw path writes the generic path bytes (OTLP/JSON an
   // The decoded reference stream goes through processors of its own.
   const referenceProcessed = new RecordingLogsConsumer();
   const referenceK8s = k8sAttributesProcessorFactory.create(testSettings('k8s_attributes'), k8sConfig, 'logs', new SamplingProcessor(SAMPLING, referenceProcessed));
-  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { logs: new Tee([raw, rawK8s]) });
+  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { logs: new FanoutConsumer<'logs'>([raw, rawK8s]) });
   t.after(async () => {
     for (const c of children) c.kill();
     try {

@@ -53,10 +53,15 @@ export class Enrichment {
     return this.local.get(cgroup, this.view?.localVersion ?? 0, () => this.computeLocal(cgroup));
   }
 
+  /** Whether a peer address can name anything; when not (local mode, peer.enabled: false), a record's is not even read. */
+  private get peerLookups(): boolean {
+    return this.view !== undefined && this.options.peer;
+  }
+
   /** The attributes to add for a network.peer.address value. */
   forPeer(address: string): Attributes {
-    if (!this.view || !this.options.peer) return NOTHING;
     const view = this.view;
+    if (!view || !this.peerLookups) return NOTHING;
     return this.peer.get(address, view.peerVersion, () => {
       const peer = view.peer(address);
       return peer ? peerNames(peer) : NOTHING;
@@ -74,7 +79,7 @@ export class Enrichment {
       return attributes === record.attributes ? record : { ...record, attributes };
     }
     const cgroup = record.attribute(ATTR.processLinuxCgroup.key);
-    const address = record.attribute(ATTR.peerAddress.key);
+    const address = this.peerLookups ? record.attribute(ATTR.peerAddress.key) : undefined;
     const local = typeof cgroup === 'string' ? this.forCgroup(cgroup) : NOTHING;
     const peer = typeof address === 'string' ? this.forPeer(address) : NOTHING;
     // {...attributes, ...local, ...peer}: local's keys after the record's, then peer's new ones.

@@ -2,8 +2,7 @@
 // (see src/receivers/tcp_lifecycle/raw_log_record.ts for the why): `attributes` built on demand
 // by the decoded path's own handshakeAttributes(), writeOtlpJson() written from the bytes.
 // raw_log_record.test.ts checks both against handshakeLogRecord for the same bytes.
-import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
@@ -13,7 +12,7 @@ import { keyPrefix, writeDecimalValue } from '../../telemetry/otlp_json_fragment
 import { EVENTS } from '../../telemetry/signals';
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
-import { recordConnectionHash } from '../common/record_connection_hash';
+import { RawLogRecord } from '../common/raw_log_record';
 import { decodeHandshakeEvent, HandshakeDecodeError } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { handshakeAttributes } from './log_records';
@@ -53,30 +52,15 @@ const J = fragments({
 const ACCEPT_NAME = fragment(EVENTS.accept.name);
 const CONNECT_NAME = fragment(EVENTS.connect.name);
 
-export class HandshakeRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
-  readonly hrTime: HrTime;
-  readonly hrTimeObserved: HrTime;
-  readonly eventName: string;
-  readonly resource: ReadableLogRecord['resource'];
-  readonly instrumentationScope: ReadableLogRecord['instrumentationScope'];
-  readonly droppedAttributesCount = 0;
-  private built: Attributes | undefined;
-
-  constructor(
-    readonly batch: RawBatch,
-    readonly offset: number,
-  ) {
+export class HandshakeRawLogRecord extends RawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
+  /** `offset`: where the tcp_handshake_event starts in the batch's bytes. */
+  constructor(batch: RawBatch, offset: number) {
     const bytes = batch.bytes;
     const kind = bytes[offset + F.kind.offset];
     if (kind !== CONSTANTS.TCP_HANDSHAKE_OUTCOME && kind !== CONSTANTS.TCP_HANDSHAKE_SYNC_FAILURE) {
       throw new HandshakeDecodeError(`unknown tcp_handshake event kind ${kind}`);
     }
-    this.eventName = bytes[offset + F.role.offset] === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER ? EVENTS.accept.name : EVENTS.connect.name;
-    this.hrTime = batch.hrTime(offset + F.timestamp_ns.offset);
-    this.hrTimeObserved = batch.observed;
-    const context = batch.caches.context;
-    this.resource = context.resource;
-    this.instrumentationScope = context.scope;
+    super(batch, offset, bytes[offset + F.role.offset] === CONSTANTS.TCP_HANDSHAKE_ROLE_SERVER ? EVENTS.accept.name : EVENTS.connect.name, F.timestamp_ns.offset);
   }
 
   /** Decodes the record at `offset`: throws HandshakeDecodeError for a record of another size or kind. */
@@ -85,21 +69,17 @@ export class HandshakeRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRec
     return new HandshakeRawLogRecord(batch, offset);
   }
 
-  get attributes(): Attributes {
-    if (this.built === undefined) {
-      const cgroup = this.batch.cgroup(this.offset + F.cgroup_id.offset);
-      this.built = handshakeAttributes(decodeHandshakeEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
-    }
-    return this.built;
+  protected get connectionHashOffset(): number {
+    return F.connection_hash.offset;
+  }
+
+  protected buildAttributes(): Attributes {
+    const cgroup = this.batch.cgroup(this.offset + F.cgroup_id.offset);
+    return handshakeAttributes(decodeHandshakeEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
   }
 
   private get isOutcome(): boolean {
     return this.batch.bytes[this.offset + F.kind.offset] === CONSTANTS.TCP_HANDSHAKE_OUTCOME;
-  }
-
-  /** The kernel's connection hash of this record's tuple (KnownConnectionHash of the sampling processor). */
-  connectionHash(): number | undefined {
-    return recordConnectionHash(this.batch.bytes, this.offset + F.connection_hash.offset);
   }
 
   attribute(key: string): AttributeValue | undefined {

@@ -5,8 +5,7 @@
 // generic path writes for that map, from the ring bytes and from fragments cached per address and
 // per cgroup, into the exporter's byte buffer.
 // raw_log_record.test.ts checks both against lifecycleLogRecord for the same bytes.
-import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { ATTR } from '../../telemetry/attributes';
 import { fragment, fragments, type JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import type { OtlpJsonLogRecord, OtlpProtoLogRecord } from '../../telemetry/otlp_encodable';
@@ -14,7 +13,7 @@ import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
-import { recordConnectionHash } from '../common/record_connection_hash';
+import { RawLogRecord } from '../common/raw_log_record';
 import { decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
@@ -60,29 +59,13 @@ const J = fragments({
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
 const NAME_FRAGMENTS: Record<number, JsonFragment> = Object.fromEntries(Object.entries(NAMES).map(([kind, name]) => [kind, fragment(name)]));
 
-export class LifecycleRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
-  readonly hrTime: HrTime;
-  readonly hrTimeObserved: HrTime;
-  readonly eventName: string;
-  readonly resource: ReadableLogRecord['resource'];
-  readonly instrumentationScope: ReadableLogRecord['instrumentationScope'];
-  readonly droppedAttributesCount = 0;
-  private built: Attributes | undefined;
-
+export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRecord {
   /** `offset`: where the tcp_lifecycle_event starts in the batch's bytes. */
-  constructor(
-    readonly batch: RawBatch,
-    readonly offset: number,
-  ) {
-    const bytes = batch.bytes;
-    const name = NAMES[bytes[offset + F.kind.offset]];
-    if (name === undefined) throw new DecodeError(`unknown tcp_lifecycle event kind ${bytes[offset + F.kind.offset]}`);
-    this.eventName = name;
-    this.hrTime = batch.hrTime(offset + F.timestamp_ns.offset);
-    this.hrTimeObserved = batch.observed;
-    const context = batch.caches.context;
-    this.resource = context.resource;
-    this.instrumentationScope = context.scope;
+  constructor(batch: RawBatch, offset: number) {
+    const kind = batch.bytes[offset + F.kind.offset];
+    const name = NAMES[kind];
+    if (name === undefined) throw new DecodeError(`unknown tcp_lifecycle event kind ${kind}`);
+    super(batch, offset, name, F.timestamp_ns.offset);
   }
 
   /** Decodes the record at `offset`: throws DecodeError for a record of another size or kind. */
@@ -91,17 +74,13 @@ export class LifecycleRawLogRecord implements OtlpJsonLogRecord, OtlpProtoLogRec
     return new LifecycleRawLogRecord(batch, offset);
   }
 
-  get attributes(): Attributes {
-    if (this.built === undefined) {
-      const cgroup = this.batch.cgroup(this.offset + F.cgroup_id.offset);
-      this.built = lifecycleAttributes(decodeLifecycleEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
-    }
-    return this.built;
+  protected get connectionHashOffset(): number {
+    return F.connection_hash.offset;
   }
 
-  /** The kernel's connection hash of this record's tuple (KnownConnectionHash of the sampling processor). */
-  connectionHash(): number | undefined {
-    return recordConnectionHash(this.batch.bytes, this.offset + F.connection_hash.offset);
+  protected buildAttributes(): Attributes {
+    const cgroup = this.batch.cgroup(this.offset + F.cgroup_id.offset);
+    return lifecycleAttributes(decodeLifecycleEvent(this.batch.bytes, this.offset, EVENT_SIZE), (into) => Object.assign(into, cgroup.attributes));
   }
 
   attribute(key: string): AttributeValue | undefined {
