@@ -3,6 +3,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -137,6 +138,10 @@ napi_value object_load(napi_env env, napi_callback_info info)
 		return NULL;
 	bridge_libbpf_log_reset();
 	int err = bpf_object__load(h->obj);
+	/* libbpf parsed the kernel's BTF (/sys/kernel/btf/vmlinux, several MB) for CO-RE and freed
+	 * it again; glibc keeps freed memory mapped, and the agent would carry those pages in its
+	 * RSS for its whole life. Hand them back. */
+	malloc_trim(0);
 	if (err)
 		return bridge_throw(env, err, "loading BPF object %s failed: %s", bpf_object__name(h->obj), strerror(-err));
 	h->loaded = true;

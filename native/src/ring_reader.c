@@ -1,19 +1,36 @@
-/* Ring buffer reader: libuv watches the ring buffer's epoll fd and a short timer; each wake-up
- * drains everything available into one buffer and makes ONE call into JavaScript with all
+/* Ring buffer reader: libuv watches the ring buffer map's fd and a short timer; each wake-up
+ * copies everything available into one JS Buffer and makes ONE call into JavaScript with all
  * records, each framed as [u32 length][record]. Never one native call per event.
  *
  * The BPF side batches wake-ups (BPF_RB_NO_WAKEUP until enough bytes are pending), so the timer
- * is what bounds the latency of a quiet stream. */
+ * is what bounds the latency of a quiet stream.
+ *
+ * We consume the ring ourselves rather than through libbpf's ring_buffer API. libbpf maps the
+ * data area twice, back to back, so that a record which wraps past the end can be read in place;
+ * both mappings then count in the process's RSS once the ring has cycled (8 MB of RSS for the
+ * default 4 MiB ring). Every record is copied into the batch anyway, so one mapping is enough: a
+ * wrapped record is copied in two pieces. The copy goes straight into the JS Buffer: the records
+ * are measured first (headers only), then copied once. */
 #include "bridge.h"
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <uv.h>
 
 struct ring_reader {
 	napi_env env;
-	struct ring_buffer *rb;
+	int map_fd;
+	/* The kernel's layout: the consumer position on the first page (the only writable one),
+	 * the producer position on the second, the data pages after it. */
+	unsigned long *consumer_pos;
+	const unsigned long *producer_pos;
+	const uint8_t *data;
+	size_t page_size;
+	uint64_t mask; /* data size - 1 (a power of two) */
 	uv_poll_t poll;
 	uv_timer_t timer;
 	int open_handles;
@@ -24,66 +41,120 @@ struct ring_reader {
 	napi_ref callback;
 	napi_ref object; /* keeps the BPF object alive while we read its map */
 	napi_async_context async_context;
-	char *batch;
-	size_t batch_length;
-	size_t batch_capacity;
-	uint32_t batch_records;
-	uint32_t error; /* errno of the last failed append; reported with the next batch */
 };
 
-/* Returned by append_record to end a pass early; not an error. */
-#define BATCH_FULL (-EFBIG)
+/* A record's header in the ring (struct bpf_ringbuf_hdr in the kernel). */
+#define RING_HEADER_SIZE 8u
+#define RING_BUSY_BIT (1u << 31)
+#define RING_DISCARD_BIT (1u << 30)
 
-static int append_record(void *ctx, void *data, size_t size)
+static uint64_t load_acquire_u64(const unsigned long *p)
 {
-	struct ring_reader *r = ctx;
-	size_t needed = r->batch_length + sizeof(uint32_t) + size;
-	if (needed > r->batch_capacity) {
-		size_t capacity = r->batch_capacity ? r->batch_capacity : 65536;
-		while (capacity < needed)
-			capacity *= 2;
-		char *grown = realloc(r->batch, capacity);
-		if (!grown) {
-			r->error = ENOMEM;
-			return 0; /* record is consumed either way; the JS side counts the loss */
-		}
-		r->batch = grown;
-		r->batch_capacity = capacity;
-	}
-	uint32_t length = (uint32_t)size;
-	memcpy(r->batch + r->batch_length, &length, sizeof(length));
-	memcpy(r->batch + r->batch_length + sizeof(length), data, size);
-	r->batch_length = needed;
-	r->batch_records++;
-	/* A full batch stops this pass (the record just taken is kept: libbpf has already moved the
-	 * consumer past it); the rest stays in the kernel for the next pass, so one batch never
-	 * holds more than max_batch_records and JS memory per batch stays bounded. */
-	return r->batch_records >= r->max_batch_records ? BATCH_FULL : 0;
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-/* Hands one batch to JS; returns how many records it held. */
+static uint32_t record_header(const struct ring_reader *r, uint64_t pos)
+{
+	return __atomic_load_n((const uint32_t *)(r->data + (pos & r->mask)), __ATOMIC_ACQUIRE);
+}
+
+/* Bytes a record takes in the ring: header plus data, rounded up to 8. */
+static uint64_t ring_footprint(uint32_t header)
+{
+	uint32_t length = header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
+	return ((uint64_t)length + RING_HEADER_SIZE + 7) & ~(uint64_t)7;
+}
+
+/* Copies `length` bytes that start `offset` bytes into the data area, wrapping at its end. */
+static void copy_wrapped(const struct ring_reader *r, uint64_t offset, size_t length, uint8_t *out)
+{
+	uint64_t start = offset & r->mask;
+	uint64_t size = r->mask + 1;
+	size_t first = start + length <= size ? length : (size_t)(size - start);
+	memcpy(out, r->data + start, first);
+	if (first < length)
+		memcpy(out + first, r->data, length - first);
+}
+
+/* What the next batch holds: records committed from the consumer position on, at most
+ * max_batch_records, stopping at the first record the kernel is still writing. */
+struct batch_extent {
+	uint64_t end_pos; /* consumer position after the batch (discarded records included) */
+	size_t framed_bytes;
+	uint32_t records;
+};
+
+static struct batch_extent measure_batch(const struct ring_reader *r, uint64_t pos)
+{
+	struct batch_extent extent = { pos, 0, 0 };
+	uint64_t producer = load_acquire_u64(r->producer_pos);
+	while (pos < producer && extent.records < r->max_batch_records) {
+		uint32_t header = record_header(r, pos);
+		if (header & RING_BUSY_BIT)
+			break;
+		if (!(header & RING_DISCARD_BIT)) {
+			extent.framed_bytes += sizeof(uint32_t) + (header & ~(RING_BUSY_BIT | RING_DISCARD_BIT));
+			extent.records++;
+		}
+		pos += ring_footprint(header);
+		extent.end_pos = pos;
+		if (pos >= producer)
+			producer = load_acquire_u64(r->producer_pos);
+	}
+	return extent;
+}
+
+static void copy_batch(const struct ring_reader *r, uint64_t pos, uint64_t end_pos, uint8_t *out)
+{
+	while (pos < end_pos) {
+		uint32_t header = record_header(r, pos);
+		if (!(header & RING_DISCARD_BIT)) {
+			uint32_t length = header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
+			memcpy(out, &length, sizeof(length));
+			copy_wrapped(r, pos + RING_HEADER_SIZE, length, out + sizeof(length));
+			out += sizeof(length) + length;
+		}
+		pos += ring_footprint(header);
+	}
+}
+
+/* Hands one batch to JS; returns how many records it took from the ring. */
 static uint32_t deliver_batch(struct ring_reader *r)
 {
 	if (r->closing)
 		return 0;
-	int consumed = ring_buffer__consume(r->rb);
-	if (consumed == BATCH_FULL)
-		consumed = 0;
-	if (r->batch_records == 0 && consumed >= 0)
+	uint64_t consumer = load_acquire_u64(r->consumer_pos);
+	struct batch_extent extent = measure_batch(r, consumer);
+	if (extent.records == 0) {
+		/* nothing, or only discarded records: move past them without calling JS */
+		__atomic_store_n(r->consumer_pos, extent.end_pos, __ATOMIC_RELEASE);
 		return 0;
-	uint32_t delivered = r->batch_records;
+	}
 	napi_env env = r->env;
 	napi_handle_scope scope;
 	napi_open_handle_scope(env, &scope);
 	napi_value callback, global, args[3], result;
+	void *bytes;
+	uint32_t delivered = extent.records;
+	int error = 0;
+	if (napi_create_buffer(env, extent.framed_bytes, &bytes, &args[0]) == napi_ok) {
+		copy_batch(r, consumer, extent.end_pos, bytes);
+	} else {
+		/* The records are consumed either way, so that the ring does not stall behind them;
+		 * the JS side hears of the loss through the errno. */
+		bool pending;
+		napi_value ignored;
+		if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+			napi_get_and_clear_last_exception(env, &ignored);
+		napi_create_buffer(env, 0, &bytes, &args[0]);
+		delivered = 0;
+		error = ENOMEM;
+	}
+	__atomic_store_n(r->consumer_pos, extent.end_pos, __ATOMIC_RELEASE);
 	napi_get_reference_value(env, r->callback, &callback);
 	napi_get_global(env, &global);
-	napi_create_buffer_copy(env, r->batch_length, r->batch, NULL, &args[0]);
-	napi_create_uint32(env, r->batch_records, &args[1]);
-	napi_create_int32(env, consumed < 0 ? -consumed : (int)r->error, &args[2]);
-	r->batch_length = 0;
-	r->batch_records = 0;
-	r->error = 0;
+	napi_create_uint32(env, delivered, &args[1]);
+	napi_create_int32(env, error, &args[2]);
 	napi_status status = napi_make_callback(env, r->async_context, global, callback, 3, args, &result);
 	if (status == napi_pending_exception) {
 		napi_value exception;
@@ -91,7 +162,7 @@ static uint32_t deliver_batch(struct ring_reader *r)
 		napi_fatal_exception(env, exception);
 	}
 	napi_close_handle_scope(env, scope);
-	return delivered;
+	return extent.records;
 }
 
 static void on_timer(uv_timer_t *handle);
@@ -120,11 +191,11 @@ static void on_handle_closed(uv_handle_t *handle)
 	struct ring_reader *r = handle->data;
 	if (--r->open_handles > 0)
 		return;
-	ring_buffer__free(r->rb);
+	munmap((void *)r->producer_pos, r->page_size + r->mask + 1);
+	munmap(r->consumer_pos, r->page_size);
 	napi_delete_reference(r->env, r->callback);
 	napi_delete_reference(r->env, r->object);
 	napi_async_destroy(r->env, r->async_context);
-	free(r->batch);
 	free(r);
 }
 
@@ -140,6 +211,30 @@ static void close_reader(struct ring_reader *r)
 	uv_timer_stop(&r->timer);
 	uv_close((uv_handle_t *)&r->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+}
+
+/* Maps the consumer page (read-write) and the producer page with the data area once
+ * (read-only). Returns 0 or a positive errno. */
+static int map_ring(struct ring_reader *r, int map_fd, uint32_t data_size)
+{
+	if (data_size == 0 || (data_size & (data_size - 1)) != 0)
+		return EINVAL;
+	r->map_fd = map_fd;
+	r->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	r->mask = (uint64_t)data_size - 1;
+	void *consumer = mmap(NULL, r->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (consumer == MAP_FAILED)
+		return errno;
+	void *producer = mmap(NULL, r->page_size + data_size, PROT_READ, MAP_SHARED, map_fd, (off_t)r->page_size);
+	if (producer == MAP_FAILED) {
+		int err = errno;
+		munmap(consumer, r->page_size);
+		return err;
+	}
+	r->consumer_pos = consumer;
+	r->producer_pos = producer;
+	r->data = (const uint8_t *)producer + r->page_size;
+	return 0;
 }
 
 /* open(handle, mapName, callback(batch: Buffer, records: number, errno: number), drainIntervalMs,
@@ -172,16 +267,16 @@ napi_value ring_reader_open(napi_env env, napi_callback_info info)
 	struct ring_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return bridge_throw(env, ENOMEM, "out of memory");
-	r->env = env;
-	r->rb = ring_buffer__new(bpf_map__fd(map), append_record, r, NULL);
-	if (!r->rb) {
-		int err = errno;
+	int err = map_ring(r, bpf_map__fd(map), bpf_map__max_entries(map));
+	if (err) {
 		free(r);
-		return bridge_throw(env, err, "cannot open ring buffer %s: %s", name, strerror(err));
+		return bridge_throw(env, err, "cannot map ring buffer %s: %s", name, strerror(err));
 	}
+	r->env = env;
 	uv_loop_t *loop;
 	napi_get_uv_event_loop(env, &loop);
-	uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb));
+	/* The map's fd itself is pollable: readable while records are waiting. */
+	uv_poll_init(loop, &r->poll, r->map_fd);
 	uv_timer_init(loop, &r->timer);
 	r->poll.data = r;
 	r->timer.data = r;
