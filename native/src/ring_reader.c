@@ -12,6 +12,7 @@
  * wrapped record is copied in two pieces. The copy goes straight into the JS Buffer: the records
  * are measured first (headers only), then copied once. */
 #include "bridge.h"
+#include "ring_walk.h"
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdint.h>
@@ -24,13 +25,8 @@
 struct ring_reader {
 	napi_env env;
 	int map_fd;
-	/* The kernel's layout: the consumer position on the first page (the only writable one),
-	 * the producer position on the second, the data pages after it. */
-	unsigned long *consumer_pos;
-	const unsigned long *producer_pos;
-	const uint8_t *data;
+	struct ring_view ring;
 	size_t page_size;
-	uint64_t mask; /* data size - 1 (a power of two) */
 	uv_poll_t poll;
 	uv_timer_t timer;
 	int open_handles;
@@ -43,91 +39,16 @@ struct ring_reader {
 	napi_async_context async_context;
 };
 
-/* A record's header in the ring (struct bpf_ringbuf_hdr in the kernel). */
-#define RING_HEADER_SIZE 8u
-#define RING_BUSY_BIT (1u << 31)
-#define RING_DISCARD_BIT (1u << 30)
-
-static uint64_t load_acquire_u64(const unsigned long *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static uint32_t record_header(const struct ring_reader *r, uint64_t pos)
-{
-	return __atomic_load_n((const uint32_t *)(r->data + (pos & r->mask)), __ATOMIC_ACQUIRE);
-}
-
-/* Bytes a record takes in the ring: header plus data, rounded up to 8. */
-static uint64_t ring_footprint(uint32_t header)
-{
-	uint32_t length = header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
-	return ((uint64_t)length + RING_HEADER_SIZE + 7) & ~(uint64_t)7;
-}
-
-/* Copies `length` bytes that start `offset` bytes into the data area, wrapping at its end. */
-static void copy_wrapped(const struct ring_reader *r, uint64_t offset, size_t length, uint8_t *out)
-{
-	uint64_t start = offset & r->mask;
-	uint64_t size = r->mask + 1;
-	size_t first = start + length <= size ? length : (size_t)(size - start);
-	memcpy(out, r->data + start, first);
-	if (first < length)
-		memcpy(out + first, r->data, length - first);
-}
-
-/* What the next batch holds: records committed from the consumer position on, at most
- * max_batch_records, stopping at the first record the kernel is still writing. */
-struct batch_extent {
-	uint64_t end_pos; /* consumer position after the batch (discarded records included) */
-	size_t framed_bytes;
-	uint32_t records;
-};
-
-static struct batch_extent measure_batch(const struct ring_reader *r, uint64_t pos)
-{
-	struct batch_extent extent = { pos, 0, 0 };
-	uint64_t producer = load_acquire_u64(r->producer_pos);
-	while (pos < producer && extent.records < r->max_batch_records) {
-		uint32_t header = record_header(r, pos);
-		if (header & RING_BUSY_BIT)
-			break;
-		if (!(header & RING_DISCARD_BIT)) {
-			extent.framed_bytes += sizeof(uint32_t) + (header & ~(RING_BUSY_BIT | RING_DISCARD_BIT));
-			extent.records++;
-		}
-		pos += ring_footprint(header);
-		extent.end_pos = pos;
-		if (pos >= producer)
-			producer = load_acquire_u64(r->producer_pos);
-	}
-	return extent;
-}
-
-static void copy_batch(const struct ring_reader *r, uint64_t pos, uint64_t end_pos, uint8_t *out)
-{
-	while (pos < end_pos) {
-		uint32_t header = record_header(r, pos);
-		if (!(header & RING_DISCARD_BIT)) {
-			uint32_t length = header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
-			memcpy(out, &length, sizeof(length));
-			copy_wrapped(r, pos + RING_HEADER_SIZE, length, out + sizeof(length));
-			out += sizeof(length) + length;
-		}
-		pos += ring_footprint(header);
-	}
-}
-
 /* Hands one batch to JS; returns how many records it took from the ring. */
 static uint32_t deliver_batch(struct ring_reader *r)
 {
 	if (r->closing)
 		return 0;
-	uint64_t consumer = load_acquire_u64(r->consumer_pos);
-	struct batch_extent extent = measure_batch(r, consumer);
+	uint64_t consumer = load_acquire_u64(r->ring.consumer_pos);
+	struct batch_extent extent = measure_batch(&r->ring, consumer, r->max_batch_records);
 	if (extent.records == 0) {
 		/* nothing, or only discarded records: move past them without calling JS */
-		__atomic_store_n(r->consumer_pos, extent.end_pos, __ATOMIC_RELEASE);
+		__atomic_store_n(r->ring.consumer_pos, extent.end_pos, __ATOMIC_RELEASE);
 		return 0;
 	}
 	napi_env env = r->env;
@@ -138,7 +59,7 @@ static uint32_t deliver_batch(struct ring_reader *r)
 	uint32_t delivered = extent.records;
 	int error = 0;
 	if (napi_create_buffer(env, extent.framed_bytes, &bytes, &args[0]) == napi_ok) {
-		copy_batch(r, consumer, extent.end_pos, bytes);
+		copy_batch(&r->ring, consumer, extent.end_pos, bytes);
 	} else {
 		/* The records are consumed either way, so that the ring does not stall behind them;
 		 * the JS side hears of the loss through the errno. */
@@ -150,7 +71,7 @@ static uint32_t deliver_batch(struct ring_reader *r)
 		delivered = 0;
 		error = ENOMEM;
 	}
-	__atomic_store_n(r->consumer_pos, extent.end_pos, __ATOMIC_RELEASE);
+	__atomic_store_n(r->ring.consumer_pos, extent.end_pos, __ATOMIC_RELEASE);
 	napi_get_reference_value(env, r->callback, &callback);
 	napi_get_global(env, &global);
 	napi_create_uint32(env, delivered, &args[1]);
@@ -191,8 +112,8 @@ static void on_handle_closed(uv_handle_t *handle)
 	struct ring_reader *r = handle->data;
 	if (--r->open_handles > 0)
 		return;
-	munmap((void *)r->producer_pos, r->page_size + r->mask + 1);
-	munmap(r->consumer_pos, r->page_size);
+	munmap((void *)r->ring.producer_pos, r->page_size + r->ring.mask + 1);
+	munmap(r->ring.consumer_pos, r->page_size);
 	napi_delete_reference(r->env, r->callback);
 	napi_delete_reference(r->env, r->object);
 	napi_async_destroy(r->env, r->async_context);
@@ -221,7 +142,7 @@ static int map_ring(struct ring_reader *r, int map_fd, uint32_t data_size)
 		return EINVAL;
 	r->map_fd = map_fd;
 	r->page_size = (size_t)sysconf(_SC_PAGESIZE);
-	r->mask = (uint64_t)data_size - 1;
+	r->ring.mask = (uint64_t)data_size - 1;
 	void *consumer = mmap(NULL, r->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
 	if (consumer == MAP_FAILED)
 		return errno;
@@ -231,9 +152,9 @@ static int map_ring(struct ring_reader *r, int map_fd, uint32_t data_size)
 		munmap(consumer, r->page_size);
 		return err;
 	}
-	r->consumer_pos = consumer;
-	r->producer_pos = producer;
-	r->data = (const uint8_t *)producer + r->page_size;
+	r->ring.consumer_pos = consumer;
+	r->ring.producer_pos = producer;
+	r->ring.data = (const uint8_t *)producer + r->page_size;
 	return 0;
 }
 

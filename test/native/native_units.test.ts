@@ -1,6 +1,7 @@
 // The bridge's plain-C parts, compiled on their own with AddressSanitizer and driven with
 // stand-ins: the libbpf log tail never writes past its buffer, and the key walk over maps
-// without batch lookups skips deleted keys, reports failed lookups and never spins.
+// without batch lookups skips deleted keys, reports failed lookups and never spins; the ring
+// walk copies wrapped records whole and steps over discarded and busy ones as the kernel means.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,13 @@ interface WalkResult {
   keys: number[];
   values: number[];
 }
+interface RingResult {
+  start: number;
+  endPos: number;
+  records: number;
+  framedBytes: number;
+  frames: string;
+}
 interface Results {
   halfTwice: TailResult;
   lines: TailResult;
@@ -28,6 +36,8 @@ interface Results {
   deletedMeanwhile: WalkResult;
   failingLookup: WalkResult;
   keysKeepChanging: WalkResult;
+  ringAll: RingResult;
+  ringFirstTwo: RingResult;
   EIO: number;
   EAGAIN: number;
 }
@@ -72,4 +82,25 @@ test('a failing lookup is reported, not retried forever', () => {
 test('a walk whose keys keep changing gives up after 2 * max_entries + 16 steps with EAGAIN', () => {
   assert.equal(results.keysKeepChanging.result, -results.EAGAIN);
   assert.equal(results.keysKeepChanging.nextCalls, 2 * 16 + 16);
+});
+
+/** Framed records as the ring walk writes them: [u32 length LE][payload], payload byte j of
+ * record i being (i * 31 + j) & 0xff (as the fixture's fake kernel writes them). */
+function framed(records: ReadonlyArray<readonly [index: number, length: number]>): string {
+  const parts = records.map(([index, length]) => {
+    const frame = Buffer.alloc(4 + length);
+    frame.writeUInt32LE(length, 0);
+    for (let j = 0; j < length; j++) frame[4 + j] = (index * 31 + j) & 0xff;
+    return frame;
+  });
+  return Buffer.concat(parts).toString('hex');
+}
+
+test('the ring walk copies committed records, wrapped ones in two pieces, and stops at a busy one', () => {
+  // 240 + 32 (20 bytes) + 48 (37, discarded) + 72 (60) + 16 (5) = 408, where the busy record starts.
+  assert.deepEqual(results.ringAll, { start: 240, endPos: 408, records: 3, framedBytes: 3 * 4 + 20 + 60 + 5, frames: framed([[0, 20], [2, 60], [3, 5]]) });
+});
+
+test('the ring walk stops at max records, stepping over discarded ones on its way', () => {
+  assert.deepEqual(results.ringFirstTwo, { start: 240, endPos: 392, records: 2, framedBytes: 2 * 4 + 20 + 60, frames: framed([[0, 20], [2, 60]]) });
 });
