@@ -309,6 +309,35 @@ describe('DeliveryQueue', () => {
     assert.deepStrictEqual(backend.delivered, [4, 6, 9]);
   });
 
+  it('never joins batches into one the byte bound would refuse: the oldest waiting goes instead', async () => {
+    const clock = new FakeClock();
+    const backend = new ScriptedBackend();
+    backend.fallback = DOWN;
+    const queue = new DeliveryQueue<number>({
+      signal: 'logs',
+      destination: 'collector:4317',
+      capacity: 100,
+      // Batch n weighs n bytes; 250 bytes may wait.
+      capacityBytes: 250,
+      sizeOf: (n) => n,
+      retry: RETRY,
+      send: backend.send,
+      countItems: (n) => n,
+      merge: (waiting, next) => waiting + next,
+      logger: createLogger('debug', () => undefined),
+      clock,
+    });
+    queue.start();
+    // 1 in flight; 100 waits; +100 joins (200 <= 250); +100 would make 300: 200 is dropped, 100 waits; +100 joins.
+    for (const batch of [1, 100, 100, 100, 100]) queue.enqueue(batch);
+    await settle();
+    assert.equal(queue.dropped(), 200);
+    assert.equal(queue.pending(), 2);
+    backend.fallback = { kind: 'sent' };
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [1, 200]);
+  });
+
   it('with lingerMs, holds a lone batch for more to join it, then sends them as one', async () => {
     const clock = new FakeClock();
     const backend = new ScriptedBackend();

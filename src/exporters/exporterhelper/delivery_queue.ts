@@ -150,15 +150,17 @@ export class DeliveryQueue<T> {
     }
     // A batch joined to the waiting one keeps that one's arrival time.
     if (this.waiting.length === 0) this.headSince = this.clock.now();
+    const maxBytes = this.options.capacityBytes ?? Infinity;
     const last = this.waiting.length > 0 ? this.waiting[this.waiting.length - 1] : undefined;
     const merged = last === undefined ? undefined : this.options.merge?.(last, batch);
-    if (merged !== undefined) {
+    // A join never makes a batch the byte bound would refuse: the oldest is dropped instead, as
+    // for any batch that does not fit, so that the bound holds for what merges too.
+    if (merged !== undefined && (this.options.sizeOf?.(merged) ?? 0) <= maxBytes) {
       this.waiting.pop();
       this.waitingBytes -= this.options.sizeOf?.(last as T) ?? 0;
       batch = merged;
     }
     const size = this.options.sizeOf?.(batch) ?? 0;
-    const maxBytes = this.options.capacityBytes ?? Infinity;
     while (this.waiting.length >= this.options.capacity || (this.waiting.length > 0 && this.waitingBytes + size > maxBytes)) {
       this.drop(this.take() as T);
       if (!this.overflowing) {

@@ -22,9 +22,12 @@ export interface LaneSpec<T> {
   /**
    * For a queue of encoded requests: their size (bounded by `sending_queue.queue_bytes`), how two
    * waiting ones join into one request, when one is full, and how its buffers are given back.
-   * The linger (`sending_queue.flush_timeout`) applies only to such a lane.
+   * The linger (`sending_queue.flush_timeout`) applies only to a lane that can merge: holding a
+   * batch that nothing can join would only delay it.
    */
   readonly bytes?: Pick<DeliveryQueueOptions<T>, 'merge' | 'full' | 'release'> & { readonly sizeOf: (batch: T) => number };
+  /** Where this signal's batches go, for its log lines, when not the exporter's destination (a per-signal URL). */
+  readonly destination?: string;
 }
 
 /** A signal's queue and its sender; given back by QueuedSignals.lane() to accept batches with. */
@@ -60,14 +63,14 @@ export class QueuedSignals {
       sender: undefined,
       queue: new DeliveryQueue<T>({
         signal,
-        destination,
+        destination: spec.destination ?? destination,
         capacity: settings.queueSize,
         ...(spec.bytes
           ? {
               capacityBytes: settings.queueBytes,
               sizeOf: spec.bytes.sizeOf,
               merge: spec.bytes.merge,
-              lingerMs: settings.flushTimeoutMs ?? 0,
+              lingerMs: spec.bytes.merge ? (settings.flushTimeoutMs ?? 0) : 0,
               full: spec.bytes.full,
               release: spec.bytes.release,
             }
