@@ -160,6 +160,13 @@ export function validateOtlpHttpExporterConfig(config: OtlpHttpExporterConfig): 
     const problem = tls[key] === '' ? undefined : readable(tls[key]);
     if (problem !== undefined) return { key: `tls.${key}`, message: problem };
   }
+  // TLS settings with no https:// URL to apply them to are a mistake (plain HTTP would be sent
+  // where the operator meant to authenticate the server), not something to ignore.
+  const urls = [config.metrics_endpoint || signalUrl(config.endpoint, 'metrics'), config.logs_endpoint || signalUrl(config.endpoint, 'logs')];
+  const setting = TLS_FILES.find((key) => tls[key] !== '') ?? (tls.insecure_skip_verify ? 'insecure_skip_verify' : undefined);
+  if (setting !== undefined && !urls.some((url) => url.startsWith('https:'))) {
+    return { key: `tls.${setting}`, message: `applies to https:// endpoints only, and ${JSON.stringify(config.endpoint)} and the per-signal endpoints are http://; use an https:// URL, or remove the tls settings` };
+  }
   return validateQueueRetryConfig(config);
 }
 

@@ -9,7 +9,6 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { JsonByteWriter } from '../../telemetry/json_byte_writer';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
-import { appendLogsRequest, encodeMetricsRequest } from '../file/otlp_json';
 import { dataPointCount } from '../signal_counts';
 import type { OtlpHttpEncoding } from './config';
 
@@ -60,6 +59,7 @@ export function logsEncoder(encoding: OtlpHttpEncoding): (records: readonly Read
       }
     };
   }
+  const { appendLogsRequest } = otlpJson();
   const writer = new JsonByteWriter();
   return (records) => {
     try {
@@ -72,8 +72,18 @@ export function logsEncoder(encoding: OtlpHttpEncoding): (records: readonly Read
   };
 }
 
+/**
+ * The file exporter's OTLP/JSON encoding, loaded only for `encoding: json`: it brings the
+ * transformer's request builders, which a protobuf exporter never needs.
+ */
+function otlpJson(): typeof import('../file/otlp_json') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../file/otlp_json') as typeof import('../file/otlp_json');
+}
+
 export function metricsEncoder(encoding: OtlpHttpEncoding): (data: ResourceMetrics) => EncodedRequest {
   if (encoding === 'json') {
+    const { encodeMetricsRequest } = otlpJson();
     return (data) => {
       const items = dataPointCount(data);
       try {

@@ -427,10 +427,16 @@ describe('otlphttp exporter config', () => {
       }));
   }
 
-  it('validate() wants cert_file and key_file together, readable TLS files, and the shared checks', () => {
+  it('validate() wants cert_file and key_file together, readable TLS files, an https:// URL for TLS settings, and the shared checks', () => {
     const v = (input: unknown) => otlpHttpExporterFactory.validate?.(validate(input));
-    assert.deepStrictEqual(v({ tls: { cert_file: '/etc/hostname' } }), { key: 'tls.key_file', message: 'a client certificate needs both cert_file and key_file; give both or neither' });
-    assert.deepStrictEqual(v({ tls: { ca_file: '/nonexistent/ca.pem' } }), { key: 'tls.ca_file', message: 'cannot be read (ENOENT): "/nonexistent/ca.pem"; give a readable PEM file, or "" for none' });
+    const https = 'https://gw.example:4318';
+    assert.deepStrictEqual(v({ endpoint: https, tls: { cert_file: '/etc/hostname' } }), { key: 'tls.key_file', message: 'a client certificate needs both cert_file and key_file; give both or neither' });
+    assert.deepStrictEqual(v({ endpoint: https, tls: { ca_file: '/nonexistent/ca.pem' } }), { key: 'tls.ca_file', message: 'cannot be read (ENOENT): "/nonexistent/ca.pem"; give a readable PEM file, or "" for none' });
+    assert.deepStrictEqual(v({ tls: { insecure_skip_verify: true } }), {
+      key: 'tls.insecure_skip_verify',
+      message: 'applies to https:// endpoints only, and "http://localhost:4318" and the per-signal endpoints are http://; use an https:// URL, or remove the tls settings',
+    });
+    assert.equal(v({ endpoint: 'http://c:4318', logs_endpoint: `${https}/v1/logs`, tls: { insecure_skip_verify: true } }), undefined);
     assert.deepStrictEqual(v({ retry_on_failure: { initial_interval: '10s', max_interval: '1s' } }), { key: 'retry_on_failure.max_interval', message: 'must be at least initial_interval ("10s"), got "1s"' });
     assert.equal(v({}), undefined);
   });
