@@ -60,6 +60,8 @@ export interface ReceivedRequest {
 }
 
 export interface ScriptedAnswer {
+  /** Never answer this request (the client's deadline is what ends it). */
+  readonly hang?: boolean;
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: string | Buffer;
@@ -128,6 +130,7 @@ export async function startOtlpHttpServer(options: OtlpHttpServerOptions = {}): 
         return;
       }
       const answer = state.script.shift() ?? state.fallback;
+      if (answer?.hang) return;
       if (answer) {
         if (answer.status >= 200 && answer.status < 300 && signal && decoded) answered.push({ signal, decoded });
         res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? '');

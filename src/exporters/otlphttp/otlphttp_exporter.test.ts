@@ -226,6 +226,50 @@ describe('otlphttp exporter', () => {
     assert.equal(outage[0], `WARN  otlphttp: logs: cannot deliver to ${srv.url}/v1/logs (HTTP 503 Service Unavailable); keeping up to 100 batches and retrying with backoff`);
   });
 
+  // The OTLP/HTTP specification: 429, 502, 503, 504 are retryable; every other status is not.
+  const statuses: [number, 'retried' | 'dropped'][] = [
+    [429, 'retried'],
+    [502, 'retried'],
+    [503, 'retried'],
+    [504, 'retried'],
+    [400, 'dropped'],
+    [401, 'dropped'],
+    [403, 'dropped'],
+    [404, 'dropped'],
+    [413, 'dropped'],
+    [500, 'dropped'],
+    [501, 'dropped'],
+  ];
+  for (const [status, fate] of statuses) {
+    it(`HTTP ${status}: ${fate}`, async () => {
+      const srv = await server();
+      srv.script = [{ status, headers: { 'content-type': 'text/plain' }, body: 'no' }];
+      const { e } = await exporter(config(srv.url, { retry: { initial_interval: '10ms', max_interval: '10ms' } }), ['logs']);
+      await e.consumers.logs!.consume(sampleLogs());
+      await srv.waitFor(() => srv.accepted('logs').length === 1 || e.droppedItems().logs > 0, 'delivery or a drop');
+      if (fate === 'retried') {
+        assert.equal(srv.requests.length, 2);
+        assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 0 });
+      } else {
+        assert.equal(srv.requests.length, 1);
+        assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 2 });
+        assert.deepStrictEqual(e.queueSizes(), { logs: 0 });
+      }
+    });
+  }
+
+  it('an attempt without an answer within timeout is given up and retried', async () => {
+    const srv = await server();
+    srv.script = [{ hang: true, status: 0 }];
+    const { e, settings } = await exporter(config(srv.url, { timeout: '300ms', retry: { initial_interval: '10ms' } }), ['logs']);
+    await e.consumers.logs!.consume(sampleLogs());
+    await srv.waitFor(() => srv.accepted('logs').length === 1, 'delivery after the timeout');
+    assert.equal(srv.requests.length, 2);
+    assert.ok(gaps(srv)[0] >= 300 - TIMER_SLACK_MS, `the second attempt came ${gaps(srv)[0]}ms after the first, before the 300 ms timeout`);
+    assert.ok(settings.lines.some((l) => l.includes('(no response within 300ms (timeout))')), settings.lines.join('\n'));
+    assert.deepStrictEqual(e.droppedItems(), { metrics: 0, logs: 0 });
+  });
+
   it('429 with Retry-After waits at least that long, though the backoff asks for less', async () => {
     const srv = await server();
     srv.script = [{ status: 429, headers: { 'retry-after': '1' } }];
