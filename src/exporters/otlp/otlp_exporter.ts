@@ -40,7 +40,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
     const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
     if (signals.includes('metrics')) {
       const lane = sending.lane<ResourceMetrics>('metrics', { countItems: dataPointCount, createSender: () => createMetricsSender(config) });
-      consumers.metrics = { consume: (data) => sending.accept(lane, data) };
+      consumers.metrics = { consume: async (data) => sending.accept(lane, data) };
     }
     if (signals.includes('logs')) {
       // Each batch is encoded as it is accepted: the queue holds request bytes, not record objects.
@@ -55,7 +55,7 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
           release: releaseEncodedLogs,
         },
       });
-      consumers.logs = { consume: (data) => sending.accept(lane, ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, logger))) };
+      consumers.logs = { consume: async (data) => sending.accept(lane, ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, logger))) };
     }
     this.consumers = consumers;
   }

@@ -33,7 +33,7 @@ export class OtlpHttpExporter implements Exporter, DropCounting, BoundedShutdown
         bytes: { sizeOf: (b) => b.size },
         destination: config.metricsUrl,
       });
-      consumers.metrics = { consume: (data: ResourceMetrics) => sending.accept(lane, encode(data)) };
+      consumers.metrics = { consume: async (data: ResourceMetrics) => sending.accept(lane, encode(data)) };
     }
     if (signals.includes('logs')) {
       const encode = logsEncoder(config.encoding);
@@ -47,7 +47,7 @@ export class OtlpHttpExporter implements Exporter, DropCounting, BoundedShutdown
         },
         destination: config.logsUrl,
       });
-      consumers.logs = { consume: (data: readonly ReadableLogRecord[]) => sending.accept(lane, ...chunks(data).map(encode)) };
+      consumers.logs = { consume: async (data: readonly ReadableLogRecord[]) => sending.accept(lane, ...chunks(data).map(encode)) };
     }
     this.consumers = consumers;
   }
