@@ -85,10 +85,11 @@ export class OtlpHttpSender implements BatchSender<EncodedRequest> {
         resolve(outcome);
       };
       const headers: Record<string, string | number> = {
+        // A configured User-Agent wins; the body's own headers do not (the config refuses them).
+        'user-agent': 'tcpscope',
         ...this.options.headers,
         'content-type': CONTENT_TYPES[this.options.encoding],
         'content-length': body.length,
-        'user-agent': 'tcpscope',
       };
       if (this.options.compression === 'gzip') headers['content-encoding'] = 'gzip';
       const req = (this.https ? httpsRequest : httpRequest)(this.url, { method: 'POST', agent: this.agent, headers }, (res) => {
