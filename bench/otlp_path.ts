@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import type { Consumer } from '../src/component';
 import { OtlpExporter } from '../src/exporters/otlp/otlp_exporter';
 import { DEFAULT_QUEUE_BYTES, type OtlpExporterSettings } from '../src/exporters/otlp/config';
-import type { SendOutcome } from '../src/exporters/otlp/delivery_queue';
+import type { SendOutcome } from '../src/exporters/exporterhelper/delivery_queue';
 import { EncodedLogsSender, LOGS_EXPORT_PATH, type EncodedLogs } from '../src/exporters/otlp/logs_grpc_sender';
 import { createLogger } from '../src/logger';
 import { Enrichment } from '../src/processors/k8s_attributes/enrichment';

@@ -8,14 +8,10 @@ import type { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-gr
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import type { OtlpExporterSettings } from './config';
-import type { SendOutcome } from './delivery_queue';
+import type { SendOutcome } from '../exporterhelper/delivery_queue';
+import type { BatchSender } from '../exporterhelper/sender';
 
-/** One attempt per call; resolves (never rejects) within the configured timeout. */
-export interface BatchSender<T> {
-  send(batch: T): Promise<SendOutcome>;
-  /** Closes the channel, failing a call still in flight. */
-  shutdown(): Promise<void>;
-}
+export type { BatchSender } from '../exporterhelper/sender';
 
 // OTLP/gRPC spec, "Failures": these codes are transient; all others mean the data was refused.
 const RETRYABLE = new Set<number>([

@@ -13,7 +13,7 @@ import type { AgentLogger } from '../../logger';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
 import { RequestSlabs, type SlabLease } from '../../telemetry/otlp_proto_slabs';
 import type { OtlpExporterSettings } from './config';
-import type { SendOutcome } from './delivery_queue';
+import type { SendOutcome } from '../exporterhelper/delivery_queue';
 import { classify, type BatchSender } from './grpc_sender';
 
 /**

@@ -1,5 +1,6 @@
 // A bounded queue of batches for one signal, drained by a single sender that retries with
-// exponential backoff: the Collector's sending_queue + retry_on_failure, sized for an agent.
+// exponential backoff: the Collector's exporterhelper sending_queue + retry_on_failure, sized for
+// an agent, shared by every network exporter (./queued_signals.ts drives one per signal).
 //
 // - enqueue() never waits: the pipeline keeps running while the backend is down.
 // - At most `capacity` batches wait; the batch being sent or retried is not counted among them.
@@ -18,8 +19,12 @@ import { systemClock, type Clock } from './clock';
 export type SendOutcome =
   /** Delivered; `rejected` items of it the backend refused (an OTLP partial success) are counted as dropped. */
   | { readonly kind: 'sent'; readonly rejected?: number }
-  /** Worth trying again later (backend unreachable, overloaded, timed out). */
-  | { readonly kind: 'retryable'; readonly reason: string }
+  /**
+   * Worth trying again later (backend unreachable, overloaded, timed out). `retryAfterMs`: the
+   * backend said when (OTLP/HTTP `Retry-After`, gRPC RetryInfo); the next attempt waits at least
+   * that long, longer when the backoff says so, as the Collector's retry sender does.
+   */
+  | { readonly kind: 'retryable'; readonly reason: string; readonly retryAfterMs?: number }
   /** Retrying cannot help (the backend refused the data itself). */
   | { readonly kind: 'permanent'; readonly reason: string };
 
@@ -145,15 +150,17 @@ export class DeliveryQueue<T> {
     }
     // A batch joined to the waiting one keeps that one's arrival time.
     if (this.waiting.length === 0) this.headSince = this.clock.now();
+    const maxBytes = this.options.capacityBytes ?? Infinity;
     const last = this.waiting.length > 0 ? this.waiting[this.waiting.length - 1] : undefined;
     const merged = last === undefined ? undefined : this.options.merge?.(last, batch);
-    if (merged !== undefined) {
+    // A join never makes a batch the byte bound would refuse: the oldest is dropped instead, as
+    // for any batch that does not fit, so that the bound holds for what merges too.
+    if (merged !== undefined && (this.options.sizeOf?.(merged) ?? 0) <= maxBytes) {
       this.waiting.pop();
       this.waitingBytes -= this.options.sizeOf?.(last as T) ?? 0;
       batch = merged;
     }
     const size = this.options.sizeOf?.(batch) ?? 0;
-    const maxBytes = this.options.capacityBytes ?? Infinity;
     while (this.waiting.length >= this.options.capacity || (this.waiting.length > 0 && this.waitingBytes + size > maxBytes)) {
       this.drop(this.take() as T);
       if (!this.overflowing) {
@@ -309,7 +316,7 @@ export class DeliveryQueue<T> {
         this.close();
         return;
       }
-      const wait = retry.enabled ? backoff.next(this.clock.now() - startedAt) : undefined;
+      const wait = retry.enabled ? retryWait(backoff, this.clock.now() - startedAt, outcome.retryAfterMs, retry.maxElapsedTimeMs) : undefined;
       if (wait === undefined) {
         this.drop(batch);
         this.options.logger.debug(
@@ -375,4 +382,15 @@ export class DeliveryQueue<T> {
     this.overflowing = false;
     this.droppedAtLastSuccess = this.droppedItems;
   }
+}
+
+/**
+ * The wait before the next attempt: the backoff's, or the backend's Retry-After when that is
+ * longer; undefined when waiting it would pass max_elapsed_time (0: no limit).
+ */
+function retryWait(backoff: ExponentialBackoff, elapsedMs: number, retryAfterMs: number | undefined, maxElapsedTimeMs: number): number | undefined {
+  const wait = backoff.next(elapsedMs);
+  if (wait === undefined || retryAfterMs === undefined || !(retryAfterMs > wait)) return wait;
+  if (maxElapsedTimeMs > 0 && elapsedMs + retryAfterMs > maxElapsedTimeMs) return undefined;
+  return retryAfterMs;
 }

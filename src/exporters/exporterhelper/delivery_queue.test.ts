@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../logger';
 import { ExponentialBackoff } from './backoff';
-import type { Clock } from './clock';
+import { systemClock, type Clock } from './clock';
 import { DeliveryQueue, type RetrySettings, type SendOutcome } from './delivery_queue';
 
 /** Time that moves only when a test says so; backoff waits are recorded, not slept. */
@@ -95,6 +96,14 @@ function setup(
   return { clock, backend, lines, queue };
 }
 
+describe('systemClock', () => {
+  it('is monotonic: it reads performance.now(), not the wall clock an NTP step can move', () => {
+    const before = performance.now();
+    const now = systemClock.now();
+    assert.ok(now >= before && now <= performance.now(), `${now} within [${before}, ${performance.now()}]`);
+  });
+});
+
 describe('ExponentialBackoff', () => {
   it('grows by the multiplier up to max_interval', () => {
     const b = new ExponentialBackoff({ ...RETRY, multiplier: 1.5, maxIntervalMs: 1000 }, () => 0.5);
@@ -162,6 +171,33 @@ describe('DeliveryQueue', () => {
     assert.equal(queue.dropped(), 4);
     assert.ok(lines.includes('DEBUG logs: gave up on a batch after 300ms of retries (retry_on_failure.max_elapsed_time)'));
     assert.ok(lines.at(-1)?.startsWith('INFO  logs: delivering to collector:4317 again after 0.3s; 4 log records were dropped since the last successful delivery'));
+  });
+
+  it('waits at least what the backend asked for (Retry-After), the backoff when that is longer', async () => {
+    const { clock, backend, queue } = setup();
+    const throttled = (retryAfterMs: number): SendOutcome => ({ kind: 'retryable', reason: 'HTTP 429', retryAfterMs });
+    // Backoff waits would be 100, 200, 400: the first two are stretched, the third is longer than asked.
+    backend.script = [throttled(1500), throttled(150), throttled(250)];
+    queue.start();
+    queue.enqueue(3);
+    await settle();
+    for (let i = 0; i < 3; i++) await clock.elapse();
+    assert.deepStrictEqual(clock.waits, [1500, 200, 400]);
+    assert.deepStrictEqual(backend.delivered, [3]);
+    assert.equal(queue.dropped(), 0);
+  });
+
+  it('drops a batch whose Retry-After would end past max_elapsed_time', async () => {
+    const { clock, backend, lines, queue } = setup({ retry: { maxElapsedTimeMs: 1000 } });
+    backend.script = [{ kind: 'retryable', reason: 'HTTP 503', retryAfterMs: 5000 }];
+    queue.start();
+    queue.enqueue(6);
+    queue.enqueue(1);
+    await settle();
+    assert.deepStrictEqual(clock.waits, []);
+    assert.deepStrictEqual(backend.delivered, [1]);
+    assert.equal(queue.dropped(), 6);
+    assert.ok(lines.includes('DEBUG logs: gave up on a batch after 0ms of retries (retry_on_failure.max_elapsed_time)'));
   });
 
   it('drops at the first failure when retry_on_failure is disabled', async () => {
@@ -271,6 +307,35 @@ describe('DeliveryQueue', () => {
     backend.fallback = { kind: 'sent' };
     await clock.elapse();
     assert.deepStrictEqual(backend.delivered, [4, 6, 9]);
+  });
+
+  it('never joins batches into one the byte bound would refuse: the oldest waiting goes instead', async () => {
+    const clock = new FakeClock();
+    const backend = new ScriptedBackend();
+    backend.fallback = DOWN;
+    const queue = new DeliveryQueue<number>({
+      signal: 'logs',
+      destination: 'collector:4317',
+      capacity: 100,
+      // Batch n weighs n bytes; 250 bytes may wait.
+      capacityBytes: 250,
+      sizeOf: (n) => n,
+      retry: RETRY,
+      send: backend.send,
+      countItems: (n) => n,
+      merge: (waiting, next) => waiting + next,
+      logger: createLogger('debug', () => undefined),
+      clock,
+    });
+    queue.start();
+    // 1 in flight; 100 waits; +100 joins (200 <= 250); +100 would make 300: 200 is dropped, 100 waits; +100 joins.
+    for (const batch of [1, 100, 100, 100, 100]) queue.enqueue(batch);
+    await settle();
+    assert.equal(queue.dropped(), 200);
+    assert.equal(queue.pending(), 2);
+    backend.fallback = { kind: 'sent' };
+    await clock.elapse();
+    assert.deepStrictEqual(backend.delivered, [1, 200]);
   });
 
   it('with lingerMs, holds a lone batch for more to join it, then sends them as one', async () => {
