@@ -8,7 +8,7 @@ import { recordingSettings } from '../support/recording-settings';
 import { prometheusMissing, startPrometheusForTest, type PromSample } from '../support/prometheus_server';
 import { resolvePrometheusExporterConfig, type PrometheusExporterConfig } from '../../src/exporters/prometheus/config';
 import { PrometheusExporter } from '../../src/exporters/prometheus/prometheus_exporter';
-import { counter, explicitHistogram, exponentialHistogram, push } from '../../src/exporters/prometheus/test_fixtures';
+import { counter, explicitHistogram, exponentialHistogram, push } from '../support/prometheus_fixtures';
 
 function skipWithoutPrometheus(t: TestContext): boolean {
   const missing = prometheusMissing();

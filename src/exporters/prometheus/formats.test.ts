@@ -8,7 +8,7 @@ import { buildFamilies, type ExponentialHistogramMode } from './families';
 import { writeProtobuf } from './protobuf_format';
 import { MetricsStore } from './store';
 import { writeText } from './text_format';
-import { counter, explicitHistogram, exponentialHistogram, push, upDown } from './test_fixtures';
+import { counter, explicitHistogram, exponentialHistogram, push, upDown } from '../../../test/support/prometheus_fixtures';
 
 function families(mode: ExponentialHistogramMode = 'both', promote: string[] = [], scopeLabels = true) {
   const store = new MetricsStore();
