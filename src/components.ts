@@ -5,6 +5,7 @@ import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
 import { otlpExporterFactory } from './exporters/otlp/factory';
 import { otlpHttpExporterFactory } from './exporters/otlphttp/factory';
+import { prometheusExporterFactory } from './exporters/prometheus/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { k8sAttributesProcessorFactory } from './processors/k8s_attributes/factory';
 import { samplingProcessorFactory } from './processors/sampling/factory';
@@ -25,6 +26,7 @@ export const FACTORIES: readonly Factory[] = [
   fileExporterFactory,
   otlpExporterFactory,
   otlpHttpExporterFactory,
+  prometheusExporterFactory,
 ];
 
 export function defaultRegistry(): FactoryRegistry {
