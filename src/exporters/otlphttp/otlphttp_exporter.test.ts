@@ -215,7 +215,8 @@ describe('otlphttp exporter', () => {
     srv.script = [503, 503, 503].map((status) => ({ status }));
     const { e, settings } = await exporter(config(srv.url, { retry: { initial_interval: '200ms', max_interval: '800ms', multiplier: 2 } }), ['logs']);
     await e.consumers.logs!.consume(sampleLogs());
-    await srv.waitFor(() => srv.accepted('logs').length === 1, 'delivery after three 503s');
+    // The server has the request before the exporter has the answer and logs the recovery.
+    await srv.waitFor(() => srv.accepted('logs').length === 1 && settings.lines.some((l) => l.includes('again after')), 'delivery after three 503s, and its log line');
     assert.equal(srv.requests.length, 4, 'three failed attempts, then the one that succeeded');
     const waited = gaps(srv);
     // Each retry waited at least its backoff interval: 200, 400, 800 ms.
