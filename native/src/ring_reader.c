@@ -1,6 +1,7 @@
-/* Ring buffer reader: libuv watches the ring buffer map's fd and a short timer; each wake-up
- * copies everything available into one JS Buffer and makes ONE call into JavaScript with all
- * records, each framed as [u32 length][record]. Never one native call per event.
+/* Ring buffer reader: libuv watches the ring buffer (through an epoll fd) and a short timer;
+ * each wake-up copies everything available into one JS Buffer and makes ONE call into
+ * JavaScript with all records, each framed as [u32 length][record]. Never one native call per
+ * event.
  *
  * The BPF side batches wake-ups (BPF_RB_NO_WAKEUP until enough bytes are pending), so the timer
  * is what bounds the latency of a quiet stream.
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <uv.h>
@@ -25,6 +27,7 @@
 struct ring_reader {
 	napi_env env;
 	int map_fd;
+	int epoll_fd;
 	struct ring_view ring;
 	size_t page_size;
 	uv_poll_t poll;
@@ -112,6 +115,7 @@ static void on_handle_closed(uv_handle_t *handle)
 	struct ring_reader *r = handle->data;
 	if (--r->open_handles > 0)
 		return;
+	close(r->epoll_fd);
 	munmap((void *)r->ring.producer_pos, r->page_size + r->ring.mask + 1);
 	munmap(r->ring.consumer_pos, r->page_size);
 	napi_delete_reference(r->env, r->callback);
@@ -135,7 +139,7 @@ static void close_reader(struct ring_reader *r)
 }
 
 /* Maps the consumer page (read-write) and the producer page with the data area once
- * (read-only). Returns 0 or a positive errno. */
+ * (read-only), and registers the map for wake-ups. Returns 0 or a positive errno. */
 static int map_ring(struct ring_reader *r, int map_fd, uint32_t data_size)
 {
 	if (data_size == 0 || (data_size & (data_size - 1)) != 0)
@@ -149,6 +153,21 @@ static int map_ring(struct ring_reader *r, int map_fd, uint32_t data_size)
 	void *producer = mmap(NULL, r->page_size + data_size, PROT_READ, MAP_SHARED, map_fd, (off_t)r->page_size);
 	if (producer == MAP_FAILED) {
 		int err = errno;
+		munmap(consumer, r->page_size);
+		return err;
+	}
+	/* The map's fd is watched through an epoll fd of our own, registered now, as libbpf does,
+	 * rather than handed to libuv, which registers it on its next loop turn: by then the
+	 * receiver has attached its programs, and a ring already holding records at registration is
+	 * readable at once and stays so (level-triggered) while records keep coming, so the reader
+	 * would take small batches instead of waiting for the kernel's batched wake-up. */
+	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event event = { .events = EPOLLIN };
+	if (r->epoll_fd < 0 || epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, map_fd, &event) < 0) {
+		int err = errno;
+		if (r->epoll_fd >= 0)
+			close(r->epoll_fd);
+		munmap(producer, r->page_size + data_size);
 		munmap(consumer, r->page_size);
 		return err;
 	}
@@ -196,8 +215,7 @@ napi_value ring_reader_open(napi_env env, napi_callback_info info)
 	r->env = env;
 	uv_loop_t *loop;
 	napi_get_uv_event_loop(env, &loop);
-	/* The map's fd itself is pollable: readable while records are waiting. */
-	uv_poll_init(loop, &r->poll, r->map_fd);
+	uv_poll_init(loop, &r->poll, r->epoll_fd);
 	uv_timer_init(loop, &r->timer);
 	r->poll.data = r;
 	r->timer.data = r;
