@@ -43,6 +43,7 @@ declare -A NEEDED=(
   [/usr/sbin/tcplife]=libbpf-tools
   [/usr/sbin/tcpstates]=libbpf-tools
   [bpftrace]=bpftrace
+  [prometheus]=prometheus
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do

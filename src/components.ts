@@ -4,6 +4,7 @@ import type { Factory } from './component';
 import { debugExporterFactory } from './exporters/debug/factory';
 import { fileExporterFactory } from './exporters/file/factory';
 import { otlpExporterFactory } from './exporters/otlp/factory';
+import { prometheusExporterFactory } from './exporters/prometheus/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { k8sAttributesProcessorFactory } from './processors/k8s_attributes/factory';
 import { samplingProcessorFactory } from './processors/sampling/factory';
@@ -23,6 +24,7 @@ export const FACTORIES: readonly Factory[] = [
   debugExporterFactory,
   fileExporterFactory,
   otlpExporterFactory,
+  prometheusExporterFactory,
 ];
 
 export function defaultRegistry(): FactoryRegistry {
