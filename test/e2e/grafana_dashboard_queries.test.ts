@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, DIST_ROOT, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
 import { agentArgv, startAgent, stopAgent, testDir, writeAgentConfig, type AgentConfig } from '../support/agent';
@@ -124,23 +125,26 @@ test('every query of the Grafana dashboard and of docs/promql.md returns data fr
     },
     exporters: {
       prometheus: { endpoint: '127.0.0.1:0' },
+      // The RTT as classic buckets, for the cookbook's queries for a Prometheus without native histograms.
+      'prometheus/classic': { endpoint: '127.0.0.1:0', exponential_histograms: 'classic' },
       otlp: { endpoint: backend.endpoint, tls: { insecure: true } },
     },
     pipelines: {
-      metrics: { receivers: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'], processors: ['k8s_attributes'], exporters: ['prometheus'] },
+      metrics: { receivers: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'], processors: ['k8s_attributes'], exporters: ['prometheus', 'prometheus/classic'] },
       logs: { receivers: ['tcp_lifecycle', 'tcp_handshake'], processors: ['sampling', 'k8s_attributes'], exporters: ['otlp'] },
     },
   };
   const agent = await startAgent(children, agentArgv(writeAgentConfig(dir, config)), {
     env: { ...process.env, KUBECONFIG: kubeconfig, K8S_NODE_NAME: NODE },
-    ready: (stderr) => SERVING.test(stderr) && (stderr.match(/attached /g) ?? []).length >= 3,
+    ready: (stderr) => (stderr.match(new RegExp(SERVING, 'g')) ?? []).length >= 2 && (stderr.match(/attached /g) ?? []).length >= 3,
     what: 'the agent to attach its three receivers and serve /metrics',
   });
   // The informers open their watches only after the list has landed in their stores.
   const watching = (kind: 'pods' | 'replicasets' | 'jobs' | 'services') => api.requests(kind).some((r) => r.verb === 'watch');
   await waitUntil(() => watching('pods') && watching('replicasets') && watching('jobs') && watching('services'), DEADLINE_MS, 'the agent to sync pods, owners and services', () => agent.stderr());
 
-  const prometheus = await startPrometheusForTest(t, { scrapeTargets: [scrapeTarget(agent.stderr())] });
+  const prometheus = await startPrometheusForTest(t, { scrapeTargets: [scrapeTarget(agent.stderr(), 'prometheus')] });
+  const classic = await startPrometheusForTest(t, { scrapeTargets: [scrapeTarget(agent.stderr(), 'prometheus/classic')] });
 
   // ---- Traffic, in two waves with a scrape between them: rate() needs an increase between two
   // samples, and the second wave makes one for every series the first created.
@@ -152,38 +156,44 @@ test('every query of the Grafana dashboard and of docs/promql.md returns data fr
       const cgroup = podCgroups.get(pod.name)!;
       const client = startChild(cgroup.wrap([process.execPath, TCP_PEER, 'client', serviceIp, String(dual), String(CONNECTIONS), String(SEND_BYTES), '0', 'client-first']));
       children.push(client);
-      assert.deepEqual(await client.nextJson(), { done: CONNECTIONS }, `${pod.name}: connections`);
+      assert.deepEqual(await resultOf(client, `${pod.name}'s client`), { done: CONNECTIONS }, `${pod.name}: connections`);
       // Port 1 of a loopback address nothing else uses: refused for certain.
       const refusals = startChild(cgroup.wrap([process.execPath, CONNECT_ATTEMPTS, uniqueLoopbackAddress(), '1', String(REFUSED)]));
       children.push(refusals);
-      assert.deepEqual(await refusals.nextJson(), { ECONNREFUSED: REFUSED }, `${pod.name}: refused connects`);
+      assert.deepEqual(await resultOf(refusals, `${pod.name}'s refused connects`), { ECONNREFUSED: REFUSED }, `${pod.name}: refused connects`);
     }));
   };
   // After each wave, every receiver's series must have been scraped with that wave in them: the
   // exact truth for counts and bytes, a grown sample count for the RTT (its samples per
   // connection are the kernel's to decide). Otherwise a rate() could see no increase.
   const rttSamples = new Map<string, number>();
+  const classicRttSamples = new Map<string, number>();
   for (const waves of [1, 2]) {
     await wave();
-    const expect = async (what: string, promql: string, want: (pod: LocalPod) => number | ((seen: number) => boolean)) => {
+    const expect = async (server: PrometheusServer, what: string, promql: string, want: (pod: LocalPod) => number | ((seen: number) => boolean)) => {
       const ok = (pod: LocalPod, seen: PromSample | undefined) => {
         const value = Number(seen?.value?.[1]);
         const w = want(pod);
         return typeof w === 'number' ? value === w : w(value);
       };
-      return prometheus.waitFor(
+      return server.waitFor(
         promql,
         (result) => pods.every(({ pod }) => ok(pod, result.find((s) => s.metric.k8s_pod_name === pod.name))),
         `${what} of wave ${waves} per pod`,
       );
     };
-    await expect('outbound connect attempts', 'sum by (k8s_pod_name) (system_network_tcp_handshake_duration_seconds_count{network_tcp_handshake_role="client"})', () => waves * (CONNECTIONS + REFUSED));
-    await expect('refused connects', 'sum by (k8s_pod_name) (system_network_tcp_handshake_duration_seconds_count{error_type="ECONNREFUSED"})', () => waves * REFUSED);
-    await expect('closed client connections', 'sum by (k8s_pod_name) (system_network_tcp_connection_duration_seconds_count{network_tcp_handshake_role="client"})', () => waves * CONNECTIONS);
-    await expect('payload sent by clients', 'sum by (k8s_pod_name) (system_network_tcp_io_bytes_total{network_tcp_handshake_role="client", network_io_direction="transmit"})', () => waves * CONNECTIONS * SEND_BYTES);
-    await expect('payload received by clients', 'sum by (k8s_pod_name) (system_network_tcp_io_bytes_total{network_tcp_handshake_role="client", network_io_direction="receive"})', () => waves * CONNECTIONS * REPLY_BYTES);
-    const rtt = await expect('RTT samples', 'histogram_count(sum by (k8s_pod_name) (system_network_tcp_rtt_duration_seconds))', (pod) => (seen) => seen > (rttSamples.get(pod.name) ?? 0));
+    for (const server of [prometheus, classic]) {
+      await expect(server, 'outbound connect attempts', 'sum by (k8s_pod_name) (system_network_tcp_handshake_duration_seconds_count{network_tcp_handshake_role="client"})', () => waves * (CONNECTIONS + REFUSED));
+      await expect(server, 'refused connects', 'sum by (k8s_pod_name) (system_network_tcp_handshake_duration_seconds_count{error_type="ECONNREFUSED"})', () => waves * REFUSED);
+      await expect(server, 'closed client connections', 'sum by (k8s_pod_name) (system_network_tcp_connection_duration_seconds_count{network_tcp_handshake_role="client"})', () => waves * CONNECTIONS);
+      await expect(server, 'payload sent by clients', 'sum by (k8s_pod_name) (system_network_tcp_io_bytes_total{network_tcp_handshake_role="client", network_io_direction="transmit"})', () => waves * CONNECTIONS * SEND_BYTES);
+      await expect(server, 'payload received by clients', 'sum by (k8s_pod_name) (system_network_tcp_io_bytes_total{network_tcp_handshake_role="client", network_io_direction="receive"})', () => waves * CONNECTIONS * REPLY_BYTES);
+    }
+    // The same RTT samples reach both: as a native histogram, and as classic buckets.
+    const rtt = await expect(prometheus, 'RTT samples', 'histogram_count(sum by (k8s_pod_name) (system_network_tcp_rtt_duration_seconds))', (pod) => (seen) => seen > (rttSamples.get(pod.name) ?? 0));
     for (const s of rtt) rttSamples.set(s.metric.k8s_pod_name ?? '', Number(s.value?.[1]));
+    const classicRtt = await expect(classic, 'RTT samples (classic)', 'sum by (k8s_pod_name) (system_network_tcp_rtt_duration_seconds_count)', (pod) => (seen) => seen >= rttSamples.get(pod.name)! && seen > (classicRttSamples.get(pod.name) ?? 0));
+    for (const s of classicRtt) classicRttSamples.set(s.metric.k8s_pod_name ?? '', Number(s.value?.[1]));
   }
   // Every connection was served by the checkout pod: its server side saw them all.
   await prometheus.waitFor(
@@ -195,40 +205,61 @@ test('every query of the Grafana dashboard and of docs/promql.md returns data fr
   // ---- Every query, for every selection of the dashboard's variables.
   const dashboard = loadDashboard();
   const selections = dashboardSelections(dashboard, pods);
-  const failures: string[] = [];
+  // A query without variables is the same in every selection: asked once, reported once.
+  const problems = new Map<string, Promise<string | undefined>>();
+  const problemOf = (expr: string) => {
+    if (!problems.has(expr)) problems.set(expr, emptyOrError(prometheus, expr));
+    return problems.get(expr)!;
+  };
+  const failures = new Set<string>();
   for (const selection of selections) {
     const values = { ...GRAFANA_GLOBALS, ...selection };
     const label = Object.entries(selection).map(([k, v]) => `${k}=${v}`).join(' ');
     for (const q of panelQueries(dashboard)) {
       const expr = substituteVariables(q.expr, values, q.where);
-      const problem = await emptyOrError(prometheus, expr);
-      if (problem) failures.push(`${q.where} [${label}]: ${problem}\n    ${expr}`);
+      const problem = await problemOf(expr);
+      if (problem) failures.add(`${q.where}${expr === q.expr ? '' : ` [${label}]`}: ${problem}\n    ${expr}`);
     }
     for (const v of variableQueries(dashboard)) {
       const parsed = parseVariableQuery(substituteVariables(v.query, values, v.where), v.where);
       const options = await variableOptions(prometheus, parsed);
       const expected = selection[v.name];
-      if (options.length === 0) failures.push(`${v.where} [${label}]: no values\n    ${v.query}`);
+      if (options.length === 0) failures.add(`${v.where} [${label}]: no values\n    ${v.query}`);
       else if (expected !== undefined && !isAllValue(dashboard, v.name, expected) && !options.includes(expected)) {
-        failures.push(`${v.where} [${label}]: ${JSON.stringify(expected)} is not among its values ${JSON.stringify(options)}\n    ${v.query}`);
+        failures.add(`${v.where} [${label}]: ${JSON.stringify(expected)} is not among its values ${JSON.stringify(options)}\n    ${v.query}`);
       }
     }
   }
   // The check itself can fail: a pod that does not exist has no data.
   assert.equal(await emptyOrError(prometheus, 'sum(system_network_tcp_io_bytes_total{k8s_pod_name="no-such-pod"})'), 'no data');
   for (const q of cookbookQueries()) {
-    const problem = await emptyOrError(prometheus, q.expr);
-    if (problem) failures.push(`${q.where}: ${problem}\n    ${q.expr}`);
+    const problem = q.histograms === 'classic' ? await emptyOrError(classic, q.expr) : await problemOf(q.expr);
+    if (problem) failures.add(`${q.where}: ${problem}\n    ${q.expr}`);
   }
-  assert.deepEqual(failures, [], `queries that return nothing:\n${failures.join('\n')}`);
+  if (failures.size > 0) assert.fail(`${failures.size} queries return nothing:\n${[...failures].join('\n')}`);
 
   await stopAgent(agent);
 });
 
-/** The host:port the agent's prometheus exporter said it listens on. */
-function scrapeTarget(stderr: string): string {
-  const match = SERVING.exec(stderr);
-  assert.ok(match, `the prometheus exporter's listening line:\n${stderr}`);
+/**
+ * The child's JSON line; if it exits without one, an error with its exit status and all of its
+ * stderr ('exit' can come before the last stderr data: wait for 'close', which comes after).
+ */
+async function resultOf(child: RunningChild, what: string): Promise<unknown> {
+  try {
+    return await child.nextJson();
+  } catch (error) {
+    const closed = child.process.stdout?.closed === true && child.process.stderr?.closed === true;
+    if (!closed) await Promise.race([once(child.process, 'close'), new Promise((r) => setTimeout(r, DEADLINE_MS).unref())]);
+    throw new Error(`${what}: ${(error as Error).message}; exit code ${child.process.exitCode}, signal ${child.process.signalCode}; stderr: ${child.stderr()}`);
+  }
+}
+
+/** The host:port the prometheus exporter `id` said it listens on (its log lines start with its id). */
+function scrapeTarget(stderr: string, id: string): string {
+  const line = stderr.split('\n').find((l) => l.includes(`${id}: `) && SERVING.test(l) && !(id === 'prometheus' && l.includes('prometheus/')));
+  const match = line === undefined ? null : SERVING.exec(line);
+  assert.ok(match, `exporter ${id}'s listening line:\n${stderr}`);
   return match[1];
 }
 

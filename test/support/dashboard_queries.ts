@@ -33,7 +33,16 @@ export interface CookbookQuery {
   /** `docs/promql.md:123 (under "Failures")`. */
   readonly where: string;
   readonly expr: string;
+  /**
+   * Which Prometheus the query is for: `native` (native histograms on, the RTT a native
+   * histogram) unless the block follows a CLASSIC_MARKER line: a Prometheus that gets the RTT as
+   * classic buckets.
+   */
+  readonly histograms: 'native' | 'classic';
 }
+
+/** The line before a ```promql block whose query needs the RTT as classic buckets. */
+export const CLASSIC_MARKER = '<!-- promql: classic histograms -->';
 
 export function loadDashboard(path = DASHBOARD_PATH): { [key: string]: Json } {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Json;
@@ -103,7 +112,8 @@ export function dashboardVariables(dashboard: { [key: string]: Json }): { name: 
 
 /**
  * The ```promql blocks of a Markdown file, one query each (lines starting with `#` are PromQL
- * comments and dropped), with the line and the heading they stand under.
+ * comments and dropped), with the line and the heading they stand under, and whether they are
+ * marked as needing classic histograms.
  */
 export function cookbookQueries(path = COOKBOOK_PATH, label = 'docs/promql.md'): CookbookQuery[] {
   const lines = readFileSync(path, 'utf8').split('\n');
@@ -113,13 +123,14 @@ export function cookbookQueries(path = COOKBOOK_PATH, label = 'docs/promql.md'):
     const heads = /^#{1,6}\s+(.*)$/.exec(lines[i]);
     if (heads) heading = heads[1].trim();
     if (lines[i].trim() !== '```promql') continue;
+    const histograms = i > 0 && lines[i - 1].trim() === CLASSIC_MARKER ? 'classic' : 'native';
     const start = i + 1;
     const body: string[] = [];
     for (i++; i < lines.length && lines[i].trim() !== '```'; i++) body.push(lines[i]);
     if (i >= lines.length) throw new Error(`${label}:${start}: a promql block is not closed`);
     const expr = body.filter((l) => !l.trim().startsWith('#')).join('\n').trim();
     if (expr === '') throw new Error(`${label}:${start}: an empty promql block`);
-    found.push({ where: `${label}:${start} (under "${heading}")`, expr });
+    found.push({ where: `${label}:${start} (under "${heading}")`, expr, histograms });
   }
   return found;
 }

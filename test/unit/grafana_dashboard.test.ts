@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
+import { labelRows, metricRows, targetInfoRows } from '../../src/exporters/prometheus/names_doc';
 import { isCi } from '../support/kernel';
 import {
   cookbookQueries,
@@ -191,4 +192,53 @@ test('every dashboard and cookbook query is valid PromQL (promtool check rules)'
     assert.fail(`promtool rejects a query:\n${text}`);
   }
   assert.match(result.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+});
+
+/** Every series name the prometheus exporter serves, from the exporter's own naming of src/telemetry. */
+const SERIES = new Set([...metricRows().flatMap((r) => r.series), 'target_info']);
+/** Every label those series can carry, Prometheus' own and the exporter's scope labels included. */
+const LABELS = new Set([
+  ...metricRows().flatMap((r) => r.labels),
+  ...labelRows().map(([, label]) => label),
+  ...targetInfoRows().map(([, label]) => label),
+  'le', 'job', 'instance', 'otel_scope_name', 'otel_scope_version',
+]);
+const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
+
+/** The metric names and label names a query uses (a light lexer: enough for these queries). */
+function namesIn(expr: string): { metrics: string[]; labels: string[] } {
+  const labels: string[] = [];
+  const noStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const m of noStrings.matchAll(/\{([^}]*)\}/g)) for (const matcher of m[1].matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)) labels.push(matcher[1]);
+  for (const m of noStrings.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) labels.push(...m[1].split(',').map((l) => l.trim()).filter(Boolean));
+  const bare = noStrings
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  const metrics = [...bare.matchAll(/(?<![\w.])([a-zA-Z_:][\w:]*)\b(?!\s*\()/g)].map((m) => m[1]).filter((w) => !PROMQL_WORDS.has(w.toLowerCase()));
+  return { metrics, labels };
+}
+
+test('every metric and label name in the dashboard and the cookbook is one the prometheus exporter serves', () => {
+  const checked: [string, string][] = [];
+  for (const values of syntaxCheckValues()) {
+    for (const q of panelQueries(dashboard)) checked.push([q.where, substituteVariables(q.expr, values, q.where)]);
+    for (const v of variableQueries(dashboard)) {
+      const parsed = parseVariableQuery(substituteVariables(v.query, values, v.where), v.where);
+      if (parsed.kind === 'label_values') {
+        assert.ok(LABELS.has(parsed.label), `${v.where}: label ${parsed.label} is not served`);
+        if (parsed.match !== undefined) checked.push([v.where, parsed.match]);
+      } else if (parsed.kind === 'query_result') checked.push([v.where, parsed.expr]);
+    }
+  }
+  for (const q of cookbookQueries()) checked.push([q.where, q.expr]);
+  let metrics = 0;
+  for (const [where, expr] of checked) {
+    const names = namesIn(expr);
+    assert.ok(names.metrics.length > 0, `${where}: no metric name found in ${expr}`);
+    metrics += names.metrics.length;
+    for (const name of names.metrics) assert.ok(SERIES.has(name), `${where}: ${name} is not a series the exporter serves (docs/prometheus.md lists them)\n  ${expr}`);
+    for (const label of names.labels) assert.ok(LABELS.has(label), `${where}: label ${label} is not one the exporter serves (docs/prometheus.md lists them)\n  ${expr}`);
+  }
+  assert.ok(metrics > checked.length, 'the lexer finds the names');
 });
