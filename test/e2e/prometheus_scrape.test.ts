@@ -3,16 +3,17 @@
 // target_info, and a series that leaves the pipeline going stale after its last scrape.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { isCi } from '../support/kernel';
 import { recordingSettings } from '../support/recording-settings';
 import { prometheusMissing, startPrometheusForTest, type PromSample } from '../support/prometheus_server';
 import { resolvePrometheusExporterConfig, type PrometheusExporterConfig } from '../../src/exporters/prometheus/config';
 import { PrometheusExporter } from '../../src/exporters/prometheus/prometheus_exporter';
-import { counter, exponentialHistogram, push } from '../../src/exporters/prometheus/test_fixtures';
+import { counter, explicitHistogram, exponentialHistogram, push } from '../support/prometheus_fixtures';
 
 function skipWithoutPrometheus(t: TestContext): boolean {
   const missing = prometheusMissing();
   if (!missing) return false;
-  if (process.env.CI) assert.fail(missing);
+  if (isCi(process.env.CI)) assert.fail(missing);
   t.skip(missing);
   return true;
 }
@@ -88,6 +89,32 @@ test('exponential_histograms: classic gives Prometheus classic buckets at powers
   assert.deepEqual(Object.keys(byLe).map((le) => (le === '+Inf' ? Infinity : Number(le))).sort((a, c) => a - c), [0, 2 ** -9, 2 ** -8, Infinity]);
   assert.deepEqual(Object.values(byLe).sort((a, c) => a - c), [1, 4, 9, 9]);
   assert.equal(buckets[0].metric.otel_scope_name, undefined, 'scope_labels: false');
+});
+
+test('without native histograms Prometheus scrapes the text format: the same values, every histogram classic', async (t) => {
+  if (skipWithoutPrometheus(t)) return;
+  const { exporter, target } = await startExporter(t, { promote_resource_attributes: ['host.name'] });
+  await exporter.consumers.metrics!.consume(
+    push([
+      counter('system.network.tcp.io', 'By', [[{ 'network.io.direction': 'transmit', 'error.type': 'quote" backslash\\ newline\n' }, 4321]]),
+      explicitHistogram('system.network.tcp.handshake.duration', { 'error.type': 'ECONNREFUSED' }),
+      exponentialHistogram('system.network.tcp.rtt.duration', {}),
+    ]),
+  );
+  const prom = await startPrometheusForTest(t, { scrapeTargets: [target], nativeHistograms: false });
+  await prom.waitFor('up{job="tcpscope"} == 1', (r) => r.length === 1, 'a successful scrape');
+  const [io] = await prom.query('system_network_tcp_io_bytes_total');
+  assert.equal(io.metric.error_type, 'quote" backslash\\ newline\n', 'escaped label values read back as written');
+  assert.equal(io.metric.host_name, 'node-1', 'promoted resource attribute');
+  assert.equal(Number(io.value?.[1]), 4321);
+  const le = (s: PromSample) => (s.metric.le === '+Inf' ? Infinity : Number(s.metric.le));
+  const buckets = async (name: string) =>
+    (await prom.query(`${name}_bucket`)).map((s) => [le(s), Number(s.value?.[1])]).sort((a, b) => a[0] - b[0]);
+  assert.deepEqual(await buckets('system_network_tcp_rtt_duration_seconds'), [[0, 1], [2 ** -9, 4], [2 ** -8, 9], [Infinity, 9]]);
+  assert.deepEqual(await buckets('system_network_tcp_handshake_duration_seconds'), [[0.001, 1], [0.01, 3], [Infinity, 6]]);
+  assert.deepEqual(value(await prom.query('system_network_tcp_handshake_duration_seconds_sum')), [1.5]);
+  assert.deepEqual(value(await prom.query('system_network_tcp_rtt_duration_seconds_count')), [9]);
+  assert.deepEqual(await prom.query('histogram_count(system_network_tcp_rtt_duration_seconds)'), [], 'no native histogram over text');
 });
 
 test('a series that leaves the pipeline is scraped once more with its final value, then goes stale', async (t) => {

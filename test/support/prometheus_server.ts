@@ -6,14 +6,15 @@
 //   await prom.waitFor('up', (r) => r.length > 0, 'a first scrape');             // polls, deadline
 //   // stopped and its directory removed by t.after (or call prom.stop() yourself; idempotent)
 //
-// start({ scrapeTargets }) → { url, query(promql), waitFor(...), targets(), stderr(), stop() }.
+// start({ scrapeTargets }) → { url, query(promql), queryRange(promql, seconds), waitFor(...),
+// targets(), stderr(), stop() }.
 // - The port comes from a socket bound to 127.0.0.1:0 and closed right before Prometheus binds
 //   it (Prometheus must own the socket); if another process took it in between, Prometheus exits
 //   at once and start() tries again with a new port (3 times).
 // - Scrapes: job `tcpscope` (jobName), path /metrics, every scrapeIntervalSeconds (1 s): a test
 //   waits on a query condition with a generous deadline, never a fixed sleep.
-// - `--enable-feature=native-histograms` makes Prometheus ask for the protobuf format and keep
-//   native histograms; everything else is Prometheus' defaults.
+// - `--enable-feature=native-histograms` (unless nativeHistograms: false) makes Prometheus ask for
+//   the protobuf format and keep native histograms; everything else is Prometheus' defaults.
 // - stop(): SIGTERM, SIGKILL after 10 s, then the storage directory is removed. A test that
 //   started it must stop it even when failing: startPrometheusForTest registers t.after(stop).
 // prometheusMissing() says why a test cannot run (no binary), for a loud skip outside CI.
@@ -36,6 +37,11 @@ export interface PrometheusServerOptions {
   readonly scrapeIntervalSeconds?: number;
   /** How long start() waits for /-/ready. */
   readonly readyTimeoutMs?: number;
+  /**
+   * `--enable-feature=native-histograms` (default true): Prometheus then scrapes the protobuf
+   * format. false: it scrapes the text format, and every histogram is classic.
+   */
+  readonly nativeHistograms?: boolean;
 }
 
 /** One element of an instant query's result. */
@@ -54,6 +60,13 @@ export interface PromHistogram {
   readonly buckets?: readonly (readonly [number, string, string, string])[];
 }
 
+/** One element of a range query's result. */
+export interface PromRangeSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly values?: readonly (readonly [number, string])[];
+  readonly histograms?: readonly (readonly [number, PromHistogram])[];
+}
+
 export interface ScrapeTarget {
   readonly scrapeUrl: string;
   readonly health: string;
@@ -66,6 +79,8 @@ export interface PrometheusServer {
   readonly url: string;
   /** An instant query (GET /api/v1/query); rejects with Prometheus' error on a bad query. */
   query(promql: string): Promise<PromSample[]>;
+  /** A range query (GET /api/v1/query_range) over the last `seconds`, one point per `stepSeconds`. */
+  queryRange(promql: string, seconds: number, stepSeconds?: number): Promise<PromRangeSeries[]>;
   /**
    * Repeats `query(promql)` until `done(result)` is true (returns that result) or `timeoutMs`
    * passes (rejects with the last result and the scrape targets' state).
@@ -127,7 +142,7 @@ async function startOnce(options: PrometheusServerOptions, port: number): Promis
       `--config.file=${configPath}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      '--enable-feature=native-histograms',
+      ...(options.nativeHistograms === false ? [] : ['--enable-feature=native-histograms']),
       '--web.console.templates=/nonexistent',
       '--web.console.libraries=/nonexistent',
       '--log.level=info',
@@ -159,6 +174,14 @@ async function startOnce(options: PrometheusServerOptions, port: number): Promis
     if (data.resultType === 'scalar') return [{ metric: {}, value: data.result as [number, string] }];
     return data.result as PromSample[];
   };
+  const queryRange = async (promql: string, seconds: number, stepSeconds = 1): Promise<PromRangeSeries[]> => {
+    const end = Date.now() / 1000;
+    const params = new URLSearchParams({ query: promql, start: String(end - seconds), end: String(end), step: String(stepSeconds) });
+    const response = await fetch(`${url}/api/v1/query_range?${params}`);
+    const body = (await response.json()) as { status: string; error?: string; data?: { result: PromRangeSeries[] } };
+    if (body.status !== 'success') throw new Error(`range query ${promql} failed: ${body.error ?? response.status}`);
+    return body.data!.result;
+  };
   const targets = async (): Promise<ScrapeTarget[]> => {
     const body = (await (await fetch(`${url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: ScrapeTarget[] } };
     return body.data.activeTargets;
@@ -181,7 +204,7 @@ async function startOnce(options: PrometheusServerOptions, port: number): Promis
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };
-  return { url, query, waitFor, targets, stderr: () => stderr, stop };
+  return { url, query, queryRange, waitFor, targets, stderr: () => stderr, stop };
 }
 
 async function waitReady(url: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {

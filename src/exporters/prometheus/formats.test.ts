@@ -8,7 +8,7 @@ import { buildFamilies, type ExponentialHistogramMode } from './families';
 import { writeProtobuf } from './protobuf_format';
 import { MetricsStore } from './store';
 import { writeText } from './text_format';
-import { counter, explicitHistogram, exponentialHistogram, push, upDown } from './test_fixtures';
+import { counter, explicitHistogram, exponentialHistogram, push, upDown } from '../../../test/support/prometheus_fixtures';
 
 function families(mode: ExponentialHistogramMode = 'both', promote: string[] = [], scopeLabels = true) {
   const store = new MetricsStore();
@@ -133,4 +133,19 @@ test('protobuf format: native only, or classic only', () => {
   assert.equal(classicHistogram.schema, undefined);
   assert.equal(classicHistogram.positiveSpan, undefined);
   assert.equal((classicHistogram.bucket as unknown[]).length, 3);
+});
+
+test('protobuf format: counts past 2^32 and large negative deltas survive the varint and zigzag encodings', () => {
+  const big = 2 ** 40 + 3;
+  const store = new MetricsStore();
+  const histogram = exponentialHistogram('h', {});
+  const point = histogram.dataPoints[0].value as { count: number; positive: { bucketCounts: number[] } };
+  point.positive.bucketCounts[0] = big; // then 1 and 5: deltas 2^40+3, -(2^40+3), 1, 4
+  point.count = big + 7;
+  store.update(push([counter('c', '1', [[{}, big]]), histogram]));
+  const [, c, h] = decodeDelimited(writeProtobuf(buildFamilies(store.scrape(), { promoteResourceAttributes: [], scopeLabels: false, exponentialHistograms: 'native' }).families, 'native'));
+  assert.deepEqual((c.metric as object[])[0], { counter: { value: big } });
+  const decoded = ((h.metric as object[])[0] as { histogram: { sampleCount: number; positiveDelta: number[] } }).histogram;
+  assert.equal(decoded.sampleCount, big + 7);
+  assert.deepEqual(decoded.positiveDelta, [big, -big, 1, 4]);
 });

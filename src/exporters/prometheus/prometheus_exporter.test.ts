@@ -9,7 +9,7 @@ import { resolvePrometheusExporterConfig } from './config';
 import { decodeDelimited } from '../../../test/support/prometheus_proto';
 import { acceptsProtobuf, PrometheusExporter } from './prometheus_exporter';
 import { PROTOBUF_CONTENT_TYPE } from './protobuf_format';
-import { counter, exponentialHistogram, push } from './test_fixtures';
+import { counter, exponentialHistogram, push } from '../../../test/support/prometheus_fixtures';
 
 /** What Prometheus 2.42 sends with --enable-feature=native-histograms. */
 const PROMETHEUS_PROTOBUF_ACCEPT =

@@ -16,6 +16,7 @@
 //   BucketSpan   { sint32 offset = 1; uint32 length = 2 }
 // No timestamps: an exporter of an SDK's metrics must not add them (the scrape time is the time).
 import type { ExponentialHistogramMode, Family, HistogramPoint, Label } from './families';
+import { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import type { BucketSpan } from './histograms';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
@@ -26,149 +27,108 @@ const LENGTH_DELIMITED = 2;
 
 const METRIC_TYPE = { counter: 0, gauge: 1, histogram: 4 } as const;
 
-/** A growing byte buffer with the few protobuf encodings this format needs. */
-export class ProtoBytes {
-  private buf = Buffer.allocUnsafe(256);
-  private pos = 0;
+// Every field number here is below 16, so a field's key is one byte.
+const key = (field: number, wireType: number): number => (field << 3) | wireType;
 
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
+/**
+ * The protobuf fields this format needs, over the OTLP encoders' ProtoWriter (one growing buffer;
+ * a nested message reserves its length and is moved only when the guess was off).
+ */
+class MetricWriter {
+  constructor(readonly w: ProtoWriter) {}
+
+  uint(field: number, value: number): void {
+    this.w.byte(key(field, VARINT));
+    this.w.varint(value);
   }
 
-  private ensure(size: number): void {
-    if (this.pos + size <= this.buf.length) return;
-    let length = this.buf.length * 2;
-    while (length < this.pos + size) length *= 2;
-    const grown = Buffer.allocUnsafe(length);
-    this.buf.copy(grown, 0, 0, this.pos);
-    this.buf = grown;
+  /** sint32 / sint64: zigzag, so small negative numbers stay short (exact below 2^52). */
+  sint(field: number, value: number): void {
+    this.w.byte(key(field, VARINT));
+    this.w.varint(value >= 0 ? value * 2 : -value * 2 - 1);
   }
 
-  /** An unsigned integer below 2^53 as a varint. */
-  varint(value: number): void {
-    this.ensure(10);
-    let v = value;
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
+  double(field: number, value: number): void {
+    this.w.byte(key(field, FIXED64));
+    this.w.double(value);
   }
 
-  tag(field: number, wireType: number): void {
-    this.varint(field * 8 + wireType);
+  string(field: number, value: string): void {
+    this.w.byte(key(field, LENGTH_DELIMITED));
+    this.w.string(value);
   }
 
-  uintField(field: number, value: number): void {
-    this.tag(field, VARINT);
-    this.varint(value);
-  }
-
-  /** sint32 / sint64: zigzag, so small negative numbers stay short. */
-  sintField(field: number, value: number): void {
-    this.tag(field, VARINT);
-    this.varint(value >= 0 ? value * 2 : -value * 2 - 1);
-  }
-
-  doubleField(field: number, value: number): void {
-    this.tag(field, FIXED64);
-    this.ensure(8);
-    this.buf.writeDoubleLE(value, this.pos);
-    this.pos += 8;
-  }
-
-  stringField(field: number, value: string): void {
-    this.bytesField(field, Buffer.from(value, 'utf8'));
-  }
-
-  bytesField(field: number, value: Buffer): void {
-    this.tag(field, LENGTH_DELIMITED);
-    this.varint(value.length);
-    this.raw(value);
-  }
-
-  /** Bytes as they are (no tag, no length). */
-  raw(value: Buffer): void {
-    this.ensure(value.length);
-    value.copy(this.buf, this.pos);
-    this.pos += value.length;
-  }
-
-  /** A nested message, written by `write` into its own buffer first (its length goes before it). */
-  messageField(field: number, write: (message: ProtoBytes) => void): void {
-    const message = new ProtoBytes();
-    write(message);
-    this.bytesField(field, message.bytes());
+  /** A nested message written by `write`, its length reserved as `reserve` bytes. */
+  message(field: number, reserve: number, write: () => void): void {
+    this.w.byte(key(field, LENGTH_DELIMITED));
+    const mark = this.w.begin(reserve);
+    write();
+    this.w.end(mark);
   }
 }
 
-/** Every non-empty family, length-delimited, as one buffer. */
+/** Every non-empty family, each preceded by its length, as one buffer. */
 export function writeProtobuf(families: readonly Family[], mode: ExponentialHistogramMode): Buffer {
-  const out = new ProtoBytes();
+  const m = new MetricWriter(new ProtoWriter(64 * 1024));
   for (const family of families) {
     if (family.points.length === 0) continue;
-    const message = new ProtoBytes();
-    writeFamily(message, family, mode);
-    const bytes = message.bytes();
-    out.varint(bytes.length);
-    out.raw(bytes);
+    const mark = m.w.begin(3);
+    writeFamily(m, family, mode);
+    m.w.end(mark);
   }
-  return out.bytes();
+  return m.w.copy();
 }
 
-function writeFamily(m: ProtoBytes, family: Family, mode: ExponentialHistogramMode): void {
-  m.stringField(1, family.name);
-  m.stringField(2, family.help);
-  m.uintField(3, METRIC_TYPE[family.type]);
+function writeFamily(m: MetricWriter, family: Family, mode: ExponentialHistogramMode): void {
+  m.string(1, family.name);
+  m.string(2, family.help);
+  m.uint(3, METRIC_TYPE[family.type]);
   for (const point of family.points) {
-    m.messageField(4, (metric) => {
-      writeLabels(metric, point.labels);
-      if (point.kind === 'value') {
-        metric.messageField(family.type === 'counter' ? 3 : 2, (v) => v.doubleField(1, point.value));
-      } else {
-        metric.messageField(7, (h) => writeHistogram(h, point, mode));
-      }
+    m.message(4, 2, () => {
+      writeLabels(m, point.labels);
+      if (point.kind === 'value') m.message(family.type === 'counter' ? 3 : 2, 1, () => m.double(1, point.value));
+      else m.message(7, 2, () => writeHistogram(m, point, mode));
     });
   }
 }
 
-function writeLabels(metric: ProtoBytes, labels: readonly Label[]): void {
+function writeLabels(m: MetricWriter, labels: readonly Label[]): void {
   for (const [name, value] of labels) {
-    metric.messageField(1, (pair) => {
-      pair.stringField(1, name);
-      pair.stringField(2, value);
+    m.message(1, 1, () => {
+      m.string(1, name);
+      m.string(2, value);
     });
   }
 }
 
-function writeHistogram(h: ProtoBytes, point: HistogramPoint, mode: ExponentialHistogramMode): void {
-  h.uintField(1, point.count);
-  h.doubleField(2, point.sum);
+function writeHistogram(m: MetricWriter, point: HistogramPoint, mode: ExponentialHistogramMode): void {
+  m.uint(1, point.count);
+  m.double(2, point.sum);
   // Classic buckets: always for explicit histograms; for exponential ones unless native only.
   if (!point.native || mode !== 'native') {
     for (const bucket of point.classic) {
-      h.messageField(3, (b) => {
-        b.uintField(1, bucket.cumulativeCount);
-        b.doubleField(2, bucket.le);
+      m.message(3, 1, () => {
+        m.uint(1, bucket.cumulativeCount);
+        m.double(2, bucket.le);
       });
     }
   }
   const native = point.native;
   if (!native) return;
-  h.sintField(5, native.schema);
-  h.doubleField(6, native.zeroThreshold);
-  h.uintField(7, native.zeroCount);
-  writeSpans(h, 9, native.negativeSpans);
-  for (const delta of native.negativeDeltas) h.sintField(10, delta);
-  writeSpans(h, 12, native.positiveSpans);
-  for (const delta of native.positiveDeltas) h.sintField(13, delta);
+  m.sint(5, native.schema);
+  m.double(6, native.zeroThreshold);
+  m.uint(7, native.zeroCount);
+  writeSpans(m, 9, native.negativeSpans);
+  for (const delta of native.negativeDeltas) m.sint(10, delta);
+  writeSpans(m, 12, native.positiveSpans);
+  for (const delta of native.positiveDeltas) m.sint(13, delta);
 }
 
-function writeSpans(h: ProtoBytes, field: number, spans: readonly BucketSpan[]): void {
+function writeSpans(m: MetricWriter, field: number, spans: readonly BucketSpan[]): void {
   for (const span of spans) {
-    h.messageField(field, (s) => {
-      s.sintField(1, span.offset);
-      s.uintField(2, span.length);
+    m.message(field, 1, () => {
+      m.sint(1, span.offset);
+      m.uint(2, span.length);
     });
   }
 }

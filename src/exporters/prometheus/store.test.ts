@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { MetricsStore } from './store';
-import { counter, push } from './test_fixtures';
+import { counter, push } from '../../../test/support/prometheus_fixtures';
 
 const values = (store: MetricsStore) =>
   store
