@@ -241,6 +241,25 @@ test('every query of the Grafana dashboard and of docs/promql.md returns data fr
   }
   if (failures.size > 0) assert.fail(`${failures.size} queries return nothing:\n${[...failures].join('\n')}`);
 
+  // Beyond "returns data": a panel whose value the test knows exactly, for each pod's workload.
+  // Every connection carried SEND_BYTES one way and REPLY_BYTES the other (the checkout pod also
+  // has the server ends: the mean per connection is the same). Exact although rate()
+  // extrapolates: a close adds its bytes and its count in the same export, so the two rates of a
+  // series pair see the same samples. (The failure ratio is not exact in the same way: refused
+  // and successful attempts are different series, first scraped at different times.)
+  const truths: [title: string, value: number][] = [['Mean payload bytes per closed connection by workload', SEND_BYTES + REPLY_BYTES]];
+  for (const [title, want] of truths) {
+    const queries = panelQueries(dashboard).filter((q) => q.panelTitle === title);
+    assert.equal(queries.length, 1, `one query in the panel "${title}" (renamed? update this test)`);
+    for (const selection of selections.slice(0, -1)) {
+      const expr = substituteVariables(queries[0].expr, { ...GRAFANA_GLOBALS, ...selection }, queries[0].where);
+      const result = await prometheus.query(expr);
+      assert.equal(result.length, 1, `${title} for ${selection.workload}: one series\n${expr}\n${JSON.stringify(result)}`);
+      const value = Number(result[0].value?.[1]);
+      assert.ok(Math.abs(value - want) <= want * 1e-9, `${title} for ${selection.workload}: ${value}, want ${want}\n${expr}`);
+    }
+  }
+
   await stopAgent(agent);
 });
 
