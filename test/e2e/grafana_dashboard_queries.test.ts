@@ -264,10 +264,8 @@ test('every query of the Grafana dashboard and of docs/promql.md returns data fr
 });
 
 /**
- * The child's JSON line. startChild ends a pending nextJson() at the child's 'exit', which can
- * come before its last stdout line has been read (measured here on a loaded machine: exit code
- * 0, no line); after 'close' every line is read and queued, so it is asked again. A child that
- * exits without a line is an error with its exit status and all of its stderr.
+ * The child's JSON line; if it ends without one, an error with its exit status and all of its
+ * stderr ('exit' can come before the last stderr data: wait for 'close', which comes after).
  */
 async function resultOf(child: RunningChild, what: string): Promise<unknown> {
   try {
@@ -275,11 +273,7 @@ async function resultOf(child: RunningChild, what: string): Promise<unknown> {
   } catch (error) {
     const closed = child.process.stdout?.closed === true && child.process.stderr?.closed === true;
     if (!closed) await Promise.race([once(child.process, 'close'), new Promise((r) => setTimeout(r, DEADLINE_MS).unref())]);
-    try {
-      return await child.nextJson();
-    } catch {
-      throw new Error(`${what}: ${(error as Error).message}; exit code ${child.process.exitCode}, signal ${child.process.signalCode}; stderr: ${child.stderr()}`);
-    }
+    throw new Error(`${what}: ${(error as Error).message}; exit code ${child.process.exitCode}, signal ${child.process.signalCode}; stderr: ${child.stderr()}`);
   }
 }
 

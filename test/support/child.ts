@@ -16,7 +16,7 @@ export const TCP_PEER = join(DIST_ROOT, 'test', 'support', 'tcp_peer.js');
 export interface RunningChild {
   readonly process: ChildProcess;
   readonly pid: number;
-  /** Resolves with the next stdout line parsed as JSON (rejects on exit or timeout). */
+  /** Resolves with the next stdout line parsed as JSON (rejects once stdout has ended without one, or on timeout). */
   nextJson<T>(timeoutMs?: number): Promise<T>;
   exited(timeoutMs?: number): Promise<number | null>;
   kill(): void;
@@ -30,15 +30,18 @@ export function startChild(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   let stderr = '';
   let closed = false;
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter(line);
-    else lines.push(line);
-  });
-  child.on('exit', () => {
-    closed = true;
-    for (const w of waiters.splice(0)) w(undefined);
-  });
+  // A waiter gives up when stdout has ended, after its last line was read: not at the child's
+  // 'exit', which can come before that line (seen on a loaded machine: exit code 0, no line).
+  createInterface({ input: child.stdout! })
+    .on('line', (line) => {
+      const waiter = waiters.shift();
+      if (waiter) waiter(line);
+      else lines.push(line);
+    })
+    .on('close', () => {
+      closed = true;
+      for (const w of waiters.splice(0)) w(undefined);
+    });
   const exitPromise = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return {
     process: child,
