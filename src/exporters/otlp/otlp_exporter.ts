@@ -3,12 +3,9 @@
 // queues, retries, drop counts and shutdown are the shared ones (../exporterhelper/); what is
 // this exporter's own is the gRPC senders and the encoding of log batches as they are accepted.
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { Consumer, Consumers, CreateSettings, Exporter, Host, Signal } from '../../component';
-import type { Readiness, ReportsReadiness } from '../../health/readiness';
-import type { DropCounting, DroppedItems } from '../dropped_items';
-import type { QueueSizes, ReportsQueueSize } from '../queue_size';
-import type { BoundedShutdown } from '../shutdown_budget';
+import type { Consumer, Consumers, CreateSettings, Signal } from '../../component';
 import { dataPointCount } from '../signal_counts';
+import { QueuedExporter } from '../exporterhelper/queued_exporter';
 import { QueuedSignals } from '../exporterhelper/queued_signals';
 import type { OtlpExporterSettings } from './config';
 import { createMetricsSender } from './grpc_sender';
@@ -30,13 +27,13 @@ function requestsOf<R, T>(records: readonly R[], encode: (chunk: readonly R[]) =
   return out;
 }
 
-export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, ReportsReadiness, ReportsQueueSize {
+export class OtlpExporter extends QueuedExporter {
   readonly consumers: Consumers;
-  private readonly sending: QueuedSignals;
 
   constructor(settings: CreateSettings, config: OtlpExporterSettings, signals: readonly Signal[]) {
     const logger = settings.logger;
-    const sending = (this.sending = new QueuedSignals({ exporterType: 'otlp', destination: config.endpoint, settings: config, logger }));
+    const sending = new QueuedSignals({ exporterType: 'otlp', destination: config.endpoint, settings: config, logger });
+    super(sending);
     const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
     if (signals.includes('metrics')) {
       const lane = sending.lane<ResourceMetrics>('metrics', { countItems: dataPointCount, createSender: () => createMetricsSender(config) });
@@ -58,39 +55,5 @@ export class OtlpExporter implements Exporter, DropCounting, BoundedShutdown, Re
       consumers.logs = { consume: async (data) => sending.accept(lane, ...requestsOf(data, (chunk) => encodeLogsBatch(chunk, encode, logger))) };
     }
     this.consumers = consumers;
-  }
-
-  async start(_host: Host): Promise<void> {
-    // Senders (and their gRPC channels) are made on the first export, and connect then: start()
-    // stays quick and never fails because the backend is not up yet.
-    this.sending.start();
-  }
-
-  /**
-   * Delivers what is queued now. Rejects with EXPORT_FAILED, leaving the batches queued for
-   * retry, when an attempt fails or `timeout` passes first.
-   */
-  forceFlush(): Promise<void> {
-    return this.sending.forceFlush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.sending.shutdown();
-  }
-
-  shutdownBudgetMs(): number {
-    return this.sending.shutdownBudgetMs();
-  }
-
-  droppedItems(): DroppedItems {
-    return this.sending.droppedItems();
-  }
-
-  queueSizes(): QueueSizes {
-    return this.sending.queueSizes();
-  }
-
-  readiness(): Readiness {
-    return this.sending.readiness();
   }
 }
