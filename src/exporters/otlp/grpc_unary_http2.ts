@@ -60,6 +60,14 @@ export const MAX_RESPONSE_BYTES = 64 * 1024;
  */
 const SYNC_GZIP_BYTES = 16 * 1024;
 
+/**
+ * zlib level 3 rather than the default 6 (grpc-js's): on tcpscope's requests (2048 records, ~1.3 MB,
+ * attribute keys and values repeating) level 6 cost ~1.9 µs of CPU per record to compress and
+ * level 3 ~0.7, for 3.2% of the bytes instead of 2.7%, and inflating costs the receiver about the
+ * same (~0.45 µs per record). Compression is the largest single cost of an export with gzip.
+ */
+const GZIP_OPTIONS = { level: 3 } as const;
+
 const GRPC_COMPRESSED = 1;
 const FRAME_HEADER_BYTES = 5;
 
@@ -252,10 +260,10 @@ class UnaryCall {
     }
     const whole = parts.length === 1 ? parts[0] : Buffer.concat(parts as Buffer[], size);
     if (size <= SYNC_GZIP_BYTES) {
-      this.send(true, [gzipSync(whole)]);
+      this.send(true, [gzipSync(whole, GZIP_OPTIONS)]);
       return;
     }
-    gzip(whole as InputType, (error, compressed) => {
+    gzip(whole as InputType, GZIP_OPTIONS, (error, compressed) => {
       if (this.settled) return;
       if (error) this.finish({ code: GrpcStatus.INTERNAL, details: `gzip compression of the request failed: ${error.message}` });
       else this.send(true, [compressed]);
