@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -197,9 +197,12 @@ describe('gRPC unary over node:http2: framing and compression, read by grpc-js',
     assert.deepStrictEqual(await s.send(batch(bytes(1000))), { kind: 'sent' });
     const h = srv.requests[0].headers;
     assert.deepStrictEqual(
-      [h[':method'], h[':path'], h[':scheme'], h[':authority'], h.te, h['content-type'], h['grpc-timeout'], h['grpc-encoding'], h['grpc-accept-encoding'], h['x-from-env'], h['x-tenant']],
-      ['POST', LOGS_EXPORT_PATH, 'http', `127.0.0.1:${srv.port}`, 'trailers', 'application/grpc', '1500m', 'gzip', 'identity,gzip', 'yes', 'configured'],
+      [h[':method'], h[':path'], h[':scheme'], h[':authority'], h.te, h['content-type'], h['grpc-encoding'], h['grpc-accept-encoding'], h['x-from-env'], h['x-tenant']],
+      ['POST', LOGS_EXPORT_PATH, 'http', `127.0.0.1:${srv.port}`, 'trailers', 'application/grpc', 'gzip', 'identity,gzip', 'yes', 'configured'],
     );
+    // The time left of the 1.5 s deadline when the stream opened, in milliseconds.
+    const timeout = /^(\d+)m$/.exec(String(h['grpc-timeout']));
+    assert.ok(timeout && Number(timeout[1]) >= 1 && Number(timeout[1]) <= 1500, String(h['grpc-timeout']));
     assert.equal(unframe(srv.requests[0].body).toString('hex'), bytes(1000).toString('hex'));
     assert.equal(srv.requests[0].body[0], 1, 'compressed flag set');
   });
@@ -315,6 +318,29 @@ describe('gRPC unary over node:http2: deadline and connections', () => {
     assert.notEqual(port, freePort);
     const s = sender(settings(`127.0.0.1:${freePort}`));
     assert.deepStrictEqual(await s.send(batch(bytes(10))), { kind: 'retryable', reason: `UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:${freePort}` });
+  });
+
+  it('a TLS connection still being made when the deadline passes is DEADLINE_EXCEEDED, and shutdown drops it at once', async () => {
+    // A TCP peer that accepts and never answers the TLS handshake.
+    const sockets: import('node:net').Socket[] = [];
+    const closed: boolean[] = [];
+    const silent = createNetServer((socket) => {
+      const at = sockets.push(socket) - 1;
+      closed[at] = false;
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed[at] = true));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const s = createEncodedLogsSender(settings(`localhost:${(silent.address() as AddressInfo).port}`, { insecure: false, timeoutMs: 300 }));
+    assert.deepStrictEqual(await s.send(batch(bytes(10))), { kind: 'retryable', reason: 'DEADLINE_EXCEEDED: Deadline exceeded after 0.300s' });
+    assert.deepStrictEqual(closed, [false], 'one connection, kept for the next attempt');
+    await s.shutdown();
+    await until(() => closed[0] === true, 'the connection to close');
   });
 
   it('an idle connection does not hold the process open, and a logs send loads no grpc-js', async () => {

@@ -223,7 +223,12 @@ export class GrpcUnaryClient implements UnaryTransport {
   private retire(connection: Connection): void {
     connection.retired = true;
     if (this.connection === connection) this.connection = undefined;
-    if (!connection.session.closed && !connection.session.destroyed) connection.session.close();
+    if (connection.session.closed || connection.session.destroyed) return;
+    // A connection still being made has no call worth waiting for (a peer that never answers
+    // would hold it until the kernel gives up on the SYN): dropped at once. A made one closes
+    // gracefully, after the calls on it.
+    if (connection.connected) connection.session.close();
+    else connection.session.destroy();
   }
 }
 
@@ -231,6 +236,7 @@ export class GrpcUnaryClient implements UnaryTransport {
 class UnaryCall {
   private settled = false;
   private readonly timer: NodeJS.Timeout;
+  private readonly deadline: number;
   private stream: ClientHttp2Stream | undefined;
   private connection: Connection | undefined;
   private httpStatus = 0;
@@ -248,6 +254,7 @@ class UnaryCall {
     private readonly timeoutMs: number,
     private readonly resolve: (result: UnaryResult) => void,
   ) {
+    this.deadline = Date.now() + timeoutMs;
     this.timer = setTimeout(() => this.onDeadline(), timeoutMs);
     // The session is ref'd while the call is in flight; the timer alone must not hold the process.
     this.timer.unref();
@@ -275,7 +282,7 @@ class UnaryCall {
     const connection = (this.connection = this.client.acquire());
     let stream: ClientHttp2Stream;
     try {
-      stream = this.stream = connection.session.request(this.client.headers(this.path, this.timeoutMs), { endStream: false });
+      stream = this.stream = connection.session.request(this.client.headers(this.path, Math.max(1, this.deadline - Date.now())), { endStream: false });
     } catch (error) {
       // GOAWAY raced this call, or a header Node refuses: nothing was sent.
       connection.retired = true;
