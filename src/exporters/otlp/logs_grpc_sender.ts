@@ -205,11 +205,10 @@ function tlsRoots(): Buffer | undefined {
   }
 }
 
-/** The transport a sender uses: a gRPC client over node:http2 to the settings' endpoint. */
-export type TransportFactory = (settings: OtlpExporterSettings, metadata: Readonly<Record<string, string>>) => UnaryTransport;
-
-export const http2Transport: TransportFactory = (settings, metadata) =>
-  new GrpcUnaryClient({ endpoint: settings.endpoint, insecure: settings.insecure, compression: settings.compression, metadata, userAgent: USER_AGENT, ca: settings.insecure ? undefined : tlsRoots() });
+/** A gRPC client over node:http2 to the settings' endpoint. */
+function http2Transport(settings: OtlpExporterSettings, metadata: Readonly<Record<string, string>>): UnaryTransport {
+  return new GrpcUnaryClient({ endpoint: settings.endpoint, insecure: settings.insecure, compression: settings.compression, metadata, userAgent: USER_AGENT, ca: settings.insecure ? undefined : tlsRoots() });
+}
 
 export class EncodedLogsSender implements BatchSender<EncodedLogs> {
   private transport: UnaryTransport | undefined;
@@ -221,7 +220,6 @@ export class EncodedLogsSender implements BatchSender<EncodedLogs> {
   constructor(
     private readonly settings: OtlpExporterSettings,
     private readonly logger?: AgentLogger,
-    private readonly makeTransport: TransportFactory = http2Transport,
   ) {
     const configured = new Set(Object.keys(settings.headers).map((k) => k.toLowerCase()));
     const headers: Record<string, string> = {};
@@ -242,7 +240,7 @@ export class EncodedLogsSender implements BatchSender<EncodedLogs> {
     let transport: UnaryTransport;
     try {
       if (this.metadata instanceof Error) throw this.metadata;
-      transport = this.transport ??= this.makeTransport(this.settings, this.metadata);
+      transport = this.transport ??= http2Transport(this.settings, this.metadata);
     } catch (error) {
       return Promise.resolve({ kind: 'permanent', reason: (error as Error).message });
     }
