@@ -1,4 +1,4 @@
-// `node dist/bench/otlp_path.js [--rounds R] [--events N] [--rate EPS] [--k8s]`: the agent's event
+// `node dist/bench/otlp_path.js [--rounds R] [--events N] [--rate EPS] [--k8s] [--compression gzip|none] [--variants a,b]`: the agent's event
 // path in user space into the otlp exporter, from ring batches to a loopback OTLP/gRPC receiver
 // that only counts (bench/otlp_sink.ts, a process of its own), fed at a fixed rate with the same
 // synthetic churn-shaped batches (bench/lifecycle_batches.ts) as bench/event_path.ts. Variants:
@@ -9,19 +9,16 @@
 //                     fewer, larger requests;
 //   - fresh+20ms:     otlpProto+20ms as it was before request slabs (otlp_proto_slabs.ts): each
 //                     request in a Buffer of its own, joined requests concatenated at send time.
-//   - http2+20ms:     otlpProto+20ms with the logs Export sent by a bare node:http2 unary call
-//                     (5-byte gRPC frame header and the request bytes written as they are, no
-//                     copy) instead of grpc-js: what grpc-js costs on this path. A measurement
-//                     only: insecure, no compression, headers, deadline or retry classification.
-//   - grpcopts+20ms:  otlpProto+20ms with grpc-js's channelz and transparent retries off
-//                     (channel options grpc.enable_channelz, grpc.enable_retries = 0).
+//   - grpcjs+20ms:    otlpProto+20ms with the logs Export sent through @grpc/grpc-js (a Client's
+//                     makeUnaryRequest with identity serializers, as the sender did before its own
+//                     gRPC over node:http2, grpc_unary_http2.ts): what grpc-js costs on this path.
+// `--compression gzip|none` (default none) is the exporter's compression in every variant.
 // `--variants a,b` runs only those.
 // Each run is its own process, variants alternate (rotated each round); it reports the agent
 // process's CPU per event (user+system, robust to other load), the receiver's CPU apart, requests
 // and peak RSS, and checks that every event arrived. No BPF: the kernel side is not measured.
 import { spawn, spawnSync } from 'node:child_process';
-import { connect, type ClientHttp2Session } from 'node:http2';
-import { Client, credentials } from '@grpc/grpc-js';
+import type * as GrpcJs from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +26,7 @@ import { join } from 'node:path';
 import type { Consumer } from '../src/component';
 import { OtlpExporter } from '../src/exporters/otlp/otlp_exporter';
 import { DEFAULT_QUEUE_BYTES, type OtlpExporterSettings } from '../src/exporters/otlp/config';
-import type { SendOutcome } from '../src/exporters/exporterhelper/delivery_queue';
-import { EncodedLogsSender, LOGS_EXPORT_PATH, type EncodedLogs } from '../src/exporters/otlp/logs_grpc_sender';
+import { GrpcUnaryClient, type GrpcUnaryClientOptions, type UnaryResult } from '../src/exporters/otlp/grpc_unary_http2';
 import { createLogger } from '../src/logger';
 import { Enrichment } from '../src/processors/k8s_attributes/enrichment';
 import { EventPump } from '../src/receivers/common/event_pump';
@@ -39,10 +35,10 @@ import { OtlpLogsProtoEncoder } from '../src/telemetry/otlp_proto_logs';
 import type { SinkCounts } from './otlp_sink';
 import { arg, feedAtRate, peakRssMb, rawRecords, syntheticContext } from './pump_feeder';
 
-const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms', 'fresh+20ms', 'http2+20ms', 'grpcopts+20ms'] as const;
+const VARIANTS = ['generic', 'otlpProto', 'otlpProto+20ms', 'fresh+20ms', 'grpcjs+20ms'] as const;
 type Variant = (typeof VARIANTS)[number];
 
-async function child(variant: Variant, endpoint: string, events: number, rate: number, k8s: boolean): Promise<void> {
+async function child(variant: Variant, endpoint: string, events: number, rate: number, k8s: boolean, compression: 'gzip' | 'none'): Promise<void> {
   if (variant === 'generic') {
     // The encoder as it was before otlpProto: every record from its attribute map.
     const encode = OtlpLogsProtoEncoder.prototype.encode;
@@ -57,19 +53,13 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
       return { bytes: this.encode(records), lease: undefined };
     };
   }
-  if (variant === 'http2+20ms') bareHttp2Sends(endpoint);
-  if (variant === 'grpcopts+20ms') {
-    const sender = EncodedLogsSender.prototype as unknown as { connect: () => Client };
-    sender.connect = function (this: { settings: OtlpExporterSettings }) {
-      return new Client(this.settings.endpoint, credentials.createInsecure(), { 'grpc.primary_user_agent': 'tcpscope', 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0 });
-    };
-  }
+  if (variant === 'grpcjs+20ms') grpcJsCalls();
   const settings = { id: { type: 'otlp', text: 'otlp' }, resource: agentResource(), logger: createLogger('warn') };
   const config: OtlpExporterSettings = {
     endpoint,
     insecure: true,
     headers: {},
-    compression: 'none',
+    compression,
     timeoutMs: 10_000,
     // Room for a slow start of the receiver on a loaded machine: what is measured is CPU per
     // event, and every event must arrive for the figure to mean anything.
@@ -95,31 +85,42 @@ async function child(variant: Variant, endpoint: string, events: number, rate: n
   process.stdout.write(JSON.stringify({ events: sent, dropped, seconds: (Date.now() - started) / 1000, cpuUsPerEvent: (cpu.user + cpu.system) / sent, peakRssMb: peakRssMb() }) + '\n');
 }
 
-/** Replaces grpc-js for the logs Export with a bare node:http2 unary call (see the variants above). */
-function bareHttp2Sends(endpoint: string): void {
-  let session: ClientHttp2Session | undefined;
-  EncodedLogsSender.prototype.send = function (batch: EncodedLogs): Promise<SendOutcome> {
-    session ??= connect(`http://${endpoint}`);
-    const body = batch.parts.length === 1 ? batch.parts[0] : Buffer.concat(batch.parts as Buffer[], batch.size);
-    const head = Buffer.allocUnsafe(5);
-    head[0] = 0;
-    head.writeUInt32BE(body.length, 1);
-    const stream = session.request({ ':method': 'POST', ':path': LOGS_EXPORT_PATH, 'content-type': 'application/grpc', te: 'trailers' });
-    stream.write(head);
-    stream.end(body);
-    return new Promise((resolve) => {
-      let grpcStatus: string | undefined;
-      stream.on('response', (headers) => (grpcStatus ??= headers['grpc-status'] as string | undefined));
-      stream.on('trailers', (trailers) => (grpcStatus = trailers['grpc-status'] as string | undefined));
-      stream.on('data', () => undefined);
-      stream.on('error', (error) => resolve({ kind: 'retryable', reason: error.message }));
-      stream.on('close', () => resolve(grpcStatus === '0' ? { kind: 'sent' } : { kind: 'retryable', reason: `grpc-status ${grpcStatus}` }));
-    });
+/**
+ * The logs Export through grpc-js, as the sender made it before grpc_unary_http2.ts: one Client per
+ * transport with the same credentials, compression and user agent, the metadata made once, the
+ * request bytes joined and handed over with identity serializers, the deadline grpc-js's own.
+ * grpc-js is loaded here only, so that the other variants' RSS does not include it.
+ */
+function grpcJsCalls(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const grpc = require('@grpc/grpc-js') as typeof GrpcJs;
+  const identity = (b: Buffer): Buffer => b;
+  const channels = new WeakMap<GrpcUnaryClient, { client: GrpcJs.Client; metadata: GrpcJs.Metadata }>();
+  const channelOf = (transport: GrpcUnaryClient) => {
+    let channel = channels.get(transport);
+    if (channel === undefined) {
+      const options = (transport as unknown as { options: GrpcUnaryClientOptions }).options;
+      const metadata = new grpc.Metadata();
+      for (const [key, value] of Object.entries(options.metadata)) metadata.set(key, value);
+      const client = new grpc.Client(options.endpoint, options.insecure ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(), {
+        'grpc.default_compression_algorithm': options.compression === 'gzip' ? 2 : 0,
+        'grpc.primary_user_agent': 'tcpscope',
+      });
+      channels.set(transport, (channel = { client, metadata }));
+    }
+    return channel;
   };
-  const shutdown = EncodedLogsSender.prototype.shutdown;
-  EncodedLogsSender.prototype.shutdown = function (this: EncodedLogsSender) {
-    session?.close();
-    return shutdown.call(this);
+  GrpcUnaryClient.prototype.call = function (this: GrpcUnaryClient, path, parts, size, timeoutMs): Promise<UnaryResult> {
+    const { client, metadata } = channelOf(this);
+    const request = parts.length === 1 ? parts[0] : Buffer.concat(parts as Buffer[], size);
+    return new Promise((resolve) =>
+      client.makeUnaryRequest<Buffer, Buffer>(path, identity, identity, request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
+        resolve(error ? { code: error.code, details: error.details } : { code: 0, details: '', message: response }),
+      ),
+    );
+  };
+  GrpcUnaryClient.prototype.close = function (this: GrpcUnaryClient) {
+    channels.get(this)?.client.close();
   };
 }
 
@@ -185,7 +186,7 @@ async function runOnce(variant: Variant, forwarded: string[]): Promise<Result> {
 
 async function driver(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
-  const forwarded = ['--events', arg('events', '300000'), '--rate', arg('rate', '40000'), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
+  const forwarded = ['--events', arg('events', '300000'), '--rate', arg('rate', '40000'), '--compression', compressionArg(), ...(process.argv.includes('--k8s') ? ['--k8s'] : [])];
   const chosen = arg('variants', VARIANTS.join(',')).split(',') as Variant[];
   const unknown = chosen.filter((v) => !VARIANTS.includes(v));
   if (unknown.length > 0) throw new Error(`unknown variant ${unknown.join(', ')}; the variants are ${VARIANTS.join(', ')}`);
@@ -207,8 +208,22 @@ async function driver(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--child')) {
-  void child(arg('variant', 'otlpProto') as Variant, arg('endpoint', '127.0.0.1:4317'), Number(arg('events', '300000')), Number(arg('rate', '40000')), process.argv.includes('--k8s'));
+function compressionArg(): 'gzip' | 'none' {
+  const value = arg('compression', 'none');
+  if (value !== 'gzip' && value !== 'none') throw new Error(`--compression must be gzip or none, got ${value}`);
+  return value;
+}
+
+const HELP = `node dist/bench/otlp_path.js [--rounds R] [--events N] [--rate EPS] [--k8s] [--compression gzip|none] [--variants a,b]
+The event path in user space (ring batches to the otlp exporter) against a loopback receiver that only
+counts, one process per run, variants alternating. Reports agent CPU us/event (user+system), requests,
+peak RSS and the receiver's CPU apart. Variants: ${VARIANTS.join(', ')} (see the top of bench/otlp_path.ts).
+Defaults: --rounds 3 --events 300000 --rate 40000 --compression none, all variants.`;
+
+if (process.argv.includes('--help')) {
+  console.log(HELP);
+} else if (process.argv.includes('--child')) {
+  void child(arg('variant', 'otlpProto') as Variant, arg('endpoint', '127.0.0.1:4317'), Number(arg('events', '300000')), Number(arg('rate', '40000')), process.argv.includes('--k8s'), compressionArg());
 } else {
   driver().catch((error: unknown) => {
     console.error((error as Error).stack ?? String(error));

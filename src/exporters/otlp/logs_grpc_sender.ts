@@ -1,20 +1,23 @@
 // Log batches over OTLP/gRPC as bytes: the exporter encodes each batch into an
 // ExportLogsServiceRequest when it accepts it (src/telemetry/otlp_proto_logs.ts), the queue holds
-// those bytes, and this sender hands them to @grpc/grpc-js unchanged (identity serializer). It
-// does what the SDK's OTLPLogExporter did on this path: one unary LogsService/Export call per
-// attempt with the configured credentials, headers (plus OTEL_EXPORTER_OTLP_[LOGS_]HEADERS for
-// names not configured), gzip and deadline; the outcome classified by gRPC status (classify());
-// the response read for partial_success.
-import { ExportResultCode, parseKeyPairsIntoRecord } from '@opentelemetry/core';
+// those bytes, and this sender frames them as a gRPC unary call over node:http2
+// (./grpc_unary_http2.ts: no grpc-js on this path). It does what the SDK's OTLPLogExporter did:
+// one LogsService/Export call per attempt with the configured TLS, headers (plus
+// OTEL_EXPORTER_OTLP_[LOGS_]HEADERS for names not configured), gzip and deadline; the outcome
+// classified by gRPC status (classifyStatus()); the response read for partial_success.
+import { readFileSync } from 'node:fs';
+import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import type { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { AgentLogger } from '../../logger';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
 import { RequestSlabs, type SlabLease } from '../../telemetry/otlp_proto_slabs';
+import { VERSION } from '../../version';
 import type { OtlpExporterSettings } from './config';
 import type { SendOutcome } from '../exporterhelper/delivery_queue';
-import { classify, type BatchSender } from './grpc_sender';
+import type { BatchSender } from '../exporterhelper/sender';
+import { classifyStatus, GrpcStatus } from './grpc_status';
+import { checkedMetadata, GrpcUnaryClient, type UnaryResult, type UnaryTransport } from './grpc_unary_http2';
 
 /**
  * A log batch as the queue holds it: one encoded ExportLogsServiceRequest, or several joined by
@@ -120,12 +123,11 @@ export function logsEncoder(): Encode {
   return (records) => encoder.encodeInto(records, slabs);
 }
 
-const GRPC_COMPRESSION_NONE = 0;
-const GRPC_COMPRESSION_GZIP = 2;
-/** As the SDK transport: after this many deadline failures in a row the channel is made anew. */
+/** As the SDK transport: after this many deadline failures in a row the connection is made anew. */
 const MAX_DEADLINE_EXCEEDED = 5;
 
-const identity = (b: Buffer): Buffer => b;
+/** In grpc-js's style (primary agent, then the gRPC implementation): tcpscope's own gRPC over node:http2. */
+export const USER_AGENT = `tcpscope/${VERSION} grpc-node-http2/${process.versions.node}`;
 
 export interface PartialSuccess {
   readonly rejectedLogRecords: number;
@@ -188,9 +190,29 @@ function environmentHeaders(): Record<string, string> {
   };
 }
 
+/**
+ * TLS trust anchors: the file GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names when set (grpc-js, which
+ * this path used before, honours it: a deployment that set it keeps working), else Node's
+ * defaults (its bundled roots plus NODE_EXTRA_CA_CERTS).
+ */
+function tlsRoots(): Buffer | undefined {
+  const path = process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH;
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`cannot read the TLS roots GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names (${(error as Error).message}); fix or unset it`);
+  }
+}
+
+/** A gRPC client over node:http2 to the settings' endpoint. */
+function http2Transport(settings: OtlpExporterSettings, metadata: Readonly<Record<string, string>>): UnaryTransport {
+  return new GrpcUnaryClient({ endpoint: settings.endpoint, insecure: settings.insecure, compression: settings.compression, metadata, userAgent: USER_AGENT, ca: settings.insecure ? undefined : tlsRoots() });
+}
+
 export class EncodedLogsSender implements BatchSender<EncodedLogs> {
-  private client: Client | undefined;
-  private readonly metadata = new Metadata();
+  private transport: UnaryTransport | undefined;
+  private readonly metadata: Readonly<Record<string, string>> | Error;
   private deadlineExceeded = 0;
   /** The last partial-success message logged, to log a change once rather than every batch. */
   private partialMessage: string | undefined;
@@ -200,61 +222,53 @@ export class EncodedLogsSender implements BatchSender<EncodedLogs> {
     private readonly logger?: AgentLogger,
   ) {
     const configured = new Set(Object.keys(settings.headers).map((k) => k.toLowerCase()));
+    const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(environmentHeaders())) {
-      if (!configured.has(key.toLowerCase())) this.metadata.set(key, value);
+      if (!configured.has(key.toLowerCase())) headers[key] = value;
     }
-    for (const [key, value] of Object.entries(settings.headers)) this.metadata.set(key, value);
+    Object.assign(headers, settings.headers);
+    try {
+      this.metadata = checkedMetadata(headers);
+    } catch (error) {
+      // Reported by every send as a permanent failure (no request could carry it).
+      this.metadata = error as Error;
+    }
   }
 
   send(batch: EncodedLogs): Promise<SendOutcome> {
     if (batch.error !== undefined) return Promise.resolve({ kind: 'permanent', reason: batch.error });
-    let client: Client;
+    let transport: UnaryTransport;
     try {
-      client = this.client ??= this.connect();
+      if (this.metadata instanceof Error) throw this.metadata;
+      transport = this.transport ??= http2Transport(this.settings, this.metadata);
     } catch (error) {
       return Promise.resolve({ kind: 'permanent', reason: (error as Error).message });
     }
-    return new Promise((resolve) => {
-      client.makeUnaryRequest<Buffer, Buffer>(
-        LOGS_EXPORT_PATH,
-        identity,
-        identity,
-        batch.parts.length === 1 ? batch.parts[0] : Buffer.concat(batch.parts as Buffer[], batch.size),
-        this.metadata,
-        { deadline: Date.now() + this.settings.timeoutMs },
-        (error: ServiceError | null, response?: Buffer) => {
-          if (error) {
-            this.onError(error);
-            resolve(classify({ code: ExportResultCode.FAILED, error }));
-            return;
-          }
-          this.deadlineExceeded = 0;
-          resolve(this.onResponse(response));
-        },
-      );
-    });
+    return transport.call(LOGS_EXPORT_PATH, batch.parts, batch.size, this.settings.timeoutMs).then((result) => this.outcome(result));
   }
 
   shutdown(): Promise<void> {
-    this.client?.close();
-    this.client = undefined;
+    this.transport?.close();
+    this.transport = undefined;
     return Promise.resolve();
   }
 
-  private connect(): Client {
-    const channelCredentials = this.settings.insecure ? credentials.createInsecure() : credentials.createSsl();
-    return new Client(this.settings.endpoint, channelCredentials, {
-      'grpc.default_compression_algorithm': this.settings.compression === 'gzip' ? GRPC_COMPRESSION_GZIP : GRPC_COMPRESSION_NONE,
-      'grpc.primary_user_agent': 'tcpscope',
-    });
+  private outcome(result: UnaryResult): SendOutcome {
+    if (result.code !== GrpcStatus.OK) {
+      this.onError(result.code);
+      return classifyStatus(result.code, result.details);
+    }
+    this.deadlineExceeded = 0;
+    if (result.responseProblem !== undefined) this.logger?.debug(`logs: could not read the export response (${result.responseProblem})`);
+    return this.onResponse(result.message);
   }
 
-  private onError(error: ServiceError): void {
-    if (error.code !== status.DEADLINE_EXCEEDED) return;
-    // A channel stuck on a dead connection keeps timing out; a new one reconnects.
+  private onError(code: number): void {
+    if (code !== GrpcStatus.DEADLINE_EXCEEDED) return;
+    // A connection stuck on a dead peer keeps timing out; a new one reconnects.
     if (++this.deadlineExceeded > MAX_DEADLINE_EXCEEDED) {
-      this.client?.close();
-      this.client = undefined;
+      this.transport?.close();
+      this.transport = undefined;
       this.deadlineExceeded = 0;
     }
   }
