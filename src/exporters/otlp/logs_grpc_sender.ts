@@ -11,6 +11,7 @@ import type { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AgentLogger } from '../../logger';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
+import { protoPartialSuccess } from '../../telemetry/otlp_proto_response';
 import { RequestSlabs, type SlabLease } from '../../telemetry/otlp_proto_slabs';
 import { VERSION } from '../../version';
 import type { OtlpExporterSettings } from './config';
@@ -136,50 +137,8 @@ export interface PartialSuccess {
 
 /** ExportLogsServiceResponse.partial_success, or undefined when absent or empty (full success). */
 export function decodePartialSuccess(response: Buffer): PartialSuccess | undefined {
-  let found: PartialSuccess | undefined;
-  forEachField(response, (field, wire, start, end) => {
-    if (field !== 1 || wire !== 2) return;
-    let rejected = 0;
-    let message = '';
-    forEachField(response.subarray(start, end), (f, w, s, e, v) => {
-      if (f === 1 && w === 0) rejected = v;
-      else if (f === 2 && w === 2) message = response.toString('utf8', start + s, start + e);
-    });
-    found = { rejectedLogRecords: rejected, errorMessage: message };
-  });
-  return found && (found.rejectedLogRecords !== 0 || found.errorMessage !== '') ? found : undefined;
-}
-
-/** Walks the fields of a message: varints as numbers (exact below 2^53), length-delimited as ranges. */
-function forEachField(buf: Buffer, visit: (field: number, wire: number, start: number, end: number, value: number) => void): void {
-  let pos = 0;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= buf.length) throw new Error('truncated varint');
-      const byte = buf[pos++];
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 128;
-    }
-    throw new Error('varint longer than 10 bytes');
-  };
-  while (pos < buf.length) {
-    const key = varint();
-    const field = Math.floor(key / 8);
-    const wire = key & 7;
-    if (wire === 0) visit(field, wire, pos, pos, varint());
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else if (wire === 2) {
-      const length = varint();
-      const start = pos;
-      pos += length;
-      if (pos > buf.length) throw new Error('truncated field');
-      visit(field, wire, start, pos, length);
-    } else throw new Error(`unsupported wire type ${wire}`);
-  }
+  const partial = protoPartialSuccess(response);
+  return partial && { rejectedLogRecords: partial.rejected, errorMessage: partial.errorMessage };
 }
 
 /** Headers from the standard variables, for names the config does not set (the SDK's rule). */
