@@ -183,11 +183,61 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
     await waitForEvents('tcp.retransmit', { 'network.local.port': localPort }, 1, 'the rate-limited instance\'s event', limitedLogs.records);
     const limitedEvents = eventsOf(limitedLogs.records, 'tcp.retransmit', { 'network.local.port': localPort });
     assert.deepEqual(limitedEvents.map((e) => e.attributes['tcp.retransmits']), [1], 'event_interval 1h: only the first');
-    // The firewall's drops: received in the peer's namespace before any socket (host series), one
-    // event each with the segment's tuple.
+    // The firewall's drops: in the peer's namespace, on the server's socket (early demux found it
+    // before the INPUT hook), one event each with the segment's tuple.
     const dropEvents = eventsOf(logs.records, 'tcp.drop', { 'tcp.netns.inode': peerNetns, 'network.local.port': port, 'network.peer.port': localPort });
     assert.equal(dropEvents.length, dropped(), 'one tcp.drop per segment the firewall dropped');
-    assert.ok(dropEvents.every((e) => e.attributes['tcp.drop.reason'] === 'NETFILTER_DROP'), JSON.stringify(dropEvents.map((e) => e.attributes)));
+    assert.ok(dropEvents.every((e) => e.attributes['tcp.drop.reason'] === 'NETFILTER_DROP' && e.attributes['process.linux.cgroup'] === serverAttr), JSON.stringify(dropEvents.map((e) => e.attributes)));
+    assert.deepEqual(sumPoints(receiver.collect(), 'system.network.tcp.drops', { 'process.linux.cgroup': serverAttr }, ['tcp.drop.reason']), { 'tcp.drop.reason=NETFILTER_DROP': dropped() });
     await child.nextJson();
   }
+
+  // 5. A receiver that never reads (its listener's SO_RCVBUF at 4 KiB): its window closes and the
+  //    sender probes it; the probes arrive below the window and the receiver's kernel drops them
+  //    on its socket (measured on 6.18: TCP_OLD_SEQUENCE, and TCP_OLD_DATA for one that carried a
+  //    byte already received), counted on the receiver's cgroup.
+  const windowProbes = ['TCP_OLD_SEQUENCE', 'TCP_OLD_DATA', 'TCP_ZEROWINDOW'];
+  {
+    const { child, port } = await server('silent', { ...process.env, SILENT_SECONDS: '4' });
+    const flood = run(clientCgroup, link.client, ['flood', link.peerV4, String(port)], { ...process.env, FLOOD_LINGER_SECONDS: '2' });
+    const { sent } = await flood.nextJson<Probe & { sent: number }>();
+    assert.ok(sent < 1 << 20, `the window closed: ${sent} bytes sent in 3 s`);
+    const probesDropped = () => windowProbes.reduce((n, reason) => n + eventsOf(logs.records, 'tcp.drop', { 'process.linux.cgroup': serverAttr, 'network.local.port': port, 'tcp.drop.reason': reason }).length, 0);
+    await waitUntil(() => probesDropped() >= 1, DEADLINE_MS, 'a window probe dropped on the silent receiver');
+    await child.nextJson();
+    await Promise.all([child.exited(), flood.exited()]);
+  }
+
+  // 6. The metrics equal the events, for every anomaly of the test's own cgroups.
+  const byKey = (records: readonly ReadableLogRecord[], keys: readonly string[]) => {
+    const out: Record<string, number> = {};
+    for (const r of records) {
+      const label = keys.map((k) => `${k}=${String(r.attributes[k])}`).join(',');
+      out[label] = (out[label] ?? 0) + 1;
+    }
+    return out;
+  };
+  for (const cgroup of [client, serverAttr]) {
+    const mine = { 'process.linux.cgroup': cgroup };
+    await waitUntil(() => {
+      const m = receiver.collect();
+      const dropKeys = ['tcp.drop.reason'];
+      return sameCounts(sumPoints(m, 'system.network.tcp.drops', mine, dropKeys), byKey(eventsOf(logs.records, 'tcp.drop', mine), dropKeys));
+    }, DEADLINE_MS, `the drop events of ${cgroup} to catch up with its metric`, () => {
+      const dropKeys = ['tcp.drop.reason'];
+      return `metric ${JSON.stringify(sumPoints(receiver.collect(), 'system.network.tcp.drops', mine, dropKeys))}, events ${JSON.stringify(byKey(eventsOf(logs.records, 'tcp.drop', mine), dropKeys))}`;
+    });
+    metrics = receiver.collect();
+    const resetKeys = ['network.io.direction', 'tcp.reset.reason'];
+    assert.deepEqual(byKey(eventsOf(logs.records, 'tcp.reset', mine), resetKeys), sumPoints(metrics, RESETS, mine, resetKeys), `${cgroup}: resets`);
+    const retransmitKeys = ['tcp.retransmit.kind', 'tcp.retransmit.trigger'];
+    assert.deepEqual(byKey(eventsOf(logs.records, 'tcp.retransmit', mine), retransmitKeys), sumPoints(metrics, RETRANSMITS, mine, retransmitKeys), `${cgroup}: retransmissions`);
+  }
+  const serverDrops = sumPoints(metrics, 'system.network.tcp.drops', { 'process.linux.cgroup': serverAttr }, ['tcp.drop.reason']);
+  assert.ok(windowProbes.some((r) => (serverDrops[`tcp.drop.reason=${r}`] ?? 0) >= 1), `window probes dropped on the receiver: ${JSON.stringify(serverDrops)}`);
 });
+
+function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => a[k] === b[k]);
+}
