@@ -52,16 +52,26 @@ export class AnomalyRawLogRecord extends RawLogRecord implements OtlpJsonLogReco
     return anomalyAttributes(event, this.names, (into) => Object.assign(into, this.batch.cgroup(this.offset + F.cgroup_id.offset).attributes));
   }
 
+  /** The map, built once; the writers use it without going through `attributes` (which
+   * encoders treat as the generic path's input). */
+  private map: Attributes | undefined;
+  private ownAttributes(): Attributes {
+    return (this.map ??= this.buildAttributes());
+  }
+
+  override get attributes(): Attributes {
+    return this.ownAttributes();
+  }
+
   attribute(key: string): AttributeValue | undefined {
-    return this.attributes[key];
+    return this.ownAttributes()[key];
   }
 
   writeOtlpJson(w: JsonByteWriter, appended?: JsonFragment): void {
     writeJsonRecordStart(w, this.hrTime, this.batch.observedNanos, eventNameFragment(this.eventName));
     w.bytes(ATTRIBUTES_START);
-    const attributes = this.attributes;
     // Scalars only (strings, numbers): writeAttributes cannot fail on them.
-    writeAttributes(w, attributes);
+    writeAttributes(w, this.ownAttributes());
     if (appended !== undefined && appended.length !== 0) {
       w.byte(0x2c);
       w.bytes(appended);
@@ -71,7 +81,7 @@ export class AnomalyRawLogRecord extends RawLogRecord implements OtlpJsonLogReco
 
   otlpProto(w: ProtoWriter, appended: Uint8Array): void {
     writeProtoRecordStart(w, this.hrTime);
-    w.raw(logAttributesProto(this.attributes));
+    w.raw(logAttributesProto(this.ownAttributes()));
     writeProtoRecordEnd(w, appended, this.hrTimeObserved, this.eventName);
   }
 }
