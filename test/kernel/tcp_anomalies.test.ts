@@ -36,14 +36,23 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
   const children: RunningChild[] = [];
   const logs = new RecordingLogsConsumer();
   const receiver = new TcpAnomaliesReceiver(testSettings('tcp_anomalies'), ANOMALIES_TEST_CONFIG, { logs, metrics: new RecordingMetricsConsumer() });
-  // A second instance whose retransmission events are limited to one per hour per connection.
+  // A second instance whose retransmission events are limited to one per hour per connection and
+  // whose events come from the client's cgroup only (cgroup_prefix); a third with events for port
+  // 1 only (the refused connect's).
   const limitedLogs = new RecordingLogsConsumer();
-  const limited = new TcpAnomaliesReceiver(testSettings('tcp_anomalies', 'limited'), { ...ANOMALIES_TEST_CONFIG, event_interval: '1h', drops: false }, { logs: limitedLogs });
+  const limited = new TcpAnomaliesReceiver(
+    testSettings('tcp_anomalies', 'limited'),
+    { ...ANOMALIES_TEST_CONFIG, event_interval: '1h', cgroup_prefix: clientCgroup.path },
+    { logs: limitedLogs },
+  );
+  const portLogs = new RecordingLogsConsumer();
+  const ported = new TcpAnomaliesReceiver(testSettings('tcp_anomalies', 'ported'), { ...ANOMALIES_TEST_CONFIG, ports: [1], drops: false }, { logs: portLogs });
   t.after(async () => {
     for (const c of children) c.kill();
     try {
       await receiver.shutdown();
       await limited.shutdown();
+      await ported.shutdown();
     } finally {
       link.cleanup();
       clientCgroup.remove();
@@ -52,6 +61,7 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
   });
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
   await limited.start({ reportFatal: (e) => assert.fail(e) });
+  await ported.start({ reportFatal: (e) => assert.fail(e) });
   const peerNetns = netnsInode(link.peer);
   const clientNetns = netnsInode(link.client);
 
@@ -233,6 +243,16 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
     const retransmitKeys = ['tcp.retransmit.kind', 'tcp.retransmit.trigger'];
     assert.deepEqual(byKey(eventsOf(logs.records, 'tcp.retransmit', mine), retransmitKeys), sumPoints(metrics, RETRANSMITS, mine, retransmitKeys), `${cgroup}: retransmissions`);
   }
+  // 7. The filters: the cgroup_prefix instance reported the client's events and nothing else, the
+  //    ports instance the two resets of port 1 (in this test's namespaces) and nothing of theirs else.
+  const clientEvents = logs.records.filter((r) => r.attributes['process.linux.cgroup'] === client && r.eventName === 'tcp.reset');
+  await waitUntil(() => eventsOf(limitedLogs.records, 'tcp.reset', {}).length >= clientEvents.length, DEADLINE_MS, 'the cgroup_prefix instance\'s resets');
+  assert.ok(limitedLogs.records.length > 0 && limitedLogs.records.every((r) => r.attributes['process.linux.cgroup'] === client), 'cgroup_prefix: only the client cgroup\'s events');
+  assert.equal(eventsOf(limitedLogs.records, 'tcp.reset', {}).length, clientEvents.length, 'cgroup_prefix: every reset of the client cgroup');
+  const ours = (r: ReadableLogRecord) => r.attributes['tcp.netns.inode'] === peerNetns || r.attributes['tcp.netns.inode'] === clientNetns;
+  assert.ok(portLogs.records.every((r) => r.attributes['network.local.port'] === 1 || r.attributes['network.peer.port'] === 1), 'ports: only port 1');
+  assert.deepEqual(portLogs.records.filter(ours).map((r) => r.attributes['network.io.direction']).sort(), ['receive', 'transmit'], 'ports: the two resets of the refused connect');
+
   const serverDrops = sumPoints(metrics, 'system.network.tcp.drops', { 'process.linux.cgroup': serverAttr }, ['tcp.drop.reason']);
   assert.ok(windowProbes.some((r) => (serverDrops[`tcp.drop.reason=${r}`] ?? 0) >= 1), `window probes dropped on the receiver: ${JSON.stringify(serverDrops)}`);
 });
