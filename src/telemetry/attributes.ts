@@ -2,7 +2,7 @@
 // exists; `tcp.*` are per-event fields of our own; `tcpscope.*` describe the agent itself.
 // docs/telemetry.md is generated from these definitions (npm run docs:telemetry).
 
-export type AttributeType = 'string' | 'int' | 'double' | 'boolean';
+export type AttributeType = 'string' | 'int' | 'double' | 'boolean' | 'string[]';
 
 export interface AttributeDefinition {
   readonly key: string;
@@ -120,6 +120,12 @@ export const ATTR = {
     'string',
     '`receive_queue_full` (`sock:sock_rcvqueue_full`: the socket\'s receive queue refused a packet), `memory_limit_send` / `memory_limit_receive` (`sock:sock_exceed_buf_limit`: TCP\'s memory, `net.ipv4.tcp_mem`, is over its limit and this socket\'s allocation was refused or put under pressure).',
     'memory_limit_receive',
+  ),
+  tcpStack: attribute(
+    'tcp.stack',
+    'string[]',
+    'With `stack_traces: true`: the kernel stack that sent the reset or dropped the packet, innermost frame first, each `symbol+0xoffset` from /proc/kallsyms (a hex address where no symbol covers it), at most 32 frames. Absent when the stack did not fit the receiver\'s `max_stacks` map.',
+    '["tcp_v4_send_reset+0x1c5", "tcp_v4_rcv+0x9d4", "..."]',
   ),
   containerId: attribute(
     'container.id',

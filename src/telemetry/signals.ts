@@ -254,7 +254,7 @@ export const EVENTS = {
     name: 'tcp.reset',
     description:
       'A TCP reset sent (`network.io.direction=transmit`, with `tcp.reset.reason`) or received (`receive`). The tuple is local first (for a reset to a segment no socket wanted: the segment\'s destination is local). `process.pid` only when the reset was sent by a call of the socket\'s own process (close() with unread data or SO_LINGER 0, disconnect): resets sent on incoming segments or timers, and received ones, happen outside any process. Timestamp: the reset.',
-    attributes: [...TUPLE, ATTR.ioDirection, ATTR.tcpResetReason, ATTR.connectionState, ATTR.processPid, ATTR.processExecutableName, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode],
+    attributes: [...TUPLE, ATTR.ioDirection, ATTR.tcpResetReason, ATTR.connectionState, ATTR.processPid, ATTR.processExecutableName, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode, ATTR.tcpStack],
     emittedBy: ['tcp_anomalies'],
   },
   retransmit: {
@@ -268,7 +268,7 @@ export const EVENTS = {
     name: 'tcp.drop',
     description:
       'A TCP packet dropped by the kernel, with `tcp.drop.reason` (opt-in: `drop_events: true`). The tuple is the socket\'s when the packet had one, else the packet\'s with its destination as local.',
-    attributes: [...TUPLE, ATTR.tcpDropReason, ATTR.connectionState, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode],
+    attributes: [...TUPLE, ATTR.tcpDropReason, ATTR.connectionState, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode, ATTR.tcpStack],
     emittedBy: ['tcp_anomalies'],
   },
 } as const satisfies Record<string, EventDefinition>;

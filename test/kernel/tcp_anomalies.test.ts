@@ -46,7 +46,7 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
     { logs: limitedLogs },
   );
   const portLogs = new RecordingLogsConsumer();
-  const ported = new TcpAnomaliesReceiver(testSettings('tcp_anomalies', 'ported'), { ...ANOMALIES_TEST_CONFIG, ports: [1], drops: false }, { logs: portLogs });
+  const ported = new TcpAnomaliesReceiver(testSettings('tcp_anomalies', 'ported'), { ...ANOMALIES_TEST_CONFIG, ports: [1], drops: false, stack_traces: true }, { logs: portLogs });
   t.after(async () => {
     for (const c of children) c.kill();
     try {
@@ -252,6 +252,11 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
   const ours = (r: ReadableLogRecord) => r.attributes['tcp.netns.inode'] === peerNetns || r.attributes['tcp.netns.inode'] === clientNetns;
   assert.ok(portLogs.records.every((r) => r.attributes['network.local.port'] === 1 || r.attributes['network.peer.port'] === 1), 'ports: only port 1');
   assert.deepEqual(portLogs.records.filter(ours).map((r) => r.attributes['network.io.direction']).sort(), ['receive', 'transmit'], 'ports: the two resets of the refused connect');
+  // The ports instance has stack_traces: the kernel's own functions, symbolised.
+  const stackOf = (direction: string) => portLogs.records.find((r) => ours(r) && r.attributes['network.io.direction'] === direction)?.attributes['tcp.stack'] as string[] | undefined;
+  assert.ok(stackOf('transmit')?.some((f) => /^tcp_v4_send_reset\+0x[0-9a-f]+$/.test(f)), `the reset sent for no socket came from tcp_v4_send_reset: ${JSON.stringify(stackOf('transmit'))}`);
+  assert.ok(stackOf('receive')?.some((f) => /^tcp_reset\+0x[0-9a-f]+$/.test(f)), `the reset received went through tcp_reset: ${JSON.stringify(stackOf('receive'))}`);
+  assert.equal(logs.records.filter((r) => r.attributes['tcp.stack'] !== undefined).length, 0, 'no stacks without stack_traces');
 
   const serverDrops = sumPoints(metrics, 'system.network.tcp.drops', { 'process.linux.cgroup': serverAttr }, ['tcp.drop.reason']);
   assert.ok(windowProbes.some((r) => (serverDrops[`tcp.drop.reason=${r}`] ?? 0) >= 1), `window probes dropped on the receiver: ${JSON.stringify(serverDrops)}`);

@@ -3,18 +3,23 @@
 // tcp.retransmit / tcp.drop events filtered in the kernel.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BpfObject } from '../../bridge/bpf_object';
+import type { Attributes } from '@opentelemetry/api';
+import type { BpfObject, MapEntries } from '../../bridge/bpf_object';
 import type { Consumers, CreateSettings } from '../../component';
 import { parseDuration } from '../../exporters/duration';
 import { ConfigError } from '../../errors';
 import { KernelBtf } from '../../host/kernel_btf';
 import { bpfObjectPath } from '../../paths';
+import { ATTR } from '../../telemetry/attributes';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
 import { CgroupSubtreeFilter } from '../tcp_handshake/cgroup_filter';
 import type { TcpAnomaliesConfig } from './config';
 import { kernelReasons, type KernelReasons } from './kernel_reasons';
-import { CONSTANTS as C, STATS_SIZE } from './layout';
+import { decodeAnomalyEvent } from './decoder';
+import { KernelStacks } from './kernel_stacks';
+import { CONSTANTS as C, EVENT_FIELDS, EVENT_SIZE, STATS_SIZE } from './layout';
+import { anomalyLogRecord } from './log_records';
 import { anomalyMetrics } from './metrics';
 import { AnomalyRawLogRecord } from './raw_log_record';
 import { anomalyStatsKey, sumAnomalyStats } from './stats';
@@ -56,6 +61,7 @@ export class TcpAnomaliesReceiver extends KernelReceiver {
     const cgroupFilter = config.cgroup_prefix !== '';
     const dropsCounted = config.drops && reasons.dropReasons;
     let filter: CgroupSubtreeFilter | undefined;
+    const stacks = config.stack_traces ? new KernelStacks(() => this.readStacks()) : undefined;
     super(settings, config, next, options.objectPath ?? bpfObjectPath('tcp_anomalies'), {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
@@ -96,12 +102,24 @@ export class TcpAnomaliesReceiver extends KernelReceiver {
           filter = new CgroupSubtreeFilter(MAPS.cgroups, join(root, config.cgroup_prefix), config.max_filter_cgroups, settings.logger, `receivers.${settings.id.text}.max_filter_cgroups`);
           filter.sync(bpf);
         }
-        settings.logger.info(
-          `kernel: ${reasons.describe()}${config.drops ? '' : '; drops: off (drops: false)'}`,
-        );
+        settings.logger.info(`kernel: ${reasons.describe()}${config.drops ? '' : '; drops: off (drops: false)'}`);
+        if (stacks) {
+          const started = Date.now();
+          const symbols = stacks.preload();
+          settings.logger.info(`stack_traces: ${symbols} kernel text symbols read from /proc/kallsyms in ${Date.now() - started} ms${symbols === 0 ? ' (none readable: frames are addresses; kernel.kptr_restrict?)' : ''}`);
+        }
       },
       refresh: (bpf: BpfObject) => filter?.sync(bpf),
-      decodeRaw: (batch, offset, length) => AnomalyRawLogRecord.decode(batch, offset, length, reasons),
+      decodeRaw: (batch, offset, length) => {
+        const stackId = length === EVENT_SIZE ? batch.bytes.readInt32LE(offset + EVENT_FIELDS.stack_id.offset) : C.TCP_ANOMALIES_NO_STACK;
+        if (!stacks || stackId < 0) return AnomalyRawLogRecord.decode(batch, offset, length, reasons);
+        // A string list is beyond the raw records' scalar writers: a plain record, which every
+        // exporter encodes on its generic path (stacks are opt-in and rare).
+        const record = anomalyLogRecord(decodeAnomalyEvent(batch.bytes, offset, length), batch.caches.context, reasons, batch.observed);
+        const frames = stacks.stack(stackId, batch);
+        if (frames) (record.attributes as Attributes)[ATTR.tcpStack.key] = [...frames];
+        return record;
+      },
       metrics: (bpf, startTime, endTime) => {
         const losses = perCpuCounters(bpf, MAPS.losses, C.TCP_ANOMALIES_LOSS_KINDS);
         return this.series.collect(
@@ -126,5 +144,10 @@ export class TcpAnomaliesReceiver extends KernelReceiver {
       overflowUpdates: (bpf) => perCpuCounter(bpf, MAPS.losses, C.TCP_ANOMALIES_LOSS_STATS_FULL),
     });
     this.reasons = reasons;
+  }
+
+  private readStacks(): MapEntries {
+    if (!this.bpf) throw new Error(`${this.settings.id.text} is not started`);
+    return this.bpf.readMap(MAPS.stacks);
   }
 }
