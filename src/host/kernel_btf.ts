@@ -34,14 +34,6 @@ const KIND = {
 
 export class KernelBtfError extends Error {}
 
-interface TypeEntry {
-  readonly offset: number; // of its btf_type in the file
-  readonly kind: number;
-  readonly vlen: number;
-  readonly nameOff: number;
-  readonly sizeOrType: number;
-}
-
 /** Bytes following a btf_type of `kind` with `vlen` members. */
 function trailingBytes(kind: number, vlen: number): number {
   switch (kind) {
@@ -74,9 +66,15 @@ function trailingBytes(kind: number, vlen: number): number {
   }
 }
 
+/**
+ * One pass over the type section records where each type starts (a Uint32Array: 4 bytes per type,
+ * ~0.6 MB for vmlinux); names are compared in place when asked for. The agent asks a handful of
+ * questions once at start, then drops the reader and its copy of the file (~6 MB).
+ */
 export class KernelBtf {
-  private readonly types: TypeEntry[] = [];
-  private readonly byName = new Map<string, number[]>();
+  /** offsets[id]: where type `id`'s btf_type starts in the file (id 0, void, has none). */
+  private readonly offsets: Uint32Array;
+  private readonly count: number;
   private readonly stringsAt: number;
 
   constructor(private readonly data: Buffer) {
@@ -87,22 +85,16 @@ export class KernelBtf {
     this.stringsAt = headerLength + data.readUInt32LE(16);
     let at = headerLength + typeOff;
     const end = at + typeLen;
-    this.types.push({ offset: -1, kind: 0, vlen: 0, nameOff: 0, sizeOrType: 0 }); // id 0: void
+    // at least 12 bytes per type: an upper bound for the array
+    const offsets = new Uint32Array(Math.floor(typeLen / 12) + 1);
+    let id = 1;
     while (at < end) {
-      const nameOff = data.readUInt32LE(at);
       const info = data.readUInt32LE(at + 4);
-      const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
-      const id = this.types.length;
-      this.types.push({ offset: at, kind, vlen, nameOff, sizeOrType: data.readUInt32LE(at + 8) });
-      if (nameOff !== 0 && (kind === KIND.ENUM || kind === KIND.ENUM64 || kind === KIND.TYPEDEF)) {
-        const name = this.string(nameOff);
-        const ids = this.byName.get(name);
-        if (ids) ids.push(id);
-        else this.byName.set(name, [id]);
-      }
-      at += 12 + trailingBytes(kind, vlen);
+      offsets[id++] = at;
+      at += 12 + trailingBytes((info >>> 24) & 0x1f, info & 0xffff);
     }
+    this.count = id;
+    this.offsets = offsets;
   }
 
   /** The running kernel's BTF; undefined when the kernel has none. */
@@ -116,21 +108,50 @@ export class KernelBtf {
     return new KernelBtf(data);
   }
 
+  private kind(id: number): number {
+    return (this.data.readUInt32LE(this.offsets[id] + 4) >>> 24) & 0x1f;
+  }
+
+  private vlen(id: number): number {
+    return this.data.readUInt32LE(this.offsets[id] + 4) & 0xffff;
+  }
+
+  private sizeOrType(id: number): number {
+    return this.data.readUInt32LE(this.offsets[id] + 8);
+  }
+
   private string(offset: number): string {
     const start = this.stringsAt + offset;
     const end = this.data.indexOf(0, start);
     return this.data.toString('latin1', start, end < 0 ? this.data.length : end);
   }
 
+  /** Whether the string at `offset` is `name`, compared in place. */
+  private nameIs(offset: number, name: string): boolean {
+    const start = this.stringsAt + offset;
+    if (this.data[start + name.length] !== 0) return false;
+    for (let i = 0; i < name.length; i++) if (this.data[start + i] !== name.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** The first type of one of `kinds` named `name`, or undefined. */
+  private find(name: string, kinds: readonly number[]): number | undefined {
+    for (let id = 1; id < this.count; id++) {
+      const nameOff = this.data.readUInt32LE(this.offsets[id]);
+      if (nameOff !== 0 && kinds.includes(this.kind(id)) && this.nameIs(nameOff, name)) return id;
+    }
+    return undefined;
+  }
+
   /** The enumerators of `enum name` (value → name), or undefined when the kernel has no such enum. */
   enumValues(name: string): Map<number, string> | undefined {
-    const id = this.byName.get(name)?.find((i) => this.types[i].kind === KIND.ENUM || this.types[i].kind === KIND.ENUM64);
+    const id = this.find(name, [KIND.ENUM, KIND.ENUM64]);
     if (id === undefined) return undefined;
-    const t = this.types[id];
+    const kind = this.kind(id);
     const values = new Map<number, string>();
-    const members = t.offset + 12;
-    for (let i = 0; i < t.vlen; i++) {
-      if (t.kind === KIND.ENUM) {
+    const members = this.offsets[id] + 12;
+    for (let i = 0; i < this.vlen(id); i++) {
+      if (kind === KIND.ENUM) {
         const at = members + 8 * i;
         values.set(this.data.readUInt32LE(at + 4), this.string(this.data.readUInt32LE(at)));
       } else {
@@ -148,12 +169,12 @@ export class KernelBtf {
    * undefined when the kernel has no such tracepoint.
    */
   tracepointArguments(name: string): number | undefined {
-    const typedef = this.byName.get(`btf_trace_${name}`)?.find((i) => this.types[i].kind === KIND.TYPEDEF);
+    const typedef = this.find(`btf_trace_${name}`, [KIND.TYPEDEF]);
     if (typedef === undefined) return undefined;
-    const pointer = this.types[this.types[typedef].sizeOrType];
-    if (!pointer || pointer.kind !== KIND.PTR) return undefined;
-    const proto = this.types[pointer.sizeOrType];
-    if (!proto || proto.kind !== KIND.FUNC_PROTO) return undefined;
-    return proto.vlen - 1;
+    const pointer = this.sizeOrType(typedef);
+    if (pointer <= 0 || pointer >= this.count || this.kind(pointer) !== KIND.PTR) return undefined;
+    const proto = this.sizeOrType(pointer);
+    if (proto <= 0 || proto >= this.count || this.kind(proto) !== KIND.FUNC_PROTO) return undefined;
+    return this.vlen(proto) - 1;
   }
 }
