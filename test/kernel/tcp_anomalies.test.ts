@@ -227,22 +227,24 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
     }
     return out;
   };
+  // The last closes (step 5) sent and received resets moments ago: wait until the events of every
+  // kind caught up with the metrics (a generous deadline), then compare exactly.
+  const kinds = [
+    { event: 'tcp.reset', metric: RESETS, keys: ['network.io.direction', 'tcp.reset.reason'] },
+    { event: 'tcp.retransmit', metric: RETRANSMITS, keys: ['tcp.retransmit.kind', 'tcp.retransmit.trigger'] },
+    { event: 'tcp.drop', metric: 'system.network.tcp.drops', keys: ['tcp.drop.reason'] },
+  ];
   for (const cgroup of [client, serverAttr]) {
     const mine = { 'process.linux.cgroup': cgroup };
-    await waitUntil(() => {
+    const compare = () => {
       const m = receiver.collect();
-      const dropKeys = ['tcp.drop.reason'];
-      return sameCounts(sumPoints(m, 'system.network.tcp.drops', mine, dropKeys), byKey(eventsOf(logs.records, 'tcp.drop', mine), dropKeys));
-    }, DEADLINE_MS, `the drop events of ${cgroup} to catch up with its metric`, () => {
-      const dropKeys = ['tcp.drop.reason'];
-      return `metric ${JSON.stringify(sumPoints(receiver.collect(), 'system.network.tcp.drops', mine, dropKeys))}, events ${JSON.stringify(byKey(eventsOf(logs.records, 'tcp.drop', mine), dropKeys))}`;
-    });
-    metrics = receiver.collect();
-    const resetKeys = ['network.io.direction', 'tcp.reset.reason'];
-    assert.deepEqual(byKey(eventsOf(logs.records, 'tcp.reset', mine), resetKeys), sumPoints(metrics, RESETS, mine, resetKeys), `${cgroup}: resets`);
-    const retransmitKeys = ['tcp.retransmit.kind', 'tcp.retransmit.trigger'];
-    assert.deepEqual(byKey(eventsOf(logs.records, 'tcp.retransmit', mine), retransmitKeys), sumPoints(metrics, RETRANSMITS, mine, retransmitKeys), `${cgroup}: retransmissions`);
+      return kinds.map((k) => ({ what: k.event, metric: sumPoints(m, k.metric, mine, k.keys), events: byKey(eventsOf(logs.records, k.event, mine), k.keys) }));
+    };
+    await waitUntil(() => compare().every((c) => sameCounts(c.metric, c.events)), DEADLINE_MS, `the events of ${cgroup} to equal its metrics`, () => JSON.stringify(compare()));
+    for (const c of compare()) assert.deepEqual(c.events, c.metric, `${cgroup}: ${c.what}`);
   }
+  metrics = receiver.collect();
+
   // 7. The filters: the cgroup_prefix instance reported the client's events and nothing else, the
   //    ports instance the two resets of port 1 (in this test's namespaces) and nothing of theirs else.
   const clientEvents = logs.records.filter((r) => r.attributes['process.linux.cgroup'] === client && r.eventName === 'tcp.reset');
