@@ -188,6 +188,9 @@ test('tcp_anomalies: resets with their reason, retransmissions equal to TCP_INFO
     assert.ok(Object.keys(perTrigger).every((k) => k.startsWith('tcp.retransmit.kind=data,')), JSON.stringify(perTrigger));
     const events = eventsOf(logs.records, 'tcp.retransmit', { 'network.local.port': localPort, 'process.linux.cgroup': client });
     assert.deepEqual(events.map((e) => e.attributes['tcp.retransmits']), Array.from({ length: total }, (_, i) => i + 1), 'one event per retransmission (event_interval 1ms), counting up');
+    // One segment in flight, nothing after it: the kernel first sends a tail loss probe (the
+    // default net.ipv4.tcp_early_retrans), then the retransmission timer takes over (TCP_CA_Loss).
+    assert.deepEqual(events.map((e) => e.attributes['tcp.retransmit.trigger']), ['tlp', ...Array<string>(total - 1).fill('rto')], 'a tail loss probe, then timeouts');
     assert.equal(events[0].attributes['network.peer.address'], link.peerV4);
     assert.equal(events[0].attributes['network.connection.state'], 'established');
     await waitForEvents('tcp.retransmit', { 'network.local.port': localPort }, 1, 'the rate-limited instance\'s event', limitedLogs.records);
