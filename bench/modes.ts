@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { PEER_NAMES, PEERS, type PeerName } from './peers';
 
-export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt' | 'otlp' | 'otlp-gzip';
+export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt' | 'otlp' | 'otlp-gzip' | 'anomalies';
 export type SampledMode = `sampled:${number}` | `userspace-sampled:${number}`;
 /** A peer tool (bench/peers.ts) instead of the agent, under the same load. */
 export type PeerMode = `peer:${PeerName}`;
@@ -13,7 +13,7 @@ export type Mode = FixedMode | SampledMode | PeerMode;
 /** The modes that run tcpscope. */
 export type AgentMode = Exclude<Mode, 'off' | PeerMode>;
 
-const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt', 'otlp', 'otlp-gzip'];
+const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt', 'otlp', 'otlp-gzip', 'anomalies'];
 const SAMPLED_PREFIXES = ['sampled', 'userspace-sampled'] as const;
 
 /** For `--help`: what --modes accepts. */
@@ -63,6 +63,7 @@ export function modeLabel(mode: Mode): string {
     rtt: 'tcp_rtt metrics',
     otlp: 'every connection as a log event, otlp exporter',
     'otlp-gzip': 'every connection as a log event, otlp exporter, gzip',
+    anomalies: 'tcp_anomalies metrics and events (drops counted)',
   }[mode as FixedMode];
 }
 
@@ -80,7 +81,7 @@ function rank(mode: Mode): number[] {
   const peer = peerOf(mode);
   if (peer) return [10, PEER_NAMES.indexOf(peer)];
   const sampling = samplingOf(mode);
-  if (!sampling) return [[0, 1, 2, 9, 2, 2][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
+  if (!sampling) return [[0, 1, 2, 9, 2, 2, 9][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
   return [sampling.pushdown ? 3 : 4, -sampling.ratio];
 }
 
@@ -101,6 +102,7 @@ export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.
   // Paths as JSON strings: valid YAML double-quoted scalars whatever the temp dir contains.
   const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
   const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
+  if (mode === 'anomalies') return anomaliesConfig(metricsPath, logsPath);
   const receiver = mode === 'rtt' ? 'tcp_rtt' : 'tcp_lifecycle';
   const sampling = samplingOf(mode);
   const lines = ['receivers:', `  ${receiver}:`, '    collection_interval: 10s'];
@@ -118,4 +120,26 @@ export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.
   const processors = sampling ? 'k8s_attributes, sampling' : 'k8s_attributes';
   if (hasEvents(mode)) lines.push(`    logs: {receivers: [tcp_lifecycle], processors: [${processors}], exporters: [${logsExporter}]}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * tcp_anomalies alone, as an operator would run it: its metrics, and its events (resets,
+ * rate-limited retransmissions) to a file. Its cost against `off` is the receiver's own: the
+ * loads make no anomalies, so what it costs is the hooks (kfree_skb above all) running for nothing.
+ */
+function anomaliesConfig(metricsPath: string, logsPath: string): string {
+  return [
+    'receivers:',
+    '  tcp_anomalies:',
+    '    collection_interval: 10s',
+    'exporters:',
+    '  file/metrics:',
+    `    path: ${metricsPath}`,
+    '  file/logs:',
+    `    path: ${logsPath}`,
+    'service:',
+    '  pipelines:',
+    '    metrics: {receivers: [tcp_anomalies], exporters: [file/metrics]}',
+    '    logs: {receivers: [tcp_anomalies], exporters: [file/logs]}',
+  ].join('\n') + '\n';
 }

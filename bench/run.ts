@@ -107,7 +107,8 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
                     churn: ${DEFAULT_MODES.churn.join(',')}; pingpong: ${DEFAULT_MODES.pingpong.join(',')}, rtt left out
                     (with a note) while the agent refuses the tcp_rtt config
                     metrics: tcp_lifecycle -> file; events: plus its logs pipeline;
-                    rtt: tcp_rtt -> file; otlp, otlp-gzip: events with the otlp
+                    rtt: tcp_rtt -> file; anomalies: tcp_anomalies -> files (metrics,
+                    events); otlp, otlp-gzip: events with the otlp
                     exporter (compression none / gzip) to a loopback OTLP/gRPC receiver
                     that only counts (bench/otlp_sink.ts, its CPU reported apart);
                     sampled:R: events through a sampling

@@ -9,6 +9,7 @@ import { prometheusExporterFactory } from './exporters/prometheus/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { k8sAttributesProcessorFactory } from './processors/k8s_attributes/factory';
 import { samplingProcessorFactory } from './processors/sampling/factory';
+import { tcpAnomaliesReceiverFactory } from './receivers/tcp_anomalies/factory';
 import { tcpHandshakeReceiverFactory } from './receivers/tcp_handshake/factory';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
 import { tcpRttReceiverFactory } from './receivers/tcp_rtt/factory';
@@ -18,6 +19,7 @@ export const FACTORIES: readonly Factory[] = [
   tcpLifecycleReceiverFactory,
   tcpHandshakeReceiverFactory,
   tcpRttReceiverFactory,
+  tcpAnomaliesReceiverFactory,
   // processors
   k8sAttributesProcessorFactory,
   samplingProcessorFactory,

@@ -2,7 +2,7 @@
 // exists; `tcp.*` are per-event fields of our own; `tcpscope.*` describe the agent itself.
 // docs/telemetry.md is generated from these definitions (npm run docs:telemetry).
 
-export type AttributeType = 'string' | 'int' | 'double' | 'boolean';
+export type AttributeType = 'string' | 'int' | 'double' | 'boolean' | 'string[]';
 
 export interface AttributeDefinition {
   readonly key: string;
@@ -53,8 +53,18 @@ export const ATTR = {
     '1234',
   ),
   netnsInode: attribute('tcp.netns.inode', 'int', 'Inode number of the socket\'s network namespace (as in `/proc/<pid>/ns/net`).', '4026531840'),
-  connectionState: attribute('network.connection.state', 'string', 'Always `established` for `system.network.connection.count`.', 'established'),
-  ioDirection: attribute('network.io.direction', 'string', '`transmit` (payload bytes acknowledged by the peer) or `receive` (payload bytes received).', 'transmit'),
+  connectionState: attribute(
+    'network.connection.state',
+    'string',
+    'Always `established` for `system.network.connection.count`. On tcp_anomalies events: the socket\'s TCP state when it happened, in the semantic conventions\' values (`established`, `syn_sent`, `syn_received`, `fin_wait_1`, `fin_wait_2`, `time_wait`, `closed`, `close_wait`, `last_ack`, `listen`, `closing`); absent when no socket was involved.',
+    'established',
+  ),
+  ioDirection: attribute(
+    'network.io.direction',
+    'string',
+    '`transmit` (payload bytes acknowledged by the peer) or `receive` (payload bytes received). On resets: `transmit` for a reset this host sent, `receive` for one it received.',
+    'transmit',
+  ),
   tcpDuration: attribute('tcp.duration', 'double', 'Lifetime of the connection in seconds, from ESTABLISHED to CLOSE.', '1.25'),
   tcpBytesSent: attribute(
     'tcp.bytes.sent',
@@ -80,6 +90,43 @@ export const ATTR = {
     'ECONNREFUSED',
   ),
   socketFd: attribute('tcp.socket.fd', 'int', 'File descriptor of the socket in the process that called connect(), where known.', '7'),
+  // tcp_anomalies
+  tcpRetransmitKind: attribute(
+    'tcp.retransmit.kind',
+    'string',
+    '`data` (a segment of a synchronized connection, FIN included), `syn` (a client\'s SYN, socket in SYN_SENT) or `synack` (a listener\'s SYN-ACK: the handshake\'s final ACK did not come).',
+    'data',
+  ),
+  tcpRetransmitTrigger: attribute(
+    'tcp.retransmit.trigger',
+    'string',
+    'What made the kernel retransmit, read from the socket\'s congestion state when the segment went out: `rto` (the retransmission timer expired: `TCP_CA_Loss`; every SYN and SYN-ACK retransmission), `tlp` (a tail loss probe: the loss-probe timer, in `TCP_CA_Open`), `recovery` (fast retransmit in `TCP_CA_Recovery`: duplicate ACKs, SACK or RACK), `other` (anything else, e.g. a retransmission after an MTU probe failed).',
+    'rto',
+  ),
+  tcpResetReason: attribute(
+    'tcp.reset.reason',
+    'string',
+    'Why the kernel sent the reset: the `enum sk_rst_reason` name without its `SK_RST_REASON_` prefix, as the `tcp:tcp_send_reset` tracepoint prints it (`NO_SOCKET`: a segment no socket wanted, e.g. a SYN to a closed port; `TCP_ABORT_ON_CLOSE`: closed with unread data; `TCP_ABORT_ON_LINGER`: closed with SO_LINGER 0; `TCP_ABORT_ON_DATA`, `TCP_KEEPALIVE_TIMEOUT`, `TCP_STATE`, `INVALID_SYN`, `TCP_INVALID_ACK_SEQUENCE`, ...). `unknown` on kernels before 6.10, which give no reason. Resets sent only (a received reset carries no reason).',
+    'NO_SOCKET',
+  ),
+  tcpDropReason: attribute(
+    'tcp.drop.reason',
+    'string',
+    'Why the kernel dropped a TCP packet: the `enum skb_drop_reason` name without its `SKB_DROP_REASON_` prefix, as the `skb:kfree_skb` tracepoint prints it. Every `TCP_*` reason, and NO_SOCKET, SOCKET_CLOSE, SOCKET_FILTER, SOCKET_RCVBUFF, SOCKET_BACKLOG, PROTO_MEM, NETFILTER_DROP, QDISC_DROP, QDISC_OVERLIMIT, CPU_BACKLOG, TC_EGRESS and TC_INGRESS for packets that the socket or the IP header says are TCP.',
+    'TCP_ZEROWINDOW',
+  ),
+  tcpBufferPressureKind: attribute(
+    'tcp.buffer.pressure.kind',
+    'string',
+    '`receive_queue_full` (`sock:sock_rcvqueue_full`: the socket\'s receive queue refused a packet), `memory_limit_send` / `memory_limit_receive` (`sock:sock_exceed_buf_limit`: TCP\'s memory, `net.ipv4.tcp_mem`, is over its limit and this socket\'s allocation was refused or put under pressure).',
+    'memory_limit_receive',
+  ),
+  tcpStack: attribute(
+    'tcp.stack',
+    'string[]',
+    'With `stack_traces: true`: the kernel stack that sent the reset or dropped the packet, innermost frame first, each `symbol+0xoffset` from /proc/kallsyms (a hex address where no symbol covers it), at most 32 frames. Absent when the stack did not fit the receiver\'s `max_stacks` map.',
+    '["tcp_v4_send_reset+0x1c5", "tcp_v4_rcv+0x9d4", "..."]',
+  ),
   containerId: attribute(
     'container.id',
     'string',

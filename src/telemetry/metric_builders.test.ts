@@ -20,6 +20,9 @@ import { DURATION_BUCKETS } from '../receivers/common/duration_buckets';
 import { DROP_REASONS } from '../receivers/common/event_counters';
 import { lossCounterMetrics } from '../receivers/common/loss_counters';
 import { OVERFLOW_CGROUP_ID } from '../receivers/common/workload_attributes';
+import { anomalyMetrics } from '../receivers/tcp_anomalies/metrics';
+import * as anomaliesLayout from '../receivers/tcp_anomalies/layout';
+import { sumAnomalyStats } from '../receivers/tcp_anomalies/stats';
 import { handshakeMetrics } from '../receivers/tcp_handshake/metrics';
 import * as handshakeLayout from '../receivers/tcp_handshake/layout';
 import { sumHandshakeStats } from '../receivers/tcp_handshake/stats';
@@ -240,6 +243,65 @@ test('tcp_handshake metrics match their definitions', () => {
   assert.deepEqual(
     points.map((p) => [p.attributes[ATTR.errorType.key], (p.value as { count: number }).count]),
     [[undefined, 5], ['ECONNREFUSED', 3], [undefined, 2], [undefined, 4]],
+  );
+});
+
+// --- tcp_anomalies -----------------------------------------------------------------------
+
+function anomalyEntry(cgroupId: bigint, kind: number, reason: number, perCpu: readonly [bigint, bigint]): KernelEntry {
+  const { STATS_KEY_FIELDS: K, STATS_KEY_SIZE, STATS_SIZE } = anomaliesLayout;
+  const key = Buffer.alloc(STATS_KEY_SIZE);
+  u64(key, K.cgroup_id.offset, cgroupId);
+  key.writeUInt32LE(kind, K.kind.offset);
+  key.writeUInt32LE(reason, K.reason.offset);
+  return { key, values: perCpu.map((n) => {
+    const v = Buffer.alloc(STATS_SIZE);
+    u64(v, 0, n);
+    return v;
+  }) };
+}
+
+test('tcp_anomalies metrics match their definitions', () => {
+  const C = anomaliesLayout.CONSTANTS;
+  const map = perCpuMap(anomaliesLayout.STATS_KEY_SIZE, anomaliesLayout.STATS_SIZE, [
+    anomalyEntry(KNOWN_CGROUP, C.TCP_ANOMALIES_RETRANSMIT, (C.TCP_ANOMALIES_RETRANSMIT_DATA << 8) | C.TCP_ANOMALIES_TRIGGER_TLP, [2n, 1n]),
+    anomalyEntry(KNOWN_CGROUP, C.TCP_ANOMALIES_RESET_SENT, 1, [1n, 0n]),
+    anomalyEntry(0n, C.TCP_ANOMALIES_RESET_SENT, 1, [0n, 4n]),
+    anomalyEntry(VANISHED_CGROUP, C.TCP_ANOMALIES_RESET_RECEIVED, C.TCP_ANOMALIES_REASON_UNKNOWN, [1n, 1n]),
+    anomalyEntry(0n, C.TCP_ANOMALIES_DROP, 3, [5n, 0n]),
+    anomalyEntry(KNOWN_CGROUP, C.TCP_ANOMALIES_MEMORY_LIMIT, 1, [1n, 0n]),
+    anomalyEntry(KNOWN_CGROUP, C.TCP_ANOMALIES_RCVQUEUE_FULL, 0, [0n, 1n]),
+    anomalyEntry(OVERFLOW_CGROUP_ID, C.TCP_ANOMALIES_RESET_SENT, 0, [1n, 0n]),
+    anomalyEntry(OVERFLOW_CGROUP_ID, C.TCP_ANOMALIES_RESET_RECEIVED, 0, [0n, 2n]),
+    anomalyEntry(OVERFLOW_CGROUP_ID, C.TCP_ANOMALIES_DROP, 0, [0n, 0n]),
+  ]);
+  const metrics = anomalyMetrics({
+    stats: sumAnomalyStats(map),
+    names: { resetReasonName: (v) => (v === 1 ? 'NO_SOCKET' : 'unknown'), dropReasonName: (v) => (v === 3 ? 'NO_SOCKET' : 'unknown') },
+    dropsCounted: true,
+    droppedEvents: 0n,
+    sampledOutEvents: 0n,
+    receiverId: 'tcp_anomalies',
+    startTime: START,
+    endTime: END,
+    cgroups: new OneCgroupResolver(),
+  });
+  assertDefined(metrics, 'tcp_anomalies');
+  assert.deepEqual(pointsOf(metrics, METRICS.retransmits.name).map((p) => [p.attributes[ATTR.tcpRetransmitTrigger.key], p.value]), [['tlp', 3]]);
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.resets.name).map((p) => [p.attributes[ATTR.ioDirection.key], p.attributes[ATTR.tcpResetReason.key], p.attributes[ATTR.processLinuxCgroup.key], p.attributes[ATTR.overflow.key], p.value]),
+    [
+      ['transmit', 'NO_SOCKET', '0::/test.slice/app.scope', undefined, 1],
+      ['transmit', 'NO_SOCKET', undefined, undefined, 4],
+      ['receive', undefined, undefined, undefined, 2],
+      [undefined, undefined, undefined, true, 3],
+    ],
+    'the host series has no cgroup; the two reset kinds\' overflow series are one point',
+  );
+  assert.deepEqual(pointsOf(metrics, METRICS.drops.name).map((p) => [p.attributes[ATTR.tcpDropReason.key], p.value]), [['NO_SOCKET', 5]]);
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.bufferPressure.name).map((p) => [p.attributes[ATTR.tcpBufferPressureKind.key], p.value]),
+    [['memory_limit_receive', 1], ['receive_queue_full', 1]],
   );
 });
 

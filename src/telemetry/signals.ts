@@ -35,6 +35,7 @@ const SOCKET = [
   ATTR.cgroupId,
   ATTR.netnsInode,
 ];
+const TUPLE = [ATTR.networkTransport, ATTR.networkType, ATTR.localAddress, ATTR.localPort, ATTR.peerAddress, ATTR.peerPort];
 const WORKLOAD = [ATTR.handshakeRole, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.overflow];
 
 export const METRICS = {
@@ -87,6 +88,49 @@ export const METRICS = {
     emittedBy: ['tcp_lifecycle'],
     notes: 'Connections that were already established when the agent started are not counted (the kernel hook sees transitions, not existing state).',
   },
+  // tcp_anomalies
+  retransmits: {
+    name: 'system.network.tcp.retransmits',
+    instrument: 'counter',
+    unit: '{segment}',
+    description:
+      'TCP segments retransmitted (tcp:tcp_retransmit_skb, counting tcp_skb_pcount of each skb as tcp_sock.total_retrans does, so a socket\'s count equals its TCP_INFO tcpi_total_retrans; and tcp:tcp_retransmit_synack), by what was retransmitted and what triggered it.',
+    attributes: [ATTR.tcpRetransmitKind, ATTR.tcpRetransmitTrigger, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.overflow],
+    emittedBy: ['tcp_anomalies'],
+    notes: 'SYN-ACK retransmissions are counted on the listener\'s cgroup (the request socket has none).',
+  },
+  resets: {
+    name: 'system.network.tcp.resets',
+    instrument: 'counter',
+    unit: '{reset}',
+    description:
+      'TCP resets sent (tcp:tcp_send_reset, with the kernel\'s reason) and received (tcp:tcp_receive_reset, on a socket: a reset that matched no socket is not traced by the kernel).',
+    attributes: [ATTR.ioDirection, ATTR.tcpResetReason, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.overflow],
+    emittedBy: ['tcp_anomalies'],
+    notes:
+      'A reset sent with no full socket (a segment no socket wanted: `NO_SOCKET`; a time-wait or request socket) is counted in the host series, without a cgroup attribute.',
+  },
+  drops: {
+    name: 'system.network.tcp.drops',
+    instrument: 'counter',
+    unit: '{packet}',
+    description:
+      'TCP packets the kernel dropped (skb:kfree_skb), by the kernel\'s drop reason; TCP-related reasons only (see tcp.drop.reason), filtered in the kernel before anything else runs.',
+    attributes: [ATTR.tcpDropReason, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.overflow],
+    emittedBy: ['tcp_anomalies'],
+    notes:
+      'On the cgroup of the packet\'s socket (a sent packet\'s owner; a received packet\'s socket where the kernel passes it, 6.11+); a packet without a full socket (e.g. NO_SOCKET) goes to the host series, without a cgroup attribute. Not reported on kernels before 5.17 (no drop reasons). A zero-window probe from a peer whose window this host closed arrives as `TCP_OLD_SEQUENCE` on the receiver: the trace of a receiver that does not read.',
+  },
+  bufferPressure: {
+    name: 'system.network.tcp.buffer.pressure',
+    instrument: 'counter',
+    unit: '{event}',
+    description:
+      'Socket buffer pressure on TCP sockets: a receive queue that refused a packet (sock:sock_rcvqueue_full) and TCP memory over its limit (sock:sock_exceed_buf_limit). TCP\'s own receive-memory drops are in system.network.tcp.drops (PROTO_MEM, TCP_ZEROWINDOW, TCP_OFO_DROP).',
+    attributes: [ATTR.tcpBufferPressureKind, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.overflow],
+    emittedBy: ['tcp_anomalies'],
+    notes: 'TCP queues received data through its own path, so `receive_queue_full` stays rare for TCP sockets; `memory_limit_*` appears only under host-wide TCP memory pressure.',
+  },
   droppedEvents: {
     name: 'tcpscope.receiver.dropped_events',
     instrument: 'counter',
@@ -94,7 +138,7 @@ export const METRICS = {
     description:
       'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_evicted` (tcp_lifecycle): an open connection\'s state was evicted because more than `max_connections` sockets were tracked at once; its tcp.connect or tcp.close is lost, and for a close also its duration and bytes in the metrics (system.network.connection.count still counts it out). `attempt_evicted` (tcp_handshake): a pending connect was evicted because more than `max_attempts` were pending at once; its outcome is missing from the handshake histogram and the events.',
     attributes: [ATTR.receiver, ATTR.dropReason],
-    emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_anomalies'],
     notes: 'Every reason a receiver can have is reported, zero included, `ring_buffer_full` first. A tcp.accept whose state was evicted before accept() returned is not counted (the accept hook is a syscall tracepoint, which cannot read the socket\'s own storage); its tcp.close is.',
   },
   overflowUpdates: {
@@ -104,7 +148,7 @@ export const METRICS = {
     description:
       'Kernel aggregate updates that went to the overflow series (otel.metric.overflow=true) because the receiver\'s series map was full (max_cgroups / max_series). Nothing is lost from the totals, only the attribution to a workload.',
     attributes: [ATTR.receiver],
-    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt', 'tcp_anomalies'],
   },
   missedRuns: {
     name: 'tcpscope.receiver.missed_runs',
@@ -113,7 +157,7 @@ export const METRICS = {
     description:
       'Runs of a kernel program that the kernel skipped because the same program was already running on that CPU (bpf_prog_info.recursion_misses): typically softirq packet processing interrupting the program in process context. Whatever that run would have counted or reported is missing: "metrics are complete" holds up to these runs.',
     attributes: [ATTR.receiver, ATTR.program],
-    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt'],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_rtt', 'tcp_anomalies'],
     notes: 'One data point per loaded program of the receiver, zero included. For tcp_rtt a missed run is a missed RTT sample; for tcp_lifecycle and tcp_handshake it can be a missed transition (an event and its metrics). Measured on Linux 6.18, a tp_btf program on tcp:tcp_probe can also not run for a segment without being counted here: on a tbf-shaped link, 0-3 of 301 replies released by tbf\'s timer in a softirq on top of one particular host thread (see "RTT histograms").',
   },
   sampledOutEvents: {
@@ -123,7 +167,7 @@ export const METRICS = {
     description:
       'Events the sampling processor\'s predicate dropped in the kernel, where it is pushed down when every logs pipeline of the receiver starts with the same sampling processor: they never crossed the ring buffer. Intended, not lost (the processor would have dropped them), so not part of tcpscope.receiver.dropped_events.',
     attributes: [ATTR.receiver],
-    emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
+    emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_anomalies'],
   },
   exporterDroppedItems: {
     name: 'tcpscope.exporter.dropped_items',
@@ -204,5 +248,27 @@ export const EVENTS = {
     description: 'An established connection closed (any way: FIN, RST, timeout). Timestamp: the CLOSE transition.',
     attributes: [...SOCKET, ...CLOSE_FIELDS],
     emittedBy: ['tcp_lifecycle'],
+  },
+  // tcp_anomalies
+  reset: {
+    name: 'tcp.reset',
+    description:
+      'A TCP reset sent (`network.io.direction=transmit`, with `tcp.reset.reason`) or received (`receive`). The tuple is local first (for a reset to a segment no socket wanted: the segment\'s destination is local). `process.pid` only when the reset was sent by a call of the socket\'s own process (close() with unread data or SO_LINGER 0, disconnect): resets sent on incoming segments or timers, and received ones, happen outside any process. Timestamp: the reset.',
+    attributes: [...TUPLE, ATTR.ioDirection, ATTR.tcpResetReason, ATTR.connectionState, ATTR.processPid, ATTR.processExecutableName, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode, ATTR.tcpStack],
+    emittedBy: ['tcp_anomalies'],
+  },
+  retransmit: {
+    name: 'tcp.retransmit',
+    description:
+      'A connection retransmitted: its first retransmission seen, then at most one event per `event_interval` (rate-limited in the kernel, per connection), each with `tcp.retransmits`, the segments retransmitted on the connection so far (since the agent started). The metric counts every one. SYN-ACK retransmissions make no event.',
+    attributes: [...TUPLE, ATTR.tcpRetransmitKind, ATTR.tcpRetransmitTrigger, ATTR.tcpRetransmits, ATTR.connectionState, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode],
+    emittedBy: ['tcp_anomalies'],
+  },
+  drop: {
+    name: 'tcp.drop',
+    description:
+      'A TCP packet dropped by the kernel, with `tcp.drop.reason` (opt-in: `drop_events: true`). The tuple is the socket\'s when the packet had one, else the packet\'s with its destination as local.',
+    attributes: [...TUPLE, ATTR.tcpDropReason, ATTR.connectionState, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode, ATTR.tcpStack],
+    emittedBy: ['tcp_anomalies'],
   },
 } as const satisfies Record<string, EventDefinition>;
