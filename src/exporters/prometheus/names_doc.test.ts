@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { DOC_PATH, metricRows, withNamesTables } from './names_doc';
 
-test('docs/prometheus.md lists the Prometheus names the exporter gives (regenerate: node dist/src/exporters/prometheus/names_doc.js)', () => {
+test('docs/prometheus.md lists the Prometheus names the exporter gives (regenerate: npm run docs)', () => {
   const doc = readFileSync(DOC_PATH, 'utf8');
   assert.equal(doc, withNamesTables(doc));
 });
