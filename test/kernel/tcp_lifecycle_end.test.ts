@@ -1,0 +1,126 @@
+// tcp.connection.end on the real kernel: connections between two network namespaces made here
+// (198.18.<subnet>.0/24, a veth pair), each ended one way, both ends' tcp.close events asserted
+// exactly, and the duration histogram's counts by tcp.connection.end equal to the events.
+//   orderly close                          fin on both ends
+//   SO_LINGER {1, 0} close                 reset_sent on the closer, reset_received on the peer
+//   close with unread data                 reset_sent on the closer, reset_received on the peer
+//   keepalive timeout (peer blackholed)    timeout; the peer gets the keepalive RST: reset_received
+//   TCP_USER_TIMEOUT (peer blackholed)     timeout; the peer, aborted later, reset_sent
+// The blackhole is an iptables (nftables backend) DROP of the peer's segments in the client's
+// namespace, for that connection's server port only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { PACKAGE_ROOT } from '../../src/paths';
+import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
+import { TestCgroup, testCgroupBase } from '../support/cgroup';
+import { DEADLINE_MS, startChild, waitUntil, type RunningChild } from '../support/child';
+import { requireKernel } from '../support/kernel';
+import { LIFECYCLE_TEST_CONFIG } from '../support/lifecycle';
+import { createTestLink, type TestLink } from '../support/netns';
+import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
+import { testSettings } from '../support/settings';
+
+const SCRIPT = join(PACKAGE_ROOT, 'test', 'support', 'close_ends.py');
+
+interface Case {
+  readonly name: string;
+  readonly server: string;
+  readonly client: string;
+  /** Blackhole the peer for the client once the client is ready. */
+  readonly blackhole?: boolean;
+  /** Signal the client (SIGUSR1) once the blackhole is in place. */
+  readonly signalClient?: boolean;
+  /** Signal the server (SIGUSR1) once the client is done. */
+  readonly signalServer?: boolean;
+  readonly clientDone: string;
+  readonly serverDone: string;
+  readonly clientEnd: string;
+  readonly serverEnd: string;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'orderly close', server: 'read-to-eof', client: 'orderly', clientDone: 'closed', serverDone: 'eof', clientEnd: 'fin', serverEnd: 'fin' },
+  { name: 'SO_LINGER {1, 0}', server: 'wait-reset', client: 'linger', clientDone: 'aborted', serverDone: 'ECONNRESET', clientEnd: 'reset_sent', serverEnd: 'reset_received' },
+  { name: 'close with unread data', server: 'unread', client: 'unread-peer', clientDone: 'ECONNRESET', serverDone: 'closed-unread', clientEnd: 'reset_received', serverEnd: 'reset_sent' },
+  { name: 'keepalive timeout', server: 'wait-reset', client: 'keepalive', blackhole: true, clientDone: 'ETIMEDOUT', serverDone: 'ECONNRESET', clientEnd: 'timeout', serverEnd: 'reset_received' },
+  { name: 'retransmission timeout (TCP_USER_TIMEOUT)', server: 'abort-on-usr1', client: 'user-timeout', blackhole: true, signalClient: true, signalServer: true, clientDone: 'ETIMEDOUT', serverDone: 'aborted', clientEnd: 'timeout', serverEnd: 'reset_sent' },
+];
+
+test('tcp.connection.end: each way of ending a connection, on both ends, and the histogram counts by end', async (t) => {
+  if (!requireKernel(t)) return;
+  const base = testCgroupBase('end');
+  const serverCgroup = TestCgroup.create(`${base}/server`);
+  const clientCgroup = TestCgroup.create(`${base}/client`);
+  const children: RunningChild[] = [];
+  let link: TestLink | undefined;
+  const logs = new RecordingLogsConsumer();
+  const metrics = new RecordingMetricsConsumer();
+  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { logs, metrics });
+  t.after(async () => {
+    for (const c of children) c.kill();
+    try {
+      await receiver.shutdown();
+    } finally {
+      link?.cleanup();
+      clientCgroup.remove();
+      serverCgroup.remove(base);
+    }
+  });
+  link = createTestLink('end', 7);
+  const ns = link;
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+
+  const attr = (r: ReadableLogRecord, key: string) => r.attributes[key];
+  const closes = (cgroup: TestCgroup) => logs.records.filter((r) => r.eventName === 'tcp.close' && attr(r, 'process.linux.cgroup') === cgroup.attribute);
+  const seen: { name: string; clientEnd: string; serverEnd: string }[] = [];
+
+  for (const c of CASES) {
+    const server = startChild(serverCgroup.wrap(['ip', 'netns', 'exec', ns.peer, 'python3', SCRIPT, 'server', c.server, ns.peerV4]));
+    children.push(server);
+    const { port } = await server.nextJson<{ port: number }>();
+    const client = startChild(clientCgroup.wrap(['ip', 'netns', 'exec', ns.client, 'python3', SCRIPT, 'client', c.client, ns.peerV4, String(port)]));
+    children.push(client);
+    const { local_port: localPort } = await client.nextJson<{ local_port: number }>();
+    if (c.blackhole) {
+      assert.deepEqual(await client.nextJson(), { ready: true }, `${c.name}: client options set`);
+      ns.run(ns.client, ['iptables', '-A', 'INPUT', '-s', ns.peerV4, '-p', 'tcp', '--sport', String(port), '-j', 'DROP']);
+      if (c.signalClient) client.process.kill('SIGUSR1');
+    }
+    assert.deepEqual(await client.nextJson(), { done: c.clientDone }, `${c.name}: the client's socket ended as planned`);
+    if (c.signalServer) server.process.kill('SIGUSR1');
+    assert.deepEqual(await server.nextJson(), { done: c.serverDone }, `${c.name}: the server's socket ended as planned`);
+
+    const clientSide = () => closes(clientCgroup).filter((r) => attr(r, 'network.local.port') === localPort && attr(r, 'network.peer.port') === port);
+    const serverSide = () => closes(serverCgroup).filter((r) => attr(r, 'network.peer.port') === localPort && attr(r, 'network.local.port') === port);
+    await waitUntil(() => clientSide().length >= 1 && serverSide().length >= 1, DEADLINE_MS, `${c.name}: tcp.close on both ends`);
+    assert.equal(clientSide().length, 1, `${c.name}: one client tcp.close`);
+    assert.equal(serverSide().length, 1, `${c.name}: one server tcp.close`);
+    seen.push({ name: c.name, clientEnd: attr(clientSide()[0], 'tcp.connection.end') as string, serverEnd: attr(serverSide()[0], 'tcp.connection.end') as string });
+    assert.equal(attr(clientSide()[0], 'process.pid'), client.pid, `${c.name}: the client owns its close`);
+    assert.equal(attr(serverSide()[0], 'process.pid'), server.pid, `${c.name}: the server owns its close`);
+  }
+  assert.deepEqual(
+    seen,
+    CASES.map((c) => ({ name: c.name, clientEnd: c.clientEnd, serverEnd: c.serverEnd })),
+  );
+
+  // The kernel's histogram, by (cgroup, role, end): its counts are the events'.
+  const histogram = receiver.collect().scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'system.network.tcp.connection.duration') as HistogramMetricData;
+  for (const [cgroup, role] of [
+    [clientCgroup, 'client'],
+    [serverCgroup, 'server'],
+  ] as const) {
+    const fromEvents = new Map<string, number>();
+    for (const r of closes(cgroup)) {
+      const end = attr(r, 'tcp.connection.end') as string;
+      fromEvents.set(end, (fromEvents.get(end) ?? 0) + 1);
+    }
+    const points = histogram.dataPoints.filter((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role);
+    const fromMetric = new Map(points.map((p) => [p.attributes['tcp.connection.end'] as string, p.value.count]));
+    assert.deepEqual([...fromMetric].sort(), [...fromEvents].sort(), `${role}: histogram count per tcp.connection.end = tcp.close events`);
+    assert.equal(points.length, new Set(CASES.map((c) => (role === 'client' ? c.clientEnd : c.serverEnd))).size, `${role}: one series per end seen`);
+  }
+});
