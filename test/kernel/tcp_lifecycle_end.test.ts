@@ -49,6 +49,38 @@ const CASES: readonly Case[] = [
   { name: 'retransmission timeout (TCP_USER_TIMEOUT)', server: 'abort-on-usr1', client: 'user-timeout', blackhole: true, signalClient: true, signalServer: true, clientDone: 'ETIMEDOUT', serverDone: 'aborted', clientEnd: 'timeout', serverEnd: 'reset_sent' },
 ];
 
+interface CaseRun {
+  readonly client: RunningChild;
+  readonly server: RunningChild;
+  readonly port: number;
+  readonly localPort: number;
+}
+
+/** Runs one case to its end on both sides (each side's process reports how its socket ended). */
+async function runCase(c: Case, ns: TestLink, clientCgroup: TestCgroup, serverCgroup: TestCgroup, children: RunningChild[]): Promise<CaseRun> {
+  const server = startChild(serverCgroup.wrap(['ip', 'netns', 'exec', ns.peer, 'python3', SCRIPT, 'server', c.server, ns.peerV4]));
+  children.push(server);
+  const { port } = await server.nextJson<{ port: number }>();
+  const client = startChild(clientCgroup.wrap(['ip', 'netns', 'exec', ns.client, 'python3', SCRIPT, 'client', c.client, ns.peerV4, String(port)]));
+  children.push(client);
+  const { local_port: localPort } = await client.nextJson<{ local_port: number }>();
+  if (c.blackhole) {
+    assert.deepEqual(await client.nextJson(), { ready: true }, `${c.name}: client options set`);
+    ns.run(ns.client, ['iptables', '-A', 'INPUT', '-s', ns.peerV4, '-p', 'tcp', '--sport', String(port), '-j', 'DROP']);
+    if (c.signalClient) client.process.kill('SIGUSR1');
+  }
+  assert.deepEqual(await client.nextJson(), { done: c.clientDone }, `${c.name}: the client's socket ended as planned`);
+  if (c.signalServer) server.process.kill('SIGUSR1');
+  assert.deepEqual(await server.nextJson(), { done: c.serverDone }, `${c.name}: the server's socket ended as planned`);
+  return { client, server, port, localPort };
+}
+
+/** system.network.tcp.connection.duration counts of (cgroup, role) by tcp.connection.end. */
+function countsByEnd(histogram: HistogramMetricData, cgroup: TestCgroup, role: string): Map<string, number> {
+  const points = histogram.dataPoints.filter((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role);
+  return new Map(points.map((p) => [p.attributes['tcp.connection.end'] as string, p.value.count]));
+}
+
 test('tcp.connection.end: each way of ending a connection, on both ends, and the histogram counts by end', async (t) => {
   if (!requireKernel(t)) return;
   const base = testCgroupBase('end');
@@ -78,20 +110,7 @@ test('tcp.connection.end: each way of ending a connection, on both ends, and the
   const seen: { name: string; clientEnd: string; serverEnd: string }[] = [];
 
   for (const c of CASES) {
-    const server = startChild(serverCgroup.wrap(['ip', 'netns', 'exec', ns.peer, 'python3', SCRIPT, 'server', c.server, ns.peerV4]));
-    children.push(server);
-    const { port } = await server.nextJson<{ port: number }>();
-    const client = startChild(clientCgroup.wrap(['ip', 'netns', 'exec', ns.client, 'python3', SCRIPT, 'client', c.client, ns.peerV4, String(port)]));
-    children.push(client);
-    const { local_port: localPort } = await client.nextJson<{ local_port: number }>();
-    if (c.blackhole) {
-      assert.deepEqual(await client.nextJson(), { ready: true }, `${c.name}: client options set`);
-      ns.run(ns.client, ['iptables', '-A', 'INPUT', '-s', ns.peerV4, '-p', 'tcp', '--sport', String(port), '-j', 'DROP']);
-      if (c.signalClient) client.process.kill('SIGUSR1');
-    }
-    assert.deepEqual(await client.nextJson(), { done: c.clientDone }, `${c.name}: the client's socket ended as planned`);
-    if (c.signalServer) server.process.kill('SIGUSR1');
-    assert.deepEqual(await server.nextJson(), { done: c.serverDone }, `${c.name}: the server's socket ended as planned`);
+    const { client, server, port, localPort } = await runCase(c, ns, clientCgroup, serverCgroup, children);
 
     const clientSide = () => closes(clientCgroup).filter((r) => attr(r, 'network.local.port') === localPort && attr(r, 'network.peer.port') === port);
     const serverSide = () => closes(serverCgroup).filter((r) => attr(r, 'network.peer.port') === localPort && attr(r, 'network.local.port') === port);
@@ -118,9 +137,45 @@ test('tcp.connection.end: each way of ending a connection, on both ends, and the
       const end = attr(r, 'tcp.connection.end') as string;
       fromEvents.set(end, (fromEvents.get(end) ?? 0) + 1);
     }
-    const points = histogram.dataPoints.filter((p) => p.attributes['process.linux.cgroup'] === cgroup.attribute && p.attributes['network.tcp.handshake.role'] === role);
-    const fromMetric = new Map(points.map((p) => [p.attributes['tcp.connection.end'] as string, p.value.count]));
+    const fromMetric = countsByEnd(histogram, cgroup, role);
     assert.deepEqual([...fromMetric].sort(), [...fromEvents].sort(), `${role}: histogram count per tcp.connection.end = tcp.close events`);
-    assert.equal(points.length, new Set(CASES.map((c) => (role === 'client' ? c.clientEnd : c.serverEnd))).size, `${role}: one series per end seen`);
+    assert.equal(fromMetric.size, new Set(CASES.map((c) => (role === 'client' ? c.clientEnd : c.serverEnd))).size, `${role}: one series per end seen`);
   }
+});
+
+// Without a logs pipeline the kernel writes no events, but a close that waits for its RST (rule 8
+// of classify_end) must still reach the metrics with its end.
+test('tcp.connection.end without events: the metrics alone count each end, the RST that follows CLOSE included', async (t) => {
+  if (!requireKernel(t)) return;
+  const base = testCgroupBase('endm');
+  const serverCgroup = TestCgroup.create(`${base}/server`);
+  const clientCgroup = TestCgroup.create(`${base}/client`);
+  const children: RunningChild[] = [];
+  let link: TestLink | undefined;
+  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { metrics: new RecordingMetricsConsumer() });
+  t.after(async () => {
+    for (const c of children) c.kill();
+    try {
+      await receiver.shutdown();
+    } finally {
+      link?.cleanup();
+      clientCgroup.remove();
+      serverCgroup.remove(base);
+    }
+  });
+  link = createTestLink('endm', 8);
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+  const cases = CASES.filter((c) => !c.blackhole);
+  for (const c of cases) await runCase(c, link, clientCgroup, serverCgroup, children);
+  const expected = (side: 'clientEnd' | 'serverEnd') => {
+    const counts = new Map<string, number>();
+    for (const c of cases) counts.set(c[side], (counts.get(c[side]) ?? 0) + 1);
+    return [...counts].sort();
+  };
+  const histogram = () => receiver.collect().scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'system.network.tcp.connection.duration') as HistogramMetricData;
+  const counts = () => ({ client: [...countsByEnd(histogram(), clientCgroup, 'client')].sort(), server: [...countsByEnd(histogram(), serverCgroup, 'server')].sort() });
+  const want = { client: expected('clientEnd'), server: expected('serverEnd') };
+  // Each side's process reported its socket's end; the kernel's CLOSE of the peer's may be a moment later.
+  await waitUntil(() => JSON.stringify(counts()) === JSON.stringify(want), DEADLINE_MS, 'the histogram counts by end', () => JSON.stringify(counts()));
+  assert.deepEqual(counts(), want);
 });
