@@ -6,8 +6,10 @@
 //   close with unread data                 reset_sent on the closer, reset_received on the peer
 //   keepalive timeout (peer blackholed)    timeout; the peer gets the keepalive RST: reset_received
 //   TCP_USER_TIMEOUT (peer blackholed)     timeout; the peer, aborted later, reset_sent
+//   connect(AF_UNSPEC) in LAST_ACK         abort (no FIN acknowledged, no RST); the peer, whose FIN
+//                                          was acknowledged and who got ours, fin
 // The blackhole is an iptables (nftables backend) DROP of the peer's segments in the client's
-// namespace, for that connection's server port only.
+// namespace (or of the client's in the server's), for that connection's server port only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -35,6 +37,8 @@ interface Case {
   readonly signalClient?: boolean;
   /** Signal the server (SIGUSR1) once the client is done. */
   readonly signalServer?: boolean;
+  /** Once the client is done and the server saw its FIN: drop the client's segments at the server. */
+  readonly silenceClient?: boolean;
   readonly clientDone: string;
   readonly serverDone: string;
   readonly clientEnd: string;
@@ -47,6 +51,7 @@ const CASES: readonly Case[] = [
   { name: 'close with unread data', server: 'unread', client: 'unread-peer', clientDone: 'ECONNRESET', serverDone: 'closed-unread', clientEnd: 'reset_received', serverEnd: 'reset_sent' },
   { name: 'keepalive timeout', server: 'wait-reset', client: 'keepalive', blackhole: true, clientDone: 'ETIMEDOUT', serverDone: 'ECONNRESET', clientEnd: 'timeout', serverEnd: 'reset_received' },
   { name: 'retransmission timeout (TCP_USER_TIMEOUT)', server: 'abort-on-usr1', client: 'user-timeout', blackhole: true, signalClient: true, signalServer: true, clientDone: 'ETIMEDOUT', serverDone: 'aborted', clientEnd: 'timeout', serverEnd: 'reset_sent' },
+  { name: 'disconnect in LAST_ACK', server: 'last-ack-disconnect', client: 'orderly', silenceClient: true, signalServer: true, clientDone: 'closed', serverDone: 'disconnected', clientEnd: 'fin', serverEnd: 'abort' },
 ];
 
 interface CaseRun {
@@ -70,6 +75,10 @@ async function runCase(c: Case, ns: TestLink, clientCgroup: TestCgroup, serverCg
     if (c.signalClient) client.process.kill('SIGUSR1');
   }
   assert.deepEqual(await client.nextJson(), { done: c.clientDone }, `${c.name}: the client's socket ended as planned`);
+  if (c.silenceClient) {
+    assert.deepEqual(await server.nextJson(), { eof: true }, `${c.name}: the server saw the client's FIN`);
+    ns.run(ns.peer, ['iptables', '-A', 'INPUT', '-s', ns.clientV4, '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
+  }
   if (c.signalServer) server.process.kill('SIGUSR1');
   assert.deepEqual(await server.nextJson(), { done: c.serverDone }, `${c.name}: the server's socket ended as planned`);
   return { client, server, port, localPort };

@@ -14,6 +14,9 @@ Server modes:
   wait-reset    read until the connection fails (the peer's RST or a timeout), then close
   unread        wait until DATA_BYTES are queued unread, then close without reading them
   abort-on-usr1 on SIGUSR1 set SO_LINGER {1, 0} and close (a RST, whatever the state)
+  last-ack-disconnect  read until the peer's FIN, print {"eof": true}; on SIGUSR1 (the test has
+                made the peer's ACKs vanish) send our FIN (LAST_ACK), disconnect with
+                connect(AF_UNSPEC) (no RST: nothing left unsent in LAST_ACK), then close
 Client modes:
   orderly       send DATA_BYTES, close
   linger        set SO_LINGER {1, 0}, close
@@ -29,6 +32,7 @@ import socket
 import struct
 import sys
 import time
+import ctypes
 import fcntl
 import termios
 
@@ -78,6 +82,32 @@ def queued_bytes(conn):
     return struct.unpack('i', fcntl.ioctl(conn.fileno(), termios.FIONREAD, b'\0\0\0\0'))[0]
 
 
+TCP_LAST_ACK = 9
+TCPI_NOTSENT_BYTES = 144  # offset of tcpi_notsent_bytes (write_seq - snd_nxt) in struct tcp_info
+
+
+def wait_fin_sent(conn):
+    """Until our FIN is on the wire: the kernel may defer it (TCP small queues on a loaded host),
+    and tcp_disconnect() sends a RST in LAST_ACK while anything, the FIN included, is unsent."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+        notsent = struct.unpack_from('I', info, TCPI_NOTSENT_BYTES)[0]
+        if info[0] == TCP_LAST_ACK and notsent == 0:
+            return
+        if time.monotonic() > deadline:
+            sys.exit('FIN not sent within %d s (state %d, %d unsent)' % (WAIT_S, info[0], notsent))
+        time.sleep(0.01)
+
+
+def disconnect(conn):
+    """connect(AF_UNSPEC): tcp_disconnect(), which Python's connect() cannot ask for."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    unspec = ctypes.create_string_buffer(16)  # sa_family 0: AF_UNSPEC
+    if libc.connect(conn.fileno(), unspec, len(unspec)) != 0:
+        sys.exit('connect(AF_UNSPEC) failed: errno %d' % ctypes.get_errno())
+
+
 def server(mode, bind):
     family = socket.AF_INET6 if ':' in bind else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -107,6 +137,16 @@ def server(mode, bind):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
         conn.close()
         say(done='aborted')
+    elif mode == 'last-ack-disconnect':
+        if read_until_failure(conn) != 'eof':
+            sys.exit('expected the peer to close first')
+        say(eof=True)
+        wait_usr1()
+        conn.shutdown(socket.SHUT_WR)
+        wait_fin_sent(conn)
+        disconnect(conn)
+        conn.close()
+        say(done='disconnected')
     else:
         sys.exit('unknown server mode ' + mode)
 
