@@ -283,7 +283,8 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 
 static __always_inline void count_established(const struct sock_state *st)
 {
-	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role, TCP_LIFECYCLE_END_NONE);
+	/* Opens count in the fin series, where most closes go (see tcp_lifecycle_stats_key). */
+	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role, TCP_LIFECYCLE_END_FIN);
 	if (stats)
 		tcpscope_add_signed(&stats->established, 1);
 }
@@ -336,7 +337,7 @@ static __always_inline void on_untracked_close(const struct sock *sk)
 		return; /* established before the agent started, or never established */
 	if (t->established) {
 		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
-		struct tcp_lifecycle_stats *stats = stats_for(tcpscope_socket_cgroup_id(sk), t->role, TCP_LIFECYCLE_END_NONE);
+		struct tcp_lifecycle_stats *stats = stats_for(tcpscope_socket_cgroup_id(sk), t->role, TCP_LIFECYCLE_END_FIN);
 		if (stats)
 			tcpscope_add_signed(&stats->established, -1);
 	}
@@ -359,13 +360,10 @@ static __always_inline void count_close(__u64 cgroup_id, __u8 role, __u8 end, __
 		tcpscope_add(&stats->duration_buckets[bucket], 1);
 }
 
-/* Whether both FINs were exchanged: ours sent and acknowledged (all of write_seq, FIN included,
- * acked), the peer's received (tcp_fin() set SOCK_DONE). Every orderly CLOSE has it (LAST_ACK,
- * CLOSING, and FIN_WAIT2 -> TIME_WAIT); no abort can (once both hold the kernel is in TIME_WAIT
- * or CLOSE already). */
-static __always_inline bool fins_exchanged(const struct sock *sk, const struct tcp_sock *tp, const struct sock_state *st)
+/* Whether the socket's flag `flag` (enum sock_flags) is set. */
+static __always_inline bool sock_flag_set(const struct sock *sk, int flag)
 {
-	return st->fin_sent && tp->snd_una == tp->write_seq && (sk->__sk_common.skc_flags & (1UL << SOCK_DONE));
+	return sk->__sk_common.skc_flags & (1UL << flag);
 }
 
 /*
@@ -375,18 +373,25 @@ static __always_inline bool fins_exchanged(const struct sock *sk, const struct t
  *     first (TCP_KEEPALIVE_TIMEOUT), so this rule comes before the reset ones.
  *  2. tcp:tcp_receive_reset named the socket: reset_received (tcp_reset() traces it before CLOSE).
  *  3. tcp:tcp_send_reset named the socket: reset_sent (a RST sent before CLOSE: tcp_abort,
- *     SO_LINGER-less FIN_WAIT2 expiry, out of memory...).
+ *     an orphan's FIN_WAIT2 expiry when tcp_fin_timeout is short, out of memory...).
  *  4. sk_err is ECONNRESET or EPIPE: reset_received (tcp_reset's errors, should rule 2 have missed).
  *  5. sk_err is set otherwise and is not ECONNABORTED: timeout (tcp_write_err() reports an ICMP
  *     soft error, e.g. EHOSTUNREACH, instead of ETIMEDOUT when one arrived meanwhile).
- *  6. both FINs exchanged (fins_exchanged): fin.
- *  7. sk_err is ECONNABORTED: abort (tcp_abort(), e.g. `ss -K`, in a state that needs no RST).
- *  8. otherwise the local side is closing it without FIN, and the kernel sends the RST, if any,
+ *  6. both FINs exchanged, ours sent and acknowledged (all of write_seq, FIN included, acked) and
+ *     the peer's received (tcp_fin() set SOCK_DONE): fin. Every orderly CLOSE from LAST_ACK,
+ *     CLOSING and FIN_WAIT2 -> TIME_WAIT has it; no abort can (once both hold the kernel is in
+ *     TIME_WAIT or CLOSE already).
+ *  7. our FIN acknowledged, the socket orphaned (close() has run: SOCK_DEAD) and TCP_LINGER2 not
+ *     negative: fin. The kernel hands an orphan in FIN_WAIT2 to a TIME_WAIT socket (tcp_time_wait)
+ *     without waiting for the peer's FIN; the one RST that can follow such a CLOSE is tcp_close()'s
+ *     for a negative TCP_LINGER2 (rule 9) or out of memory (a known limit: fin).
+ *  8. sk_err is ECONNABORTED: abort (tcp_abort(), e.g. `ss -K`, in a state that needs no RST).
+ *  9. otherwise the local side is closing it without FIN, and the kernel sends the RST, if any,
  *     right after CLOSE (tcp_close() with unread data, zero linger through tcp_disconnect()):
  *     TCP_LIFECYCLE_END_NONE here, "decide later" (see finish_pending).
  */
-static __always_inline __u8 classify_end(const struct sock *sk, const struct tcp_sock *tp, const struct sock_state *st,
-					 const struct tracked_socket *t)
+static __always_inline __u8 classify_end(const struct sock *sk, const struct tcp_sock *tp, const struct tracked_socket *t,
+					 bool fin_acked)
 {
 	int err = sk->sk_err;
 	if (err == TCPSCOPE_ETIMEDOUT)
@@ -399,7 +404,9 @@ static __always_inline __u8 classify_end(const struct sock *sk, const struct tcp
 		return TCP_LIFECYCLE_END_RESET_RECEIVED;
 	if (err != 0 && err != TCPSCOPE_ECONNABORTED)
 		return TCP_LIFECYCLE_END_TIMEOUT;
-	if (fins_exchanged(sk, tp, st))
+	if (fin_acked && sock_flag_set(sk, SOCK_DONE))
+		return TCP_LIFECYCLE_END_FIN;
+	if (fin_acked && sock_flag_set(sk, SOCK_DEAD) && tp->linger2 >= 0)
 		return TCP_LIFECYCLE_END_FIN;
 	if (err == TCPSCOPE_ECONNABORTED)
 		return TCP_LIFECYCLE_END_ABORT;
@@ -471,12 +478,11 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	bool fin_acked = st->fin_sent && tp->snd_una == tp->write_seq;
 	if (fin_acked && acked > 0)
 		acked -= 1;
-	unsigned long sk_flags = sk->__sk_common.skc_flags;
-	if ((sk_flags & (1UL << SOCK_DONE)) && received > 0)
+	if (sock_flag_set(sk, SOCK_DONE) && received > 0)
 		received -= 1;
 
 	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
-	__u8 end = classify_end(sk, tp, st, t);
+	__u8 end = classify_end(sk, tp, t, fin_acked);
 
 	/* tcp.close carries tcp.duration, tcp.retransmits and tcp.rtt */
 	struct tcpscope_sampling_subject subject = {};
@@ -488,7 +494,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 
 	struct pending_close *p = 0;
 	if (end == TCP_LIFECYCLE_END_NONE && t) {
-		/* Rule 8: wait for the RST. A full table (more closes in progress at once than it holds)
+		/* Rule 9: wait for the RST. A full table (more closes in progress at once than it holds)
 		 * decides now, as finish_pending would without a RST. */
 		p = tcpscope_lookup_or_init(&tcp_lifecycle_closing, &key);
 		if (!p)
@@ -572,7 +578,7 @@ int BPF_PROG(tcp_lifecycle_reset_sent, const struct sock *sk)
 		return 0;
 	t->reset_sent = 1;
 	if (t->close_pending) {
-		/* The RST the kernel sends right after CLOSE (rule 8 of classify_end). */
+		/* The RST the kernel sends right after CLOSE (rule 9 of classify_end). */
 		finish_pending((__u64)sk, 1);
 		t->close_pending = 0;
 	}
@@ -590,7 +596,7 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 	return 0;
 }
 
-/* A pending close whose socket is destroyed without a RST (rule 8 of classify_end): decided now.
+/* A pending close whose socket is destroyed without a RST (rule 9 of classify_end): decided now.
  * Runs once per destroyed TCP socket; the socket storage lookup is a pointer walk, no hashing. */
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tcp_lifecycle_destroy, const struct sock *sk)

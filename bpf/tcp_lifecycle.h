@@ -13,7 +13,7 @@
 
 /* tcp_lifecycle_event.end and tcp_lifecycle_stats_key.end: how a connection ended, decided in the
  * kernel per socket at its CLOSE transition (rules in tcp_lifecycle.bpf.c, classify_end). 0 on
- * connect/accept events and on the series that count open connections. */
+ * connect/accept events; never in a stats key. */
 #define TCP_LIFECYCLE_END_NONE 0
 #define TCP_LIFECYCLE_END_FIN 1            /* orderly: both FINs exchanged, ours acknowledged */
 #define TCP_LIFECYCLE_END_RESET_SENT 2     /* this side sent a RST (abort on close, zero linger...) */
@@ -70,9 +70,10 @@ struct tcp_lifecycle_event {
 	__u8 _pad[7];
 };
 
-/* A series per (cgroup, role, end): end 0 counts opens (established +1); a close counts in the
- * series of its end (established -1 there, closed, duration, bytes), so that one lookup per
- * transition suffices. User space sums established over the ends of a (cgroup, role). */
+/* A series per (cgroup, role, end): a close counts in the series of its end (established -1
+ * there, closed, duration, bytes), an open in the fin series (established +1), so that one lookup
+ * per transition suffices and a (cgroup, role) whose connections all end orderly takes one series.
+ * User space sums established over the ends of a (cgroup, role). */
 struct tcp_lifecycle_stats_key {
 	__u64 cgroup_id;
 	__u32 role;

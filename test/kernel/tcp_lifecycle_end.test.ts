@@ -14,18 +14,31 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import type { HistogramMetricData, SumMetricData } from '@opentelemetry/sdk-metrics';
 import { PACKAGE_ROOT } from '../../src/paths';
 import { TcpLifecycleReceiver } from '../../src/receivers/tcp_lifecycle/receiver';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, startChild, waitUntil, type RunningChild } from '../support/child';
 import { requireKernel } from '../support/kernel';
 import { LIFECYCLE_TEST_CONFIG } from '../support/lifecycle';
+import type { TcpLifecycleConfig } from '../../src/receivers/tcp_lifecycle/config';
 import { createTestLink, type TestLink } from '../support/netns';
 import { RecordingLogsConsumer, RecordingMetricsConsumer } from '../support/recording_consumer';
 import { testSettings } from '../support/settings';
 
 const SCRIPT = join(PACKAGE_ROOT, 'test', 'support', 'close_ends.py');
+
+/** The receiver sees every TCP socket of the host: room for whatever else runs on it meanwhile (a
+ * churn test or a benchmark elsewhere makes thousands of cgroups and connections per second), so
+ * that none of our series overflows and none of our events is lost. */
+const CONFIG: TcpLifecycleConfig = { ...LIFECYCLE_TEST_CONFIG, max_cgroups: 65536, ring_buffer_size: 64 << 20, max_connections: 262144 };
+
+/** Loss counters of the receiver, for a timeout's message. */
+function losses(receiver: TcpLifecycleReceiver): string {
+  const metrics = receiver.collect().scopeMetrics[0].metrics;
+  const sum = (name: string) => JSON.stringify(((metrics.find((m) => m.descriptor.name === name) as SumMetricData | undefined)?.dataPoints ?? []).map((p) => [p.attributes, p.value]));
+  return `dropped ${sum('tcpscope.receiver.dropped_events')}, missed ${sum('tcpscope.receiver.missed_runs')}, overflow ${sum('tcpscope.receiver.overflow_updates')}`;
+}
 
 interface Case {
   readonly name: string;
@@ -99,7 +112,7 @@ test('tcp.connection.end: each way of ending a connection, on both ends, and the
   let link: TestLink | undefined;
   const logs = new RecordingLogsConsumer();
   const metrics = new RecordingMetricsConsumer();
-  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { logs, metrics });
+  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), CONFIG, { logs, metrics });
   t.after(async () => {
     for (const c of children) c.kill();
     try {
@@ -123,7 +136,9 @@ test('tcp.connection.end: each way of ending a connection, on both ends, and the
 
     const clientSide = () => closes(clientCgroup).filter((r) => attr(r, 'network.local.port') === localPort && attr(r, 'network.peer.port') === port);
     const serverSide = () => closes(serverCgroup).filter((r) => attr(r, 'network.peer.port') === localPort && attr(r, 'network.local.port') === port);
-    await waitUntil(() => clientSide().length >= 1 && serverSide().length >= 1, DEADLINE_MS, `${c.name}: tcp.close on both ends`);
+    await waitUntil(() => clientSide().length >= 1 && serverSide().length >= 1, DEADLINE_MS, `${c.name}: tcp.close on both ends`, () =>
+      `client ${clientSide().length}, server ${serverSide().length}; ${losses(receiver)}`,
+    );
     assert.equal(clientSide().length, 1, `${c.name}: one client tcp.close`);
     assert.equal(serverSide().length, 1, `${c.name}: one server tcp.close`);
     seen.push({ name: c.name, clientEnd: attr(clientSide()[0], 'tcp.connection.end') as string, serverEnd: attr(serverSide()[0], 'tcp.connection.end') as string });
@@ -152,7 +167,7 @@ test('tcp.connection.end: each way of ending a connection, on both ends, and the
   }
 });
 
-// Without a logs pipeline the kernel writes no events, but a close that waits for its RST (rule 8
+// Without a logs pipeline the kernel writes no events, but a close that waits for its RST (rule 9
 // of classify_end) must still reach the metrics with its end.
 test('tcp.connection.end without events: the metrics alone count each end, the RST that follows CLOSE included', async (t) => {
   if (!requireKernel(t)) return;
@@ -161,7 +176,7 @@ test('tcp.connection.end without events: the metrics alone count each end, the R
   const clientCgroup = TestCgroup.create(`${base}/client`);
   const children: RunningChild[] = [];
   let link: TestLink | undefined;
-  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), LIFECYCLE_TEST_CONFIG, { metrics: new RecordingMetricsConsumer() });
+  const receiver = new TcpLifecycleReceiver(testSettings('tcp_lifecycle'), CONFIG, { metrics: new RecordingMetricsConsumer() });
   t.after(async () => {
     for (const c of children) c.kill();
     try {
@@ -185,6 +200,6 @@ test('tcp.connection.end without events: the metrics alone count each end, the R
   const counts = () => ({ client: [...countsByEnd(histogram(), clientCgroup, 'client')].sort(), server: [...countsByEnd(histogram(), serverCgroup, 'server')].sort() });
   const want = { client: expected('clientEnd'), server: expected('serverEnd') };
   // Each side's process reported its socket's end; the kernel's CLOSE of the peer's may be a moment later.
-  await waitUntil(() => JSON.stringify(counts()) === JSON.stringify(want), DEADLINE_MS, 'the histogram counts by end', () => JSON.stringify(counts()));
+  await waitUntil(() => JSON.stringify(counts()) === JSON.stringify(want), DEADLINE_MS, 'the histogram counts by end', () => `${JSON.stringify(counts())}; ${losses(receiver)}`);
   assert.deepEqual(counts(), want);
 });

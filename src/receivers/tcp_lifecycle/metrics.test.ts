@@ -1,5 +1,5 @@
-// The kernel keeps a series per (cgroup, role, end): opens in end 0, each close in its end's
-// series (established -1 there). User space must sum the ends of a (cgroup, role) for the open
+// The kernel keeps a series per (cgroup, role, end): each close in its end's series (established
+// -1 there), opens in the fin series. Series of end 0 (none in the kernel) still sum alike. User space must sum the ends of a (cgroup, role) for the open
 // count, the bytes and the reaper, and keep each end's lifetimes as its own duration series.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -7,7 +7,7 @@ import { CONSTANTS, DURATION_BUCKETS, STATS_FIELDS as F, STATS_KEY_FIELDS as K, 
 export interface WorkloadStats extends CgroupSeriesEntry {
   readonly cgroupId: bigint;
   readonly role: HandshakeRole;
-  /** The series' connection end; undefined for the series that counts opens (end 0). */
+  /** The series' connection end (the kernel counts opens in the fin series). */
   readonly end: ConnectionEnd | undefined;
   /** Opens minus closes counted in this series: only the sum over the ends of a (cgroup, role)
    * is the number of connections open now (system.network.connection.count). */
@@ -69,7 +69,7 @@ export function sumWorkloadStats(entries: MapEntries): WorkloadStats[] {
 }
 
 /** Key bytes of the stats map. */
-export function statsKey(cgroupId: bigint, role: number, end: number = CONSTANTS.TCP_LIFECYCLE_END_NONE): Buffer {
+export function statsKey(cgroupId: bigint, role: number, end: number): Buffer {
   const key = Buffer.alloc(STATS_KEY_SIZE);
   key.writeBigUInt64LE(cgroupId, K.cgroup_id.offset);
   key.writeUInt32LE(role, K.role.offset);
