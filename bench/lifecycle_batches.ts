@@ -38,6 +38,7 @@ export function churnBatch(seed: number, BATCH_RECORDS: number, CGROUPS: number)
     batch.writeUInt16LE(2, o + F.family.offset);
     batch[o + F.kind.offset] = kind;
     batch[o + F.role.offset] = server ? C.TCP_LIFECYCLE_ROLE_SERVER : C.TCP_LIFECYCLE_ROLE_CLIENT;
+    if (kind === C.TCP_LIFECYCLE_EVENT_CLOSE) batch[o + F.end.offset] = C.TCP_LIFECYCLE_END_FIN; // churn closes are orderly
     batch.write('node\0', o + F.comm.offset, 'latin1');
   }
   return batch;

@@ -18,6 +18,12 @@
 #define AF_INET 2
 #define AF_INET6 10
 
+/* errno values the kernel leaves in sk_err when it closes a socket itself (uapi asm-generic). */
+#define TCPSCOPE_EPIPE 32
+#define TCPSCOPE_ECONNABORTED 103
+#define TCPSCOPE_ECONNRESET 104
+#define TCPSCOPE_ETIMEDOUT 110
+
 /* Settings written by user space before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;       /* events: false when only metrics pipelines use it */
 const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this much is pending */
@@ -29,7 +35,7 @@ const volatile struct tcpscope_sampling_settings cfg_sampling = {};
  * ESTABLISHED was measurable here (bench/record_hash_cost.ts compares both, attached at once). */
 const volatile __u32 cfg_connection_hash = 1;
 
-_Static_assert(sizeof(struct tcp_lifecycle_event) == 128, "event layout changed: update the TS decoder");
+_Static_assert(sizeof(struct tcp_lifecycle_event) == 136, "event layout changed: update the TS decoder");
 _Static_assert(sizeof(struct tcp_lifecycle_stats_key) == 16, "stats key layout changed");
 _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling settings layout changed");
 TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
@@ -110,8 +116,14 @@ struct {
  * would have produced is lost, counted in TCP_LIFECYCLE_DROP_EVICTED. Only the tp_btf program
  * uses it (classic tracepoints cannot reach socket storage). */
 struct tracked_socket {
-	__u8 role;        /* TCP_LIFECYCLE_ROLE_* */
-	__u8 established; /* counted in stats.established */
+	__u8 role;           /* TCP_LIFECYCLE_ROLE_* */
+	__u8 established;    /* counted in stats.established */
+	/* How the connection is ending, one byte per writer (see sock_state): the reset tracepoints
+	 * mark them, the CLOSE transition reads them (classify_end). Cleared at SYN_SENT, when a
+	 * socket is reused for another connection. */
+	__u8 reset_sent;     /* tcp:tcp_send_reset named this socket */
+	__u8 reset_received; /* tcp:tcp_receive_reset named this socket */
+	__u8 close_pending;  /* its tcp.close waits in tcp_lifecycle_closing for a RST that may follow */
 };
 
 struct {
@@ -121,10 +133,29 @@ struct {
 	__type(value, struct tracked_socket);
 } tcp_lifecycle_tracked SEC(".maps");
 
-static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __u8 role)
+/* A close the kernel may still follow with a RST in the same call (it sets CLOSE first, then
+ * sends the RST: tcp_close() with unread data, tcp_disconnect() for a zero linger): its event and
+ * its metrics wait here, keyed by socket, until tcp:tcp_send_reset names the socket (reset_sent)
+ * or the socket is destroyed or reused without one (see finish_pending). Entries live for the
+ * rest of that call: the map only needs room for the closes in progress at one moment. */
+struct pending_close {
+	struct tcp_lifecycle_event event; /* complete but for `end` */
+	__u32 keep_event;                 /* the event passed cfg_events_enabled and the sampling predicate */
+	__u8 fin_acked;                   /* our FIN was sent and acknowledged (see finish_pending) */
+	__u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct pending_close);
+} tcp_lifecycle_closing SEC(".maps");
+
+static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __u8 role, __u8 end)
 {
-	struct tcp_lifecycle_stats_key key = { .cgroup_id = cgroup_id, .role = role };
-	struct tcp_lifecycle_stats_key overflow = { .cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP, .role = role };
+	struct tcp_lifecycle_stats_key key = { .cgroup_id = cgroup_id, .role = role, .end = end };
+	struct tcp_lifecycle_stats_key overflow = { .cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP, .role = role, .end = end };
 	return tcpscope_lookup_or_overflow(&tcp_lifecycle_stats, &key, &overflow, &tcp_lifecycle_drops,
 					   TCP_LIFECYCLE_DROP_STATS_FULL);
 }
@@ -160,17 +191,9 @@ static __always_inline bool sampled_in(const struct sock_state *st, struct tcpsc
 	return false;
 }
 
-static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now,
-								  struct tcpscope_sampling_subject *subject)
+/* The fields every event of the socket carries; `e` is ring buffer or pending_close memory. */
+static __always_inline void fill_event(struct tcp_lifecycle_event *e, const struct sock_state *st, __u8 kind, __u64 now)
 {
-	if (!cfg_events_enabled)
-		return 0;
-	if (!sampled_in(st, subject))
-		return 0;
-	struct tcp_lifecycle_event *e = tcpscope_reserve(&tcp_lifecycle_events, sizeof(*e), &tcp_lifecycle_drops,
-							 TCP_LIFECYCLE_DROP_RINGBUF);
-	if (!e)
-		return 0;
 	e->timestamp_ns = now;
 	e->duration_ns = 0;
 	e->cgroup_id = st->cgroup_id;
@@ -191,8 +214,25 @@ static __always_inline struct tcp_lifecycle_event *reserve_event(const struct so
 	e->role = st->role;
 	__builtin_memcpy(e->comm, st->comm, TCP_LIFECYCLE_COMM_LEN);
 	e->connection_hash = st->connection_hash;
+	e->end = TCP_LIFECYCLE_END_NONE;
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad)); /* ring memory is not zeroed */
+}
+
+static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now,
+								  struct tcpscope_sampling_subject *subject)
+{
+	if (!cfg_events_enabled)
+		return 0;
+	if (!sampled_in(st, subject))
+		return 0;
+	struct tcp_lifecycle_event *e = tcpscope_reserve(&tcp_lifecycle_events, sizeof(*e), &tcp_lifecycle_drops,
+							 TCP_LIFECYCLE_DROP_RINGBUF);
+	if (e)
+		fill_event(e, st, kind, now);
 	return e;
 }
+
+static __always_inline void finish_pending(__u64 key, __u8 reset_sent);
 
 static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
 {
@@ -203,7 +243,19 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 
 	st.pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st.comm, sizeof(st.comm));
 	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &st, BPF_ANY);
-	mark_tracked(sk, TCP_LIFECYCLE_ROLE_CLIENT, 0);
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (t) {
+		/* A socket reused for another connection (connect() after a disconnect): its last close
+		 * is over, without a RST; the marks of that connection are not this one's. */
+		if (t->close_pending) {
+			finish_pending(key, 0);
+			t->close_pending = 0;
+		}
+		t->role = TCP_LIFECYCLE_ROLE_CLIENT;
+		t->established = 0;
+		t->reset_sent = 0;
+		t->reset_received = 0;
+	}
 }
 
 static __always_inline void fill_established(const struct sock *sk, struct sock_state *st, __u64 now)
@@ -231,7 +283,8 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 
 static __always_inline void count_established(const struct sock_state *st)
 {
-	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role);
+	/* Opens count in the fin series, where most closes go (see tcp_lifecycle_stats_key). */
+	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role, TCP_LIFECYCLE_END_FIN);
 	if (stats)
 		tcpscope_add_signed(&stats->established, 1);
 }
@@ -284,11 +337,116 @@ static __always_inline void on_untracked_close(const struct sock *sk)
 		return; /* established before the agent started, or never established */
 	if (t->established) {
 		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
-		struct tcp_lifecycle_stats *stats = stats_for(tcpscope_socket_cgroup_id(sk), t->role);
+		struct tcp_lifecycle_stats *stats = stats_for(tcpscope_socket_cgroup_id(sk), t->role, TCP_LIFECYCLE_END_FIN);
 		if (stats)
 			tcpscope_add_signed(&stats->established, -1);
 	}
 	bpf_sk_storage_delete(&tcp_lifecycle_tracked, (void *)sk);
+}
+
+/* A closed connection's aggregates, in the series of its end. */
+static __always_inline void count_close(__u64 cgroup_id, __u8 role, __u8 end, __u64 duration, __u64 acked, __u64 received)
+{
+	struct tcp_lifecycle_stats *stats = stats_for(cgroup_id, role, end);
+	if (!stats)
+		return;
+	tcpscope_add_signed(&stats->established, -1);
+	tcpscope_add(&stats->closed, 1);
+	tcpscope_add(&stats->duration_sum_ns, duration);
+	tcpscope_add(&stats->bytes_sent, acked);
+	tcpscope_add(&stats->bytes_received, received);
+	__u32 bucket = tcpscope_duration_bucket(duration);
+	if (bucket < TCP_LIFECYCLE_DURATION_BUCKETS)
+		tcpscope_add(&stats->duration_buckets[bucket], 1);
+}
+
+/* Whether the socket's flag `flag` (enum sock_flags) is set. */
+static __always_inline bool sock_flag_set(const struct sock *sk, int flag)
+{
+	return sk->__sk_common.skc_flags & (1UL << flag);
+}
+
+/*
+ * How the connection ended, at its CLOSE transition, first rule that holds:
+ *  1. sk_err is ETIMEDOUT: timeout. tcp_write_err() sets it before CLOSE for a retransmission
+ *     timeout (TCP_USER_TIMEOUT included) and a keepalive timeout; the keepalive timer sends a RST
+ *     first (TCP_KEEPALIVE_TIMEOUT), so this rule comes before the reset ones.
+ *  2. tcp:tcp_receive_reset named the socket: reset_received (tcp_reset() traces it before CLOSE).
+ *  3. tcp:tcp_send_reset named the socket: reset_sent (a RST sent before CLOSE: tcp_abort,
+ *     an orphan's FIN_WAIT2 expiry when tcp_fin_timeout is short, out of memory...).
+ *  4. sk_err is ECONNRESET or EPIPE: reset_received (tcp_reset's errors, should rule 2 have missed).
+ *  5. sk_err is set otherwise and is not ECONNABORTED: timeout (tcp_write_err() reports an ICMP
+ *     soft error, e.g. EHOSTUNREACH, instead of ETIMEDOUT when one arrived meanwhile).
+ *  6. both FINs exchanged, ours sent and acknowledged (all of write_seq, FIN included, acked) and
+ *     the peer's received (tcp_fin() set SOCK_DONE): fin. Every orderly CLOSE from LAST_ACK,
+ *     CLOSING and FIN_WAIT2 -> TIME_WAIT has it; no abort can (once both hold the kernel is in
+ *     TIME_WAIT or CLOSE already).
+ *  7. our FIN acknowledged, the socket orphaned (close() has run: SOCK_DEAD) and TCP_LINGER2 not
+ *     negative: fin. The kernel hands an orphan in FIN_WAIT2 to a TIME_WAIT socket (tcp_time_wait)
+ *     without waiting for the peer's FIN; the one RST that can follow such a CLOSE is tcp_close()'s
+ *     for a negative TCP_LINGER2 (rule 9) or out of memory (a known limit: fin).
+ *  8. sk_err is ECONNABORTED: abort (tcp_abort(), e.g. `ss -K`, in a state that needs no RST).
+ *  9. otherwise the local side is closing it without FIN, and the kernel sends the RST, if any,
+ *     right after CLOSE (tcp_close() with unread data, zero linger through tcp_disconnect()):
+ *     TCP_LIFECYCLE_END_NONE here, "decide later" (see finish_pending).
+ */
+static __always_inline __u8 classify_end(const struct sock *sk, const struct tcp_sock *tp, const struct tracked_socket *t,
+					 bool fin_acked)
+{
+	int err = sk->sk_err;
+	if (err == TCPSCOPE_ETIMEDOUT)
+		return TCP_LIFECYCLE_END_TIMEOUT;
+	if (t && t->reset_received)
+		return TCP_LIFECYCLE_END_RESET_RECEIVED;
+	if (t && t->reset_sent)
+		return TCP_LIFECYCLE_END_RESET_SENT;
+	if (err == TCPSCOPE_ECONNRESET || err == TCPSCOPE_EPIPE)
+		return TCP_LIFECYCLE_END_RESET_RECEIVED;
+	if (err != 0 && err != TCPSCOPE_ECONNABORTED)
+		return TCP_LIFECYCLE_END_TIMEOUT;
+	if (fin_acked && sock_flag_set(sk, SOCK_DONE))
+		return TCP_LIFECYCLE_END_FIN;
+	if (fin_acked && sock_flag_set(sk, SOCK_DEAD) && tp->linger2 >= 0)
+		return TCP_LIFECYCLE_END_FIN;
+	if (err == TCPSCOPE_ECONNABORTED)
+		return TCP_LIFECYCLE_END_ABORT;
+	return TCP_LIFECYCLE_END_NONE;
+}
+
+/*
+ * The end of a pending close when no RST followed (the socket is destroyed or reused first):
+ * fin when our FIN was sent and acknowledged (an orphan in FIN_WAIT2 whose peer never sent its
+ * FIN, expired by tcp_fin_timeout), else abort (closed without FIN and without RST: the RST could
+ * not be allocated, or tcp_disconnect() in CLOSING / LAST_ACK with nothing left to send).
+ */
+static __always_inline void finish_pending(__u64 key, __u8 reset_sent)
+{
+	struct pending_close *p = bpf_map_lookup_elem(&tcp_lifecycle_closing, &key);
+	if (!p)
+		return;
+	__u8 end = reset_sent ? TCP_LIFECYCLE_END_RESET_SENT : (p->fin_acked ? TCP_LIFECYCLE_END_FIN : TCP_LIFECYCLE_END_ABORT);
+	__u64 cgroup_id = p->event.cgroup_id;
+	__u8 role = p->event.role;
+	__u64 duration = p->event.duration_ns;
+	__u64 acked = p->event.bytes_sent;
+	__u64 received = p->event.bytes_received;
+	struct tcp_lifecycle_event *e = 0;
+	if (p->keep_event) {
+		e = tcpscope_reserve(&tcp_lifecycle_events, sizeof(*e), &tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_RINGBUF);
+		if (e) {
+			__builtin_memcpy(e, &p->event, sizeof(*e));
+			e->end = end;
+		}
+	}
+	/* The delete claims the entry: were two programs finishing it at once, one reports it. */
+	if (bpf_map_delete_elem(&tcp_lifecycle_closing, &key)) {
+		if (e)
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	count_close(cgroup_id, role, end, duration, acked, received);
+	if (e)
+		submit(e);
 }
 
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
@@ -317,23 +475,14 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	}
 	__u64 acked = tp->bytes_acked - st->bytes_acked_at_established;
 	__u64 received = tp->bytes_received - st->bytes_received_at_established;
-	if (st->fin_sent && tp->snd_una == tp->write_seq && acked > 0)
+	bool fin_acked = st->fin_sent && tp->snd_una == tp->write_seq;
+	if (fin_acked && acked > 0)
 		acked -= 1;
-	unsigned long sk_flags = sk->__sk_common.skc_flags;
-	if ((sk_flags & (1UL << SOCK_DONE)) && received > 0)
+	if (sock_flag_set(sk, SOCK_DONE) && received > 0)
 		received -= 1;
 
-	struct tcp_lifecycle_stats *stats = stats_for(st->cgroup_id, st->role);
-	if (stats) {
-		tcpscope_add_signed(&stats->established, -1);
-		tcpscope_add(&stats->closed, 1);
-		tcpscope_add(&stats->duration_sum_ns, duration);
-		tcpscope_add(&stats->bytes_sent, acked);
-		tcpscope_add(&stats->bytes_received, received);
-		__u32 bucket = tcpscope_duration_bucket(duration);
-		if (bucket < TCP_LIFECYCLE_DURATION_BUCKETS)
-			tcpscope_add(&stats->duration_buckets[bucket], 1);
-	}
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	__u8 end = classify_end(sk, tp, t, fin_acked);
 
 	/* tcp.close carries tcp.duration, tcp.retransmits and tcp.rtt */
 	struct tcpscope_sampling_subject subject = {};
@@ -342,7 +491,28 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	subject.values[TCPSCOPE_SAMPLING_FIELD_RTT_US] = tp->srtt_us >> 3;
 	subject.present = (1u << TCPSCOPE_SAMPLING_FIELD_DURATION_NS) | (1u << TCPSCOPE_SAMPLING_FIELD_RETRANSMITS) |
 			  (1u << TCPSCOPE_SAMPLING_FIELD_RTT_US);
-	struct tcp_lifecycle_event *e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now, &subject);
+
+	struct pending_close *p = 0;
+	if (end == TCP_LIFECYCLE_END_NONE && t) {
+		/* Rule 9: wait for the RST. A full table (more closes in progress at once than it holds)
+		 * decides now, as finish_pending would without a RST. */
+		p = tcpscope_lookup_or_init(&tcp_lifecycle_closing, &key);
+		if (!p)
+			end = fin_acked ? TCP_LIFECYCLE_END_FIN : TCP_LIFECYCLE_END_ABORT;
+	} else if (end == TCP_LIFECYCLE_END_NONE) {
+		end = fin_acked ? TCP_LIFECYCLE_END_FIN : TCP_LIFECYCLE_END_ABORT; /* no mark to wait with */
+	}
+	struct tcp_lifecycle_event *e;
+	if (p) {
+		p->keep_event = cfg_events_enabled && sampled_in(st, &subject);
+		e = &p->event;
+		fill_event(e, st, TCP_LIFECYCLE_EVENT_CLOSE, now);
+		p->fin_acked = fin_acked;
+		t->close_pending = 1;
+	} else {
+		count_close(st->cgroup_id, st->role, end, duration, acked, received);
+		e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now, &subject);
+	}
 	if (e) {
 		e->duration_ns = duration;
 		e->bytes_sent = acked;
@@ -351,7 +521,10 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		e->segments_received = tp->segs_in;
 		e->retransmits = subject.values[TCPSCOPE_SAMPLING_FIELD_RETRANSMITS];
 		e->srtt_us = subject.values[TCPSCOPE_SAMPLING_FIELD_RTT_US];
-		submit(e);
+		if (!p) {
+			e->end = end;
+			submit(e);
+		}
 	}
 	bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
 }
@@ -386,6 +559,52 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 	case TCP_CLOSE:
 		on_close(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
+	}
+	return 0;
+}
+
+/* The reset tracepoints fire only when a RST is sent or received: nothing runs for connections
+ * that end normally. Both exist since Linux 4.15 (tcp_send_reset gained its reason argument in
+ * 6.10; only the socket is read here, so either signature loads). The socket's storage exists
+ * only for full sockets this program tracks: bpf_sk_storage_get returns 0 for a NULL socket (a
+ * RST answering a segment no socket wanted), a TIME_WAIT or a request socket. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_lifecycle_reset_sent, const struct sock *sk)
+{
+	if (!sk)
+		return 0;
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	if (!t)
+		return 0;
+	t->reset_sent = 1;
+	if (t->close_pending) {
+		/* The RST the kernel sends right after CLOSE (rule 9 of classify_end). */
+		finish_pending((__u64)sk, 1);
+		t->close_pending = 0;
+	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
+{
+	if (!sk)
+		return 0;
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	if (t)
+		t->reset_received = 1;
+	return 0;
+}
+
+/* A pending close whose socket is destroyed without a RST (rule 9 of classify_end): decided now.
+ * Runs once per destroyed TCP socket; the socket storage lookup is a pointer walk, no hashing. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tcp_lifecycle_destroy, const struct sock *sk)
+{
+	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	if (t && t->close_pending) {
+		finish_pending((__u64)sk, 0);
+		t->close_pending = 0;
 	}
 	return 0;
 }

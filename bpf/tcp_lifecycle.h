@@ -11,6 +11,17 @@
 #define TCP_LIFECYCLE_EVENT_ACCEPT 2
 #define TCP_LIFECYCLE_EVENT_CLOSE 3
 
+/* tcp_lifecycle_event.end and tcp_lifecycle_stats_key.end: how a connection ended, decided in the
+ * kernel per socket at its CLOSE transition (rules in tcp_lifecycle.bpf.c, classify_end). 0 on
+ * connect/accept events; never in a stats key. */
+#define TCP_LIFECYCLE_END_NONE 0
+#define TCP_LIFECYCLE_END_FIN 1            /* orderly: both FINs exchanged, ours acknowledged */
+#define TCP_LIFECYCLE_END_RESET_SENT 2     /* this side sent a RST (abort on close, zero linger...) */
+#define TCP_LIFECYCLE_END_RESET_RECEIVED 3 /* the peer's RST closed it */
+#define TCP_LIFECYCLE_END_TIMEOUT 4        /* retransmission, user or keepalive timeout (socket error) */
+#define TCP_LIFECYCLE_END_ABORT 5          /* closed by this side without FIN and without a RST */
+#define TCP_LIFECYCLE_ENDS 6
+
 /* role: which side of the handshake this socket was on */
 #define TCP_LIFECYCLE_ROLE_CLIENT 1
 #define TCP_LIFECYCLE_ROLE_SERVER 2
@@ -54,16 +65,24 @@ struct tcp_lifecycle_event {
 	 * once per socket at ESTABLISHED when a logs pipeline samples (else 0: absent); see
 	 * TCPSCOPE_CONNECTION_HASH_* in connection_sampling.h (bit 63: present, bits 0..52: hash >> 11). */
 	__u64 connection_hash;
+	/* Appended: close only, TCP_LIFECYCLE_END_* (0 on connect and accept). */
+	__u8 end;
+	__u8 _pad[7];
 };
 
+/* A series per (cgroup, role, end): a close counts in the series of its end (established -1
+ * there, closed, duration, bytes), an open in the fin series (established +1), so that one lookup
+ * per transition suffices and a (cgroup, role) whose connections all end orderly takes one series.
+ * User space sums established over the ends of a (cgroup, role). */
 struct tcp_lifecycle_stats_key {
 	__u64 cgroup_id;
 	__u32 role;
-	__u32 _pad;
+	__u32 end; /* TCP_LIFECYCLE_END_* */
 };
 
 /* Per-CPU aggregates; user space sums the CPUs. `established` may be negative on one CPU
- * (open on one, close on another); only the sum means something. */
+ * (open on one, close on another) and in every series of an end other than 0; only the sum over
+ * the CPUs and the ends of a (cgroup, role) means something. */
 struct tcp_lifecycle_stats {
 	__s64 established;       /* connections currently established */
 	__u64 closed;            /* closed connections (= histogram count) */

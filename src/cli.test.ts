@@ -208,7 +208,7 @@ describe('validate and run agree', () => {
       name: 'NaN in a setting',
       config: () => shipped({ receivers: '  tcp_lifecycle:\n    max_cgroups: .nan\n' }),
       message: () =>
-        "receivers.tcp_lifecycle.max_cgroups: must be an integer from 16 to 1048576, got NaN (Distinct (cgroup, role) series in the kernel aggregates; beyond it, data goes to one series with otel.metric.overflow=true; default 4096)",
+        "receivers.tcp_lifecycle.max_cgroups: must be an integer from 16 to 1048576, got NaN (Distinct (cgroup, role, connection end) series in the kernel aggregates (a (cgroup, role) takes one per way its connections ended: 1 when all end orderly, at most 5); beyond it, data goes to one series with otel.metric.overflow=true; default 4096)",
     },
     {
       name: 'a "billion laughs" alias bomb',

@@ -127,6 +127,13 @@ export const ATTR = {
     'With `stack_traces: true`: the kernel stack that sent the reset or dropped the packet, innermost frame first, each `symbol+0xoffset` from /proc/kallsyms (a hex address where no symbol covers it), at most 32 frames. Absent when the stack did not fit the receiver\'s `max_stacks` map.',
     '["tcp_v4_send_reset+0x1c5", "tcp_v4_rcv+0x9d4", "..."]',
   ),
+  // tcp_lifecycle: how a connection ended (the tcp.close classification)
+  tcpConnectionEnd: attribute(
+    'tcp.connection.end',
+    'string',
+    'How the connection ended, decided in the kernel per socket at its CLOSE transition: `fin` (orderly: both FINs exchanged and ours acknowledged), `reset_sent` (this side sent a RST: close() with unread data, SO_LINGER {1, 0}, tcp_abort...), `reset_received` (the peer\'s RST closed it), `timeout` (the kernel gave up: retransmission timeout, TCP_USER_TIMEOUT or keepalive timeout, i.e. the socket error ETIMEDOUT or an ICMP error reported in its place), `abort` (closed by this side without FIN and without RST). Rules, in order, in src/receivers/tcp_lifecycle/README.md. Named `end`, not `reason`, to keep it apart from the kernel\'s reset and drop reasons.',
+    'reset_received',
+  ),
   containerId: attribute(
     'container.id',
     'string',

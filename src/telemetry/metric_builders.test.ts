@@ -146,6 +146,9 @@ function lifecycleEntry(cgroupId: bigint, role: number, cpu0: { established: big
   const key = Buffer.alloc(STATS_KEY_SIZE);
   u64(key, K.cgroup_id.offset, cgroupId);
   key.writeUInt32LE(role, K.role.offset);
+  // One series per (cgroup, role) here, with the closes' end (the kernel counts opens in end 0:
+  // the open count sums the ends of a (cgroup, role), so one series or several give the same).
+  key.writeUInt32LE(lifecycleLayout.CONSTANTS.TCP_LIFECYCLE_END_FIN, K.end.offset);
   const values = [0, 1].map((cpu) => {
     const v = Buffer.alloc(STATS_SIZE);
     // CPU 0 carries the opens and closes; CPU 1 a close of a connection opened on CPU 0, so its

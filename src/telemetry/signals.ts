@@ -43,11 +43,12 @@ export const METRICS = {
     name: 'system.network.tcp.connection.duration',
     instrument: 'histogram',
     unit: 's',
-    description: 'Lifetime of closed TCP connections, from ESTABLISHED to CLOSE.',
-    attributes: WORKLOAD,
+    description:
+      'Lifetime of closed TCP connections, from ESTABLISHED to CLOSE, by how they ended (tcp.connection.end): its count by tcp.connection.end answers "connections of pod X that ended badly" without a join.',
+    attributes: [...WORKLOAD, ATTR.tcpConnectionEnd],
     emittedBy: ['tcp_lifecycle'],
     notes:
-      'Explicit buckets with upper bounds 2^i microseconds (i = 0..35, about 1 us to 9.5 h) plus an overflow bucket, counted in the kernel; bounds are (lower, upper] as OpenTelemetry defines them. Sum and count are exact.',
+      'Explicit buckets with upper bounds 2^i microseconds (i = 0..35, about 1 us to 9.5 h) plus an overflow bucket, counted in the kernel; bounds are (lower, upper] as OpenTelemetry defines them. Sum and count are exact. tcp.connection.end has 5 values, so a (cgroup, role) has at most 5 series; the kernel counts each (cgroup, role, end) apart, with the same end as the tcp.close event of each connection.',
   },
   handshakeDuration: {
     name: 'system.network.tcp.handshake.duration',
@@ -226,6 +227,7 @@ const CLOSE_FIELDS = [
   ATTR.tcpSegmentsReceived,
   ATTR.tcpRetransmits,
   ATTR.tcpRtt,
+  ATTR.tcpConnectionEnd,
 ];
 
 export const EVENTS = {

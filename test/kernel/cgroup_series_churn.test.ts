@@ -134,7 +134,7 @@ test('series of removed cgroups leave every kernel map after their last export; 
   assert.deepEqual(overflowValues, [], 'no overflow series ever held data');
   let rttSeries = 0;
   for (const id of all) {
-    assert.equal(last.get(`system.network.tcp.connection.duration ${id} [["network.tcp.handshake.role","client"]]`), 1, `closed connections of cgroup ${id}`);
+    assert.equal(last.get(`system.network.tcp.connection.duration ${id} [["network.tcp.handshake.role","client"],["tcp.connection.end","fin"]]`), 1, `closed connections of cgroup ${id}`);
     assert.equal(
       last.get(`system.network.connection.count ${id} [["network.tcp.handshake.role","client"],["network.transport","tcp"],["network.connection.state","established"]]`),
       0,
@@ -154,7 +154,7 @@ test('series of removed cgroups leave every kernel map after their last export; 
   assert.equal(last.get(`system.network.connection.count ${held} [["network.tcp.handshake.role","client"],["network.transport","tcp"],["network.connection.state","established"]]`), 1);
   await churn.ask('release');
   await waitUntil(
-    () => collectAll().get(lifecycle)!.has(held) && last.get(`system.network.tcp.connection.duration ${held} [["network.tcp.handshake.role","client"]]`) === 1,
+    () => collectAll().get(lifecycle)!.has(held) && last.get(`system.network.tcp.connection.duration ${held} [["network.tcp.handshake.role","client"],["tcp.connection.end","fin"]]`) === 1,
     20_000,
     'the held connection to close',
   );

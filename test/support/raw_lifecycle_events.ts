@@ -51,6 +51,8 @@ export interface EventSpec {
   segments?: number;
   srttUs?: number;
   netns?: number;
+  /** TCP_LIFECYCLE_END_*; default: fin on a close, 0 otherwise */
+  end?: number;
 }
 
 export const v4 = (...b: number[]) => [...b, ...new Array(12).fill(0)];
@@ -79,6 +81,7 @@ export function eventBytes(e: EventSpec): Buffer {
   b[F.role.offset] = e.role ?? C.TCP_LIFECYCLE_ROLE_CLIENT;
   const comm = e.comm ?? Buffer.from('curl\0');
   comm.copy(b, F.comm.offset, 0, Math.min(F.comm.size, comm.length));
+  b[F.end.offset] = e.end ?? (e.kind === C.TCP_LIFECYCLE_EVENT_CLOSE ? C.TCP_LIFECYCLE_END_FIN : C.TCP_LIFECYCLE_END_NONE);
   return b;
 }
 
@@ -103,6 +106,11 @@ export const EVENTS: EventSpec[] = [
   { kind: CLOSE, cgroupId: 2n ** 60n, timestampNs: 2n ** 63n + 999_999_999n, durationNs: 2n ** 64n - 1n, bytesSent: 2n ** 32n, bytesReceived: 2n ** 32n - 1n },
   { kind: CLOSE, cgroupId: 77n, sport: 0, dport: 65535, durationNs: 1n, segments: 0xffffffff, netns: 0xffffffff, pid: 0xffffffff },
   { kind: CLOSE, sport: 127, dport: 128, segments: 16384, srttUs: 1_000_000 },
+  // every other way a connection ends (fin is the default above)
+  { kind: CLOSE, end: C.TCP_LIFECYCLE_END_RESET_SENT, cgroupId: 99n },
+  { kind: CLOSE, role: SERVER, end: C.TCP_LIFECYCLE_END_RESET_RECEIVED, pid: 0 },
+  { kind: CLOSE, end: C.TCP_LIFECYCLE_END_TIMEOUT, family: 10, saddr: v6(0xfd00, 0, 0, 0, 0, 0, 0, 1), daddr: v6(0xfd00, 0, 0, 0, 0, 0, 0, 2) },
+  { kind: CLOSE, end: C.TCP_LIFECYCLE_END_ABORT, cgroupId: OVERFLOW_CGROUP_ID },
 ];
 
 /** One framed ring batch of `events`, as the pump sees it. */

@@ -170,6 +170,7 @@ function logRecordOf(e: RawEvent): ReadableLogRecord {
     ];
     b[LF.kind.offset] = kind;
     b[LF.role.offset] = kind === LC.TCP_LIFECYCLE_EVENT_CONNECT ? LC.TCP_LIFECYCLE_ROLE_CLIENT : LC.TCP_LIFECYCLE_ROLE_SERVER;
+    if (e.shape === 'lifecycle close') b[LF.end.offset] = LC.TCP_LIFECYCLE_END_FIN; // every close has an end
     return lifecycleLogRecord(decodeLifecycleEvent(b, 0, b.length), context);
   }
   const b = Buffer.alloc(HS_SIZE);

@@ -67,6 +67,7 @@ test('raw records of both receivers offer the field as connectionHash(), also wh
   const unit = connectionUnit({ address: '127.0.0.1', port: 40000 }, { address: '198.18.0.2', port: 443 });
   const lifecycle = Buffer.alloc(LS);
   lifecycle[LF.kind.offset] = LC.TCP_LIFECYCLE_EVENT_CLOSE;
+  lifecycle[LF.end.offset] = LC.TCP_LIFECYCLE_END_FIN; // every close has an end
   const handshake = Buffer.alloc(HS);
   handshake[HF.kind.offset] = HC.TCP_HANDSHAKE_OUTCOME;
   const caches = new RawEventCaches(context);

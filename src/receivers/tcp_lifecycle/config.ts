@@ -62,7 +62,7 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
     default: DEFAULT_MAX_CONNECTIONS,
   },
   max_cgroups: {
-    doc: 'Distinct (cgroup, role) series in the kernel aggregates; beyond it, data goes to one series with otel.metric.overflow=true.',
+    doc: 'Distinct (cgroup, role, connection end) series in the kernel aggregates (a (cgroup, role) takes one per way its connections ended: 1 when all end orderly, at most 5); beyond it, data goes to one series with otel.metric.overflow=true.',
     format: integerBetween(16, 1024 * 1024),
     default: 4096,
   },

@@ -8,6 +8,9 @@ export type { HandshakeRole };
 
 export type LifecycleEventKind = 'connect' | 'accept' | 'close';
 
+/** How a connection ended (tcp.connection.end), TCP_LIFECYCLE_END_* in the kernel. */
+export type ConnectionEnd = 'fin' | 'reset_sent' | 'reset_received' | 'timeout' | 'abort';
+
 export interface LifecycleEvent {
   readonly kind: LifecycleEventKind;
   readonly role: HandshakeRole;
@@ -38,6 +41,7 @@ export interface CloseFields {
   readonly segmentsReceived: number;
   readonly retransmits: number;
   readonly srttUs: number;
+  readonly end: ConnectionEnd;
 }
 
 export const KINDS: Record<number, LifecycleEventKind> = {
@@ -46,7 +50,24 @@ export const KINDS: Record<number, LifecycleEventKind> = {
   [CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE]: 'close',
 };
 
+/** The ends a close can carry; 0 (TCP_LIFECYCLE_END_NONE) is never one. */
+export const ENDS: Record<number, ConnectionEnd> = {
+  [CONSTANTS.TCP_LIFECYCLE_END_FIN]: 'fin',
+  [CONSTANTS.TCP_LIFECYCLE_END_RESET_SENT]: 'reset_sent',
+  [CONSTANTS.TCP_LIFECYCLE_END_RESET_RECEIVED]: 'reset_received',
+  [CONSTANTS.TCP_LIFECYCLE_END_TIMEOUT]: 'timeout',
+  [CONSTANTS.TCP_LIFECYCLE_END_ABORT]: 'abort',
+};
+
 export class DecodeError extends Error {}
+
+/** The end of the close record at `offset`: a DecodeError when the kernel wrote none we know. */
+export function closeEnd(buf: Buffer, offset: number): ConnectionEnd {
+  const value = buf[offset + F.end.offset];
+  const end = ENDS[value];
+  if (end === undefined) throw new DecodeError(`tcp_lifecycle close event with unknown end ${value}`);
+  return end;
+}
 
 /** A NUL-terminated string of at most `size` bytes (comm), as latin1. */
 export function cString(buf: Buffer, offset: number, size: number): string {
@@ -84,6 +105,7 @@ export function decodeLifecycleEvent(buf: Buffer, offset: number, length: number
             segmentsReceived: buf.readUInt32LE(offset + F.segments_received.offset),
             retransmits: buf.readUInt32LE(offset + F.retransmits.offset),
             srttUs: buf.readUInt32LE(offset + F.srtt_us.offset),
+            end: closeEnd(buf, offset),
           }
         : undefined,
     connectionHash: recordConnectionHash(buf, offset + F.connection_hash.offset),

@@ -7,7 +7,7 @@ export interface FieldLayout {
 }
 
 export const EVENT_STRUCT = 'tcp_lifecycle_event';
-export const EVENT_SIZE = 128;
+export const EVENT_SIZE = 136;
 export const EVENT_FIELDS = {
   timestamp_ns: { offset: 0, size: 8 },
   duration_ns: { offset: 8, size: 8 },
@@ -30,6 +30,9 @@ export const EVENT_FIELDS = {
   comm: { offset: 104, size: 16 },
   /** Appended: see src/receivers/common/record_connection_hash.ts. */
   connection_hash: { offset: 120, size: 8 },
+  /** Appended: how a closed connection ended (TCP_LIFECYCLE_END_*), 0 on connect and accept. */
+  end: { offset: 128, size: 1 },
+  _pad: { offset: 129, size: 7 },
 } as const satisfies Record<string, FieldLayout>;
 
 export const STATS_KEY_STRUCT = 'tcp_lifecycle_stats_key';
@@ -37,6 +40,7 @@ export const STATS_KEY_SIZE = 16;
 export const STATS_KEY_FIELDS = {
   cgroup_id: { offset: 0, size: 8 },
   role: { offset: 8, size: 4 },
+  end: { offset: 12, size: 4 },
 } as const satisfies Record<string, FieldLayout>;
 
 import { DURATION_BUCKETS as BUCKETS } from '../common/duration_buckets';
@@ -64,6 +68,13 @@ export const CONSTANTS = {
   TCP_LIFECYCLE_EVENT_CLOSE: 3,
   TCP_LIFECYCLE_ROLE_CLIENT: 1,
   TCP_LIFECYCLE_ROLE_SERVER: 2,
+  TCP_LIFECYCLE_END_NONE: 0,
+  TCP_LIFECYCLE_END_FIN: 1,
+  TCP_LIFECYCLE_END_RESET_SENT: 2,
+  TCP_LIFECYCLE_END_RESET_RECEIVED: 3,
+  TCP_LIFECYCLE_END_TIMEOUT: 4,
+  TCP_LIFECYCLE_END_ABORT: 5,
+  TCP_LIFECYCLE_ENDS: 6,
   TCP_LIFECYCLE_DURATION_BUCKETS: DURATION_BUCKETS,
   TCP_LIFECYCLE_DROP_RINGBUF: 0,
   TCP_LIFECYCLE_DROP_STATS_FULL: 1,

@@ -40,6 +40,7 @@ export function lifecycleAttributes(event: LifecycleEvent, addCgroup: (into: Att
     attributes[ATTR.tcpSegmentsReceived.key] = close.segmentsReceived;
     attributes[ATTR.tcpRetransmits.key] = close.retransmits;
     attributes[ATTR.tcpRtt.key] = secondsFromUs(close.srttUs);
+    attributes[ATTR.tcpConnectionEnd.key] = close.end;
   }
   return attributes;
 }

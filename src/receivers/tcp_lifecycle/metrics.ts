@@ -49,26 +49,45 @@ export function lifecycleMetrics(input: LifecycleMetricsInput): MetricData[] {
     isMonotonic: false,
     dataPoints: [],
   };
+  // The kernel keeps a series per (cgroup, role, end): the open count and the bytes are per
+  // (cgroup, role), summed over the ends; the lifetimes keep their end (tcp.connection.end).
+  const groups = new Map<string, { established: bigint; closed: bigint; bytesSent: bigint; bytesReceived: bigint; first: WorkloadStats }>();
   for (const s of input.stats) {
+    const id = `${s.cgroupId}/${s.role}`;
+    const group = groups.get(id);
+    if (group === undefined) {
+      groups.set(id, { established: s.established, closed: s.closed, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived, first: s });
+    } else {
+      group.established += s.established;
+      group.closed += s.closed;
+      group.bytesSent += s.bytesSent;
+      group.bytesReceived += s.bytesReceived;
+    }
+  }
+  for (const group of groups.values()) {
+    const s = group.first;
     const startTime = input.seriesStartTime?.(s.cgroupId) ?? input.startTime;
     const attributes = workloadAttributes(input.cgroups, s.cgroupId, s.role);
     open.dataPoints.push({
       startTime,
       endTime,
       attributes: { ...attributes, [ATTR.networkTransport.key]: 'tcp', [ATTR.connectionState.key]: 'established' },
-      value: Number(s.established),
+      value: Number(group.established),
     });
-    if (s.closed === 0n) continue;
+    if (group.closed === 0n) continue;
+    io.dataPoints.push(
+      { startTime, endTime, attributes: { ...attributes, [ATTR.ioDirection.key]: 'transmit' }, value: Number(group.bytesSent) },
+      { startTime, endTime, attributes: { ...attributes, [ATTR.ioDirection.key]: 'receive' }, value: Number(group.bytesReceived) },
+    );
+  }
+  for (const s of input.stats) {
+    if (s.closed === 0n || s.end === undefined) continue;
     durations.dataPoints.push({
-      startTime,
+      startTime: input.seriesStartTime?.(s.cgroupId) ?? input.startTime,
       endTime,
-      attributes,
+      attributes: { ...workloadAttributes(input.cgroups, s.cgroupId, s.role), [ATTR.tcpConnectionEnd.key]: s.end },
       value: durationHistogramValue(s.durationBuckets, s.durationSumNs, s.closed),
     });
-    io.dataPoints.push(
-      { startTime, endTime, attributes: { ...attributes, [ATTR.ioDirection.key]: 'transmit' }, value: Number(s.bytesSent) },
-      { startTime, endTime, attributes: { ...attributes, [ATTR.ioDirection.key]: 'receive' }, value: Number(s.bytesReceived) },
-    );
   }
   return [durations, io, open, ...eventCounterMetrics(input)];
 }

@@ -92,7 +92,23 @@ test('records of another size or kind are refused as decode errors', () => {
   const { batch } = batchOf([{ kind: 9 }]);
   const raw = new RawEventCaches(context).batch(batch, observed);
   assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE), /unknown tcp_lifecycle event kind 9/);
-  assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE - 8), /of 120 bytes, expected 128/);
+  assert.throws(() => LifecycleRawLogRecord.decode(raw, 4, EVENT_SIZE - 8), /of 128 bytes, expected 136/);
+  const { batch: closes } = batchOf([{ kind: CLOSE, end: 0 }, { kind: CLOSE, end: 6 }]);
+  const rawCloses = new RawEventCaches(context).batch(closes, observed);
+  assert.throws(() => LifecycleRawLogRecord.decode(rawCloses, 4, EVENT_SIZE), /close event with unknown end 0/);
+  assert.throws(() => LifecycleRawLogRecord.decode(rawCloses, 4 + 4 + EVENT_SIZE, EVENT_SIZE), /close event with unknown end 6/);
+});
+
+test('every connection end is written as the decoded path writes it, in JSON and in protobuf', () => {
+  const ends = ['fin', 'reset_sent', 'reset_received', 'timeout', 'abort'];
+  const { raw, decoded } = bothPaths(ends.map((_, i) => ({ kind: CLOSE, end: i + 1 })));
+  assert.deepEqual(raw.map((r) => r.attributes['tcp.connection.end']), ends);
+  assert.deepEqual(decoded.map((r) => r.attributes['tcp.connection.end']), ends);
+  assert.deepEqual(Object.keys(raw[0].attributes).slice(-2), ['tcp.rtt', 'tcp.connection.end']);
+  assert.equal(encodeLogsRequest(raw), encodeLogsRequestGeneric(decoded));
+  for (let i = 0; i < raw.length; i++) assert.equal((raw[i] as LifecycleRawLogRecord).attribute('tcp.connection.end'), ends[i]);
+  const { raw: opens } = bothPaths([{ kind: CONNECT }, { kind: ACCEPT, role: SERVER }]);
+  assert.ok(opens.every((r) => !('tcp.connection.end' in r.attributes)), 'connect and accept carry none');
 });
 
 test('non-ASCII comm names and cgroup paths are written as UTF-8, exactly as the generic path writes them', () => {

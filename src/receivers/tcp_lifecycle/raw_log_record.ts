@@ -14,7 +14,7 @@ import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
 import { RawLogRecord } from '../common/raw_log_record';
-import { decodeLifecycleEvent, DecodeError, KINDS } from './decoder';
+import { decodeLifecycleEvent, DecodeError, ENDS, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { LIFECYCLE_EVENT_NAMES, lifecycleAttributes } from './log_records';
 import { writeLifecycleProto } from './raw_proto';
@@ -25,7 +25,7 @@ const KEYS: ReadonlySet<string> = new Set(
     ATTR.networkTransport, ATTR.networkType, ATTR.localAddress, ATTR.localPort, ATTR.peerAddress, ATTR.peerPort,
     ATTR.handshakeRole, ATTR.processPid, ATTR.processExecutableName, ATTR.processLinuxCgroup, ATTR.cgroupId,
     ATTR.overflow, ATTR.netnsInode, ATTR.tcpHandshakeDuration, ATTR.tcpDuration, ATTR.tcpBytesSent,
-    ATTR.tcpBytesReceived, ATTR.tcpSegmentsSent, ATTR.tcpSegmentsReceived, ATTR.tcpRetransmits, ATTR.tcpRtt,
+    ATTR.tcpBytesReceived, ATTR.tcpSegmentsSent, ATTR.tcpSegmentsReceived, ATTR.tcpRetransmits, ATTR.tcpRtt, ATTR.tcpConnectionEnd,
   ].map((a) => a.key),
 );
 
@@ -56,6 +56,11 @@ const J = fragments({
   end: '],"droppedAttributesCount":0}',
 });
 
+/** `,{tcp.connection.end pair}` per end value, written after tcp.rtt: one copy per close. */
+const END_FRAGMENTS: Record<number, JsonFragment> = Object.fromEntries(
+  Object.entries(ENDS).map(([value, end]) => [value, fragment(`,${pair(ATTR.tcpConnectionEnd.key, `{"stringValue":${JSON.stringify(end)}}`)}`)]),
+);
+
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(KINDS).map(([kind, name]) => [kind, LIFECYCLE_EVENT_NAMES[name]]));
 const NAME_FRAGMENTS: Record<number, JsonFragment> = Object.fromEntries(Object.entries(NAMES).map(([kind, name]) => [kind, fragment(name)]));
 
@@ -65,6 +70,9 @@ export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRe
     const kind = batch.bytes[offset + F.kind.offset];
     const name = NAMES[kind];
     if (name === undefined) throw new DecodeError(`unknown tcp_lifecycle event kind ${kind}`);
+    if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE && ENDS[batch.bytes[offset + F.end.offset]] === undefined) {
+      throw new DecodeError(`tcp_lifecycle close event with unknown end ${batch.bytes[offset + F.end.offset]}`);
+    }
     super(batch, offset, name, F.timestamp_ns.offset);
   }
 
@@ -161,6 +169,7 @@ export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRe
       w.bytes(J.rtt);
       writeDecimalValue(w, bytes.readUInt32LE(o + F.srtt_us.offset), 6);
       w.bytes(J.endPair);
+      w.bytes(END_FRAGMENTS[bytes[o + F.end.offset]]);
     }
     if (appended !== undefined && appended.length !== 0) {
       w.byte(0x2c);

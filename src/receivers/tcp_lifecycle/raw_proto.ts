@@ -3,7 +3,9 @@
 // attributes in the order lifecycleAttributes() puts them in the map and the generic encoder
 // (otlp_proto_logs.ts) writes them, values derived as the decoded path derives them
 // (secondsFromNs, secondsFromUs, Number of a u64). raw_proto.test.ts checks it byte for byte.
+import { ATTR } from '../../telemetry/attributes';
 import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
+import { stringAttributeProto } from '../../telemetry/otlp_proto_values';
 import { u64Number } from '../common/raw_events';
 import {
   cgroupFields,
@@ -17,8 +19,14 @@ import {
   writeRecordStart,
   writeUint32Field,
 } from '../common/raw_proto';
+import { ENDS } from './decoder';
 import type { LifecycleRawLogRecord } from './raw_log_record';
 import { CONSTANTS, EVENT_FIELDS as F } from './layout';
+
+/** The tcp.connection.end attribute field per end value, encoded once (the record checked it). */
+const END_FIELDS: Record<number, Uint8Array> = Object.fromEntries(
+  Object.entries(ENDS).map(([value, end]) => [value, stringAttributeProto(ATTR.tcpConnectionEnd.key, end)]),
+);
 
 export function writeLifecycleProto(record: LifecycleRawLogRecord, w: ProtoWriter, appended: Uint8Array): void {
   const batch = record.batch;
@@ -53,6 +61,7 @@ export function writeLifecycleProto(record: LifecycleRawLogRecord, w: ProtoWrite
     writeUint32Field(w, KEYS.segmentsReceived, bytes.readUInt32LE(o + F.segments_received.offset));
     writeUint32Field(w, KEYS.retransmits, bytes.readUInt32LE(o + F.retransmits.offset));
     writeNumberField(w, KEYS.rtt, bytes.readUInt32LE(o + F.srtt_us.offset) / 1e6);
+    w.raw(END_FIELDS[bytes[o + F.end.offset]]);
   }
   writeRecordEnd(w, appended, record.hrTimeObserved, record.eventName);
 }

@@ -45,13 +45,13 @@ export class TcpLifecycleReceiver extends KernelReceiver {
         for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, events);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.sockets, config.max_connections);
-        // +2: the overflow series of each role always has its slot
-        bpf.setMaxEntries(MAPS.stats, config.max_cgroups + 2);
+        // the overflow series of each (role, end) always has its slot
+        bpf.setMaxEntries(MAPS.stats, config.max_cgroups + 2 * (CONSTANTS.TCP_LIFECYCLE_ENDS - CONSTANTS.TCP_LIFECYCLE_END_FIN));
       },
       initialize(bpf: BpfObject) {
         const zero = Buffer.alloc(STATS_SIZE * bpf.possibleCpus());
         for (const role of [CONSTANTS.TCP_LIFECYCLE_ROLE_CLIENT, CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER]) {
-          bpf.updateMap(MAPS.stats, statsKey(OVERFLOW_CGROUP_ID, role), zero);
+          for (let end = CONSTANTS.TCP_LIFECYCLE_END_FIN; end < CONSTANTS.TCP_LIFECYCLE_ENDS; end++) bpf.updateMap(MAPS.stats, statsKey(OVERFLOW_CGROUP_ID, role, end), zero);
         }
       },
       // Records backed by the event bytes (raw_log_record.ts); lifecycleLogRecord is the decoded
