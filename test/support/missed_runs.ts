@@ -10,3 +10,10 @@ export function missedRuns(metrics: readonly MetricData[], program: string): num
   if (!point) throw new Error(`no missed_runs data point for program ${program}`);
   return point.value;
 }
+
+/** All of a receiver's missed runs, every program together. */
+export function totalMissedRuns(metrics: readonly MetricData[]): number {
+  const metric = metrics.find((m) => m.descriptor.name === 'tcpscope.receiver.missed_runs') as SumMetricData | undefined;
+  if (!metric) throw new Error('no tcpscope.receiver.missed_runs in the collected metrics');
+  return metric.dataPoints.reduce((sum, p) => sum + p.value, 0);
+}
