@@ -1,13 +1,12 @@
 // Config of the tcp_anomalies receiver. Filter and event keys map one-to-one to the BPF side's
 // cfg_* globals: they are evaluated in the kernel, so filtered events never cross to user space.
 // Metrics count every anomaly whatever the event keys say.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Schema } from 'convict';
 import type { SettingProblem } from '../../component';
 import { durationFormat, type DurationSetting } from '../../exporters/duration';
 import { findCgroupV2Root } from '../../host/cgroup_resolver';
 import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../common/config_formats';
+import { cgroupPrefixFormat, cgroupPrefixProblem, portListFormat } from '../common/event_filter_config';
 import { CONSTANTS } from './layout';
 
 export interface TcpAnomaliesConfig {
@@ -88,20 +87,12 @@ export const tcpAnomaliesSchema: Schema<TcpAnomaliesConfig> = {
   },
   ports: {
     doc: `Only connections with one of these ports, local or peer, produce events (at most ${MAX_PORTS}; empty = all).`,
-    format: (value: unknown) => {
-      if (!Array.isArray(value) || value.length > MAX_PORTS || !value.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
-        throw new Error(`must be a list of at most ${MAX_PORTS} ports from 1 to 65535`);
-      }
-    },
+    format: portListFormat(MAX_PORTS),
     default: [],
   },
   cgroup_prefix: {
     doc: 'Only sockets in this cgroup v2 subtree produce events (empty = all; anomalies without a socket then make none). New cgroups below it are picked up every collection_interval.',
-    format: (value: unknown) => {
-      if (typeof value !== 'string' || (value !== '' && !value.startsWith('/'))) {
-        throw new Error(`must be empty or a cgroup path starting with /`);
-      }
-    },
+    format: cgroupPrefixFormat,
     default: '',
   },
   max_filter_cgroups: {
@@ -113,12 +104,5 @@ export const tcpAnomaliesSchema: Schema<TcpAnomaliesConfig> = {
 
 /** As tcp_handshake's: cgroup_prefix must name an existing cgroup (`validate` refuses what `run` would). */
 export function validateTcpAnomaliesConfig(config: TcpAnomaliesConfig, root: string | undefined = findCgroupV2Root()): SettingProblem | undefined {
-  if (config.cgroup_prefix === '') return undefined;
-  if (!root || !existsSync(join(root, config.cgroup_prefix))) {
-    return {
-      key: 'cgroup_prefix',
-      message: `no cgroup ${JSON.stringify(config.cgroup_prefix)} under the cgroup v2 root ${root ?? '(not mounted)'}`,
-    };
-  }
-  return undefined;
+  return cgroupPrefixProblem(config.cgroup_prefix, root);
 }
