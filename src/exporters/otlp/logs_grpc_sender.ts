@@ -6,10 +6,10 @@
 // OTEL_EXPORTER_OTLP_[LOGS_]HEADERS for names not configured), gzip and deadline; the outcome
 // classified by gRPC status (classifyStatus()); the response read for partial_success.
 import { readFileSync } from 'node:fs';
-import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import type { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AgentLogger } from '../../logger';
+import { withEnvironmentHeaders } from '../otlp_environment_headers';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
 import { protoPartialSuccess } from '../../telemetry/otlp_proto_response';
 import { RequestSlabs, type SlabLease } from '../../telemetry/otlp_proto_slabs';
@@ -141,14 +141,6 @@ export function decodePartialSuccess(response: Buffer): PartialSuccess | undefin
   return partial && { rejectedLogRecords: partial.rejected, errorMessage: partial.errorMessage };
 }
 
-/** Headers from the standard variables, for names the config does not set (the SDK's rule). */
-function environmentHeaders(): Record<string, string> {
-  return {
-    ...parseKeyPairsIntoRecord(process.env.OTEL_EXPORTER_OTLP_HEADERS?.trim()),
-    ...parseKeyPairsIntoRecord(process.env.OTEL_EXPORTER_OTLP_LOGS_HEADERS?.trim()),
-  };
-}
-
 /**
  * TLS trust anchors: the file GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names when set (grpc-js, which
  * this path used before, honours it: a deployment that set it keeps working), else Node's
@@ -180,12 +172,7 @@ export class EncodedLogsSender implements BatchSender<EncodedLogs> {
     private readonly settings: OtlpExporterSettings,
     private readonly logger?: AgentLogger,
   ) {
-    const configured = new Set(Object.keys(settings.headers).map((k) => k.toLowerCase()));
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(environmentHeaders())) {
-      if (!configured.has(key.toLowerCase())) headers[key] = value;
-    }
-    Object.assign(headers, settings.headers);
+    const headers = withEnvironmentHeaders(settings.headers, 'logs');
     try {
       this.metadata = checkedMetadata(headers);
     } catch (error) {

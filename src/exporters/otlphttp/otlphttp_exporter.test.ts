@@ -227,6 +227,29 @@ describe('otlphttp exporter', () => {
     assert.equal(outage[0], `WARN  otlphttp: logs: cannot deliver to ${srv.url}/v1/logs (HTTP 503 Service Unavailable); keeping up to 100 batches and retrying with backoff`);
   });
 
+  it('headers from OTEL_EXPORTER_OTLP_HEADERS and the per-signal variable fill in names the config does not set', async (t) => {
+    const saved = { all: process.env.OTEL_EXPORTER_OTLP_HEADERS, logs: process.env.OTEL_EXPORTER_OTLP_LOGS_HEADERS };
+    t.after(() => {
+      for (const [name, value] of [['OTEL_EXPORTER_OTLP_HEADERS', saved.all], ['OTEL_EXPORTER_OTLP_LOGS_HEADERS', saved.logs]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+    process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-tenant=from-env,x-all=1';
+    process.env.OTEL_EXPORTER_OTLP_LOGS_HEADERS = 'x-logs=2';
+    const srv = await server();
+    const { e } = await exporter(config(srv.url, { headers: { 'X-Tenant': 'configured' } }));
+    await e.consumers.metrics!.consume(sampleMetrics());
+    await e.consumers.logs!.consume(sampleLogs());
+    await e.forceFlush();
+    const byPath = Object.fromEntries(srv.requests.map((r) => [r.path, r.headers]));
+    assert.deepStrictEqual(
+      [byPath['/v1/metrics']['x-tenant'], byPath['/v1/metrics']['x-all'], byPath['/v1/metrics']['x-logs']],
+      ['configured', '1', undefined],
+    );
+    assert.deepStrictEqual([byPath['/v1/logs']['x-tenant'], byPath['/v1/logs']['x-all'], byPath['/v1/logs']['x-logs']], ['configured', '1', '2']);
+  });
+
   // The OTLP/HTTP specification: 429, 502, 503, 504 are retryable; every other status is not.
   const statuses: [number, 'retried' | 'dropped'][] = [
     [429, 'retried'],

@@ -6,6 +6,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Consumer, Consumers, CreateSettings, Signal } from '../../component';
 import { QueuedExporter } from '../exporterhelper/queued_exporter';
+import { withEnvironmentHeaders } from '../otlp_environment_headers';
 import { QueuedSignals } from '../exporterhelper/queued_signals';
 import type { OtlpHttpExporterSettings } from './config';
 import { chunks, logsEncoder, logsMerger, MAX_MERGED_BYTES, MAX_RECORDS_PER_REQUEST, metricsEncoder, type EncodedRequest } from './encoded_request';
@@ -20,7 +21,7 @@ export class OtlpHttpExporter extends QueuedExporter {
     const sending = new QueuedSignals({ exporterType: 'otlphttp', destination, settings: config, logger });
     super(sending);
     const sender = (signal: Signal, url: string) => () =>
-      new OtlpHttpSender({ signal, url, encoding: config.encoding, headers: config.headers, compression: config.compression, timeoutMs: config.timeoutMs, tls: config.tls, logger });
+      new OtlpHttpSender({ signal, url, encoding: config.encoding, headers: withEnvironmentHeaders(config.headers, signal), compression: config.compression, timeoutMs: config.timeoutMs, tls: config.tls, logger });
     const consumers: { -readonly [S in Signal]?: Consumer<S> } = {};
     if (signals.includes('metrics')) {
       const encode = metricsEncoder(config.encoding);
