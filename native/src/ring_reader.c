@@ -26,7 +26,6 @@
 
 struct ring_reader {
 	napi_env env;
-	int map_fd;
 	int epoll_fd;
 	struct ring_view ring;
 	size_t page_size;
@@ -144,7 +143,6 @@ static int map_ring(struct ring_reader *r, int map_fd, uint32_t data_size)
 {
 	if (data_size == 0 || (data_size & (data_size - 1)) != 0)
 		return EINVAL;
-	r->map_fd = map_fd;
 	r->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	r->ring.mask = (uint64_t)data_size - 1;
 	void *consumer = mmap(NULL, r->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);

@@ -34,11 +34,16 @@ static inline uint32_t record_header(const struct ring_view *r, uint64_t pos)
 	return __atomic_load_n((const uint32_t *)(r->data + (pos & r->mask)), __ATOMIC_ACQUIRE);
 }
 
+/* A record's data length, from its header. */
+static inline uint32_t record_length(uint32_t header)
+{
+	return header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
+}
+
 /* Bytes a record takes in the ring: header plus data, rounded up to 8. */
 static inline uint64_t ring_footprint(uint32_t header)
 {
-	uint32_t length = header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
-	return ((uint64_t)length + RING_HEADER_SIZE + 7) & ~(uint64_t)7;
+	return ((uint64_t)record_length(header) + RING_HEADER_SIZE + 7) & ~(uint64_t)7;
 }
 
 /* Copies `length` bytes that start `offset` bytes into the data area, wrapping at its end: a
@@ -71,7 +76,7 @@ static inline struct batch_extent measure_batch(const struct ring_view *r, uint6
 		if (header & RING_BUSY_BIT)
 			break;
 		if (!(header & RING_DISCARD_BIT)) {
-			extent.framed_bytes += sizeof(uint32_t) + (header & ~(RING_BUSY_BIT | RING_DISCARD_BIT));
+			extent.framed_bytes += sizeof(uint32_t) + record_length(header);
 			extent.records++;
 		}
 		pos += ring_footprint(header);
@@ -88,7 +93,7 @@ static inline void copy_batch(const struct ring_view *r, uint64_t pos, uint64_t 
 	while (pos < end_pos) {
 		uint32_t header = record_header(r, pos);
 		if (!(header & RING_DISCARD_BIT)) {
-			uint32_t length = header & ~(RING_BUSY_BIT | RING_DISCARD_BIT);
+			uint32_t length = record_length(header);
 			memcpy(out, &length, sizeof(length));
 			copy_wrapped(r, pos + RING_HEADER_SIZE, length, out + sizeof(length));
 			out += sizeof(length) + length;

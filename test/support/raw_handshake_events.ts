@@ -15,6 +15,7 @@ import { decodeHandshakeEvent } from '../../src/receivers/tcp_handshake/decoder'
 import { CONSTANTS as C, EVENT_FIELDS as F, EVENT_SIZE } from '../../src/receivers/tcp_handshake/layout';
 import { handshakeLogRecord } from '../../src/receivers/tcp_handshake/log_records';
 import { HandshakeRawLogRecord } from '../../src/receivers/tcp_handshake/raw_log_record';
+import { mapped, v4, v6 } from './address_bytes';
 
 export const POD_CONTAINER = 'cd'.repeat(32);
 export const POD = '/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod21111111_2222_4333_8444_555555555552.slice/crio-' + POD_CONTAINER + '.scope';
@@ -47,9 +48,7 @@ export interface EventSpec {
   comm?: Buffer;
 }
 
-export const v4 = (...b: number[]) => [...b, ...new Array(12).fill(0)];
-export const mapped = (...b: number[]) => [...new Array(10).fill(0), 0xff, 0xff, ...b];
-export const v6 = (...groups: number[]) => groups.flatMap((g) => [g >> 8, g & 255]);
+export { mapped, v4, v6 } from './address_bytes';
 
 export function eventBytes(e: EventSpec): Buffer {
   const b = Buffer.alloc(EVENT_SIZE);

@@ -14,6 +14,7 @@ import { decodeLifecycleEvent } from '../../src/receivers/tcp_lifecycle/decoder'
 import { CONSTANTS as C, EVENT_FIELDS as F, EVENT_SIZE } from '../../src/receivers/tcp_lifecycle/layout';
 import { lifecycleLogRecord } from '../../src/receivers/tcp_lifecycle/log_records';
 import { LifecycleRawLogRecord } from '../../src/receivers/tcp_lifecycle/raw_log_record';
+import { mapped, v4, v6 } from './address_bytes';
 
 export const POD_CONTAINER = 'ab'.repeat(32);
 export const POD = '/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod11111111_2222_4333_8444_555555555555.slice/cri-containerd-' + POD_CONTAINER + '.scope';
@@ -55,9 +56,7 @@ export interface EventSpec {
   end?: number;
 }
 
-export const v4 = (...b: number[]) => [...b, ...new Array(12).fill(0)];
-export const mapped = (...b: number[]) => [...new Array(10).fill(0), 0xff, 0xff, ...b];
-export const v6 = (...groups: number[]) => groups.flatMap((g) => [g >> 8, g & 255]);
+export { mapped, v4, v6 } from './address_bytes';
 
 export function eventBytes(e: EventSpec): Buffer {
   const b = Buffer.alloc(EVENT_SIZE);

@@ -23,6 +23,7 @@ import { kernelReasons } from './kernel_reasons';
 import { CONSTANTS as C, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
 import { anomalyLogRecord, type ReasonNames } from './log_records';
 import { AnomalyRawLogRecord } from './raw_log_record';
+import { v4 } from '../../../test/support/address_bytes';
 
 const POD = '/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod21111111_2222_4333_8444_555555555552.slice/crio-' + 'cd'.repeat(32) + '.scope';
 const PATHS = new Map<bigint, string>([
@@ -57,7 +58,6 @@ interface Spec {
   hash?: number;
 }
 
-const v4 = (...b: number[]) => [...b, ...new Array(12).fill(0)];
 const v6 = (...groups: number[]) => groups.flatMap((g) => [g >> 8, g & 255]);
 
 function eventBytes(s: Spec): Buffer {
