@@ -16,6 +16,7 @@
 #include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
+#include "kernel_features.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -65,6 +66,9 @@ struct {
 	__type(key, int);
 	__type(value, struct retransmit_state);
 } tcp_anomalies_retransmits SEC(".maps");
+
+/* tcp_anomalies_retransmits on kernels before 5.11 (kernel_features.h). */
+TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_anomalies_retransmits_by_address, struct retransmit_state);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -270,7 +274,7 @@ int BPF_PROG(tcp_anomalies_retransmit, const struct sock *sk, const struct sk_bu
 	count(cgroup_id, TCP_ANOMALIES_RETRANSMIT, reason, segments);
 	if (!cfg_events_enabled || !cfg_retransmit_events)
 		return 0;
-	struct retransmit_state *rs = bpf_sk_storage_get(&tcp_anomalies_retransmits, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct retransmit_state *rs = tcpscope_socket_state(&tcp_anomalies_retransmits, &tcp_anomalies_retransmits_by_address, sk, true);
 	if (!rs)
 		return 0;
 	__u64 so_far = rs->segments + segments;
@@ -368,6 +372,26 @@ int tcp_anomalies_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 	if (!event_wanted(cgroup_id, &t))
 		return 0;
 	emit(ctx, TCP_ANOMALIES_RESET_SENT, cgroup_id, &t, reason, state, 0, false, true, sk && sent_by_owner(reason));
+	return 0;
+}
+
+/* tcp:tcp_send_reset before 6.10 (its record held no sockaddrs and no reason; the agent loads this
+ * program instead of the one above when the kernel's BTF has no trace_event_raw_tcp_send_reset):
+ * the kernel traced only the resets a socket sent (tcp_send_active_reset, and tcp_v6_send_reset
+ * with a socket), so every reset here has a socket, and none has a reason. */
+/* "?": not loaded unless the agent asks for it. */
+SEC("?tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_anomalies_send_reset_socket, const struct sock *sk)
+{
+	__u64 cgroup_id = sk ? cgroup_of(sk) : TCP_ANOMALIES_HOST_CGROUP;
+	count(cgroup_id, TCP_ANOMALIES_RESET_SENT, TCP_ANOMALIES_REASON_UNKNOWN, 1);
+	if (!cfg_events_enabled || !cfg_reset_events || !sk)
+		return 0;
+	struct tuple t = {};
+	TCPSCOPE_READ_TUPLE(sk, &t);
+	if (!event_wanted(cgroup_id, &t))
+		return 0;
+	emit(ctx, TCP_ANOMALIES_RESET_SENT, cgroup_id, &t, TCP_ANOMALIES_REASON_UNKNOWN, sk->__sk_common.skc_state, 0, false, true, false);
 	return 0;
 }
 

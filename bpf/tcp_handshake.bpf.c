@@ -16,6 +16,7 @@
 #include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
+#include "kernel_features.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -85,7 +86,7 @@ struct {
 
 /* Sockets whose attempt already ended: a later connect() on them returns the stored error
  * (EALREADY path), which must not be reported as a second, synchronous failure. The value is
- * the socket cookie: a new socket allocated at the same address is a different socket. */
+ * the socket's identity (socket_identity): a new socket allocated at the same address is a different socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -110,6 +111,9 @@ struct {
 	__type(key, int);
 	__type(value, __u8);
 } tcp_handshake_pending SEC(".maps");
+
+/* tcp_handshake_pending on kernels before 5.11 (kernel_features.h). */
+TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_handshake_pending_by_address, __u8);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -145,9 +149,31 @@ struct {
 	__type(value, __u64);
 } tcp_handshake_sampled_out SEC(".maps");
 
+/* bpf_get_socket_cookie() from tracing programs: Linux 5.12. Before it, the socket's inode number
+ * tells sockets at the same address apart (set by the agent, src/host/kernel_features.ts). */
+const volatile __u32 cfg_socket_cookie = 1;
+
+/* What tells this socket from a later one allocated at the same address: its cookie (created
+ * here if it has none yet), or its inode number. Read back by socket_identity_read. */
+static __always_inline __u64 socket_identity(const struct sock *sk)
+{
+	if (cfg_socket_cookie)
+		return bpf_get_socket_cookie((void *)sk);
+	return BPF_CORE_READ((struct socket_alloc *)sk->sk_socket, vfs_inode.i_ino);
+}
+
+/* The same through probe reads (classic tracepoints); 0 when not known. */
+static __always_inline __u64 socket_identity_read(const struct sock *sk)
+{
+	if (cfg_socket_cookie)
+		return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	return sock ? BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino) : 0;
+}
+
 static __always_inline void count_if_evicted(const struct sock *sk)
 {
-	if (bpf_sk_storage_get(&tcp_handshake_pending, (void *)sk, 0, 0))
+	if (tcpscope_socket_state(&tcp_handshake_pending, &tcp_handshake_pending_by_address, sk, false))
 		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_EVICTED);
 }
 
@@ -262,7 +288,7 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 		a.fd = call->fd;
 	bpf_get_current_comm(a.comm, sizeof(a.comm));
 	bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY);
-	bpf_sk_storage_get(&tcp_handshake_pending, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	tcpscope_socket_state(&tcp_handshake_pending, &tcp_handshake_pending_by_address, sk, true);
 	bpf_map_delete_elem(&tcp_handshake_ended, &key);
 }
 
@@ -295,9 +321,12 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 		}
 	}
 	bpf_map_delete_elem(&tcp_handshake_attempts, &key);
+	/* The stand-in hash keeps its entry until evicted: the outcome is out, the mark has done its job. */
+	if (!cfg_socket_storage)
+		tcpscope_socket_state_delete(&tcp_handshake_pending, &tcp_handshake_pending_by_address, sk);
 	if (error) {
-		__u64 cookie = bpf_get_socket_cookie((void *)sk);
-		bpf_map_update_elem(&tcp_handshake_ended, &key, &cookie, BPF_ANY);
+		__u64 identity = socket_identity(sk);
+		bpf_map_update_elem(&tcp_handshake_ended, &key, &identity, BPF_ANY);
 	}
 }
 
@@ -453,10 +482,10 @@ int tcp_handshake_connect_exit(struct trace_event_raw_sys_exit *ctx)
 		a->reported_error = error;
 		goto done;
 	}
-	__u64 *ended_cookie = bpf_map_lookup_elem(&tcp_handshake_ended, &key);
-	if (ended_cookie) {
-		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-		bool same_socket = cookie != 0 && cookie == *ended_cookie;
+	__u64 *ended_identity = bpf_map_lookup_elem(&tcp_handshake_ended, &key);
+	if (ended_identity) {
+		__u64 identity = socket_identity_read(sk);
+		bool same_socket = identity != 0 && identity == *ended_identity;
 		bpf_map_delete_elem(&tcp_handshake_ended, &key);
 		if (same_socket)
 			goto done; /* connect() returning the error of an attempt already reported */

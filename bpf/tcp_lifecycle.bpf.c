@@ -14,6 +14,7 @@
 #include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
+#include "kernel_features.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -133,6 +134,9 @@ struct {
 	__type(value, struct tracked_socket);
 } tcp_lifecycle_tracked SEC(".maps");
 
+/* tcp_lifecycle_tracked on kernels before 5.11 (kernel_features.h). */
+TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_lifecycle_tracked_by_address, struct tracked_socket);
+
 /* A close the kernel may still follow with a RST in the same call (it sets CLOSE first, then
  * sends the RST: tcp_close() with unread data, tcp_disconnect() for a zero linger): its event and
  * its metrics wait here, keyed by socket, until tcp:tcp_send_reset names the socket (reset_sent)
@@ -163,7 +167,7 @@ static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __
 /* Marks `sk` as tracked (created on first use; the socket frees it). */
 static __always_inline void mark_tracked(const struct sock *sk, __u8 role, __u8 established)
 {
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, true);
 	if (t) {
 		t->role = role;
 		t->established = established;
@@ -243,7 +247,7 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 
 	st.pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st.comm, sizeof(st.comm));
 	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &st, BPF_ANY);
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, true);
 	if (t) {
 		/* A socket reused for another connection (connect() after a disconnect): its last close
 		 * is over, without a RST; the marks of that connection are not this one's. */
@@ -315,7 +319,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	 * we cannot tell who connected). */
 	if (oldstate == TCP_SYN_SENT) {
 		/* Marked at SYN_SENT but no entry: evicted during the handshake, its tcp.connect lost. */
-		struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+		struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
 		if (t)
 			tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
 	}
@@ -332,7 +336,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
  * leaves system.network.connection.count, which its establishment entered. */
 static __always_inline void on_untracked_close(const struct sock *sk)
 {
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
 	if (!t)
 		return; /* established before the agent started, or never established */
 	if (t->established) {
@@ -341,7 +345,7 @@ static __always_inline void on_untracked_close(const struct sock *sk)
 		if (stats)
 			tcpscope_add_signed(&stats->established, -1);
 	}
-	bpf_sk_storage_delete(&tcp_lifecycle_tracked, (void *)sk);
+	tcpscope_socket_state_delete(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk);
 }
 
 /* A closed connection's aggregates, in the series of its end. */
@@ -481,7 +485,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	if (sock_flag_set(sk, SOCK_DONE) && received > 0)
 		received -= 1;
 
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
 	__u8 end = classify_end(sk, tp, t, fin_acked);
 
 	/* tcp.close carries tcp.duration, tcp.retransmits and tcp.rtt */
@@ -573,7 +577,7 @@ int BPF_PROG(tcp_lifecycle_reset_sent, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
 	if (!t)
 		return 0;
 	t->reset_sent = 1;
@@ -590,7 +594,7 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
 	if (t)
 		t->reset_received = 1;
 	return 0;
@@ -601,11 +605,14 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tcp_lifecycle_destroy, const struct sock *sk)
 {
-	struct tracked_socket *t = bpf_sk_storage_get(&tcp_lifecycle_tracked, (void *)sk, 0, 0);
+	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
 	if (t && t->close_pending) {
 		finish_pending((__u64)sk, 0);
 		t->close_pending = 0;
 	}
+	/* The stand-in hash of kernels before 5.11: the socket's address is free for a new socket. */
+	if (t && !cfg_socket_storage)
+		tcpscope_socket_state_delete(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk);
 	return 0;
 }
 

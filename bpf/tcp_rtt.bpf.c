@@ -9,6 +9,7 @@
 #include <bpf/bpf_endian.h>
 #include "tcp_rtt.h"
 #include "receiver_common.h"
+#include "kernel_features.h"
 
 #define AF_INET6 10
 
@@ -49,6 +50,9 @@ struct {
 	__type(value, struct tcp_rtt_socket);
 } tcp_rtt_sockets SEC(".maps");
 
+/* tcp_rtt_sockets on kernels before 5.11 (kernel_features.h). */
+TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_rtt_sockets_by_address, struct tcp_rtt_socket);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TCP_RTT_DROP_KINDS);
@@ -72,7 +76,7 @@ int BPF_PROG(tcp_rtt_probe, struct sock *sk, const struct sk_buff *skb)
 	struct tcp_rtt_socket *state = 0;
 	__u64 now = 0;
 	if (cfg_sample_interval_ns) {
-		state = bpf_sk_storage_get(&tcp_rtt_sockets, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		state = tcpscope_socket_state(&tcp_rtt_sockets, &tcp_rtt_sockets_by_address, sk, true);
 		/* No storage (allocation failed under memory pressure): sample, as without an interval;
 		 * nothing is lost, the socket only gives more samples. */
 		if (state) {

@@ -163,6 +163,37 @@ export class KernelBtf {
     return values;
   }
 
+  /** Whether the kernel has a struct named `name` (src/host/kernel_features.ts probes with it). */
+  hasStruct(name: string): boolean {
+    return this.find(name, [KIND.STRUCT]) !== undefined;
+  }
+
+  /** Whether the kernel has a function named `name` (a FUNC: one that is not inlined everywhere). */
+  hasFunction(name: string): boolean {
+    return this.find(name, [KIND.FUNC]) !== undefined;
+  }
+
+  /** Whether struct `struct` has a member named `member` (at its top level, anonymous unions included). */
+  hasMember(struct: string, member: string): boolean {
+    const id = this.find(struct, [KIND.STRUCT, KIND.UNION]);
+    return id !== undefined && this.memberIn(id, member, 0);
+  }
+
+  private memberIn(id: number, member: string, depth: number): boolean {
+    const members = this.offsets[id] + 12;
+    for (let i = 0; i < this.vlen(id); i++) {
+      const at = members + 12 * i;
+      const nameOff = this.data.readUInt32LE(at);
+      if (nameOff !== 0 && this.nameIs(nameOff, member)) return true;
+      if (nameOff === 0 && depth < 4) {
+        const type = this.data.readUInt32LE(at + 4);
+        const kind = type > 0 && type < this.count ? this.kind(type) : 0;
+        if ((kind === KIND.STRUCT || kind === KIND.UNION) && this.memberIn(type, member, depth + 1)) return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Arguments the kernel passes to a tp_btf program of tracepoint `name` (its btf_trace_<name>
    * typedef: a pointer to a function whose first parameter is the tracepoint's private data), or

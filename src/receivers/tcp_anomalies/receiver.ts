@@ -9,6 +9,7 @@ import type { Consumers, CreateSettings } from '../../component';
 import { parseDuration } from '../../exporters/duration';
 import { ConfigError } from '../../errors';
 import { KernelBtf } from '../../host/kernel_btf';
+import { applyKernelFeatures, runningKernelFeatures } from '../../host/kernel_features';
 import { bpfObjectPath } from '../../paths';
 import { ATTR } from '../../telemetry/attributes';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
@@ -52,6 +53,9 @@ export interface TcpAnomaliesOptions {
   readonly reasons?: KernelReasons;
 }
 
+/** Sockets the stand-in for socket storage holds on kernels without it (kernel_features.ts). */
+const STAND_IN_SOCKETS = 65536;
+
 export class TcpAnomaliesReceiver extends KernelReceiver {
   /** What this kernel gives (reasons, drop attribution), as logged at start. */
   readonly reasons: KernelReasons;
@@ -83,6 +87,8 @@ export class TcpAnomaliesReceiver extends KernelReceiver {
         bpf.setGlobalU32('cfg_kfree_skb_rx_sk', reasons.kfreeSkbRxSk ? 1 : 0);
         // kfree_skb runs for every dropped packet of the host: loaded only when drops are counted.
         bpf.setAutoload(PROGRAMS.kfreeSkb, dropsCounted);
+        // What this kernel lacks is turned off before load, one start-up line each.
+        for (const line of applyKernelFeatures('tcp_anomalies', bpf, runningKernelFeatures(), STAND_IN_SOCKETS)) settings.logger.warn(line);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.stats, config.max_series + KINDS.length);
         bpf.setMaxEntries(MAPS.cgroups, cgroupFilter ? config.max_filter_cgroups : 1);

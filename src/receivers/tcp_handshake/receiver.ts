@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BpfObject } from '../../bridge/bpf_object';
+import { applyKernelFeatures, runningKernelFeatures } from '../../host/kernel_features';
 import type { Consumers, CreateSettings } from '../../component';
 import { ConfigError } from '../../errors';
 import { bpfObjectPath } from '../../paths';
@@ -58,6 +59,8 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         bpf.setGlobalU32('cfg_wakeup_min_bytes', config.wakeup_min_bytes);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.attempts, config.max_attempts);
+        // What this kernel lacks is turned off before load, one start-up line each.
+        for (const line of applyKernelFeatures('tcp_handshake', bpf, runningKernelFeatures(), config.max_attempts)) settings.logger.warn(line);
         bpf.setMaxEntries(MAPS.stats, config.max_series + 1);
         // one entry when unused: a hash map cannot be empty
         bpf.setMaxEntries(MAPS.cgroups, cgroupFilter ? config.max_filter_cgroups : 1);

@@ -1,6 +1,7 @@
 // The tcp_lifecycle receiver: bpf/tcp_lifecycle.bpf.c's events as log records, its kernel
 // aggregates as metrics every collection_interval (mechanics in common/kernel_receiver.ts).
 import type { BpfObject } from '../../bridge/bpf_object';
+import { applyKernelFeatures, runningKernelFeatures } from '../../host/kernel_features';
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
 import { DROP_REASONS } from '../common/event_counters';
@@ -45,6 +46,8 @@ export class TcpLifecycleReceiver extends KernelReceiver {
         for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, events);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.sockets, config.max_connections);
+        // What this kernel lacks is turned off before load, one start-up line each.
+        for (const line of applyKernelFeatures('tcp_lifecycle', bpf, runningKernelFeatures(), config.max_connections)) settings.logger.warn(line);
         // the overflow series of each (role, end) always has its slot
         bpf.setMaxEntries(MAPS.stats, config.max_cgroups + 2 * (CONSTANTS.TCP_LIFECYCLE_ENDS - CONSTANTS.TCP_LIFECYCLE_END_FIN));
       },

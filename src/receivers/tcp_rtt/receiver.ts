@@ -1,6 +1,7 @@
 // The tcp_rtt receiver: per-cgroup (optionally per-peer) RTT histograms kept in the kernel by
 // bpf/tcp_rtt.bpf.c, exported every collection_interval as system.network.tcp.rtt.duration.
 import type { BpfObject } from '../../bridge/bpf_object';
+import { applyKernelFeatures, runningKernelFeatures } from '../../host/kernel_features';
 import type { Consumers, CreateSettings } from '../../component';
 import { parseDuration } from '../../exporters/duration';
 import { bpfObjectPath } from '../../paths';
@@ -13,6 +14,9 @@ import { CONSTANTS, HISTOGRAM_SIZE, KEY_SIZE } from './layout';
 import { RttMetricProducer, rttMetric } from './metrics';
 
 const MAPS = { histograms: 'tcp_rtt_histograms', sockets: 'tcp_rtt_sockets', drops: 'tcp_rtt_drops' } as const;
+
+/** Sockets the stand-in for socket storage holds on kernels without it (kernel_features.ts). */
+const STAND_IN_SOCKETS = 65536;
 
 export class TcpRttReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, private readonly rttConfig: TcpRttConfig, next: Consumers, objectPath = bpfObjectPath('tcp_rtt')) {
@@ -28,6 +32,8 @@ export class TcpRttReceiver extends KernelReceiver {
         bpf.setGlobal('cfg_bucket_upper_us', table);
         // +1: the overflow series always has its slot
         bpf.setMaxEntries(MAPS.histograms, rttConfig.max_series + 1);
+        // What this kernel lacks is turned off before load, one start-up line each.
+        for (const line of applyKernelFeatures('tcp_rtt', bpf, runningKernelFeatures(), STAND_IN_SOCKETS)) settings.logger.warn(line);
       },
       initialize: (bpf: BpfObject) => {
         const overflow = Buffer.alloc(KEY_SIZE);
