@@ -40,7 +40,7 @@ interface FeatureDefinition {
 }
 
 const tracepoint = (name: string, category: string, since: string): FeatureDefinition => ({
-  what: `the ${category}:${name} tracepoint`,
+  what: `tracepoint ${category}:${name}`,
   since,
   probe: (btf) => btf.tracepointArguments(name) !== undefined,
 });
