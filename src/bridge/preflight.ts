@@ -40,7 +40,7 @@ export function checkKernelRequirements(btfPath = VMLINUX_BTF, caps = effectiveC
   if (!existsSync(btfPath)) {
     throw new BpfLoadError(
       2,
-      `kernel has no BTF at ${btfPath}: tcpscope needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.4 are)`,
+      `kernel has no BTF at ${btfPath}: tcpscope needs a kernel built with CONFIG_DEBUG_INFO_BTF=y and Linux 5.10 or later (Debian 11 and later have both; see docs/kernel-features.md)`,
     );
   }
   const privileged = has(caps, CAP_SYS_ADMIN) || (has(caps, CAP_BPF) && has(caps, CAP_PERFMON));
