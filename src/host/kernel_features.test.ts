@@ -190,3 +190,10 @@ test('features turned off by the environment: known ids only', () => {
   assert.deepEqual(featuresOff(undefined), []);
   assert.throws(() => featuresOff('socket_storag'), /unknown kernel feature "socket_storag"/);
 });
+
+test('a feature the config does not use is switched off without a line', () => {
+  const bpf = new RecordedSwitches();
+  assert.deepEqual(applyKernelFeatures('tcp_rtt', bpf, without('socket_storage'), 100, ['socket_storage']), []);
+  assert.equal(bpf.globals.get('cfg_socket_storage'), 0);
+  assert.equal(bpf.maxEntries.get('tcp_rtt_sockets_by_address'), 100);
+});

@@ -244,13 +244,16 @@ export function missingFeatureLine(id: KernelFeatureId, loss: string): string {
 /**
  * Turns off, before load, what `receiver` cannot have on this kernel; returns one line per
  * missing feature. Throws BpfLoadError naming what is missing when the receiver cannot run.
- * `socketBudget` sizes the stand-in maps (the receiver's own socket limit).
+ * `socketBudget` sizes the stand-in maps (the receiver's own socket limit). `unused`: features this
+ * receiver's config does not use (e.g. tcp_rtt's socket storage with sample_interval 0): turned
+ * off all the same where missing, but without a line, since the user loses nothing.
  */
 export function applyKernelFeatures(
   receiver: KernelReceiverType,
   bpf: FeatureSwitches,
   features: KernelFeatures,
   socketBudget: number,
+  unused: readonly KernelFeatureId[] = [],
 ): string[] {
   const spec = RECEIVER_FEATURES[receiver];
   const lacking = spec.required.filter((id) => !features.has(id));
@@ -271,7 +274,7 @@ export function applyKernelFeatures(
     for (const name of degradation.switchOff ?? []) bpf.setGlobalU32(name, 0);
     for (const program of degradation.unload ?? []) unloaded.add(program);
     for (const program of degradation.load ?? []) loaded.add(program);
-    lines.push(missingFeatureLine(id, degradation.loss));
+    if (!unused.includes(id)) lines.push(missingFeatureLine(id, degradation.loss));
   }
   // An unload wins over a load (tcp_send_reset missing altogether beats its old record).
   for (const program of loaded) if (!unloaded.has(program)) bpf.setAutoload(program, true);

@@ -88,7 +88,7 @@ export class TcpAnomaliesReceiver extends KernelReceiver {
         // kfree_skb runs for every dropped packet of the host: loaded only when drops are counted.
         bpf.setAutoload(PROGRAMS.kfreeSkb, dropsCounted);
         // What this kernel lacks is turned off before load, one start-up line each.
-        for (const line of applyKernelFeatures('tcp_anomalies', bpf, runningKernelFeatures(), STAND_IN_SOCKETS)) settings.logger.warn(line);
+        for (const line of applyKernelFeatures('tcp_anomalies', bpf, runningKernelFeatures(), STAND_IN_SOCKETS, events && config.retransmit_events ? [] : ['socket_storage'])) settings.logger.warn(line);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.stats, config.max_series + KINDS.length);
         bpf.setMaxEntries(MAPS.cgroups, cgroupFilter ? config.max_filter_cgroups : 1);

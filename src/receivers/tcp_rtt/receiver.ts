@@ -23,7 +23,9 @@ export class TcpRttReceiver extends KernelReceiver {
     const options = { scale: rttConfig.scale as Scale, histogram: rttConfig.histogram };
     super(settings, rttConfig, next, objectPath, {
       prepare(bpf: BpfObject) {
-        bpf.setGlobalU64('cfg_sample_interval_ns', BigInt(Math.round(parseDuration(rttConfig.sample_interval) * 1e6)));
+        const intervalNs = BigInt(Math.round(parseDuration(rttConfig.sample_interval) * 1e6));
+        const sampled = intervalNs > 0n; // per-socket state (socket storage) only with an interval
+        bpf.setGlobalU64('cfg_sample_interval_ns', intervalNs);
         bpf.setGlobalU32('cfg_group_peer_address', rttConfig.group_by.includes('peer_address') ? 1 : 0);
         bpf.setGlobalU32('cfg_group_peer_port', rttConfig.group_by.includes('peer_port') ? 1 : 0);
         const upper = kernelBucketUpperBoundsUs();
@@ -33,7 +35,7 @@ export class TcpRttReceiver extends KernelReceiver {
         // +1: the overflow series always has its slot
         bpf.setMaxEntries(MAPS.histograms, rttConfig.max_series + 1);
         // What this kernel lacks is turned off before load, one start-up line each.
-        for (const line of applyKernelFeatures('tcp_rtt', bpf, runningKernelFeatures(), STAND_IN_SOCKETS)) settings.logger.warn(line);
+        for (const line of applyKernelFeatures('tcp_rtt', bpf, runningKernelFeatures(), STAND_IN_SOCKETS, sampled ? [] : ['socket_storage'])) settings.logger.warn(line);
       },
       initialize: (bpf: BpfObject) => {
         const overflow = Buffer.alloc(KEY_SIZE);
