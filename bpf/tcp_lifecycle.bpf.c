@@ -434,23 +434,27 @@ static __always_inline void finish_pending(__u64 key, __u8 reset_sent)
 	__u64 duration = p->event.duration_ns;
 	__u64 acked = p->event.bytes_sent;
 	__u64 received = p->event.bytes_received;
+	/* The delete claims the entry: were two programs finishing it at once, one reports it.
+	 * The record is tested for NULL once, and every path after that submits or discards it: the
+	 * 5.10 verifier takes a second test of a non-NULL record as possibly true, and would then see
+	 * the record leak. */
 	struct tcp_lifecycle_event *e = 0;
-	if (p->keep_event) {
+	if (p->keep_event)
 		e = tcpscope_reserve(&tcp_lifecycle_events, sizeof(*e), &tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_RINGBUF);
-		if (e) {
-			__builtin_memcpy(e, &p->event, sizeof(*e));
-			e->end = end;
-		}
-	}
-	/* The delete claims the entry: were two programs finishing it at once, one reports it. */
-	if (bpf_map_delete_elem(&tcp_lifecycle_closing, &key)) {
-		if (e)
+	if (e) {
+		__builtin_memcpy(e, &p->event, sizeof(*e));
+		e->end = end;
+		if (bpf_map_delete_elem(&tcp_lifecycle_closing, &key)) {
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+			return;
+		}
+		count_close(cgroup_id, role, end, duration, acked, received);
+		submit(e);
 		return;
 	}
+	if (bpf_map_delete_elem(&tcp_lifecycle_closing, &key))
+		return;
 	count_close(cgroup_id, role, end, duration, acked, received);
-	if (e)
-		submit(e);
 }
 
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
