@@ -9,7 +9,8 @@
 //  - a tracepoint: its `btf_trace_<name>` typedef (what libbpf resolves a tp_btf program against);
 //  - a helper allowed in tracing programs: a function the kernel gained with that permission
 //    (a missing FUNC can also mean the compiler inlined it: the agent then does without a feature
-//    the kernel has, never the other way round);
+//    the kernel has, never the other way round). libbpf_probe_bpf_helper() cannot answer this:
+//    it returns -EOPNOTSUPP for BPF_PROG_TYPE_TRACING (a tp_btf program needs an attach target);
 //  - a tracepoint's record layout: its `trace_event_raw_<name>` struct.
 import { BpfLoadError } from '../errors';
 import { KernelBtf } from './kernel_btf';
