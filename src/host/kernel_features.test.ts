@@ -156,7 +156,7 @@ test('5.10 (what Debian 11 lacks): one line per missing feature, its switches an
   assert.match(lines[0], /^no tracepoint sock:inet_sk_error_report \(kernel < 5\.14\): .*ECONNABORTED/);
   assert.deepEqual([...handshake.autoload], [['tcp_handshake_error_report', false]]);
   assert.deepEqual([...handshake.globals], [['cfg_socket_storage', 0], ['cfg_socket_cookie', 0]]);
-  assert.deepEqual([...handshake.maxEntries], [['tcp_handshake_pending_by_address', 4096]]);
+  assert.deepEqual([...handshake.maxEntries], [['tcp_handshake_pending_by_address', 2 * 4096]]);
 
   const anomalies = new RecordedSwitches();
   const anomalyLines = applyKernelFeatures('tcp_anomalies', anomalies, debian11, 65536);
@@ -195,5 +195,5 @@ test('a feature the config does not use is switched off without a line', () => {
   const bpf = new RecordedSwitches();
   assert.deepEqual(applyKernelFeatures('tcp_rtt', bpf, without('socket_storage'), 100, ['socket_storage']), []);
   assert.equal(bpf.globals.get('cfg_socket_storage'), 0);
-  assert.equal(bpf.maxEntries.get('tcp_rtt_sockets_by_address'), 100);
+  assert.equal(bpf.maxEntries.get('tcp_rtt_sockets_by_address'), 200);
 });

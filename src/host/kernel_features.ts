@@ -164,6 +164,9 @@ interface ReceiverFeatures {
 
 const HASH_LOSS = 'an LRU hash keyed by socket address stands in for socket storage';
 
+/** Stand-in entries per entry of the receiver's own socket limit. */
+export const STAND_IN_FACTOR = 2;
+
 export const RECEIVER_FEATURES: Readonly<Record<KernelReceiverType, ReceiverFeatures>> = {
   tcp_lifecycle: {
     required: ['ring_buffer', 'inet_sock_set_state', 'tcp_send_reset', 'tcp_receive_reset', 'tcp_destroy_sock'],
@@ -171,7 +174,7 @@ export const RECEIVER_FEATURES: Readonly<Record<KernelReceiverType, ReceiverFeat
       socket_storage: {
         switchOff: ['cfg_socket_storage'],
         standIns: ['tcp_lifecycle_tracked_by_address'],
-        loss: `${HASH_LOSS} (max_connections entries): beyond that many open connections a socket's marks can be evicted, and then its tcp.close end reason and the count of evicted connections can be wrong`,
+        loss: `${HASH_LOSS} (2 x max_connections entries): with more sockets open at once, marks are evicted: evicted connections go uncounted and a tcp.close end reason that depends on a reset can be wrong`,
       },
     },
   },
@@ -186,7 +189,7 @@ export const RECEIVER_FEATURES: Readonly<Record<KernelReceiverType, ReceiverFeat
       socket_storage: {
         switchOff: ['cfg_socket_storage'],
         standIns: ['tcp_handshake_pending_by_address'],
-        loss: `${HASH_LOSS} (max_attempts entries): an attempt evicted from the attempts map while pending can go uncounted in the evicted drops`,
+        loss: `${HASH_LOSS} (2 x max_attempts entries): with more connects pending at once, attempts evicted while pending go uncounted in the evicted drops`,
       },
       socket_cookie: {
         switchOff: ['cfg_socket_cookie'],
@@ -270,7 +273,10 @@ export function applyKernelFeatures(
   const loaded = new Set<string>();
   for (const [id, degradation] of Object.entries(spec.optional) as [KernelFeatureId, Degradation][]) {
     const missing = !features.has(id);
-    for (const map of degradation.standIns ?? []) bpf.setMaxEntries(map, missing ? socketBudget : 1);
+    // Twice the receiver's own limit: the stand-in must outlive the entries of the map it watches
+    // for evictions (same-size LRUs evict the same sockets: no eviction would be seen), at ~64
+    // bytes of kernel memory per entry.
+    for (const map of degradation.standIns ?? []) bpf.setMaxEntries(map, missing ? STAND_IN_FACTOR * socketBudget : 1);
     if (!missing) continue;
     for (const name of degradation.switchOff ?? []) bpf.setGlobalU32(name, 0);
     for (const program of degradation.unload ?? []) unloaded.add(program);
