@@ -197,3 +197,17 @@ test('a feature the config does not use is switched off without a line', () => {
   assert.equal(bpf.globals.get('cfg_socket_storage'), 0);
   assert.equal(bpf.maxEntries.get('tcp_rtt_sockets_by_address'), 200);
 });
+
+test('the BTF queries the probes use: structs, members (also inside anonymous unions), functions', (t) => {
+  const btf = KernelBtf.load();
+  if (!btf) return t.skip('no kernel BTF');
+  assert.equal(btf.hasStruct('sock'), true);
+  assert.equal(btf.hasStruct('no_such_struct_here'), false);
+  assert.equal(btf.hasMember('sock', 'sk_cgrp_data'), true);
+  // skc_daddr sits in an anonymous union (of an anonymous struct) of struct sock_common
+  assert.equal(btf.hasMember('sock_common', 'skc_daddr'), true);
+  assert.equal(btf.hasMember('sock', 'no_such_member'), false);
+  assert.equal(btf.hasMember('no_such_struct_here', 'x'), false);
+  assert.equal(btf.hasFunction('tcp_v4_connect'), true);
+  assert.equal(btf.hasFunction('no_such_function_here'), false);
+});
