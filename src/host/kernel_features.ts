@@ -3,7 +3,7 @@
 // without is turned off before load (a `const volatile` switch of bpf/kernel_features.h, or a
 // program left unloaded), with ONE start-up line saying what is missing and what the user loses;
 // a feature it cannot do without stops the receiver with an error naming it. The versions are
-// mainline's; Debian's kernels of each line were checked (docs/kernels.md).
+// mainline's; Debian's kernels of each line were checked (docs/kernel-features.md).
 //
 // How each feature is recognised in BTF:
 //  - a tracepoint: its `btf_trace_<name>` typedef (what libbpf resolves a tp_btf program against);
