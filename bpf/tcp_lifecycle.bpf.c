@@ -63,7 +63,7 @@ struct sock_state {
 	__u16 dport;
 	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 role;
-	__u8 fin_sent; /* in the socket's copy: written by set_state only */
+	__u8 _unused;
 	__u8 accepted; /* in the accepting copy: written by the accept hooks only */
 	char comm[TCP_LIFECYCLE_COMM_LEN];
 };
@@ -230,18 +230,24 @@ static __always_inline struct tcp_lifecycle_event *reserve_event(const struct so
 
 static __always_inline void finish_pending(__u64 key, __u8 reset_sent);
 
-static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
+/* A record for a new connection. A socket reused for another one (connect() after a disconnect)
+ * still holds its last connection's: that close is over, without a RST, and nothing of it is the
+ * new connection's. A record just created is zeroed already, which the writes here keep. */
+static __always_inline void start_afresh(struct socket_record *r, __u64 key)
 {
-	struct socket_record *r = bpf_sk_storage_get(&tcp_lifecycle_sockets, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!r)
-		return; /* no memory for it: the connection goes unseen, like one from before the agent */
-	/* A socket reused for another connection (connect() after a disconnect): its last close is
-	 * over, without a RST; nothing of that connection is this one's. */
 	if (r->close_pending)
 		finish_pending(key, 0);
 	if (r->owner_pending)
 		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
 	__builtin_memset(r, 0, sizeof(*r));
+}
+
+static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
+{
+	struct socket_record *r = bpf_sk_storage_get(&tcp_lifecycle_sockets, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!r)
+		return; /* no memory for it: the connection goes unseen, like one from before the agent */
+	start_afresh(r, key);
 	/* connect() runs tcp_set_state(SYN_SENT) in the caller's context: current is the owner. */
 	r->st.syn_ns = now;
 	r->st.role = TCP_LIFECYCLE_ROLE_CLIENT;
@@ -302,8 +308,9 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 		return;
 	}
 	/* Server side (SYN_RECV -> ESTABLISHED runs in softirq, so current is not the owner: the
-	 * accept() hook names it, in events mode), or a client whose SYN predates the agent (no
-	 * event: we cannot tell who connected). Storage created here starts zeroed. */
+	 * accept() hook names it, in events mode), a client whose SYN predates the agent (no event:
+	 * we cannot tell who connected), or any client without events (SYN_SENT is not followed). */
+	start_afresh(r, key);
 	st->role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
 	fill_established(sk, st, now);
 	count_established(st);
@@ -459,7 +466,12 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	 * sets SOCK_DONE. */
 	__u64 acked = tp->bytes_acked - st->bytes_acked_at_established;
 	__u64 received = tp->bytes_received - st->bytes_received_at_established;
-	bool fin_acked = st->fin_sent && tp->snd_una == tp->write_seq;
+	/* Our FIN was sent iff the socket went through FIN_WAIT1 (active close) or LAST_ACK (passive
+	 * close); every state after those keeps to FIN_WAIT2, CLOSING and TIME_WAIT until CLOSE, so
+	 * the state it leaves for CLOSE tells, and those transitions need no run of their own. */
+	bool fin_sent = oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING ||
+			oldstate == TCP_LAST_ACK || oldstate == TCP_TIME_WAIT;
+	bool fin_acked = fin_sent && tp->snd_una == tp->write_seq;
 	if (fin_acked && acked > 0)
 		acked -= 1;
 	if (sock_flag_set(sk, SOCK_DONE) && received > 0)
@@ -507,17 +519,27 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			submit(e);
 		}
 	}
+	/* The slot syn_ns shares with connection_hash: a later ESTABLISHED of this socket whose
+	 * SYN_SENT run was missed must not take the hash for the time of a SYN. */
+	st->syn_ns = 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	/* Ten transitions per connection run this: leave the ones we ignore before doing anything. */
-	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED && newstate != TCP_FIN_WAIT1 &&
-	    newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+	/* Ten transitions per connection run this and at most three per socket do work: SYN_SENT
+	 * (with events only: the owner and the SYN's time, which only events report), ESTABLISHED
+	 * from a handshake, and CLOSE (which tells from the state it leaves whether our FIN was sent).
+	 * Leave the others before doing anything. */
+	if (newstate == TCP_SYN_SENT) {
+		if (!cfg_events_enabled)
+			return 0;
+	} else if (newstate == TCP_ESTABLISHED) {
+		if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+			return 0;
+	} else if (newstate != TCP_CLOSE) {
 		return 0;
-	if (newstate == TCP_ESTABLISHED && oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
-		return 0;
+	}
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
@@ -529,13 +551,6 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 	case TCP_ESTABLISHED:
 		on_established(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
-	case TCP_FIN_WAIT1:
-	case TCP_LAST_ACK: {
-		struct socket_record *r = bpf_sk_storage_get(&tcp_lifecycle_sockets, (void *)sk, 0, 0);
-		if (r)
-			r->st.fin_sent = 1;
-		break;
-	}
 	case TCP_CLOSE:
 		on_close(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
