@@ -25,14 +25,14 @@ function launchedArgv(env: NodeJS.ProcessEnv): string[] {
 describe('launcherNodeFlags', () => {
   it('returns the flags the launcher passes to node, defaults applied', () => {
     const flags = launcherNodeFlags(LAUNCHER, {});
-    assert.deepEqual(flags, ['--max-semi-space-size=8', '--heap-growing-percent=25']);
+    assert.deepEqual(flags, ['--max-semi-space-size=8', '--heap-growing-percent=25', '--v8-pool-size=1']);
     assert.deepEqual(launchedArgv({}), [...flags, resolve(__dirname, '..', '..', 'bin', 'tcpscope.js'), 'run', '--config', 'x.yaml']);
   });
 
   it('takes an override from the environment as the launcher does', () => {
-    const env = { TCPSCOPE_SEMI_SPACE_MB: '16', TCPSCOPE_HEAP_GROWING_PERCENT: '50' };
+    const env = { TCPSCOPE_SEMI_SPACE_MB: '16', TCPSCOPE_HEAP_GROWING_PERCENT: '50', TCPSCOPE_V8_POOL_SIZE: '2' };
     const flags = launcherNodeFlags(LAUNCHER, env);
-    assert.deepEqual(flags, ['--max-semi-space-size=16', '--heap-growing-percent=50']);
-    assert.deepEqual(launchedArgv(env).slice(0, 2), flags);
+    assert.deepEqual(flags, ['--max-semi-space-size=16', '--heap-growing-percent=50', '--v8-pool-size=2']);
+    assert.deepEqual(launchedArgv(env).slice(0, 3), flags);
   });
 });

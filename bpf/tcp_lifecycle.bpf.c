@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcp_lifecycle: connect/accept/close of every TCP socket, from stable tracepoints only.
  *
- * Per socket we keep a small state record from the moment we first see it (SYN_SENT for
- * clients, ESTABLISHED for servers) until CLOSE. Every transition updates per-cgroup kernel
+ * Per socket we keep a small state record in the socket's own storage from the moment we first
+ * see it (SYN_SENT for clients, ESTABLISHED for servers) until CLOSE. Every transition updates per-cgroup kernel
  * aggregates (complete, never sampled); events go to a ring buffer that user space drains in
  * batches. */
 #include "vmlinux.h"
@@ -42,7 +42,8 @@ _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling setti
 TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
 
 
-/* What we remember about one socket between its transitions. */
+/* What we remember about one connection between its transitions (in the socket's storage, and
+ * for a server socket in events mode also in tcp_lifecycle_accepting until its close). */
 struct sock_state {
 	/* One slot, two lives, so that the entry keeps its measured size: until ESTABLISHED, when the
 	 * SYN was sent (read once, for the handshake duration); from ESTABLISHED on, the connection
@@ -61,28 +62,60 @@ struct sock_state {
 	__u32 netns_inode;
 	__u16 sport;
 	__u16 dport;
-	/* One byte per writer: the entry is shared by all CPUs, and set_state (FIN sent) and the
-	 * accept hook (accepted) can update it at once on two CPUs; a read-modify-write of one
-	 * shared flags byte could lose the other's bit, a plain byte store cannot. */
 	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 role;
-	__u8 fin_sent; /* written by set_state only */
-	__u8 accepted; /* written by the accept hooks only */
+	__u8 _unused;
+	__u8 accepted; /* in the accepting copy: written by the accept hooks only */
 	char comm[TCP_LIFECYCLE_COMM_LEN];
 };
-/* 176 bytes of locked memory per max_connections entry were measured with this 104-byte value
- * (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
+/* 176 bytes of locked memory per max_connections entry of tcp_lifecycle_accepting were measured
+ * with this 104-byte value (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
 _Static_assert(sizeof(struct sock_state) == 104, "sock_state size changed: re-measure SOCKET_ENTRY_BYTES");
 
-/* LRU: sockets that vanish without a CLOSE transition (or that we only half saw) are evicted
- * instead of leaking. Size set from config `max_connections`. An eviction of a socket that is
- * still open loses its events: tcp_lifecycle_tracked tells those apart and counts them. */
+/* Every socket we follow, in the socket itself. Socket local storage is found from the socket by
+ * a pointer walk: no hashing and no table lock on each of the ~6 transitions of a connection that
+ * do work (an LRU hash keyed by the socket cost a lookup, an update and a delete of a shared
+ * table per connection end); it lives and dies with the socket, so nothing is evicted and there
+ * is no table to size. Only tp_btf programs reach it (syscall tracepoints cannot: see
+ * tcp_lifecycle_accepting). */
+struct socket_record {
+	struct sock_state st;
+	/* One byte per writer: the record is shared by all CPUs, and the reset tracepoints and
+	 * set_state can update it at once on two CPUs; a read-modify-write of one shared flags byte
+	 * could lose the other's bit, a plain byte store cannot. How the connection is ending: the
+	 * reset tracepoints mark them, the CLOSE transition reads them (classify_end). Cleared at
+	 * SYN_SENT, when a socket is reused for another connection. */
+	__u8 reset_sent;     /* tcp:tcp_send_reset named this socket */
+	__u8 reset_received; /* tcp:tcp_receive_reset named this socket */
+	__u8 close_pending;  /* its tcp.close waits in tcp_lifecycle_closing for a RST that may follow */
+	__u8 owner_pending;  /* its copy waits in tcp_lifecycle_accepting for accept() to name the owner */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct socket_record);
+} tcp_lifecycle_sockets SEC(".maps");
+
+/* tcp_lifecycle_sockets on kernels before 5.11 (kernel_features.h). */
+TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_lifecycle_sockets_by_address, struct socket_record);
+TCPSCOPE_ASSERT_ZERO_FITS(struct socket_record);
+
+/* Server connections waiting for accept() to name their owning process, in events mode only (the
+ * owner is only reported on events). The accept hooks are syscall tracepoints, which cannot reach
+ * socket storage, so they find the connection here by its socket: a copy of its state made at
+ * ESTABLISHED, into which the hook writes pid and comm before it reports tcp.accept; the CLOSE
+ * takes the owner back and deletes the copy. LRU, sized by config `max_connections` (one entry
+ * when the receiver has no logs pipeline): a copy evicted before its close is counted in
+ * TCP_LIFECYCLE_DROP_EVICTED (its tcp.accept, if accept() had not run yet, and the owner on its
+ * tcp.close are lost). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct sock_state);
-} tcp_lifecycle_sockets SEC(".maps");
+} tcp_lifecycle_accepting SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -111,32 +144,6 @@ struct {
 	__type(value, __u64);
 } tcp_lifecycle_sampled_out SEC(".maps");
 
-/* Which sockets have a tcp_lifecycle_sockets entry, kept in the socket itself (socket local
- * storage lives and dies with the socket, so it cannot be evicted): a socket marked here whose
- * entry is missing at ESTABLISHED or CLOSE was evicted from the LRU while open, and the event it
- * would have produced is lost, counted in TCP_LIFECYCLE_DROP_EVICTED. Only the tp_btf program
- * uses it (classic tracepoints cannot reach socket storage). */
-struct tracked_socket {
-	__u8 role;           /* TCP_LIFECYCLE_ROLE_* */
-	__u8 established;    /* counted in stats.established */
-	/* How the connection is ending, one byte per writer (see sock_state): the reset tracepoints
-	 * mark them, the CLOSE transition reads them (classify_end). Cleared at SYN_SENT, when a
-	 * socket is reused for another connection. */
-	__u8 reset_sent;     /* tcp:tcp_send_reset named this socket */
-	__u8 reset_received; /* tcp:tcp_receive_reset named this socket */
-	__u8 close_pending;  /* its tcp.close waits in tcp_lifecycle_closing for a RST that may follow */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct tracked_socket);
-} tcp_lifecycle_tracked SEC(".maps");
-
-/* tcp_lifecycle_tracked on kernels before 5.11 (kernel_features.h). */
-TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_lifecycle_tracked_by_address, struct tracked_socket);
-
 /* A close the kernel may still follow with a RST in the same call (it sets CLOSE first, then
  * sends the RST: tcp_close() with unread data, tcp_disconnect() for a zero linger): its event and
  * its metrics wait here, keyed by socket, until tcp:tcp_send_reset names the socket (reset_sent)
@@ -162,16 +169,6 @@ static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __
 	struct tcp_lifecycle_stats_key overflow = { .cgroup_id = TCP_LIFECYCLE_OVERFLOW_CGROUP, .role = role, .end = end };
 	return tcpscope_lookup_or_overflow(&tcp_lifecycle_stats, &key, &overflow, &tcp_lifecycle_drops,
 					   TCP_LIFECYCLE_DROP_STATS_FULL);
-}
-
-/* Marks `sk` as tracked (created on first use; the socket frees it). */
-static __always_inline void mark_tracked(const struct sock *sk, __u8 role, __u8 established)
-{
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, true);
-	if (t) {
-		t->role = role;
-		t->established = established;
-	}
 }
 
 static __always_inline void submit(struct tcp_lifecycle_event *event)
@@ -238,28 +235,29 @@ static __always_inline struct tcp_lifecycle_event *reserve_event(const struct so
 
 static __always_inline void finish_pending(__u64 key, __u8 reset_sent);
 
+/* A record for a new connection. A socket reused for another one (connect() after a disconnect)
+ * still holds its last connection's: that close is over, without a RST, and nothing of it is the
+ * new connection's. A record just created is zeroed already, which the writes here keep. */
+static __always_inline void start_afresh(struct socket_record *r, __u64 key)
+{
+	if (r->close_pending)
+		finish_pending(key, 0);
+	if (r->owner_pending)
+		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
+	__builtin_memset(r, 0, sizeof(*r));
+}
+
 static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
 {
+	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, true);
+	if (!r)
+		return; /* no memory for it: the connection goes unseen, like one from before the agent */
+	start_afresh(r, key);
 	/* connect() runs tcp_set_state(SYN_SENT) in the caller's context: current is the owner. */
-	struct sock_state st = {};
-	st.syn_ns = now;
-	st.role = TCP_LIFECYCLE_ROLE_CLIENT;
-	st.pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(st.comm, sizeof(st.comm));
-	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &st, BPF_ANY);
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, true);
-	if (t) {
-		/* A socket reused for another connection (connect() after a disconnect): its last close
-		 * is over, without a RST; the marks of that connection are not this one's. */
-		if (t->close_pending) {
-			finish_pending(key, 0);
-			t->close_pending = 0;
-		}
-		t->role = TCP_LIFECYCLE_ROLE_CLIENT;
-		t->established = 0;
-		t->reset_sent = 0;
-		t->reset_received = 0;
-	}
+	r->st.syn_ns = now;
+	r->st.role = TCP_LIFECYCLE_ROLE_CLIENT;
+	r->st.pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(r->st.comm, sizeof(r->st.comm));
 }
 
 static __always_inline void fill_established(const struct sock *sk, struct sock_state *st, __u64 now)
@@ -295,14 +293,14 @@ static __always_inline void count_established(const struct sock_state *st)
 
 static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
-	struct sock_state *st = 0;
-	if (oldstate == TCP_SYN_SENT)
-		st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-	if (st) {
+	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, true);
+	if (!r)
+		return;
+	struct sock_state *st = &r->st;
+	if (oldstate == TCP_SYN_SENT && st->syn_ns) {
 		__u64 handshake_ns = now - st->syn_ns; /* read before fill_established reuses its slot */
 		fill_established(sk, st, now);
 		count_established(st);
-		mark_tracked(sk, st->role, 1);
 		/* tcp.connect carries tcp.handshake.duration: SYN sent -> ESTABLISHED */
 		struct tcpscope_sampling_subject subject = {};
 		subject.values[TCPSCOPE_SAMPLING_FIELD_HANDSHAKE_DURATION_NS] = handshake_ns;
@@ -315,37 +313,15 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 		return;
 	}
 	/* Server side (SYN_RECV -> ESTABLISHED runs in softirq, so current is not the owner: the
-	 * accept() hook fills pid and comm), or a client whose SYN predates the agent (no event:
-	 * we cannot tell who connected). */
-	if (oldstate == TCP_SYN_SENT) {
-		/* Marked at SYN_SENT but no entry: evicted during the handshake, its tcp.connect lost. */
-		struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
-		if (t)
-			tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
-	}
-	struct sock_state fresh = {};
-	fresh.role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
-	fill_established(sk, &fresh, now);
-	bpf_map_update_elem(&tcp_lifecycle_sockets, &key, &fresh, BPF_ANY);
-	count_established(&fresh);
-	mark_tracked(sk, fresh.role, 1);
-}
-
-/* CLOSE of a socket without an entry: if it was tracked and established, the LRU evicted it
- * while open. Its tcp.close and its close metrics are lost (counted); the connection still
- * leaves system.network.connection.count, which its establishment entered. */
-static __always_inline void on_untracked_close(const struct sock *sk)
-{
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
-	if (!t)
-		return; /* established before the agent started, or never established */
-	if (t->established) {
-		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
-		struct tcp_lifecycle_stats *stats = stats_for(tcpscope_socket_cgroup_id(sk), t->role, TCP_LIFECYCLE_END_FIN);
-		if (stats)
-			tcpscope_add_signed(&stats->established, -1);
-	}
-	tcpscope_socket_state_delete(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk);
+	 * accept() hook names it, in events mode), a client whose SYN predates the agent (no event:
+	 * we cannot tell who connected), or any client without events (SYN_SENT is not followed). */
+	start_afresh(r, key);
+	st->role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
+	fill_established(sk, st, now);
+	count_established(st);
+	if (cfg_events_enabled && st->role == TCP_LIFECYCLE_ROLE_SERVER &&
+	    !bpf_map_update_elem(&tcp_lifecycle_accepting, &key, st, BPF_ANY))
+		r->owner_pending = 1;
 }
 
 /* A closed connection's aggregates, in the series of its end. */
@@ -394,15 +370,15 @@ static __always_inline bool sock_flag_set(const struct sock *sk, int flag)
  *     right after CLOSE (tcp_close() with unread data, zero linger through tcp_disconnect()):
  *     TCP_LIFECYCLE_END_NONE here, "decide later" (see finish_pending).
  */
-static __always_inline __u8 classify_end(const struct sock *sk, const struct tcp_sock *tp, const struct tracked_socket *t,
+static __always_inline __u8 classify_end(const struct sock *sk, const struct tcp_sock *tp, const struct socket_record *r,
 					 bool fin_acked)
 {
 	int err = sk->sk_err;
 	if (err == TCPSCOPE_ETIMEDOUT)
 		return TCP_LIFECYCLE_END_TIMEOUT;
-	if (t && t->reset_received)
+	if (r->reset_received)
 		return TCP_LIFECYCLE_END_RESET_RECEIVED;
-	if (t && t->reset_sent)
+	if (r->reset_sent)
 		return TCP_LIFECYCLE_END_RESET_SENT;
 	if (err == TCPSCOPE_ECONNRESET || err == TCPSCOPE_EPIPE)
 		return TCP_LIFECYCLE_END_RESET_RECEIVED;
@@ -457,40 +433,60 @@ static __always_inline void finish_pending(__u64 key, __u8 reset_sent)
 	count_close(cgroup_id, role, end, duration, acked, received);
 }
 
+/* A server connection's owner, which accept() wrote into its accepting copy, onto the socket's
+ * state for its tcp.close; the copy is done with. A copy evicted from the LRU lost the owner, and
+ * the tcp.accept if accept() had not run yet: counted. */
+static __always_inline void take_owner(struct socket_record *r, __u64 key)
+{
+	struct sock_state *copy = bpf_map_lookup_elem(&tcp_lifecycle_accepting, &key);
+	if (copy) {
+		r->st.pid = copy->pid;
+		__builtin_memcpy(r->st.comm, copy->comm, TCP_LIFECYCLE_COMM_LEN);
+		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
+	} else {
+		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
+	}
+	r->owner_pending = 0;
+}
+
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
-	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-	if (!st) {
-		on_untracked_close(sk);
-		return;
-	}
-	/* The mark stays until the socket is freed: harmless, a socket reused after CLOSE (connect()
-	 * again) is marked anew at SYN_SENT, and not deleting saves a lock per connection. */
+	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	if (!r)
+		return; /* established before the agent started, or never seen */
+	struct sock_state *st = &r->st;
 	if (!st->established_ns) {
-		bpf_map_delete_elem(&tcp_lifecycle_sockets, &key); /* failed connect: tcp_handshake's business */
+		st->syn_ns = 0; /* a failed connect: tcp_handshake's business */
 		return;
 	}
+	if (r->owner_pending)
+		take_owner(r, key);
 	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	__u64 duration = now - st->established_ns;
+	/* The connection is over for this record (the storage stays until the socket is freed, with
+	 * the marks a RST after CLOSE still reads). */
+	st->established_ns = 0;
+	if (!tp)
+		return;
 
 	/* bytes_acked/bytes_received count SYN and FIN sequence space too. The SYN is in the
 	 * value taken at ESTABLISHED; our FIN is in bytes_acked once acknowledged (all of write_seq
 	 * acked after we sent one); the peer's FIN is in bytes_received once tcp_fin() ran, which
 	 * sets SOCK_DONE. */
-	if (!tp) {
-		bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
-		return;
-	}
 	__u64 acked = tp->bytes_acked - st->bytes_acked_at_established;
 	__u64 received = tp->bytes_received - st->bytes_received_at_established;
-	bool fin_acked = st->fin_sent && tp->snd_una == tp->write_seq;
+	/* Our FIN was sent iff the socket went through FIN_WAIT1 (active close) or LAST_ACK (passive
+	 * close); every state after those keeps to FIN_WAIT2, CLOSING and TIME_WAIT until CLOSE, so
+	 * the state it leaves for CLOSE tells, and those transitions need no run of their own. */
+	bool fin_sent = oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING ||
+			oldstate == TCP_LAST_ACK || oldstate == TCP_TIME_WAIT;
+	bool fin_acked = fin_sent && tp->snd_una == tp->write_seq;
 	if (fin_acked && acked > 0)
 		acked -= 1;
 	if (sock_flag_set(sk, SOCK_DONE) && received > 0)
 		received -= 1;
 
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
-	__u8 end = classify_end(sk, tp, t, fin_acked);
+	__u8 end = classify_end(sk, tp, r, fin_acked);
 
 	/* tcp.close carries tcp.duration, tcp.retransmits and tcp.rtt */
 	struct tcpscope_sampling_subject subject = {};
@@ -501,14 +497,12 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			  (1u << TCPSCOPE_SAMPLING_FIELD_RTT_US);
 
 	struct pending_close *p = 0;
-	if (end == TCP_LIFECYCLE_END_NONE && t) {
+	if (end == TCP_LIFECYCLE_END_NONE) {
 		/* Rule 9: wait for the RST. A full table (more closes in progress at once than it holds)
 		 * decides now, as finish_pending would without a RST. */
 		p = tcpscope_lookup_or_init(&tcp_lifecycle_closing, &key);
 		if (!p)
 			end = fin_acked ? TCP_LIFECYCLE_END_FIN : TCP_LIFECYCLE_END_ABORT;
-	} else if (end == TCP_LIFECYCLE_END_NONE) {
-		end = fin_acked ? TCP_LIFECYCLE_END_FIN : TCP_LIFECYCLE_END_ABORT; /* no mark to wait with */
 	}
 	struct tcp_lifecycle_event *e;
 	if (p) {
@@ -516,7 +510,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		e = &p->event;
 		fill_event(e, st, TCP_LIFECYCLE_EVENT_CLOSE, now);
 		p->fin_acked = fin_acked;
-		t->close_pending = 1;
+		r->close_pending = 1;
 	} else {
 		count_close(st->cgroup_id, st->role, end, duration, acked, received);
 		e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now, &subject);
@@ -534,18 +528,27 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			submit(e);
 		}
 	}
-	bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
+	/* The slot syn_ns shares with connection_hash: a later ESTABLISHED of this socket whose
+	 * SYN_SENT run was missed must not take the hash for the time of a SYN. */
+	st->syn_ns = 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	/* Ten transitions per connection run this: leave the ones we ignore before doing anything. */
-	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED && newstate != TCP_FIN_WAIT1 &&
-	    newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+	/* Ten transitions per connection run this and at most three per socket do work: SYN_SENT
+	 * (with events only: the owner and the SYN's time, which only events report), ESTABLISHED
+	 * from a handshake, and CLOSE (which tells from the state it leaves whether our FIN was sent).
+	 * Leave the others before doing anything. */
+	if (newstate == TCP_SYN_SENT) {
+		if (!cfg_events_enabled)
+			return 0;
+	} else if (newstate == TCP_ESTABLISHED) {
+		if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+			return 0;
+	} else if (newstate != TCP_CLOSE) {
 		return 0;
-	if (newstate == TCP_ESTABLISHED && oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
-		return 0;
+	}
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
@@ -557,13 +560,6 @@ int BPF_PROG(tcp_lifecycle_set_state, const struct sock *sk, int oldstate, int n
 	case TCP_ESTABLISHED:
 		on_established(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
-	case TCP_FIN_WAIT1:
-	case TCP_LAST_ACK: {
-		struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-		if (st)
-			st->fin_sent = 1;
-		break;
-	}
 	case TCP_CLOSE:
 		on_close(sk, key, oldstate, bpf_ktime_get_ns());
 		break;
@@ -581,14 +577,14 @@ int BPF_PROG(tcp_lifecycle_reset_sent, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
-	if (!t)
+	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	if (!r)
 		return 0;
-	t->reset_sent = 1;
-	if (t->close_pending) {
+	r->reset_sent = 1;
+	if (r->close_pending) {
 		/* The RST the kernel sends right after CLOSE (rule 9 of classify_end). */
 		finish_pending((__u64)sk, 1);
-		t->close_pending = 0;
+		r->close_pending = 0;
 	}
 	return 0;
 }
@@ -598,9 +594,9 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
-	if (t)
-		t->reset_received = 1;
+	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	if (r)
+		r->reset_received = 1;
 	return 0;
 }
 
@@ -609,14 +605,22 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tcp_lifecycle_destroy, const struct sock *sk)
 {
-	struct tracked_socket *t = tcpscope_socket_state(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk, false);
-	if (t && t->close_pending) {
-		finish_pending((__u64)sk, 0);
-		t->close_pending = 0;
+	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	if (!r)
+		return 0;
+	__u64 key = (__u64)sk;
+	if (r->close_pending) {
+		finish_pending(key, 0);
+		r->close_pending = 0;
+	}
+	if (r->owner_pending) {
+		/* Only if it never passed CLOSE, which takes the copy: not left for the LRU to find. */
+		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
+		r->owner_pending = 0;
 	}
 	/* The stand-in hash of kernels before 5.11: the socket's address is free for a new socket. */
-	if (t && !cfg_socket_storage)
-		tcpscope_socket_state_delete(&tcp_lifecycle_tracked, &tcp_lifecycle_tracked_by_address, sk);
+	if (!cfg_socket_storage)
+		tcpscope_socket_state_delete(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk);
 	return 0;
 }
 
@@ -628,7 +632,7 @@ static __always_inline void on_accept_return(long ret)
 	__u64 key = (__u64)tcpscope_socket_of_fd((int)ret);
 	if (!key)
 		return;
-	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_accepting, &key);
 	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || st->accepted)
 		return;
 	st->pid = bpf_get_current_pid_tgid() >> 32;

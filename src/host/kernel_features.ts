@@ -173,8 +173,8 @@ export const RECEIVER_FEATURES: Readonly<Record<KernelReceiverType, ReceiverFeat
     optional: {
       socket_storage: {
         switchOff: ['cfg_socket_storage'],
-        standIns: ['tcp_lifecycle_tracked_by_address'],
-        loss: `${HASH_LOSS} (2 x max_connections entries): with more sockets open at once, marks are evicted: evicted connections go uncounted and a tcp.close end reason that depends on a reset can be wrong`,
+        standIns: ['tcp_lifecycle_sockets_by_address'],
+        loss: `${HASH_LOSS} (2 x max_connections entries): with more sockets open at once, the oldest sockets' state is evicted: their tcp.close and its close metrics are lost, uncounted`,
       },
     },
   },

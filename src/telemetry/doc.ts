@@ -20,13 +20,11 @@ attributes.
 **Metrics are complete, events are sampled — up to what the kernel counts as lost.** Every metric
 below is aggregated in the kernel from every program run, before the ring buffer and before any
 sampling; the event stream (logs) can lose records, and \`tcpscope.receiver.dropped_events\` counts
-them by reason. Two losses reach the metrics too, and each is counted: a program run the kernel
+them by reason. One loss reaches the metrics too, and it is counted: a program run the kernel
 skipped because the same program was already running on that CPU
-(\`tcpscope.receiver.missed_runs\`, the kernel's \`recursion_misses\`), and, for tcp_lifecycle, a
-connection whose state was evicted because more than \`max_connections\` sockets were open at once
-(\`dropped_events\` with \`reason=connection_evicted\`). Data folded into an overflow series because a
+(\`tcpscope.receiver.missed_runs\`, the kernel's \`recursion_misses\`). Data folded into an overflow series because a
 series map was full is not lost, only unattributed (\`tcpscope.receiver.overflow_updates\`). So
-with those three at zero, the metrics are complete; otherwise they say how far they are not. One
+with those at zero, the metrics are complete; otherwise they say how far they are not. One
 exception is measured and not counted: on Linux 6.18 a tcp_rtt sample can be missing with none of
 them counting it (see "Not every segment is a sample" under the RTT histograms).
 `;
@@ -59,16 +57,18 @@ const NOTES = `## How the numbers are obtained
   hook sees transitions, and the agent did not see theirs. A client whose SYN was sent before the
   agent started is counted in the metrics from ESTABLISHED on but has no \`tcp.connect\` event (its
   owner is unknown).
-- **Bounded state.** Per-socket state lives in an LRU hash (\`max_connections\`, 176 bytes of
-  locked kernel memory per entry, measured; default 131,072 = 22 MiB): sockets that vanish without
-  a CLOSE transition are evicted, never leaked. If more sockets than that are open at once, the
-  least recently used open ones are evicted: their \`tcp.connect\` or \`tcp.close\` and the close's
-  duration and bytes are lost. Each such loss is counted exactly (\`tcpscope.receiver.dropped_events\`
-  with \`reason=connection_evicted\`) and the first is logged with the key to raise: the program
-  marks every socket it tracks in the socket's own storage (\`BPF_MAP_TYPE_SK_STORAGE\`, which lives
-  and dies with the socket), so a marked socket whose entry is missing was evicted while open.
-  Such a close still leaves \`system.network.connection.count\`. Size \`max_connections\` above the
-  host's peak of open TCP sockets. Per-cgroup aggregates are bounded by \`max_cgroups\`; beyond
+- **Bounded state.** Per-socket state lives in the socket's own storage
+  (\`BPF_MAP_TYPE_SK_STORAGE\`): found from the socket without hashing, allocated with the socket's
+  first transition and freed with the socket, so nothing is evicted or leaked and there is no table
+  to size. With a logs pipeline, each accepted server connection also has a copy in an LRU hash
+  (\`max_connections\`, 176 bytes of locked kernel memory per entry, measured; default 131,072 =
+  22 MiB) until its close, because the accept() hooks that name its owner are syscall tracepoints,
+  which cannot reach socket storage. If more server connections than that are open at once, the
+  least recently used copies are evicted: those connections' \`tcp.close\` names no process, and
+  their \`tcp.accept\` is lost if accept() came after the eviction. Each eviction is counted
+  (\`tcpscope.receiver.dropped_events\` with \`reason=connection_evicted\`) and the first is logged
+  with the key to raise. Size \`max_connections\` above the host's peak of open server-side
+  connections. Per-cgroup aggregates are bounded by \`max_cgroups\`; beyond
   it, data is added to one series per role with \`otel.metric.overflow=true\` (counted in
   \`tcpscope.receiver.overflow_updates\`).
 - **Series of removed cgroups** (pods that came and went) leave the kernel map, in every receiver:

@@ -137,10 +137,10 @@ export const METRICS = {
     instrument: 'counter',
     unit: '{event}',
     description:
-      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_evicted` (tcp_lifecycle): an open connection\'s state was evicted because more than `max_connections` sockets were tracked at once; its tcp.connect or tcp.close is lost, and for a close also its duration and bytes in the metrics (system.network.connection.count still counts it out). `attempt_evicted` (tcp_handshake): a pending connect was evicted because more than `max_attempts` were pending at once; its outcome is missing from the handshake histogram and the events.',
+      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_evicted` (tcp_lifecycle, with a logs pipeline): an open server connection\'s owner was evicted because more than `max_connections` were open at once; its tcp.close names no process and its tcp.accept is lost if accept() came later (metrics are unaffected). `attempt_evicted` (tcp_handshake): a pending connect was evicted because more than `max_attempts` were pending at once; its outcome is missing from the handshake histogram and the events.',
     attributes: [ATTR.receiver, ATTR.dropReason],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_anomalies'],
-    notes: 'Every reason a receiver can have is reported, zero included, `ring_buffer_full` first. A tcp.accept whose state was evicted before accept() returned is not counted (the accept hook is a syscall tracepoint, which cannot read the socket\'s own storage); its tcp.close is.',
+    notes: 'Every reason a receiver can have is reported, zero included, `ring_buffer_full` first.',
   },
   overflowUpdates: {
     name: 'tcpscope.receiver.overflow_updates',

@@ -12,7 +12,7 @@ export interface EventCounts {
   /** Lost because the ring buffer was full (reason=ring_buffer_full). */
   readonly droppedEvents: bigint;
   /** Lost because per-socket state was evicted from an LRU map while the socket was open
-   * (reason=connection_evicted, or attempt_evicted for pending handshakes). */
+   * (reason=connection_evicted for server connections' owners, or attempt_evicted for pending handshakes). */
   readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;

@@ -18,7 +18,7 @@ test('the default max_connections takes 22 MiB of locked memory at the measured 
 const REFUSED: readonly [unknown, RegExp][] = [
   [
     16777216,
-    /^receivers\.tcp_lifecycle\.max_connections: would take 2816 MiB of locked kernel memory \(176 bytes each, preallocated at start\); at most 2097152 \(352 MiB\): size it to the peak number of open TCP sockets/,
+    /^receivers\.tcp_lifecycle\.max_connections: would take 2816 MiB of locked kernel memory \(176 bytes each, preallocated at start\); at most 2097152 \(352 MiB\): size it to the peak number of open server-side TCP connections/,
   ],
   [MAX_MAX_CONNECTIONS + 1, /max_connections: would take 352 MiB of locked kernel memory.*, got 2097153 /],
   [1023, /max_connections: must be an integer from 1024 to 2097152, got 1023 /],
