@@ -102,7 +102,7 @@ export function parseCaptureInput(input: CaptureInput, n: FieldNamer = (field) =
   const selects = Object.keys(selection).some((key) => key !== 'bidirectional') || pods !== undefined;
   if (!selects) {
     const fields: CaptureInputField[] = ['pod', 'selector', 'namespace', 'cgroup', 'host', 'port', 'tuple'];
-    throw new CaptureInputProblem('', `nothing selected: give at least one of ${fields.map(n).join(', ')} (a capture of the whole host is refused)`);
+    throw new CaptureInputProblem('', `nothing selected: give at least one of ${fields.slice(0, -1).map(n).join(', ')} or ${n('tuple')} (a capture of the whole host is refused)`);
   }
   const bounds = boundsOf(input);
   return {
@@ -215,7 +215,7 @@ function boundsOf(input: CaptureInput): CaptureBounds | undefined {
   const bounds: { -readonly [K in keyof CaptureBounds]: CaptureBounds[K] } = {};
   if (input.packets !== undefined) bounds.packets = countOf('packets', input.packets, 1, 'a number of packets, at least 1');
   if (input.bytes !== undefined) bounds.bytes = sizeOf('bytes', input.bytes);
-  if (input.snaplen !== undefined) bounds.snaplen = countOf('snaplen', input.snaplen, 1, `bytes kept of each packet, 1-${MAX_SNAPLEN}`, MAX_SNAPLEN);
+  if (input.snaplen !== undefined) bounds.snaplen = countOf('snaplen', input.snaplen, 0, `bytes kept of each packet from its IP header, 0 (headers only) to ${MAX_SNAPLEN}`, MAX_SNAPLEN);
   if (input.duration !== undefined) bounds.durationMs = durationOf(input.duration);
   if (input.sample !== undefined) bounds.sampleOneIn = countOf('sample', input.sample, 1, 'N of "one packet in N", at least 1 (1: every packet)');
   if (input.rate !== undefined) bounds.packetsPerSecond = countOf('rate', input.rate, 0, 'packets per second, at least 0 (0: no limit)');

@@ -99,7 +99,7 @@ function boundsOf(value: unknown): CaptureBounds {
   const out: Json = {
     packets: count('packets', 1, Number.MAX_SAFE_INTEGER),
     bytes: count('bytes', 1, Number.MAX_SAFE_INTEGER),
-    snaplen: count('snaplen', 1, MAX_SNAPLEN),
+    snaplen: count('snaplen', 0, MAX_SNAPLEN),
     durationMs: count('durationMs', 1, MAX_DURATION_MS),
     sampleOneIn: count('sampleOneIn', 1, Number.MAX_SAFE_INTEGER),
     packetsPerSecond: count('packetsPerSecond', 0, Number.MAX_SAFE_INTEGER),

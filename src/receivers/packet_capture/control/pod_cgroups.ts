@@ -1,5 +1,5 @@
-// Pods (namespace + name, namespace, labels) -> the cgroup v2 directories of their containers,
-// which is what the capture engine selects by. The pods come from k8s_attributes' view of this
+// Pods (namespace + name, namespace, labels) -> their cgroup v2 directories, which is what the
+// capture engine selects by (its programs attach there and see every container below). The pods come from k8s_attributes' view of this
 // node (its watch of spec.nodeName=<node>: only pods here can be captured here); their cgroups
 // from one bounded walk of the host's cgroup2 hierarchy, each directory's path parsed the way
 // k8s_attributes parses a socket's (kubelet's systemd and cgroupfs layouts, every runtime).
@@ -19,7 +19,7 @@ export interface SelectedPod {
 
 export interface ResolvedPods {
   readonly pods: readonly SelectedPod[];
-  /** Absolute cgroup v2 directories of the pods' containers (the pod's own when it has none yet). */
+  /** Absolute cgroup v2 directories of the pods (each pod's own, holding its containers'). */
   readonly cgroupPaths: readonly string[];
 }
 
@@ -91,17 +91,21 @@ export class PodCgroupResolver {
     }
     const pods = [...matched.values()].map((pod) => ({ namespace: pod.namespace, name: pod.name, uid: pod.uid }));
     pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-    return { pods, cgroupPaths: [...byPod.values()].flat().sort() };
+    return { pods, cgroupPaths: [...byPod.values()].sort() };
   }
 
-  /** uid -> the containers' cgroup directories of each wanted pod found (the pod's own if it has no container cgroup). */
-  private walk(uids: ReadonlySet<string>): Map<string, string[]> {
+  /**
+   * uid -> the pod's own cgroup directory (kubepods-<qos>-pod<uid>.slice, pod<uid>), for each
+   * wanted pod found. The pod's directory rather than its containers': a capture attached there
+   * sees every container of the pod, also one restarted during the capture (a new directory
+   * below it inherits the parent's programs).
+   */
+  private walk(uids: ReadonlySet<string>): Map<string, string> {
     const root = this.cgroupRoot!;
-    const containers = new Map<string, string[]>();
-    const podDirs = new Map<string, string>();
+    const found = new Map<string, string>();
     let visited = 0;
     const visit = (relative: string, depth: number): void => {
-      if (depth > MAX_DEPTH || visited >= MAX_DIRECTORIES) return;
+      if (depth > MAX_DEPTH || visited >= MAX_DIRECTORIES || found.size === uids.size) return;
       let entries;
       try {
         entries = readdirSync(join(root, relative), { withFileTypes: true });
@@ -113,20 +117,15 @@ export class PodCgroupResolver {
         visited++;
         const path = `${relative}/${entry.name}`;
         const identity = parseContainerCgroup(path);
-        if (identity.podUid !== undefined && uids.has(identity.podUid)) {
-          if (identity.containerId !== undefined) {
-            const list = containers.get(identity.podUid) ?? [];
-            list.push(join(root, path));
-            containers.set(identity.podUid, list);
-            continue; // a container's sub-cgroups are its own
-          }
-          if (!podDirs.has(identity.podUid)) podDirs.set(identity.podUid, join(root, path));
+        if (identity.podUid !== undefined) {
+          // The first directory naming the pod is the pod's own; what is below it is its containers.
+          if (uids.has(identity.podUid) && !found.has(identity.podUid)) found.set(identity.podUid, join(root, path));
+          continue;
         }
         visit(path, depth + 1);
       }
     };
     visit('', 0);
-    for (const [uid, dir] of podDirs) if (!containers.has(uid)) containers.set(uid, [dir]);
-    return containers;
+    return found;
   }
 }
