@@ -36,7 +36,9 @@ export class StandInCaptureService implements CaptureService {
     }
     const ids = [...(rest.cgroupIds ?? [])];
     for (const path of cgroupPaths ?? []) {
-      const dir = isAbsolute(path) ? path : join(this.cgroupRoot ?? '/', path);
+      // As the engine: a path under the cgroup2 mount, else a path in the hierarchy (/proc/<pid>/cgroup's).
+      const root = this.cgroupRoot ?? '/';
+      const dir = isAbsolute(path) && (path === root || path.startsWith(`${root}/`)) ? path : join(root, path);
       try {
         ids.push(statSync(dir).ino);
       } catch {

@@ -6,7 +6,7 @@ import { CaptureInputProblem, parseCaptureInput, type CaptureInput, type Capture
 import type { ControlCaptureStatus } from './capture_starter';
 import { ControlClient, DEFAULT_CONTROL_SOCKET } from './control_client';
 
-/** Exit codes: as `tcpscope run` (0 ok, 1 failure), and 2 for flags that are wrong. */
+/** Exit codes: as `tcpscope run` (0 ok, 1 failure), and 2 for flags (or a request) that are wrong. */
 export const CAPTURE_EXIT_OK = 0;
 export const CAPTURE_EXIT_FAILURE = 1;
 export const CAPTURE_EXIT_USAGE = 2;
@@ -46,7 +46,8 @@ Examples:
 The agent must be running with a packet_capture receiver in its config; it serves these commands
 on a root-only unix socket (service.capture.control.socket, default ${DEFAULT_CONTROL_SOCKET}).
 Packets are cut after their TCP header unless --snaplen asks for payload.
-Exit codes: 0 ok, 1 failure (no agent, the capture failed), 2 wrong flags.`;
+Exit codes: 0 ok, 1 failure (no agent, no such capture, the capture failed), 2 wrong flags
+(or a request the agent refuses as wrong: the message names the flag or field).`;
 
 interface Io {
   readonly out: (text: string) => void;
@@ -75,7 +76,7 @@ export function captureCommand(done: (code: number) => Promise<void>, io: Io = s
     .option('--pod <namespace/name>', 'the pod to capture (needs k8s_attributes with API access in the agent)')
     .option('--selector <label=value,...>', 'pods of this node with all these labels')
     .option('--namespace <namespace>', 'pods of this namespace (with --selector: only those)')
-    .option('--cgroup <dir>', 'a cgroup v2 directory, absolute or relative to the cgroup2 root (repeatable)', collect)
+    .option('--cgroup <dir>', 'a cgroup v2 directory, under the cgroup2 mount or as /proc/<pid>/cgroup writes it (repeatable)', collect)
     .option('--host <address>', 'IPv4/IPv6 address of one end: packets from it (and to it, when bidirectional)')
     .option('--port <port>', 'TCP port of that end')
     .option('--tuple <src:port,dst:port>', 'one connection: source and destination, e.g. 198.18.0.1:40000,198.18.0.2:80 ([fd00::1]:40000 for IPv6)')
