@@ -62,6 +62,13 @@ test('a socket left by an agent that died is replaced; a file that is not a sock
   writeFileSync(file, 'x');
   const { server: refused } = setUp(t, file);
   await assert.rejects(refused.start(), { code: 'CAPTURE_CONTROL_FAILED', message: `${file} exists and is not a socket; remove it or set service.capture.control.socket to another path` });
+  // A directory that cannot be made (here: below a file; in a pod: a read-only root file system).
+  const unmadeSocket = join(file, 'tcpscope', 'capture.sock');
+  const { server: unmade } = setUp(t, unmadeSocket);
+  await assert.rejects(unmade.start(), {
+    code: 'CAPTURE_CONTROL_FAILED',
+    message: `cannot listen on the capture control socket ${unmadeSocket}: cannot create ${join(file, 'tcpscope')} (ENOTDIR); set service.capture.control.socket to a writable path`,
+  });
 });
 
 test('GET ?wait answers when the capture ends; stop() ends a long-poll at once', async (t) => {

@@ -99,7 +99,13 @@ export class ControlServer {
    */
   private async prepareSocketPath(): Promise<void> {
     const dir = dirname(this.socketPath);
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!existsSync(dir)) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new ControlError('CAPTURE_CONTROL_FAILED', `cannot listen on the capture control socket ${this.socketPath}: cannot create ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); set service.capture.control.socket to a writable path`, { cause: error });
+      }
+    }
     let stat;
     try {
       stat = lstatSync(this.socketPath);
