@@ -6,11 +6,12 @@
 // (test/support/capture_stand_in.ts) otherwise.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
 import type { ControlCaptureStatus } from '../../src/receivers/packet_capture/control/capture_starter';
-import { testDir } from '../support/agent';
+import { TCPSCOPE, testDir } from '../support/agent';
 import { captureAgentArgv, captureJson, REAL_CAPTURE_ENGINE, runTcpscope, writeCaptureAgentConfig } from '../support/capture_agent';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DEADLINE_MS, startChild, TCP_PEER, waitUntil, type RunningChild } from '../support/child';
@@ -124,6 +125,17 @@ test('start, list and stop through a running agent; errors name what is wrong', 
   const waited = await runTcpscope(['capture', 'start', '--cgroup', cgroup.directory, '--duration', '1s', '--no-bidirectional', '--wait', '--socket', socket]);
   assert.equal(waited.code, 0, waited.stderr);
   assert.match(waited.stdout, /^cap-\d+ started; waiting for it to end \(Ctrl-C stops it\)\ncap-\d+ finished \(duration\)  receiver packet_capture, on_demand\n  selection: cgroup ids \d+; one direction\n/);
+
+  // Ctrl-C during --wait stops the capture and prints its final status.
+  const interrupted = spawn(TCPSCOPE, ['capture', 'start', '--cgroup', cgroup.directory, '--wait', '--socket', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push({ kill: () => interrupted.kill('SIGKILL') } as unknown as RunningChild);
+  let interruptedOut = '';
+  interrupted.stdout.on('data', (d: Buffer) => (interruptedOut += d.toString()));
+  const interruptedExit = new Promise<number | null>((resolve) => interrupted.on('exit', (code) => resolve(code)));
+  await waitUntil(() => interruptedOut.includes('waiting for it to end'), DEADLINE_MS, 'the waiting capture to start');
+  interrupted.kill('SIGINT');
+  assert.equal(await interruptedExit, 0);
+  assert.match(interruptedOut, /^(cap-\d+) started; waiting for it to end \(Ctrl-C stops it\)\n\1 stopped \(stopped\)  receiver packet_capture, on_demand\n/);
 
   // Errors, each with its code and what to do.
   assert.deepEqual(await runTcpscope(['capture', 'stop', 'cap-999', '--socket', socket]), {

@@ -143,14 +143,15 @@ async function startCapture(options: Record<string, unknown>, io: Io): Promise<n
       io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
       return;
     }
-    if (!options.json) io.out(`${status.id} started; waiting for it to end (Ctrl-C stops it)\n`);
     let interrupted = false;
     const onInterrupt = () => {
       if (interrupted) return;
       interrupted = true;
       void client.stop(status.id).catch(() => undefined);
     };
+    // Listening before saying so: a Ctrl-C right after the line must stop the capture, not the CLI.
     process.on('SIGINT', onInterrupt);
+    if (!options.json) io.out(`${status.id} started; waiting for it to end (Ctrl-C stops it)\n`);
     try {
       while (status.state === 'running') status = await client.get(status.id, WAIT_SLICE_MS);
     } finally {
