@@ -15,6 +15,8 @@ import { HealthServer } from './health/health_server';
 import { readinessReport, type ReadinessSource } from './health/readiness';
 import { createLogger, writeStderrLine, type AgentLogger } from './logger';
 import { buildService, type FactoryRegistry, type Service } from './pipeline';
+import { PACKET_CAPTURE_TYPE } from './receivers/packet_capture/control/config';
+import { startCaptureControl, type RunningCaptureControl } from './receivers/packet_capture/control/capture_control';
 import { agentResource } from './resource';
 import { VERSION } from './version';
 
@@ -94,9 +96,11 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   let settle: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((resolveStopped) => (settle = resolveStopped));
   let stopping: Promise<number> | undefined;
+  let captureControl: RunningCaptureControl | undefined;
   const stop = (reason: string, code: number): Promise<number> => {
     phase = 'stopping';
-    stopping ??= shutDown(service, census.created, logger, reason, code, limitMs).then(async (exitCode) => {
+    // No capture is started once shutdown begins: the control socket closes first.
+    stopping ??= (captureControl?.stop() ?? Promise.resolve()).then(() => shutDown(service, census.created, logger, reason, code, limitMs)).then(async (exitCode) => {
       await health?.stop();
       settle(exitCode);
       return exitCode;
@@ -121,6 +125,16 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   } catch (error) {
     await health?.stop();
     throw error;
+  }
+  // After the receivers started (a packet_capture receiver registers its service in start()).
+  if (!stopping && [...config.receivers.values()].some((r) => r.id.type === PACKET_CAPTURE_TYPE)) {
+    try {
+      captureControl = await startCaptureControl({ settings: config.capture, logger, cgroupRoot: cgroups.root });
+    } catch (error) {
+      await service.shutdown().catch(() => undefined);
+      await health?.stop();
+      throw error;
+    }
   }
   if (!stopping) {
     phase = 'running';

@@ -1,4 +1,4 @@
-// The `tcpscope` command: `run` and `validate`, signals, and exit codes
+// The `tcpscope` command: `run`, `validate` and `capture`, signals, and exit codes
 // (0 ok, 1 failure, 2 invalid config: scripts and init systems can tell a typo from a crash).
 import type { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
@@ -9,6 +9,7 @@ import { defaultRegistry } from './components';
 import { loadConfigFile, MAX_CONFIG_BYTES, validateConfig, type Environment } from './config';
 import { ConfigError, TcpscopeError } from './errors';
 import { describePipelines, type FactoryRegistry } from './pipeline';
+import { captureCommand } from './receivers/packet_capture/control/capture_cli';
 import { VERSION } from './version';
 
 /** config/tcpscope.yaml of the package (this file runs as dist/src/cli.js). */
@@ -24,6 +25,7 @@ const EXAMPLES = `
 Examples:
   $ sudo tcpscope run --config /etc/tcpscope/tcpscope.yaml
   $ tcpscope validate --config config/tcpscope.yaml
+  $ sudo tcpscope capture start --pod shop/checkout-7d4b9c-x2x9z --packets 1000   (see tcpscope capture --help)
 
 Config values may use \${env:VAR} and \${env:VAR:-default}; a config file is at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB.
 Exit codes: 0 ok, 1 failure, 2 invalid config.`;
@@ -55,6 +57,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     .action(async (options: { config: string }) => {
       await exitWith(validateCommand(options.config));
     });
+
+  // Against a running agent: start, list and stop packet captures through its control socket.
+  program.addCommand(captureCommand(exitWith));
 
   try {
     await program.parseAsync([...argv]);

@@ -1,6 +1,7 @@
 // The data model of a config, before and after validation.
 import type { ComponentId, ComponentKind, Signal } from '../component';
 import type { LogLevel } from '../logger';
+import type { CaptureSettings } from '../receivers/packet_capture/control/config';
 
 /** A config file as parsed from YAML, after `${env:...}` substitution and before validation. */
 export type ConfigDocument = { readonly [key: string]: unknown };
@@ -58,4 +59,6 @@ export interface ValidatedConfig {
   readonly pipelines: readonly PipelineSpec[];
   readonly telemetry: TelemetrySettings;
   readonly host: HostSettings;
+  /** `service.capture`: the control socket of `tcpscope capture` and the scheduled captures. */
+  readonly capture: CaptureSettings;
 }

@@ -12,6 +12,7 @@ import { validateComponentSettings } from './component_settings';
 import { parseComponentId, parsePipelineId } from './ids';
 import { describeValue, formatKeyPath, isPlainMap, type KeySegment } from './keypath';
 import type { HostSettings, PipelineSpec, TelemetrySettings, ValidatedComponent, ValidatedConfig } from './types';
+import { PACKET_CAPTURE_TYPE, validateCaptureSettings, type CaptureSettings } from '../receivers/packet_capture/control/config';
 
 type SectionName = 'receivers' | 'processors' | 'exporters';
 const SECTIONS: readonly SectionName[] = ['receivers', 'processors', 'exporters'];
@@ -111,7 +112,7 @@ export function validateConfig(raw: unknown, registry: FactoryRegistry): Validat
     processors: new Map(),
     exporters: new Map(),
   };
-  let service: { pipelines: PipelineSpec[]; telemetry: TelemetrySettings; host: HostSettings } | undefined;
+  let service: ServiceSettings | undefined;
 
   for (const [key, value] of Object.entries(doc)) {
     if (isSectionName(key)) {
@@ -136,7 +137,14 @@ export function validateConfig(raw: unknown, registry: FactoryRegistry): Validat
       }
     }
   }
-  return { ...components, pipelines: service.pipelines, telemetry: service.telemetry, host: service.host };
+  return { ...components, pipelines: service.pipelines, telemetry: service.telemetry, host: service.host, capture: service.capture };
+}
+
+interface ServiceSettings {
+  readonly pipelines: PipelineSpec[];
+  readonly telemetry: TelemetrySettings;
+  readonly host: HostSettings;
+  readonly capture: CaptureSettings;
 }
 
 function isSectionName(key: string): key is SectionName {
@@ -193,13 +201,15 @@ function unknownType(kind: ComponentKind, id: ComponentId, registry: FactoryRegi
   return `unknown ${kind} type "${id.type}"; ${list}`;
 }
 
-function validateService(
-  value: unknown,
-  defined: DefinedIds,
-): { pipelines: PipelineSpec[]; telemetry: TelemetrySettings; host: HostSettings } {
+function validateService(value: unknown, defined: DefinedIds): ServiceSettings {
   if (!isPlainMap(value)) {
-    throw new ConfigError('service', `must be a map with pipelines, telemetry and host, got ${describeValue(value)}`);
+    throw new ConfigError('service', `must be a map with pipelines, telemetry, host and capture, got ${describeValue(value)}`);
   }
+  const captureReceivers = [...defined.receivers.keys()].filter((text) => {
+    const id = parseComponentId(text);
+    return typeof id !== 'string' && id.type === PACKET_CAPTURE_TYPE;
+  });
+  let capture = validateCaptureSettings(undefined, captureReceivers);
   let pipelines: PipelineSpec[] | undefined;
   let telemetry = validateComponentSettings(TELEMETRY_SCHEMA, {}, ['service', 'telemetry']) as TelemetrySettings;
   let host = validateComponentSettings(HOST_SCHEMA, {}, ['service', 'host']) as HostSettings;
@@ -207,12 +217,13 @@ function validateService(
     if (key === 'pipelines') pipelines = validatePipelines(section, defined);
     else if (key === 'telemetry') telemetry = validateTelemetry(section);
     else if (key === 'host') host = validateComponentSettings(HOST_SCHEMA, section, ['service', 'host']) as HostSettings;
-    else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry, host');
+    else if (key === 'capture') capture = validateCaptureSettings(section, captureReceivers);
+    else throw new ConfigError(`service.${key}`, 'unknown key; expected one of: pipelines, telemetry, host, capture');
   }
   if (!pipelines) {
     throw new ConfigError('service.pipelines', 'missing; define at least one pipeline (metrics or logs)');
   }
-  return { pipelines, telemetry, host };
+  return { pipelines, telemetry, host, capture };
 }
 
 function validatePipelines(value: unknown, defined: DefinedIds): PipelineSpec[] {

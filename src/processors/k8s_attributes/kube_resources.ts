@@ -55,11 +55,10 @@ type ContainerStatus = { name?: string; image?: string; containerID?: string };
 
 /**
  * Pods of this node: everything the local side names (containers, owner, the labels and
- * annotations asked for). `keep` lists the label and annotation keys to keep; others are dropped.
+ * annotations asked for). `keep` lists the annotation keys to keep; others are dropped. Labels
+ * are all kept (small, and what pod selectors match on).
  */
 export function trimLocalPod(keep: { labels: readonly string[]; annotations: readonly string[] }): (object: unknown) => TrimmedPod {
-  // pod-template-hash names the Deployment while its ReplicaSet is not known yet.
-  const labelKeys = [...new Set([...keep.labels, 'pod-template-hash'])];
   return (object) => {
     const raw = object as Raw;
     const spec = (raw.spec ?? {}) as { nodeName?: string; hostNetwork?: boolean };
@@ -68,7 +67,9 @@ export function trimLocalPod(keep: { labels: readonly string[]; annotations: rea
     return {
       metadata: {
         ...baseMetadata(raw),
-        labels: pick(raw.metadata?.labels, labelKeys),
+        // Every label, not only those extracted: packet_capture selects this node's pods by any
+        // label (`tcpscope capture start --selector`); enrichment adds only the extracted ones.
+        labels: raw.metadata?.labels ? { ...raw.metadata.labels } : undefined,
         annotations: pick(raw.metadata?.annotations, keep.annotations),
         ownerReferences: raw.metadata?.ownerReferences?.map((o) => ({ kind: o.kind, name: o.name, controller: o.controller })),
       },

@@ -134,6 +134,11 @@ export class PodStore {
     return this.byIp.get(ip);
   }
 
+  /** Every pod that is not deleted (for selections by namespace and labels: a walk, not the event path). */
+  *livePods(): IterableIterator<PodInfo> {
+    for (const [uid, pod] of this.byUid) if (!this.expiries.has(uid)) yield pod;
+  }
+
   private unindex(pod: PodInfo): void {
     for (const container of pod.containers) if (this.byContainer.get(container.id)?.pod === pod) this.byContainer.delete(container.id);
     for (const ip of pod.ips) if (this.byIp.get(ip) === pod) this.byIp.delete(ip);

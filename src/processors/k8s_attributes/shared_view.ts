@@ -24,6 +24,14 @@ interface Entry {
 const entries = new Map<string, Entry>();
 
 /**
+ * The views that processors of this agent run (API mode only): what packet_capture's control
+ * channel reads to select pods by namespace, name and labels without opening watches of its own.
+ */
+export function runningClusterViews(): ClusterView[] {
+  return [...entries.values()].flatMap((entry) => (entry.running && entry.view ? [entry.view] : []));
+}
+
+/**
  * @param key the processor id and its config: two graphs with the same id but another config
  *   (a reload, a test) must not share a view.
  * @param create builds the view (undefined in local mode) and its enrichment, once per key.

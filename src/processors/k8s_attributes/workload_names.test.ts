@@ -33,7 +33,8 @@ test('objects are trimmed to what enrichment uses', () => {
     spec: { nodeName: 'n1', containers: [{ name: 'app', image: 'web:1', env: [] }] },
     status: { podIP: '198.18.0.9', podIPs: [{ ip: '198.18.0.9' }], containerStatuses: [{ name: 'app', image: 'web:1', containerID: 'containerd://c1', ready: true }] },
   });
-  assert.deepEqual(pod.metadata.labels, { app: 'web', 'pod-template-hash': 'abc' });
+  // Every label is kept (packet_capture selects pods by any label); enrichment adds only the extracted ones.
+  assert.deepEqual(pod.metadata.labels, { app: 'web', 'pod-template-hash': 'abc', other: 'x' });
   assert.equal(pod.metadata.annotations, undefined);
   assert.equal(pod.metadata.resourceVersion, '7');
   assert.deepEqual(pod.status?.containerStatuses, [{ name: 'app', image: 'web:1', containerID: 'containerd://c1' }]);
