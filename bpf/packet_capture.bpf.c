@@ -200,12 +200,15 @@ static __always_inline void capture(struct __sk_buff *skb, __u8 direction)
 	record->kind = PACKET_CAPTURE_KIND_PACKET;
 	record->family = p.family;
 	__builtin_memset(record->pad, 0, sizeof(record->pad));
-	/* cap is at least the IPv4 + TCP headers (20 + 20) and at most the record's room. */
-	cap &= (PACKET_CAPTURE_MAX_SNAP * 2 - 1);
-	if (cap < 1 || cap > PACKET_CAPTURE_MAX_SNAP || bpf_skb_load_bytes(skb, 0, record->data, cap)) {
-		cap = 0;
-	}
-	record->cap_len = cap;
+	/* cap is 1..PACKET_CAPTURE_MAX_SNAP (at least the 40 bytes of IP + TCP headers parsed above);
+	 * the mask, in asm so that the compiler cannot fold it away, shows the verifier that bound. */
+	_Static_assert((PACKET_CAPTURE_MAX_SNAP & (PACKET_CAPTURE_MAX_SNAP - 1)) == 0, "MAX_SNAP is a power of two");
+	__u64 n = cap - 1;
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(PACKET_CAPTURE_MAX_SNAP - 1));
+	n += 1;
+	if (bpf_skb_load_bytes(skb, 0, record->data, n))
+		n = 0;
+	record->cap_len = n;
 	bpf_ringbuf_submit(record, 0);
 }
 

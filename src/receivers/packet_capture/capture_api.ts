@@ -16,8 +16,9 @@ export interface CaptureSelection {
   /** cgroup v2 ids (the inode number of the cgroup directory): packets of sockets in any of them. */
   readonly cgroupIds?: readonly number[];
   /**
-   * cgroup v2 directories, absolute (`/sys/fs/cgroup/...`) or relative to the host's cgroup2
-   * root (`kubepods.slice/...`): resolved to ids when the capture starts, then as cgroupIds.
+   * cgroup v2 directories: under the cgroup2 mount (`/sys/fs/cgroup/kubepods.slice/...`) or as
+   * paths in the hierarchy, the way /proc/<pid>/cgroup writes them (`/kubepods.slice/...`):
+   * resolved to ids when the capture starts, then as cgroupIds.
    */
   readonly cgroupPaths?: readonly string[];
   /** IPv4 or IPv6 literal of the packet's source (the connection's initiator when bidirectional). */

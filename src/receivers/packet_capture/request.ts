@@ -69,9 +69,13 @@ export function addressBytes(field: string, value: unknown): Buffer {
   return bytes;
 }
 
-/** Resolves a cgroup path (absolute, or relative to the v2 root) to its directory and id. */
+/**
+ * Resolves a cgroup path to its directory and id: a directory under the v2 root's mount point
+ * (`/sys/fs/cgroup/x`), or a path in the hierarchy as /proc/<pid>/cgroup writes it (`/x`, `x`).
+ */
 function cgroupDirectory(root: string, path: string): { directory: string; id: number } {
-  const directory = isAbsolute(path) ? resolve(path) : resolve(join(root, path));
+  const underMount = path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+  const directory = underMount ? resolve(path) : resolve(join(root, path));
   const inside = relative(root, directory);
   if (inside.startsWith('..') || isAbsolute(inside)) throw invalid(`selection.cgroupPaths: ${path} is not inside the cgroup v2 root ${root}`);
   try {
