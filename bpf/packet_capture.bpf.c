@@ -52,8 +52,15 @@ struct parsed {
 	__u16 sport;
 	__u16 dport;
 	__u32 headers_len; /* IP header + TCP header */
+	__u32 seq;         /* host order */
 	__u8 family;
+	__u8 flags;        /* TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10) */
 };
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 static __always_inline int parse(struct __sk_buff *skb, struct parsed *p)
 {
@@ -95,6 +102,9 @@ static __always_inline int parse(struct __sk_buff *skb, struct parsed *p)
 	p->sport = bpf_ntohs(tcp.source);
 	p->dport = bpf_ntohs(tcp.dest);
 	p->headers_len = ip_len + tcp.doff * 4;
+	p->seq = bpf_ntohl(tcp.seq);
+	/* The flags byte follows doff/res1 in the header (offset 13). */
+	p->flags = ((__u8 *)&tcp)[13];
 	return 0;
 }
 
@@ -123,6 +133,20 @@ static __always_inline int matches(const struct parsed *p)
 	if (matches_way(p->saddr, p->sport, p->daddr, p->dport))
 		return 1;
 	return cfg_capture.bidirectional && matches_way(p->daddr, p->dport, p->saddr, p->sport);
+}
+
+/* Copies the first `cap` bytes of the packet (1..PACKET_CAPTURE_MAX_SNAP: at least the 40 bytes of
+ * IP + TCP headers parse() read) to `to`; returns the bytes copied. The mask, in asm so that the
+ * compiler cannot fold it away, shows the verifier that bound. */
+_Static_assert((PACKET_CAPTURE_MAX_SNAP & (PACKET_CAPTURE_MAX_SNAP - 1)) == 0, "MAX_SNAP is a power of two");
+static __always_inline __u32 load_packet(struct __sk_buff *skb, __u8 *to, __u32 cap)
+{
+	__u64 n = cap - 1;
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(PACKET_CAPTURE_MAX_SNAP - 1));
+	n += 1;
+	if (bpf_skb_load_bytes(skb, 0, to, n))
+		return 0;
+	return n;
 }
 
 /* What the locked bounds decide for one matching packet. */
@@ -196,19 +220,13 @@ static __always_inline void capture(struct __sk_buff *skb, __u8 direction)
 	record->timestamp_ns = now;
 	record->cgroup_id = bpf_skb_cgroup_id(skb);
 	record->orig_len = len;
+	record->trigger_id = 0;
 	record->direction = direction;
 	record->kind = PACKET_CAPTURE_KIND_PACKET;
 	record->family = p.family;
+	record->reason = 0;
 	__builtin_memset(record->pad, 0, sizeof(record->pad));
-	/* cap is 1..PACKET_CAPTURE_MAX_SNAP (at least the 40 bytes of IP + TCP headers parsed above);
-	 * the mask, in asm so that the compiler cannot fold it away, shows the verifier that bound. */
-	_Static_assert((PACKET_CAPTURE_MAX_SNAP & (PACKET_CAPTURE_MAX_SNAP - 1)) == 0, "MAX_SNAP is a power of two");
-	__u64 n = cap - 1;
-	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(PACKET_CAPTURE_MAX_SNAP - 1));
-	n += 1;
-	if (bpf_skb_load_bytes(skb, 0, record->data, n))
-		n = 0;
-	record->cap_len = n;
+	record->cap_len = load_packet(skb, record->data, cap);
 	bpf_ringbuf_submit(record, 0);
 }
 
@@ -223,5 +241,234 @@ SEC("cgroup_skb/egress")
 int capture_egress(struct __sk_buff *skb)
 {
 	capture(skb, PACKET_CAPTURE_OUTBOUND);
+	return 1;
+}
+
+/* ---- The trigger watch: attached only while `triggers` are configured, to the watched cgroups.
+ * It keeps the last before_packets packets (headers only) of every connection in a small ring,
+ * and when a packet shows a failed connect (a RST answering our SYN), a reset, or a burst of
+ * retransmissions, it sends that ring, the packet, and the next after_packets packets of the
+ * connection (both directions) to user space as one triggered capture; then the connection's
+ * cooldown holds further triggers back. The trigger is decided here, on the packet itself: no
+ * round trip through user space, so nothing of the connection is missed while one is made. */
+
+const volatile struct packet_capture_trigger_settings cfg_trigger = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct packet_capture_tuple_key);
+	__type(value, struct packet_capture_tuple);
+} trigger_tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PACKET_CAPTURE_TRIGGER_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} trigger_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} trigger_packets SEC(".maps");
+
+static const __u8 zero_tuple[sizeof(struct packet_capture_tuple)] __attribute__((aligned(8))) = {};
+
+static __always_inline void count_trigger(__u32 index)
+{
+	__u64 *counter = bpf_map_lookup_elem(&trigger_counters, &index);
+	if (counter)
+		__sync_fetch_and_add(counter, 1);
+}
+
+/* A record of a triggered capture from the packet itself. */
+static __always_inline void emit_packet(struct __sk_buff *skb, const struct parsed *p, __u8 direction, __u8 kind, __u8 reason, __u64 trigger_id, __u64 now, __u64 cgroup_id)
+{
+	struct packet_capture_record *record = bpf_ringbuf_reserve(&trigger_packets, sizeof(*record), 0);
+	if (!record) {
+		count_trigger(PACKET_CAPTURE_COUNTER_LOST);
+		return;
+	}
+	__u32 len = skb->len;
+	__u32 cap = cfg_trigger.after_snaplen ? cfg_trigger.after_snaplen : p->headers_len;
+	if (cap > len)
+		cap = len;
+	if (cap > PACKET_CAPTURE_MAX_SNAP)
+		cap = PACKET_CAPTURE_MAX_SNAP;
+	record->timestamp_ns = now;
+	record->cgroup_id = cgroup_id;
+	record->trigger_id = trigger_id;
+	record->orig_len = len;
+	record->direction = direction;
+	record->kind = kind;
+	record->family = p->family;
+	record->reason = reason;
+	__builtin_memset(record->pad, 0, sizeof(record->pad));
+	record->cap_len = load_packet(skb, record->data, cap);
+	bpf_ringbuf_submit(record, 0);
+}
+
+/* A record of a triggered capture from a slot of the connection's ring. */
+static __always_inline void emit_slot(const struct packet_capture_slot *slot, __u8 reason, __u64 trigger_id, __u64 cgroup_id)
+{
+	struct packet_capture_record *record = bpf_ringbuf_reserve(&trigger_packets, sizeof(*record), 0);
+	if (!record) {
+		count_trigger(PACKET_CAPTURE_COUNTER_LOST);
+		return;
+	}
+	record->timestamp_ns = slot->timestamp_ns;
+	record->cgroup_id = cgroup_id;
+	record->trigger_id = trigger_id;
+	record->orig_len = slot->orig_len;
+	record->direction = slot->direction;
+	record->kind = PACKET_CAPTURE_KIND_BEFORE;
+	record->family = slot->family;
+	record->reason = reason;
+	__builtin_memset(record->pad, 0, sizeof(record->pad));
+	__u32 cap = slot->cap_len;
+	if (cap > PACKET_CAPTURE_WATCH_SNAP)
+		cap = PACKET_CAPTURE_WATCH_SNAP;
+	__builtin_memcpy(record->data, slot->data, PACKET_CAPTURE_WATCH_SNAP);
+	record->cap_len = cap;
+	bpf_ringbuf_submit(record, 0);
+}
+
+static __always_inline void watch(struct __sk_buff *skb, __u8 direction)
+{
+	struct parsed p;
+	if (parse(skb, &p))
+		return;
+	__u64 cgroup_id = bpf_skb_cgroup_id(skb);
+	struct packet_capture_tuple_key key = { .cgroup_id = cgroup_id };
+	int outbound = direction == PACKET_CAPTURE_OUTBOUND;
+	__builtin_memcpy(key.local_address, outbound ? p.saddr : p.daddr, 16);
+	__builtin_memcpy(key.remote_address, outbound ? p.daddr : p.saddr, 16);
+	key.local_port = outbound ? p.sport : p.dport;
+	key.remote_port = outbound ? p.dport : p.sport;
+
+	struct packet_capture_tuple *t = bpf_map_lookup_elem(&trigger_tuples, &key);
+	if (!t) {
+		bpf_map_update_elem(&trigger_tuples, &key, zero_tuple, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&trigger_tuples, &key);
+		if (!t) {
+			count_trigger(PACKET_CAPTURE_COUNTER_NO_ENTRY);
+			return;
+		}
+	}
+	__u64 now = bpf_ktime_get_ns();
+	__u32 payload = skb->len > p.headers_len ? skb->len - p.headers_len : 0;
+	__u32 before = cfg_trigger.before_packets;
+	if (before > PACKET_CAPTURE_MAX_BEFORE)
+		before = PACKET_CAPTURE_MAX_BEFORE;
+
+	__u8 reason = 0;
+	__u8 kind = 0; /* 0: not part of a triggered capture */
+	__u32 stored;
+	__u64 trigger_id = 0;
+
+	bpf_spin_lock(&t->lock);
+	stored = t->stored++;
+	if (outbound && (p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		t->connecting = 1;
+	if (!outbound && (p.flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		t->connecting = 0;
+	if (outbound && (payload || (p.flags & (TCP_SYN | TCP_FIN)))) {
+		__u32 end = p.seq + payload + ((p.flags & TCP_SYN) ? 1 : 0) + ((p.flags & TCP_FIN) ? 1 : 0);
+		if (t->has_snd_nxt && (__s32)(p.seq - t->snd_nxt) < 0) {
+			/* Sent again below what was already sent: a retransmission. */
+			if (now - t->retransmit_window_start_ns > cfg_trigger.retransmit_window_ns) {
+				t->retransmit_window_start_ns = now;
+				t->retransmits = 0;
+			}
+			t->retransmits++;
+			if (cfg_trigger.on_retransmit_burst && t->retransmits == cfg_trigger.retransmit_burst)
+				reason = PACKET_CAPTURE_REASON_RETRANSMIT_BURST;
+		}
+		if (!t->has_snd_nxt || (__s32)(end - t->snd_nxt) > 0)
+			t->snd_nxt = end;
+		t->has_snd_nxt = 1;
+	}
+	if (p.flags & TCP_RST) {
+		if (!outbound && t->connecting) {
+			if (cfg_trigger.on_failed_connect)
+				reason = PACKET_CAPTURE_REASON_FAILED_CONNECT;
+		} else if (cfg_trigger.on_reset) {
+			reason = PACKET_CAPTURE_REASON_RESET;
+		}
+		t->connecting = 0;
+	}
+	if (reason) {
+		if (t->last_trigger_ns && now - t->last_trigger_ns < cfg_trigger.cooldown_ns) {
+			reason |= 0x80; /* suppressed by the cooldown */
+		} else {
+			t->last_trigger_ns = now;
+			t->trigger_id = now;
+			t->after_remaining = cfg_trigger.after_packets;
+			trigger_id = now;
+			kind = PACKET_CAPTURE_KIND_TRIGGER;
+		}
+	}
+	if (!kind && t->after_remaining) {
+		t->after_remaining--;
+		trigger_id = t->trigger_id;
+		kind = PACKET_CAPTURE_KIND_AFTER;
+	}
+	bpf_spin_unlock(&t->lock);
+
+	if (reason & 0x80) {
+		count_trigger((reason & 0x7f) * 2 + 1);
+		reason = 0;
+	}
+	if (kind == PACKET_CAPTURE_KIND_TRIGGER) {
+		count_trigger(reason * 2);
+		/* The ring's packets before this one, oldest first. */
+		__u32 have = stored < before ? stored : before;
+		for (__u32 i = 0; i < PACKET_CAPTURE_MAX_BEFORE; i++) {
+			if (i >= have)
+				break;
+			__u32 index = (stored - have + i) % (before ? before : 1);
+			if (index >= PACKET_CAPTURE_MAX_BEFORE)
+				break;
+			emit_slot(&t->slots[index], reason, trigger_id, cgroup_id);
+		}
+		emit_packet(skb, &p, direction, kind, reason, trigger_id, now, cgroup_id);
+	} else if (kind == PACKET_CAPTURE_KIND_AFTER) {
+		emit_packet(skb, &p, direction, kind, 0, trigger_id, now, cgroup_id);
+	}
+
+	/* This packet into the ring (headers only), for a later trigger. */
+	if (before) {
+		__u32 index = stored % before;
+		if (index < PACKET_CAPTURE_MAX_BEFORE) {
+			struct packet_capture_slot *slot = &t->slots[index];
+			__u32 cap = p.headers_len < PACKET_CAPTURE_WATCH_SNAP ? p.headers_len : PACKET_CAPTURE_WATCH_SNAP;
+			if (cap > skb->len)
+				cap = skb->len;
+			slot->timestamp_ns = now;
+			slot->orig_len = skb->len;
+			slot->direction = direction;
+			slot->family = p.family;
+			/* 1..PACKET_CAPTURE_WATCH_SNAP for the verifier (see load_packet). */
+			__u64 n = cap;
+			asm volatile("if %[n] <= %[max] goto +1; %[n] = %[max]" : [n] "+r"(n) : [max] "i"(PACKET_CAPTURE_WATCH_SNAP));
+			if (n < 1 || bpf_skb_load_bytes(skb, 0, slot->data, n))
+				n = 0;
+			slot->cap_len = n;
+		}
+	}
+}
+
+SEC("cgroup_skb/ingress")
+int watch_ingress(struct __sk_buff *skb)
+{
+	watch(skb, PACKET_CAPTURE_INBOUND);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int watch_egress(struct __sk_buff *skb)
+{
+	watch(skb, PACKET_CAPTURE_OUTBOUND);
 	return 1;
 }

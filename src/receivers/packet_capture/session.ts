@@ -1,17 +1,19 @@
 // One running capture: its own loaded copy of bpf/packet_capture.bpf.c (the selection and bounds
 // are read-only globals), attached to its cgroups while it runs and detached when it ends, its
 // ring buffer written as pcapng as batches arrive, and its final status.
-import { hostname, release } from 'node:os';
 import { BpfObject } from '../../bridge/bpf_object';
 import { forEachRecord } from '../../bridge/ring_reader';
 import type { MonotonicClock } from '../../host/monotonic_clock';
 import type { AgentLogger } from '../../logger';
-import { PcapngFileSet } from '../../pcapng/file_set';
-import { LINKTYPE_RAW, type PacketDirection } from '../../pcapng/blocks';
-import { VERSION } from '../../version';
 import { CaptureError, type CaptureEnd, type CaptureStatus } from './capture_api';
-import { CONSTANTS, RECORD, STATE } from './layout';
+import { pageSize } from '../common/config_formats';
+import { CaptureWriter, captureComments, decodeRecord } from './capture_writer';
+import { CONSTANTS, STATE } from './layout';
 import { describeSelection, type AppliedCapture } from './request';
+
+/** Programs and maps of bpf/packet_capture.bpf.c that only the trigger watch uses, and the reverse. */
+export const CAPTURE_PROGRAMS = ['capture_ingress', 'capture_egress'] as const;
+export const WATCH_PROGRAMS = ['watch_ingress', 'watch_egress'] as const;
 
 export interface SessionOptions {
   readonly id: string;
@@ -41,14 +43,9 @@ export interface KernelCounts {
   readonly skippedLost: bigint;
 }
 
-const DIRECTIONS: Record<number, PacketDirection> = { [CONSTANTS.PACKET_CAPTURE_INBOUND]: 'inbound', [CONSTANTS.PACKET_CAPTURE_OUTBOUND]: 'outbound' };
-
 export class CaptureSession {
   private bpf: BpfObject | undefined;
-  private files: PcapngFileSet | undefined;
-  private readonly interfaces = new Map<bigint, number>();
-  private writtenPackets = 0;
-  private writtenBytes = 0;
+  private writer: CaptureWriter | undefined;
   private kernel: KernelCounts | undefined;
   private state: CaptureStatus['state'] = 'running';
   private end: CaptureEnd | undefined;
@@ -75,27 +72,24 @@ export class CaptureSession {
   start(): void {
     const { capture, options } = this;
     try {
-      this.files = new PcapngFileSet({
+      this.writer = new CaptureWriter({
         directory: options.directory,
         stem: `${capture.name ?? capture.reason}-${options.id}-${this.startedAt.toISOString().replace(/[:.]/g, '')}`,
         maxFileBytes: options.maxFileBytes,
         maxFiles: options.maxFiles,
-        header: {
-          application: `tcpscope ${VERSION}`,
-          os: `Linux ${release()}`,
-          hardware: hostname(),
-          comments: [
-            `capture ${options.id}${capture.name ? ` (${capture.name})` : ''}, reason ${capture.reason}`,
-            `selection ${describeSelection(capture.selection)}`,
-            `bounds ${JSON.stringify(capture.bounds)}`,
-            ...(options.comments ?? []),
-          ],
-        },
+        comments: captureComments(options.id, capture.name, capture.reason, describeSelection(capture.selection), capture.bounds, options.comments),
+        snaplen: capture.bounds.snaplen || CONSTANTS.PACKET_CAPTURE_MAX_SNAP,
+        interfaceNote: `selection ${describeSelection(capture.selection)}`,
+        clock: options.clock,
+        describeCgroup: options.describeCgroup,
       });
-      this.files.ensureFile();
       const bpf = BpfObject.openAndLoad(options.objectPath, (object) => {
         object.setGlobal('cfg_capture', capture.settings);
         object.setMaxEntries('capture_packets', options.ringBufferBytes);
+        // The trigger watch's programs and maps stay out (its maps at their smallest).
+        for (const program of WATCH_PROGRAMS) object.setAutoload(program, false);
+        object.setMaxEntries('trigger_tuples', 1);
+        object.setMaxEntries('trigger_packets', pageSize());
       });
       this.bpf = bpf;
       bpf.openRing('capture_packets', (batch) => this.onBatch(batch), 50);
@@ -106,7 +100,7 @@ export class CaptureSession {
     } catch (error) {
       this.bpf?.close();
       this.bpf = undefined;
-      this.files?.close();
+      this.writer?.close();
       throw new CaptureError('CAPTURE_FAILED', `capture ${options.id} could not start: ${(error as Error).message}`, { cause: error });
     }
     this.durationTimer = setTimeout(() => void this.finish('duration'), capture.bounds.durationMs);
@@ -153,48 +147,18 @@ export class CaptureSession {
   }
 
   private onBatch(batch: Buffer): void {
-    const files = this.files;
-    if (!files) return;
+    const writer = this.writer;
+    if (!writer) return;
     forEachRecord(batch, (offset, length) => {
-      if (length < CONSTANTS.PACKET_CAPTURE_RECORD_HEADER) return;
-      const capLen = batch.readUInt32LE(offset + RECORD.cap_len);
-      const cgroupId = batch.readBigUInt64LE(offset + RECORD.cgroup_id);
-      const data = batch.subarray(offset + RECORD.data, offset + RECORD.data + Math.min(capLen, length - RECORD.data));
+      const record = decodeRecord(batch, offset, length);
+      if (!record) return;
       try {
-        files.writePacket({
-          interfaceId: this.interfaceFor(cgroupId),
-          timestampNs: this.wallNs(batch.readBigUInt64LE(offset + RECORD.timestamp_ns)),
-          data,
-          originalLength: batch.readUInt32LE(offset + RECORD.orig_len),
-          direction: DIRECTIONS[batch.readUInt8(offset + RECORD.direction)] ?? 'unknown',
-        });
-        this.writtenPackets++;
-        this.writtenBytes += data.length;
+        writer.write(record);
       } catch (error) {
-        if (this.error === undefined) this.error = `writing ${files.files.at(-1) ?? this.options.directory} failed: ${(error as Error).message}`;
+        if (this.error === undefined) this.error = `writing ${writer.paths.at(-1) ?? this.options.directory} failed: ${(error as Error).message}`;
       }
     });
     if (this.error !== undefined && this.running) void this.finish('error');
-  }
-
-  private wallNs(monotonicNs: bigint): bigint {
-    const [seconds, nanos] = this.options.clock.toHrTime(monotonicNs);
-    return BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
-  }
-
-  /** One pcapng interface per cgroup: its name and description say whose packets these are. */
-  private interfaceFor(cgroupId: bigint): number {
-    let id = this.interfaces.get(cgroupId);
-    if (id !== undefined) return id;
-    const path = this.options.describeCgroup(cgroupId);
-    id = (this.files as PcapngFileSet).addInterface({
-      linkType: LINKTYPE_RAW,
-      snaplen: this.capture.bounds.snaplen || CONSTANTS.PACKET_CAPTURE_MAX_SNAP,
-      name: `cgroup:${cgroupId}`,
-      description: `packets of sockets in cgroup ${path ?? cgroupId} (cgroup_skb ingress/egress), selection ${describeSelection(this.capture.selection)}`,
-    });
-    this.interfaces.set(cgroupId, id);
-    return id;
   }
 
   /** Ends the capture (idempotent): stops the kernel side, writes what is left, closes files. */
@@ -220,7 +184,7 @@ export class CaptureSession {
       bpf.close();
       this.bpf = undefined;
     }
-    this.files?.close();
+    this.writer?.close();
     this.endedAt = new Date();
     const status = this.status();
     this.resolveDone(status);
@@ -230,7 +194,8 @@ export class CaptureSession {
   status(): CaptureStatus {
     const k = this.kernel;
     // Packets the kernel counted as written that never reached a file (e.g. a write error) are lost too.
-    const unwritten = k && k.packets > BigInt(this.writtenPackets) && !this.running ? Number(k.packets) - this.writtenPackets : 0;
+    const written = this.writer?.packets ?? 0;
+    const unwritten = k && k.packets > BigInt(written) && !this.running ? Number(k.packets) - written : 0;
     const sampling = Number(k?.skippedSampling ?? 0n);
     const rateLimit = Number(k?.skippedRate ?? 0n);
     const lost = Number(k?.skippedLost ?? 0n) + unwritten;
@@ -244,9 +209,9 @@ export class CaptureSession {
       bounds: this.capture.bounds,
       startedAt: this.startedAt.toISOString(),
       ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),
-      captured: { packets: this.writtenPackets, bytes: this.writtenBytes },
+      captured: { packets: written, bytes: this.writer?.bytes ?? 0 },
       skipped: { total: sampling + rateLimit + lost, sampling, rateLimit, lost },
-      files: [...(this.files?.files ?? [])],
+      files: [...(this.writer?.paths ?? [])],
       ...(this.error !== undefined ? { error: this.error } : {}),
     };
   }
