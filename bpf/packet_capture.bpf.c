@@ -364,11 +364,10 @@ static __always_inline void watch(struct __sk_buff *skb, __u8 direction)
 
 	__u8 reason = 0;
 	__u8 kind = 0; /* 0: not part of a triggered capture */
-	__u32 stored;
+	__u8 suppressed = 0;
 	__u64 trigger_id = 0;
+	__u32 stored = (__u32)__sync_fetch_and_add(&t->stored, 1);
 
-	bpf_spin_lock(&t->lock);
-	stored = t->stored++;
 	if (outbound && (p.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		t->connecting = 1;
 	if (!outbound && (p.flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
@@ -381,8 +380,8 @@ static __always_inline void watch(struct __sk_buff *skb, __u8 direction)
 				t->retransmit_window_start_ns = now;
 				t->retransmits = 0;
 			}
-			t->retransmits++;
-			if (cfg_trigger.on_retransmit_burst && t->retransmits == cfg_trigger.retransmit_burst)
+			__u64 count = __sync_fetch_and_add(&t->retransmits, 1) + 1;
+			if (cfg_trigger.on_retransmit_burst && count == cfg_trigger.retransmit_burst)
 				reason = PACKET_CAPTURE_REASON_RETRANSMIT_BURST;
 		}
 		if (!t->has_snd_nxt || (__s32)(end - t->snd_nxt) > 0)
@@ -399,27 +398,28 @@ static __always_inline void watch(struct __sk_buff *skb, __u8 direction)
 		t->connecting = 0;
 	}
 	if (reason) {
-		if (t->last_trigger_ns && now - t->last_trigger_ns < cfg_trigger.cooldown_ns) {
-			reason |= 0x80; /* suppressed by the cooldown */
+		__u64 last = t->last_trigger_ns;
+		/* The exchange decides between two CPUs triggering the same connection at once. */
+		if ((last && now - last < cfg_trigger.cooldown_ns) || __sync_val_compare_and_swap(&t->last_trigger_ns, last, now) != last) {
+			suppressed = 1;
 		} else {
-			t->last_trigger_ns = now;
 			t->trigger_id = now;
 			t->after_remaining = cfg_trigger.after_packets;
 			trigger_id = now;
 			kind = PACKET_CAPTURE_KIND_TRIGGER;
 		}
 	}
-	if (!kind && t->after_remaining) {
-		t->after_remaining--;
-		trigger_id = t->trigger_id;
-		kind = PACKET_CAPTURE_KIND_AFTER;
+	if (!kind) {
+		__u64 remaining = t->after_remaining;
+		/* A lost exchange (the other direction took the same count at once) leaves this packet out. */
+		if (remaining && __sync_val_compare_and_swap(&t->after_remaining, remaining, remaining - 1) == remaining) {
+			trigger_id = t->trigger_id;
+			kind = PACKET_CAPTURE_KIND_AFTER;
+		}
 	}
-	bpf_spin_unlock(&t->lock);
 
-	if (reason & 0x80) {
-		count_trigger((reason & 0x7f) * 2 + 1);
-		reason = 0;
-	}
+	if (suppressed)
+		count_trigger(reason * 2 + 1);
 	if (kind == PACKET_CAPTURE_KIND_TRIGGER) {
 		count_trigger(reason * 2);
 		/* The ring's packets before this one, oldest first. */

@@ -125,20 +125,23 @@ struct packet_capture_slot {
 };
 _Static_assert(sizeof(struct packet_capture_slot) == 144, "packet_capture_slot layout");
 
+/* No lock: the kernel takes no bpf_spin_lock in an LRU map. The fields two CPUs can race on (a
+ * connection's ingress and egress) are changed with atomic operations where a lost update would
+ * matter (stored, last_trigger_ns, after_remaining); the others are hints. */
 struct packet_capture_tuple {
-	struct bpf_spin_lock lock;
-	__u32 stored;                 /* packets stored so far; the next goes to slot stored % before_packets */
 	__u64 last_trigger_ns;        /* 0: never triggered */
 	__u64 trigger_id;             /* of the trigger whose after-packets are being taken */
 	__u64 retransmit_window_start_ns;
-	__u32 retransmits;            /* in the current window */
-	__u32 after_remaining;
+	/* 64-bit: clang's BPF back end (before -mcpu=v3) has no 32-bit atomic exchange or fetch. */
+	__u64 stored;                 /* packets stored so far; the next goes to slot stored % before_packets */
+	__u64 after_remaining;
+	__u64 retransmits;            /* in the current window */
 	__u32 snd_nxt;                /* highest sequence end sent (valid when has_snd_nxt) */
 	__u8 has_snd_nxt;
 	__u8 connecting;              /* a SYN went out and no SYN-ACK came back yet */
 	__u8 pad[2];
 	struct packet_capture_slot slots[PACKET_CAPTURE_MAX_BEFORE];
 };
-_Static_assert(sizeof(struct packet_capture_tuple) == 48 + 8 * 144, "packet_capture_tuple layout");
+_Static_assert(sizeof(struct packet_capture_tuple) == 56 + 8 * 144, "packet_capture_tuple layout");
 
 #endif

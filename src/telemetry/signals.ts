@@ -180,6 +180,15 @@ export const METRICS = {
     emittedBy: ['packet_capture'],
     notes: 'Cumulative over every capture of the receiver since the agent started; a running capture\'s counts are included as they stand.',
   },
+  captureTriggers: {
+    name: 'tcpscope.capture.triggers',
+    instrument: 'counter',
+    unit: '{trigger}',
+    description:
+      'Triggers packet_capture\'s trigger watch saw (with `triggers.enabled`), by reason (`failed_connect`, `reset`, `retransmit_burst`) and outcome: a capture started, or not because of the connection\'s cooldown or because `triggers.max_captures` were running.',
+    attributes: [ATTR.receiver, ATTR.captureReason, ATTR.triggerOutcome],
+    emittedBy: ['packet_capture'],
+  },
   exporterDroppedItems: {
     name: 'tcpscope.exporter.dropped_items',
     instrument: 'counter',

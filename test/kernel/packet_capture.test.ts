@@ -37,7 +37,9 @@ server.serve_forever()
 `;
 
 function defaults(directory: string, overrides: Partial<PacketCaptureConfig> = {}): PacketCaptureConfig {
-  const config = Object.fromEntries(Object.entries(packetCaptureSchema).map(([k, v]) => [k, (v as { default: unknown }).default])) as unknown as PacketCaptureConfig;
+  const defaultsOf = (schema: object): unknown =>
+    Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, 'default' in (v as object) ? (v as { default: unknown }).default : defaultsOf(v as object)]));
+  const config = defaultsOf(packetCaptureSchema) as PacketCaptureConfig;
   return { ...config, directory, collection_interval: '1h', ...overrides };
 }
 
@@ -341,4 +343,94 @@ test('packet_capture: bidirectional off takes one direction; packet, byte, sampl
       ['skipped_lost', 0],
     ],
   );
+});
+
+const REFUSED_TWICE = `
+import json, socket, sys
+local, peer = sys.argv[1], sys.argv[2]
+errors = []
+port = 0
+for attempt in range(2):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((local, port))
+    port = s.getsockname()[1]
+    try:
+        s.connect((peer, 1))
+        errors.append('connected')
+    except OSError as e:
+        errors.append(e.errno)
+    s.close()
+print(json.dumps({'port': port, 'errors': errors}), flush=True)
+`;
+
+test('packet_capture: a refused connect triggers a capture holding the SYN and the RST; the cooldown holds a second trigger of the same connection back', async (t) => {
+  if (!requireKernel(t)) return;
+  const link = createTestLink('pcapt', randomSubnet());
+  const base = testCgroupBase('pcapt');
+  const client = TestCgroup.create(`${base}/client`);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-capture-'));
+  const logs = new RecordingLogsConsumer();
+  const config = defaults(dir, {});
+  const receiver = new PacketCaptureReceiver(
+    testSettings('packet_capture', 'pcapt'),
+    { ...config, triggers: { ...config.triggers, enabled: true, cgroups: [client.path], before_packets: 4, after_packets: 2, cooldown: '1h', after_timeout: '60s' } },
+    { logs },
+    { pollMs: 20 },
+  );
+  const children: RunningChild[] = [];
+  t.after(async () => {
+    for (const c of children) c.kill();
+    try {
+      await receiver.shutdown();
+    } finally {
+      link.cleanup();
+      client.remove(base);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+  const probe = startChild(client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', REFUSED_TWICE, link.clientV4, link.peerV4]));
+  children.push(probe);
+  const result = await probe.nextJson<{ port: number; errors: unknown[] }>();
+  const ECONNREFUSED = 111;
+  assert.deepEqual(result.errors, [ECONNREFUSED, ECONNREFUSED], 'both connects refused');
+
+  await waitUntil(() => logs.records.some((r) => r.eventName === EVENTS.captureFinished.name), DEADLINE_MS, 'the triggered capture to finish', () => JSON.stringify(receiver.engine.list()));
+  const finished = receiver.engine.list().filter((s) => s.state !== 'running');
+  assert.equal(finished.length, 1, JSON.stringify(finished));
+  const [status] = finished;
+  assert.equal(status.reason, 'failed_connect');
+  assert.equal(status.end, 'packets', 'the two packets after the trigger came: the second attempt, same connection');
+  assert.deepEqual(status.selection, {
+    cgroupIds: [statSync(client.directory).ino],
+    sourceAddress: link.clientV4,
+    sourcePort: result.port,
+    destinationAddress: link.peerV4,
+    destinationPort: 1,
+    bidirectional: true,
+  });
+  const packets = tsharkPackets(status.files[0]);
+  assert.deepEqual(
+    packets.map((p) => [p.src, p.dst, p.flags, p.direction]),
+    [
+      [link.clientV4, link.peerV4, SYN, 2], // from the connection's ring, before the trigger
+      [link.peerV4, link.clientV4, RST | ACK, 1], // the trigger
+      [link.clientV4, link.peerV4, SYN, 2], // after it: the second attempt
+      [link.peerV4, link.clientV4, RST | ACK, 1],
+    ],
+  );
+  const comments = run('tshark', ['-r', status.files[0], '-T', 'fields', '-e', 'frame.comment']);
+  assert.deepEqual(comments.stdout.split('\n').slice(0, 4), ['before the trigger (headers only)', 'trigger: failed_connect', '', '']);
+  const event = logs.records.find((r) => r.eventName === EVENTS.captureFinished.name)!;
+  assert.equal(event.attributes['tcpscope.capture.reason'], 'failed_connect');
+  assert.deepEqual(event.attributes['tcpscope.capture.files'], status.files);
+
+  // The second RST was a trigger of the same connection within the cooldown: counted, not captured.
+  const triggers = receiver.engine.collect().scopeMetrics[0].metrics.find((m) => m.descriptor.name === METRICS.captureTriggers.name)!;
+  const value = (reason: string, outcome: string) => triggers.dataPoints.find((p) => p.attributes['tcpscope.capture.reason'] === reason && p.attributes.outcome === outcome)?.value;
+  assert.equal(value('failed_connect', 'started'), 1);
+  assert.equal(value('failed_connect', 'cooldown'), 1);
+  assert.equal(value('reset', 'started'), 0);
+  assert.equal(value('retransmit_burst', 'started'), 0);
 });

@@ -1,11 +1,30 @@
 // Config of the packet_capture receiver: where files go and how they are bounded, how many
 // captures may run at once, and the bounds a request that names none gets.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Schema } from 'convict';
+import { findCgroupV2Root } from '../../host/cgroup_resolver';
 import type { SettingProblem } from '../../component';
 import { durationFormat, parseDuration, type DurationSetting } from '../../exporters/duration';
 import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../common/config_formats';
 import type { CaptureDefaults } from './request';
 import { CONSTANTS } from './layout';
+
+export interface TriggersConfig {
+  enabled: boolean;
+  cgroups: string[];
+  on: string[];
+  before_packets: number;
+  after_packets: number;
+  after_snaplen: number;
+  after_timeout: DurationSetting;
+  cooldown: DurationSetting;
+  retransmit_burst: number;
+  retransmit_window: DurationSetting;
+  max_connections: number;
+  max_captures: number;
+  ring_buffer_size: number;
+}
 
 export interface PacketCaptureConfig {
   collection_interval: DurationSetting;
@@ -21,7 +40,10 @@ export interface PacketCaptureConfig {
   duration: DurationSetting;
   sample_one_in: number;
   packets_per_second: number;
+  triggers: TriggersConfig;
 }
+
+const TRIGGER_REASONS = ['failed_connect', 'reset', 'retransmit_burst'];
 
 export const packetCaptureSchema: Schema<PacketCaptureConfig> = {
   collection_interval: { ...KERNEL_RECEIVER_SETTINGS.collection_interval },
@@ -88,10 +110,90 @@ export const packetCaptureSchema: Schema<PacketCaptureConfig> = {
     format: integerBetween(0, 10_000_000),
     default: 10_000,
   },
+  triggers: {
+    enabled: {
+      doc: 'Capture automatically on a failed connect, a reset or a retransmission burst (the trigger watch: a kernel program on every packet of the watched cgroups while enabled, see "Automatic captures").',
+      format: Boolean,
+      default: false,
+    },
+    cgroups: {
+      doc: 'cgroup v2 paths whose sockets are watched (as /proc/<pid>/cgroup writes them, e.g. /kubepods.slice); empty: the whole host (the root cgroup).',
+      format: (value: unknown) => {
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new Error('must be a list of cgroup paths');
+      },
+      default: [],
+    },
+    on: {
+      doc: `What triggers a capture: any of ${TRIGGER_REASONS.join(', ')}.`,
+      format: (value: unknown) => {
+        if (!Array.isArray(value) || value.some((v) => !TRIGGER_REASONS.includes(v as string))) throw new Error(`must be a list of ${TRIGGER_REASONS.join(', ')}`);
+      },
+      default: [...TRIGGER_REASONS],
+    },
+    before_packets: {
+      doc: `Packets of the connection before the trigger kept in its kernel ring and written first (headers only, at most ${CONSTANTS.PACKET_CAPTURE_WATCH_SNAP} bytes each).`,
+      format: integerBetween(0, CONSTANTS.PACKET_CAPTURE_MAX_BEFORE),
+      default: 4,
+    },
+    after_packets: {
+      doc: 'Packets of the connection (both directions) captured after the trigger.',
+      format: integerBetween(0, 100_000),
+      default: 32,
+    },
+    after_snaplen: {
+      doc: `Bytes kept of each packet from the trigger on (0: headers only; payload is opt-in, at least ${CONSTANTS.MIN_SNAPLEN}).`,
+      format: (value: unknown) => {
+        integerBetween(0, CONSTANTS.PACKET_CAPTURE_MAX_SNAP)(value);
+        if (value !== 0 && (value as number) < CONSTANTS.MIN_SNAPLEN) throw new Error(`must be 0 (headers only) or at least ${CONSTANTS.MIN_SNAPLEN}`);
+      },
+      default: 0,
+    },
+    after_timeout: {
+      doc: 'A triggered capture ends this long after its trigger even when fewer than after_packets came (a refused connect has none).',
+      format: durationFormat(1, 3600 * 1000),
+      default: '5s',
+    },
+    cooldown: {
+      doc: 'Shortest time between two triggered captures of one connection (same cgroup and 5-tuple); triggers in between are counted, not captured.',
+      format: durationFormat(0),
+      default: '60s',
+    },
+    retransmit_burst: {
+      doc: 'Retransmitted segments of a connection within retransmit_window that make a retransmit_burst trigger.',
+      format: integerBetween(1, 1_000_000),
+      default: 3,
+    },
+    retransmit_window: {
+      doc: 'The window retransmit_burst is counted in.',
+      format: durationFormat(1),
+      default: '1s',
+    },
+    max_connections: {
+      doc: `Connections the watch keeps a ring for (${56 + 8 * 144 + 48} bytes each, least recently seen evicted first).`,
+      format: integerBetween(16, 1024 * 1024),
+      default: 4096,
+    },
+    max_captures: {
+      doc: 'Triggered captures running at once; a trigger beyond it is counted (outcome busy), not captured.',
+      format: integerBetween(1, 1024),
+      default: 16,
+    },
+    ring_buffer_size: {
+      doc: `Bytes of the watch's kernel ring buffer (each packet record takes ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_MAX_SNAP} bytes in it).`,
+      format: ringBufferSizeFormat(),
+      default: 1024 * 1024,
+    },
+  },
 };
 
-export function validatePacketCaptureConfig(config: PacketCaptureConfig): SettingProblem | undefined {
+export function validatePacketCaptureConfig(config: PacketCaptureConfig, root: string | undefined = findCgroupV2Root()): SettingProblem | undefined {
   if (config.directory.trim() === '') return { key: 'directory', message: 'must name a directory, got ""' };
+  if (!config.triggers.enabled) return undefined;
+  if (config.triggers.on.length === 0) return { key: 'triggers.on', message: 'must name at least one trigger when triggers.enabled is true' };
+  if (!root) return { key: 'triggers.enabled', message: 'the trigger watch attaches to cgroup v2, and this host has none mounted' };
+  for (const [i, path] of config.triggers.cgroups.entries()) {
+    if (!existsSync(join(root, path))) return { key: `triggers.cgroups[${i}]`, message: `no cgroup v2 directory ${join(root, path)}` };
+  }
   return undefined;
 }
 

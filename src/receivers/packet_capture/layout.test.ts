@@ -16,7 +16,7 @@ test('packet_capture structs: TS offsets, sizes and constants equal the compiled
       packet_capture_trigger_settings: fields(L.TRIGGER_SETTINGS),
       packet_capture_tuple_key: ['cgroup_id'],
       packet_capture_slot: ['timestamp_ns'],
-      packet_capture_tuple: ['lock'],
+      packet_capture_tuple: ["stored"],
     },
     kernelConstants,
   );

@@ -83,4 +83,4 @@ export const TRIGGER_SETTINGS = {
 /** Sizes of the trigger watch's map entries (checked like the offsets). */
 export const TUPLE_KEY_SIZE = 48;
 export const SLOT_SIZE = 144;
-export const TUPLE_SIZE = 48 + 8 * 144;
+export const TUPLE_SIZE = 56 + 8 * 144;

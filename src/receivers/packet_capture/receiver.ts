@@ -17,7 +17,12 @@ import { VERSION } from '../../version';
 import { CaptureError, captureServices, type CaptureRequest, type CaptureService, type CaptureStatus } from './capture_api';
 import { captureDefaults, type PacketCaptureConfig } from './config';
 import { applyRequest, describeSelection } from './request';
-import { CaptureSession } from './session';
+import type { CaptureReason, CaptureSelection } from './capture_api';
+import { CaptureWriter, captureComments } from './capture_writer';
+import { CONSTANTS } from './layout';
+import { CaptureSession, type RunningCapture } from './session';
+import { TRIGGER_REASONS, TriggerWatch, type TriggeredCapture } from './trigger_watch';
+import { join } from 'node:path';
 
 export interface PacketCaptureOptions {
   readonly objectPath?: string;
@@ -35,7 +40,8 @@ interface Totals {
 
 /** The capture service of one receiver (what captureServices hands to the control channel). */
 export class CaptureEngine implements CaptureService {
-  private readonly sessions = new Map<string, CaptureSession>();
+  private readonly sessions = new Map<string, RunningCapture>();
+  private watch: TriggerWatch | undefined;
   private readonly history: CaptureStatus[] = [];
   private readonly totals: Totals = { captured: 0, sampling: 0, rateLimit: 0, lost: 0 };
   private readonly cgroups: CgroupResolver;
@@ -57,16 +63,60 @@ export class CaptureEngine implements CaptureService {
     this.scope = { name: `tcpscope/receiver/${settings.id.type}`, version: VERSION };
   }
 
-  /** Makes the service available (the receiver's start). */
+  /** Makes the service available (the receiver's start); attaches the trigger watch when enabled. */
   open(): void {
     this.started = true;
     this.startTime = hrTimeNow();
+    if (this.config.triggers.enabled) this.startWatch();
     captureServices.register(this.settings.id.text, this);
     if (this.next.metrics) {
       const metrics = this.next.metrics;
       this.timer = setInterval(() => this.track(metrics.consume(this.collect()).catch((e: unknown) => this.settings.logger.warn(`metrics collection failed: ${(e as Error).message}`))), parseDuration(this.config.collection_interval));
     }
     this.settings.logger.info(`ready for captures into ${this.config.directory} (nothing attached until a capture starts)`);
+  }
+
+  private startWatch(): void {
+    const triggers = this.config.triggers;
+    const root = this.cgroups.root;
+    if (!root) throw new CaptureError('CAPTURE_FAILED', 'triggers need a cgroup v2 hierarchy, and this host has none mounted');
+    const directories = triggers.cgroups.length > 0 ? triggers.cgroups.map((path) => join(root, path)) : [root];
+    const watch = new TriggerWatch(triggers, {
+      objectPath: this.options.objectPath ?? bpfObjectPath('packet_capture'),
+      directories,
+      logger: this.settings.logger,
+      nextId: () => `cap-${this.nextId++}`,
+      writer: (id, reason, selection) => this.triggeredWriter(id, reason, selection),
+      onCapture: (capture) => this.adopt(capture),
+      running: () => [...this.sessions.values()].filter((s) => s.running && !(s instanceof CaptureSession)).length,
+    });
+    watch.start();
+    this.watch = watch;
+    this.settings.logger.info(`trigger watch attached to ${directories.join(', ')}: captures on ${triggers.on.join(', ')}`);
+  }
+
+  private triggeredWriter(id: string, reason: CaptureReason, selection: CaptureSelection): CaptureWriter {
+    const t = this.config.triggers;
+    return new CaptureWriter({
+      directory: this.config.directory,
+      stem: `${reason}-${id}-${new Date().toISOString().replace(/[:.]/g, '')}`,
+      maxFileBytes: this.config.max_file_size,
+      maxFiles: this.config.max_files,
+      comments: captureComments(id, undefined, reason, describeSelection(selection), { before_packets: t.before_packets, after_packets: t.after_packets, after_timeout: t.after_timeout }, [
+        `triggered by ${reason}: up to ${t.before_packets} packets of the connection before the trigger (headers only), the trigger packet, up to ${t.after_packets} after it`,
+      ]),
+      snaplen: t.after_snaplen || CONSTANTS.PACKET_CAPTURE_MAX_SNAP,
+      interfaceNote: `connection ${describeSelection(selection)}`,
+      clock: processMonotonicClock(),
+      describeCgroup: (cgroupId) => this.cgroups.resolve(cgroupId),
+    });
+  }
+
+  private adopt(capture: TriggeredCapture): void {
+    this.sessions.set(capture.id, capture);
+    const status = capture.status();
+    this.settings.logger.info(`capture ${capture.id} started (${status.reason}): ${describeSelection(status.selection)}`);
+    this.track(capture.finished().then((final) => this.onFinished(capture, final)));
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -77,7 +127,7 @@ export class CaptureEngine implements CaptureService {
 
   async start(request: CaptureRequest, comments?: readonly string[]): Promise<CaptureStatus> {
     if (!this.started || this.stopped) throw new CaptureError('CAPTURE_FAILED', `${this.settings.id.text} is not running: start the agent with it in a pipeline`);
-    const running = [...this.sessions.values()].filter((s) => s.running).length;
+    const running = [...this.sessions.values()].filter((s) => s.running && s instanceof CaptureSession).length;
     if (running >= this.config.max_captures) {
       throw new CaptureError('CAPTURE_BUSY', `${running} captures are running (max_captures ${this.config.max_captures}): stop one or wait for one to end`);
     }
@@ -127,7 +177,7 @@ export class CaptureEngine implements CaptureService {
     throw new CaptureError('CAPTURE_NOT_FOUND', `no capture ${id}: list() shows the running and recent ones`);
   }
 
-  private onFinished(session: CaptureSession, status: CaptureStatus): void {
+  private onFinished(session: RunningCapture, status: CaptureStatus): void {
     this.sessions.delete(session.id);
     this.totals.captured += status.captured.packets;
     this.totals.sampling += status.skipped.sampling;
@@ -173,6 +223,9 @@ export class CaptureEngine implements CaptureService {
   /** tcpscope.capture.packets now: finished captures plus the running ones as they stand. */
   collect(): ResourceMetrics {
     const t = { ...this.totals };
+    // Records of triggered captures lost in the watch's ring buffer.
+    const watchCounts = this.watch?.counts();
+    t.lost += watchCounts?.lost ?? 0;
     for (const session of this.sessions.values()) {
       const s = session.status();
       t.captured += s.captured.packets;
@@ -195,7 +248,26 @@ export class CaptureEngine implements CaptureService {
       isMonotonic: true,
       dataPoints: [point('captured', t.captured), point('skipped_sampling', t.sampling), point('skipped_rate_limit', t.rateLimit), point('skipped_lost', t.lost)],
     };
-    return { resource: this.settings.resource, scopeMetrics: [{ scope: this.scope, metrics: [metric] }] };
+    const metrics = [metric];
+    if (watchCounts) {
+      const counts = watchCounts;
+      const triggers = METRICS.captureTriggers;
+      metrics.push({
+        descriptor: { name: triggers.name, description: triggers.description, unit: triggers.unit, valueType: ValueType.INT },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: true,
+        dataPoints: TRIGGER_REASONS.flatMap((reason) =>
+          (['started', 'cooldown', 'busy'] as const).map((outcome) => ({
+            startTime: this.startTime,
+            endTime,
+            attributes: { [ATTR.receiver.key]: this.settings.id.text, [ATTR.captureReason.key]: reason, [ATTR.triggerOutcome.key]: outcome },
+            value: counts[outcome][reason],
+          })),
+        ),
+      });
+    }
+    return { resource: this.settings.resource, scopeMetrics: [{ scope: this.scope, metrics }] };
   }
 
   /** Ends every running capture (end 'shutdown'), delivers their events and the last metrics. */
@@ -204,6 +276,8 @@ export class CaptureEngine implements CaptureService {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     captureServices.unregister(this.settings.id.text, this);
+    // The watch first: no trigger starts a capture while the running ones are ended.
+    this.watch?.close();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.finish('shutdown')));
     await Promise.allSettled([...this.pending]);
     if (this.started && this.next.metrics) await this.next.metrics.consume(this.collect()).catch(() => undefined);

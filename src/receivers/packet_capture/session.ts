@@ -43,7 +43,16 @@ export interface KernelCounts {
   readonly skippedLost: bigint;
 }
 
-export class CaptureSession {
+/** What the engine tracks of a capture while it runs: on-demand sessions and triggered captures. */
+export interface RunningCapture {
+  readonly id: string;
+  readonly running: boolean;
+  status(): CaptureStatus;
+  finish(end: CaptureEnd): Promise<CaptureStatus>;
+  finished(): Promise<CaptureStatus>;
+}
+
+export class CaptureSession implements RunningCapture {
   private bpf: BpfObject | undefined;
   private writer: CaptureWriter | undefined;
   private kernel: KernelCounts | undefined;
