@@ -199,14 +199,8 @@ export const ATTR = {
   captureOutcome: attribute(
     'outcome',
     'string',
-    'What became of packets a capture selected: `captured` (written to its pcapng files), `skipped_sampling` (not the 1 in `sampleOneIn`), `skipped_rate_limit` (over `packetsPerSecond`), `skipped_lost` (the kernel ring buffer was full, or the file write failed).',
+    'tcpscope.capture.packets: what became of packets a capture selected: `captured` (written to its pcapng files), `skipped_sampling` (not the 1 in `sampleOneIn`), `skipped_rate_limit` (over `packetsPerSecond`), `skipped_lost` (the kernel ring buffer was full, or the file write failed). tcpscope.capture.triggers: what became of a trigger the kernel saw: `started` (a capture began), `cooldown` (the connection had a triggered capture less than `triggers.cooldown` ago), `busy` (`triggers.max_captures` were running).',
     'captured',
-  ),
-  triggerOutcome: attribute(
-    'outcome',
-    'string',
-    'What became of a trigger the kernel saw: `started` (a capture began), `cooldown` (the connection had a triggered capture less than `triggers.cooldown` ago), `busy` (`triggers.max_captures` were running).',
-    'started',
   ),
   captureId: attribute('tcpscope.capture.id', 'string', 'The capture\'s id within the agent process.', 'cap-3'),
   captureName: attribute('tcpscope.capture.name', 'string', 'The name given in the capture request, when one was.', 'checkout-debug'),

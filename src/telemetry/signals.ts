@@ -186,7 +186,7 @@ export const METRICS = {
     unit: '{trigger}',
     description:
       'Triggers packet_capture\'s trigger watch saw (with `triggers.enabled`), by reason (`failed_connect`, `reset`, `retransmit_burst`) and outcome: a capture started, or not because of the connection\'s cooldown or because `triggers.max_captures` were running.',
-    attributes: [ATTR.receiver, ATTR.captureReason, ATTR.triggerOutcome],
+    attributes: [ATTR.receiver, ATTR.captureReason, ATTR.captureOutcome],
     emittedBy: ['packet_capture'],
   },
   exporterDroppedItems: {

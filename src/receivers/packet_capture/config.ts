@@ -186,9 +186,11 @@ export const packetCaptureSchema: Schema<PacketCaptureConfig> = {
   },
 };
 
-export function validatePacketCaptureConfig(config: PacketCaptureConfig, root: string | undefined = findCgroupV2Root()): SettingProblem | undefined {
+/** `cgroupRoot` finds the host's cgroup2 root (a function: only asked when triggers are on). */
+export function validatePacketCaptureConfig(config: PacketCaptureConfig, cgroupRoot: () => string | undefined = () => findCgroupV2Root()): SettingProblem | undefined {
   if (config.directory.trim() === '') return { key: 'directory', message: 'must name a directory, got ""' };
   if (!config.triggers.enabled) return undefined;
+  const root = cgroupRoot();
   if (config.triggers.on.length === 0) return { key: 'triggers.on', message: 'must name at least one trigger when triggers.enabled is true' };
   if (!root) return { key: 'triggers.enabled', message: 'the trigger watch attaches to cgroup v2, and this host has none mounted' };
   for (const [i, path] of config.triggers.cgroups.entries()) {

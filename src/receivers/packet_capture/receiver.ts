@@ -261,7 +261,7 @@ export class CaptureEngine implements CaptureService {
           (['started', 'cooldown', 'busy'] as const).map((outcome) => ({
             startTime: this.startTime,
             endTime,
-            attributes: { [ATTR.receiver.key]: this.settings.id.text, [ATTR.captureReason.key]: reason, [ATTR.triggerOutcome.key]: outcome },
+            attributes: { [ATTR.receiver.key]: this.settings.id.text, [ATTR.captureReason.key]: reason, [ATTR.captureOutcome.key]: outcome },
             value: counts[outcome][reason],
           })),
         ),
