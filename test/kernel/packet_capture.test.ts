@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BpfObject } from '../../src/bridge/bpf_object';
 import type { CaptureRequest, CaptureStatus } from '../../src/receivers/packet_capture/capture_api';
 import { captureServices } from '../../src/receivers/packet_capture/capture_api';
 import { packetCaptureSchema, type PacketCaptureConfig } from '../../src/receivers/packet_capture/config';
@@ -162,9 +163,17 @@ function randomSubnet(): number {
   return 100 + Math.floor(Math.random() * 150);
 }
 
+/** Programs of bpf/packet_capture.bpf.c loaded on the host now (kernel names are cut at 15 characters). */
+function capturePrograms(): number {
+  return BpfObject.loadedPrograms().filter((p) => ['capture_ingress', 'capture_egress', 'watch_ingress', 'watch_egress'].includes(p.name)).length;
+}
+
 test('packet_capture: an HTTP exchange captured by the agent equals tcpdump\'s capture of the same interface, both directions, handshake to teardown; tshark and capinfos read it without warnings', async (t) => {
   if (!requireKernel(t)) return;
+  const before = capturePrograms();
   const f = await setUp(t, 'pcap', randomSubnet());
+  // Started, with no capture running: nothing of it is loaded, so it costs nothing.
+  assert.equal(capturePrograms(), before, 'no program loaded while no capture runs');
   const dumpFile = join(f.dir, 'tcpdump.pcap');
   const dump = startChild(['ip', 'netns', 'exec', f.link.client, 'tcpdump', '-i', f.link.clientDevice, '-U', '-nn', '-s', '0', '-w', dumpFile, 'tcp']);
   f.children.push(dump);
@@ -192,7 +201,9 @@ test('packet_capture: an HTTP exchange captured by the agent equals tcpdump\'s c
     'the teardown in both captures',
     () => JSON.stringify(f.receiver.engine.get(started.id)),
   );
+  assert.equal(capturePrograms(), before + 2, 'a running capture: its ingress and egress programs');
   const status = await f.receiver.engine.stop(started.id);
+  assert.equal(capturePrograms(), before, 'unloaded when it ends');
   dump.process.kill('SIGINT');
   await dump.exited();
   reference = tcpdumpPackets(dumpFile);
