@@ -445,3 +445,90 @@ test('packet_capture: a refused connect triggers a capture holding the SYN and t
   assert.equal(value('reset', 'started'), 0);
   assert.equal(value('retransmit_burst', 'started'), 0);
 });
+
+const RESET_SERVER = `
+import json, socket, struct, sys
+server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+server.bind((sys.argv[1], 0))
+server.listen(1)
+print(json.dumps({'port': server.getsockname()[1]}), flush=True)
+conn, _ = server.accept()
+conn.recv(100)
+# SO_LINGER 0: close() sends a RST instead of a FIN.
+conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+conn.close()
+`;
+
+const RESET_CLIENT = `
+import json, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b'hello')
+try:
+    data = s.recv(100)
+    print(json.dumps({'port': s.getsockname()[1], 'received': len(data)}), flush=True)
+except OSError as e:
+    print(json.dumps({'port': s.getsockname()[1], 'error': e.errno}), flush=True)
+`;
+
+test('packet_capture: a reset of an established IPv6 connection triggers a capture of the packets before it (from the kernel ring) and the RST, equal to a full capture of the same connection', async (t) => {
+  if (!requireKernel(t)) return;
+  const link = createTestLink('pcapr', randomSubnet());
+  const base = testCgroupBase('pcapr');
+  const client = TestCgroup.create(`${base}/client`);
+  const server = TestCgroup.create(`${base}/server`);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-capture-'));
+  const logs = new RecordingLogsConsumer();
+  const config = defaults(dir, {});
+  const receiver = new PacketCaptureReceiver(
+    testSettings('packet_capture', 'pcapr'),
+    { ...config, triggers: { ...config.triggers, enabled: true, cgroups: [client.path], on: ['reset'], before_packets: 4, after_packets: 2, after_timeout: '300ms' } },
+    { logs },
+    { pollMs: 20 },
+  );
+  const children: RunningChild[] = [];
+  t.after(async () => {
+    for (const c of children) c.kill();
+    try {
+      await receiver.shutdown();
+    } finally {
+      link.cleanup();
+      client.remove();
+      server.remove(base);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await receiver.start({ reportFatal: (e) => assert.fail(e) });
+  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', '-c', RESET_SERVER, link.peerV6]));
+  children.push(serverChild);
+  const { port } = await serverChild.nextJson<{ port: number }>();
+  // The whole connection, on demand, as the reference.
+  const full = await receiver.engine.start({ selection: { cgroupPaths: [client.path], destinationAddress: link.peerV6, destinationPort: port } });
+  const clientChild = startChild(client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', RESET_CLIENT, link.peerV6, String(port)]));
+  children.push(clientChild);
+  const outcome = await clientChild.nextJson<{ port: number; error?: number; received?: number }>();
+  const ECONNRESET = 104;
+  assert.equal(outcome.error, ECONNRESET, JSON.stringify(outcome));
+
+  await waitUntil(() => logs.records.some((r) => r.eventName === EVENTS.captureFinished.name && r.attributes['tcpscope.capture.reason'] === 'reset'), DEADLINE_MS, 'the triggered capture', () => JSON.stringify(receiver.engine.list()));
+  const triggered = receiver.engine.list().find((s) => s.reason === 'reset')!;
+  assert.equal(triggered.end, 'duration', 'nothing came after the RST');
+  assert.deepEqual(triggered.selection, { cgroupIds: [statSync(client.directory).ino], sourceAddress: link.clientV6, sourcePort: outcome.port, destinationAddress: link.peerV6, destinationPort: port, bidirectional: true });
+  const reference = tsharkSix(( await receiver.engine.stop(full.id)).files[0]);
+  const rst = reference.findIndex((p) => (p.flags & RST) !== 0);
+  assert.ok(rst >= 4, `the RST after the handshake and the data: ${JSON.stringify(reference)}`);
+  assert.deepEqual(tsharkSix(triggered.files[0]), reference.slice(rst - 4, rst + 1), 'the 4 packets before the RST and the RST, headers only as in the headers-only reference');
+});
+
+/** tshark's view of an IPv6 capture. */
+function tsharkSix(file: string): { src: string; flags: number; direction: number; capLength: number; seq: string }[] {
+  const out = run('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=|', '-e', 'ipv6.src', '-e', 'tcp.flags', '-e', 'frame.packet_flags_direction', '-e', 'frame.cap_len', '-e', 'tcp.seq_raw']);
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stderr, '');
+  return out.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [src, flags, direction, capLength, seq] = line.split('|');
+      return { src, flags: Number(flags), direction: Number(direction), capLength: Number(capLength), seq };
+    });
+}
