@@ -186,6 +186,8 @@ export class TriggerWatch {
   /** Running triggered captures by trigger id and cgroup. */
   private readonly captures = new Map<string, TriggeredCapture>();
   private readonly busy: Record<TriggerReason, number> = { failed_connect: 0, reset: 0, retransmit_burst: 0 };
+  /** The kernel's counts as last read: what counts() answers once the watch is closed. */
+  private last: TriggerCounts | undefined;
 
   constructor(
     private readonly config: TriggersConfig,
@@ -244,7 +246,9 @@ export class TriggerWatch {
     });
   }
 
+  /** The kernel's trigger counters now (after close(): as they were when it closed). */
   counts(): TriggerCounts {
+    if (!this.bpf && this.last) return { ...this.last, busy: { ...this.busy } };
     const started: Record<TriggerReason, number> = { failed_connect: 0, reset: 0, retransmit_burst: 0 };
     const cooldown: Record<TriggerReason, number> = { failed_connect: 0, reset: 0, retransmit_burst: 0 };
     let lost = 0;
@@ -263,11 +267,13 @@ export class TriggerWatch {
         }
       }
     }
-    return { started, cooldown, busy: { ...this.busy }, lost, untracked };
+    this.last = { started, cooldown, busy: { ...this.busy }, lost, untracked };
+    return this.last;
   }
 
   /** Detaches; the running triggered captures are ended by the engine. */
   close(): void {
+    if (this.bpf) this.counts();
     this.bpf?.close();
     this.bpf = undefined;
   }
