@@ -2,9 +2,9 @@
 // attached until a capture starts; each capture is a CaptureSession with its own kernel program,
 // detached when it ends. Each finished capture becomes one tcp.capture.finished log event, and
 // the receiver exports tcpscope.capture.packets (captured and every skipped packet, by outcome).
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Consumers, CreateSettings, Host, Receiver } from '../../component';
 import { parseDuration } from '../../exporters/duration';
@@ -12,7 +12,7 @@ import { CgroupResolver, findCgroupV2Root } from '../../host/cgroup_resolver';
 import { hrTimeNow, processMonotonicClock } from '../../host/monotonic_clock';
 import { bpfObjectPath } from '../../paths';
 import { ATTR } from '../../telemetry/attributes';
-import { EVENTS, METRICS } from '../../telemetry/signals';
+import { EVENTS } from '../../telemetry/signals';
 import { VERSION } from '../../version';
 import { CaptureError, captureServices, type CaptureRequest, type CaptureService, type CaptureStatus } from './capture_api';
 import { captureDefaults, type PacketCaptureConfig } from './config';
@@ -20,8 +20,9 @@ import { applyRequest, describeSelection } from './request';
 import type { CaptureReason, CaptureSelection } from './capture_api';
 import { CaptureWriter, captureComments } from './capture_writer';
 import { CONSTANTS } from './layout';
+import { captureMetrics, type PacketOutcomes } from './metrics';
 import { CaptureSession, type RunningCapture } from './session';
-import { TRIGGER_REASONS, TriggerWatch, type TriggeredCapture } from './trigger_watch';
+import { TriggerWatch, type TriggeredCapture } from './trigger_watch';
 import { join } from 'node:path';
 
 export interface PacketCaptureOptions {
@@ -30,20 +31,13 @@ export interface PacketCaptureOptions {
   readonly pollMs?: number;
 }
 
-/** Cumulative packet outcomes of finished captures. */
-interface Totals {
-  captured: number;
-  sampling: number;
-  rateLimit: number;
-  lost: number;
-}
 
 /** The capture service of one receiver (what captureServices hands to the control channel). */
 export class CaptureEngine implements CaptureService {
   private readonly sessions = new Map<string, RunningCapture>();
   private watch: TriggerWatch | undefined;
   private readonly history: CaptureStatus[] = [];
-  private readonly totals: Totals = { captured: 0, sampling: 0, rateLimit: 0, lost: 0 };
+  private readonly totals: PacketOutcomes = { captured: 0, sampling: 0, rateLimit: 0, lost: 0 };
   private readonly cgroups: CgroupResolver;
   private readonly scope: InstrumentationScope;
   private nextId = 1;
@@ -233,40 +227,7 @@ export class CaptureEngine implements CaptureService {
       t.rateLimit += s.skipped.rateLimit;
       t.lost += s.skipped.lost;
     }
-    const endTime = hrTimeNow();
-    const def = METRICS.capturePackets;
-    const point = (outcome: string, value: number) => ({
-      startTime: this.startTime,
-      endTime,
-      attributes: { [ATTR.receiver.key]: this.settings.id.text, [ATTR.captureOutcome.key]: outcome },
-      value,
-    });
-    const metric: MetricData = {
-      descriptor: { name: def.name, description: def.description, unit: def.unit, valueType: ValueType.INT },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
-      isMonotonic: true,
-      dataPoints: [point('captured', t.captured), point('skipped_sampling', t.sampling), point('skipped_rate_limit', t.rateLimit), point('skipped_lost', t.lost)],
-    };
-    const metrics = [metric];
-    if (watchCounts) {
-      const counts = watchCounts;
-      const triggers = METRICS.captureTriggers;
-      metrics.push({
-        descriptor: { name: triggers.name, description: triggers.description, unit: triggers.unit, valueType: ValueType.INT },
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.SUM,
-        isMonotonic: true,
-        dataPoints: TRIGGER_REASONS.flatMap((reason) =>
-          (['started', 'cooldown', 'busy'] as const).map((outcome) => ({
-            startTime: this.startTime,
-            endTime,
-            attributes: { [ATTR.receiver.key]: this.settings.id.text, [ATTR.captureReason.key]: reason, [ATTR.captureOutcome.key]: outcome },
-            value: counts[outcome][reason],
-          })),
-        ),
-      });
-    }
+    const metrics = captureMetrics({ receiverId: this.settings.id.text, packets: t, triggers: watchCounts, startTime: this.startTime, endTime: hrTimeNow() });
     return { resource: this.settings.resource, scopeMetrics: [{ scope: this.scope, metrics }] };
   }
 
