@@ -4,6 +4,7 @@ import { hostname, release } from 'node:os';
 import { LINKTYPE_RAW, type PacketDirection } from '../../pcapng/blocks';
 import { PcapngFileSet } from '../../pcapng/file_set';
 import type { MonotonicClock } from '../../host/monotonic_clock';
+import { parseContainerCgroup } from '../../processors/k8s_attributes/cgroup_path';
 import { VERSION } from '../../version';
 import { CONSTANTS, RECORD } from './layout';
 
@@ -104,11 +105,18 @@ export class CaptureWriter {
       linkType: LINKTYPE_RAW,
       snaplen: this.options.snaplen,
       name: `cgroup:${cgroupId}`,
-      description: `packets of sockets in cgroup ${path ?? cgroupId} (cgroup_skb ingress/egress), ${this.options.interfaceNote}`,
+      description: `packets of sockets in cgroup ${path ?? cgroupId}${path ? workloadOf(path) : ''} (cgroup_skb ingress/egress), ${this.options.interfaceNote}`,
     });
     this.interfaces.set(cgroupId, id);
     return id;
   }
+}
+
+/** The pod and container a cgroup path names (kubelet's and the runtimes' layouts), as `, k8s.pod.uid ...`. */
+export function workloadOf(cgroupPath: string): string {
+  const identity = parseContainerCgroup(cgroupPath);
+  const parts = [identity.podUid && `k8s.pod.uid ${identity.podUid}`, identity.containerId && `container.id ${identity.containerId}`].filter(Boolean);
+  return parts.length > 0 ? `, ${parts.join(', ')}` : '';
 }
 
 /** Section header comments every capture's files start with. */
