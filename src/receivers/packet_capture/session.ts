@@ -2,6 +2,7 @@
 // are read-only globals), attached to its cgroups while it runs and detached when it ends, its
 // ring buffer written as pcapng as batches arrive, and its final status.
 import { BpfObject } from '../../bridge/bpf_object';
+import { BpfLoadError } from '../../errors';
 import { forEachRecord } from '../../bridge/ring_reader';
 import type { MonotonicClock } from '../../host/monotonic_clock';
 import type { AgentLogger } from '../../logger';
@@ -30,6 +31,13 @@ export interface SessionOptions {
   readonly describeCgroup: (id: bigint) => string | undefined;
   /** Extra comments for the section header (what triggered the capture). */
   readonly comments?: readonly string[];
+}
+
+const EPERM = 1;
+
+/** cgroup_skb is a networking program type: loading it takes CAP_NET_ADMIN besides CAP_BPF. */
+export function netAdminHint(error: unknown): string {
+  return error instanceof BpfLoadError && error.errno === EPERM ? ' (cgroup_skb programs also need CAP_NET_ADMIN: grant it, or run as root)' : '';
 }
 
 /** The kernel's counts, read from capture_state. */
@@ -110,7 +118,7 @@ export class CaptureSession implements RunningCapture {
       this.bpf?.close();
       this.bpf = undefined;
       this.writer?.close();
-      throw new CaptureError('CAPTURE_FAILED', `capture ${options.id} could not start: ${(error as Error).message}`, { cause: error });
+      throw new CaptureError('CAPTURE_FAILED', `capture ${options.id} could not start: ${(error as Error).message}${netAdminHint(error)}`, { cause: error });
     }
     this.durationTimer = setTimeout(() => void this.finish('duration'), capture.bounds.durationMs);
     this.pollTimer = setInterval(() => this.poll(), options.pollMs);

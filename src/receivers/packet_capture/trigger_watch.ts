@@ -14,7 +14,7 @@ import { CaptureWriter, decodeRecord, type CaptureRecord } from './capture_write
 import type { TriggersConfig } from './config';
 import { pageSize } from '../common/config_formats';
 import { CONSTANTS, TRIGGER_SETTINGS } from './layout';
-import { CAPTURE_PROGRAMS, WATCH_PROGRAMS, type RunningCapture } from './session';
+import { CAPTURE_PROGRAMS, WATCH_PROGRAMS, netAdminHint, type RunningCapture } from './session';
 
 export const TRIGGER_REASONS = ['failed_connect', 'reset', 'retransmit_burst'] as const;
 export type TriggerReason = (typeof TRIGGER_REASONS)[number];
@@ -194,7 +194,18 @@ export class TriggerWatch {
     private readonly options: TriggerWatchOptions,
   ) {}
 
+  /** Loads and attaches; a refusal for want of CAP_NET_ADMIN says so. */
   start(): void {
+    try {
+      this.load();
+    } catch (error) {
+      const hint = netAdminHint(error);
+      if (hint && error instanceof Error) error.message += hint;
+      throw error;
+    }
+  }
+
+  private load(): void {
     const bpf = BpfObject.openAndLoad(this.options.objectPath, (object) => {
       object.setGlobal('cfg_trigger', triggerSettings(this.config));
       object.setMaxEntries('trigger_tuples', this.config.max_connections);
