@@ -1,7 +1,7 @@
 // One running capture: its own loaded copy of bpf/packet_capture.bpf.c (the selection and bounds
 // are read-only globals), attached to its cgroups while it runs and detached when it ends, its
 // ring buffer written as pcapng as batches arrive, and its final status.
-import { BpfObject } from '../../bridge/bpf_object';
+import { BpfObject, type ProgramInfo } from '../../bridge/bpf_object';
 import { BpfLoadError } from '../../errors';
 import { forEachRecord } from '../../bridge/ring_reader';
 import type { MonotonicClock } from '../../host/monotonic_clock';
@@ -122,6 +122,11 @@ export class CaptureSession implements RunningCapture {
     }
     this.durationTimer = setTimeout(() => void this.finish('duration'), capture.bounds.durationMs);
     this.pollTimer = setInterval(() => this.poll(), options.pollMs);
+  }
+
+  /** The kernel's counters of this capture's programs (run time only while kernel.bpf_stats_enabled). */
+  programInfo(): ProgramInfo[] {
+    return this.bpf?.programInfo() ?? [];
   }
 
   /** Resolves with the final status. */
