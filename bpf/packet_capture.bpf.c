@@ -135,18 +135,34 @@ static __always_inline int matches(const struct parsed *p)
 	return cfg_capture.bidirectional && matches_way(p->daddr, p->dport, p->saddr, p->sport);
 }
 
-/* Copies the first `cap` bytes of the packet (1..PACKET_CAPTURE_MAX_SNAP: at least the 40 bytes of
- * IP + TCP headers parse() read) to `to`; returns the bytes copied. The mask, in asm so that the
- * compiler cannot fold it away, shows the verifier that bound. */
+/* Copies the first `cap` bytes of the packet (at least the 40 bytes of IP + TCP headers parse()
+ * read) to `to`, which has `room` bytes (a power of two); returns the bytes copied. The mask, in
+ * asm so that the compiler cannot fold it away, shows the verifier that bound. */
 _Static_assert((PACKET_CAPTURE_MAX_SNAP & (PACKET_CAPTURE_MAX_SNAP - 1)) == 0, "MAX_SNAP is a power of two");
-static __always_inline __u32 load_packet(struct __sk_buff *skb, __u8 *to, __u32 cap)
+_Static_assert((PACKET_CAPTURE_HEADERS_SNAP & (PACKET_CAPTURE_HEADERS_SNAP - 1)) == 0, "HEADERS_SNAP is a power of two");
+#define LOAD_PACKET(skb, to, cap, room)                                                         \
+	({                                                                                      \
+		__u64 __n = (cap) - 1;                                                          \
+		asm volatile("%[n] &= %[mask]" : [n] "+r"(__n) : [mask] "i"((room) - 1));       \
+		__n += 1;                                                                       \
+		bpf_skb_load_bytes(skb, 0, to, __n) ? 0 : (__u32)__n;                            \
+	})
+
+/* A ring record with room for `snaplen` (0: headers only), reserved at the size that holds it:
+ * the verifier needs a constant size, and cfg_*.snaplen is one (read-only data), so only one of
+ * the two branches is ever loaded. Fills the header's fixed fields and the packet. */
+static __always_inline void *reserve_record(void *ring, __u32 snaplen)
 {
-	__u64 n = cap - 1;
-	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(PACKET_CAPTURE_MAX_SNAP - 1));
-	n += 1;
-	if (bpf_skb_load_bytes(skb, 0, to, n))
-		return 0;
-	return n;
+	if (snaplen == 0)
+		return bpf_ringbuf_reserve(ring, PACKET_CAPTURE_RECORD_HEADER + PACKET_CAPTURE_HEADERS_SNAP, 0);
+	return bpf_ringbuf_reserve(ring, sizeof(struct packet_capture_record), 0);
+}
+
+static __always_inline __u32 load_into_record(struct __sk_buff *skb, struct packet_capture_record *record, __u32 cap, __u32 snaplen)
+{
+	if (snaplen == 0)
+		return LOAD_PACKET(skb, record->data, cap, PACKET_CAPTURE_HEADERS_SNAP);
+	return LOAD_PACKET(skb, record->data, cap, PACKET_CAPTURE_MAX_SNAP);
 }
 
 /* What the locked bounds decide for one matching packet. */
@@ -175,7 +191,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u8 direction)
 
 	/* Reserved before the bounds are taken, so that a full ring is known under the lock and the
 	 * counts stay exact: a packet is written, skipped by a named cause, or past the end. */
-	struct packet_capture_record *record = bpf_ringbuf_reserve(&capture_packets, sizeof(*record), 0);
+	struct packet_capture_record *record = reserve_record(&capture_packets, cfg_capture.snaplen);
 	enum verdict verdict = SKIP;
 
 	bpf_spin_lock(&state->lock);
@@ -226,7 +242,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u8 direction)
 	record->family = p.family;
 	record->reason = 0;
 	__builtin_memset(record->pad, 0, sizeof(record->pad));
-	record->cap_len = load_packet(skb, record->data, cap);
+	record->cap_len = load_into_record(skb, record, cap, cfg_capture.snaplen);
 	bpf_ringbuf_submit(record, 0);
 }
 
@@ -285,7 +301,7 @@ static __always_inline void count_trigger(__u32 index)
 /* A record of a triggered capture from the packet itself. */
 static __always_inline void emit_packet(struct __sk_buff *skb, const struct parsed *p, __u8 direction, __u8 kind, __u8 reason, __u64 trigger_id, __u64 now, __u64 cgroup_id)
 {
-	struct packet_capture_record *record = bpf_ringbuf_reserve(&trigger_packets, sizeof(*record), 0);
+	struct packet_capture_record *record = reserve_record(&trigger_packets, cfg_trigger.after_snaplen);
 	if (!record) {
 		count_trigger(PACKET_CAPTURE_COUNTER_LOST);
 		return;
@@ -305,14 +321,15 @@ static __always_inline void emit_packet(struct __sk_buff *skb, const struct pars
 	record->family = p->family;
 	record->reason = reason;
 	__builtin_memset(record->pad, 0, sizeof(record->pad));
-	record->cap_len = load_packet(skb, record->data, cap);
+	record->cap_len = load_into_record(skb, record, cap, cfg_trigger.after_snaplen);
 	bpf_ringbuf_submit(record, 0);
 }
 
 /* A record of a triggered capture from a slot of the connection's ring. */
 static __always_inline void emit_slot(const struct packet_capture_slot *slot, __u8 reason, __u64 trigger_id, __u64 cgroup_id)
 {
-	struct packet_capture_record *record = bpf_ringbuf_reserve(&trigger_packets, sizeof(*record), 0);
+	_Static_assert(PACKET_CAPTURE_WATCH_SNAP <= PACKET_CAPTURE_HEADERS_SNAP, "a ring slot fits a headers-only record");
+	struct packet_capture_record *record = bpf_ringbuf_reserve(&trigger_packets, PACKET_CAPTURE_RECORD_HEADER + PACKET_CAPTURE_HEADERS_SNAP, 0);
 	if (!record) {
 		count_trigger(PACKET_CAPTURE_COUNTER_LOST);
 		return;
@@ -449,7 +466,7 @@ static __always_inline void watch(struct __sk_buff *skb, __u8 direction)
 			slot->orig_len = skb->len;
 			slot->direction = direction;
 			slot->family = p.family;
-			/* 1..PACKET_CAPTURE_WATCH_SNAP for the verifier (see load_packet). */
+			/* 1..PACKET_CAPTURE_WATCH_SNAP for the verifier (as in LOAD_PACKET). */
 			__u64 n = cap;
 			asm volatile("if %[n] <= %[max] goto +1; %[n] = %[max]" : [n] "+r"(n) : [max] "i"(PACKET_CAPTURE_WATCH_SNAP));
 			if (n < 1 || bpf_skb_load_bytes(skb, 0, slot->data, n))

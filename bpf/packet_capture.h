@@ -11,6 +11,11 @@
  * at its full size, so this also sets how many records a ring of ring_buffer_size holds. */
 #define PACKET_CAPTURE_MAX_SNAP 4096
 
+/* Headers only (snaplen 0): a packet is cut at the end of its TCP header, at most 60 + 60 bytes.
+ * Such records are reserved with this much room instead of PACKET_CAPTURE_MAX_SNAP, so that a
+ * ring holds 25 times as many of them. */
+#define PACKET_CAPTURE_HEADERS_SNAP 128
+
 /* pcapng epb_flags direction values, written as is into records. */
 #define PACKET_CAPTURE_INBOUND 1
 #define PACKET_CAPTURE_OUTBOUND 2

@@ -1,7 +1,7 @@
 // A capture's pcapng output: one section per file, files rotated at max_file_bytes, each new file
 // starting with the section header and every interface described so far (interface ids stay the
 // same across the files of one capture), and the capture directory bounded to max_files files.
-import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { enhancedPacketBlock, interfaceDescriptionBlock, sectionHeaderBlock, type EnhancedPacket, type InterfaceDescription, type SectionHeader } from './blocks';
 
@@ -22,6 +22,9 @@ export interface FileSetOptions {
 export class PcapngFileSet {
   private fd: number | undefined;
   private fileBytes = 0;
+  /** Blocks not yet written: a batch of packets goes out in one writev (flush()). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private readonly interfaces: Buffer[] = [];
   private readonly written: string[] = [];
   /** Files this set deleted itself to keep maxFiles (its own oldest). */
@@ -55,15 +58,35 @@ export class PcapngFileSet {
     if (this.fd === undefined) this.rotate();
   }
 
+  /** Writes what is pending (the writer calls it after each batch of packets, and close() does). */
+  flush(): void {
+    if (this.fd === undefined || this.pending.length === 0) return;
+    const blocks = this.pending;
+    const total = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    let written = writevSync(this.fd, blocks);
+    // A short write (rare: a full disk returns an error instead) continues from where it stopped.
+    if (written < total) {
+      const all = Buffer.concat(blocks);
+      while (written < total) written += writeSync(this.fd, all, written, total - written);
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    try {
+      this.flush();
+    } finally {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+    }
   }
 
   private rotate(): void {
     if (this.closed) throw new Error('pcapng file set is closed');
+    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     const path = join(this.options.directory, `tcpscope-${this.options.stem}-${this.written.length + 1}.pcapng`);
     this.fd = openSync(path, 'w', 0o640);
@@ -76,9 +99,11 @@ export class PcapngFileSet {
 
   private write(bytes: Buffer): void {
     if (this.fd === undefined) throw new Error('no pcapng file open');
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
     this.fileBytes += bytes.length;
+    // Bounded memory: a long batch is written in pieces.
+    if (this.pendingBytes >= 1 << 20 || this.pending.length >= 1024) this.flush();
   }
 }
 

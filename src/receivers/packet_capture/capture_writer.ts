@@ -88,6 +88,11 @@ export class CaptureWriter {
     this.bytes += record.data.length;
   }
 
+  /** Writes the packets of a batch (they are buffered until then). */
+  flush(): void {
+    this.files.flush();
+  }
+
   close(): void {
     this.files.close();
   }

@@ -73,7 +73,7 @@ export const packetCaptureSchema: Schema<PacketCaptureConfig> = {
     default: 32,
   },
   ring_buffer_size: {
-    doc: `Bytes of each capture's kernel ring buffer. Each packet takes ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_MAX_SNAP} bytes in it whatever its snaplen; a full ring skips packets (outcome skipped_lost).`,
+    doc: `Bytes of each capture's kernel ring buffer. Each packet takes ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_HEADERS_SNAP} bytes in it headers only (snaplen 0), ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_MAX_SNAP} with any other snaplen; a full ring skips packets (outcome skipped_lost).`,
     format: ringBufferSizeFormat(),
     default: 4 * 1024 * 1024,
   },
@@ -179,7 +179,7 @@ export const packetCaptureSchema: Schema<PacketCaptureConfig> = {
       default: 16,
     },
     ring_buffer_size: {
-      doc: `Bytes of the watch's kernel ring buffer (each packet record takes ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_MAX_SNAP} bytes in it).`,
+      doc: `Bytes of the watch's kernel ring buffer (a packet record takes ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_HEADERS_SNAP} bytes in it headers only, ${CONSTANTS.PACKET_CAPTURE_RECORD_HEADER + CONSTANTS.PACKET_CAPTURE_MAX_SNAP} with an after_snaplen).`,
       format: ringBufferSizeFormat(),
       default: 1024 * 1024,
     },

@@ -180,6 +180,11 @@ export class CaptureSession implements RunningCapture {
         if (this.error === undefined) this.error = `writing ${writer.paths.at(-1) ?? this.options.directory} failed: ${(error as Error).message}`;
       }
     });
+    try {
+      writer.flush();
+    } catch (error) {
+      if (this.error === undefined) this.error = `writing ${writer.paths.at(-1) ?? this.options.directory} failed: ${(error as Error).message}`;
+    }
     if (this.error !== undefined && this.running) void this.finish('error');
   }
 
@@ -206,7 +211,12 @@ export class CaptureSession implements RunningCapture {
       bpf.close();
       this.bpf = undefined;
     }
-    this.writer?.close();
+    try {
+      this.writer?.close();
+    } catch (error) {
+      this.error ??= `writing ${this.writer?.paths.at(-1) ?? this.options.directory} failed: ${(error as Error).message}`;
+      this.state = 'failed';
+    }
     this.endedAt = new Date();
     const status = this.status();
     this.resolveDone(status);

@@ -123,12 +123,28 @@ export class TriggeredCapture implements RunningCapture {
     return this.done;
   }
 
+  /** Writes the packets added since the last flush (after each batch). */
+  flush(): void {
+    if (!this.running) return;
+    try {
+      this.writer.flush();
+    } catch (error) {
+      this.error = `writing ${this.writer.paths.at(-1)} failed: ${(error as Error).message}`;
+      void this.finish('error');
+    }
+  }
+
   async finish(end: CaptureEnd): Promise<CaptureStatus> {
     if (!this.running) return this.done;
     clearTimeout(this.timer);
     this.state = end === 'error' ? 'failed' : end === 'stopped' || end === 'shutdown' ? 'stopped' : 'finished';
     this.end = end;
-    this.writer.close();
+    try {
+      this.writer.close();
+    } catch (error) {
+      this.error ??= `writing ${this.writer.paths.at(-1)} failed: ${(error as Error).message}`;
+      this.state = 'failed';
+    }
     this.endedAt = new Date();
     const status = this.status();
     this.resolveDone(status);
@@ -226,6 +242,7 @@ export class TriggerWatch {
   }
 
   private onBatch(batch: Buffer): void {
+    const touched = new Set<TriggeredCapture>();
     forEachRecord(batch, (offset, length) => {
       const record = decodeRecord(batch, offset, length);
       if (!record) return;
@@ -254,7 +271,9 @@ export class TriggerWatch {
       }
       if (!capture) return;
       capture.add(record);
+      touched.add(capture);
     });
+    for (const capture of touched) capture.flush();
   }
 
   /** The kernel's trigger counters now (after close(): as they were when it closed). */
