@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { PEER_NAMES, PEERS, type PeerName } from './peers';
 
-export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt' | 'otlp' | 'otlp-gzip' | 'anomalies';
+export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt' | 'otlp' | 'otlp-gzip' | 'anomalies' | 'capture' | 'capture-watch';
 export type SampledMode = `sampled:${number}` | `userspace-sampled:${number}`;
 /** A peer tool (bench/peers.ts) instead of the agent, under the same load. */
 export type PeerMode = `peer:${PeerName}`;
@@ -13,7 +13,7 @@ export type Mode = FixedMode | SampledMode | PeerMode;
 /** The modes that run tcpscope. */
 export type AgentMode = Exclude<Mode, 'off' | PeerMode>;
 
-const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt', 'otlp', 'otlp-gzip', 'anomalies'];
+const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt', 'otlp', 'otlp-gzip', 'anomalies', 'capture', 'capture-watch'];
 const SAMPLED_PREFIXES = ['sampled', 'userspace-sampled'] as const;
 
 /** For `--help`: what --modes accepts. */
@@ -64,6 +64,8 @@ export function modeLabel(mode: Mode): string {
     otlp: 'every connection as a log event, otlp exporter',
     'otlp-gzip': 'every connection as a log event, otlp exporter, gzip',
     anomalies: 'tcp_anomalies metrics and events (drops counted)',
+    capture: 'packet_capture, no capture running',
+    'capture-watch': 'packet_capture trigger watch on every packet',
   }[mode as FixedMode];
 }
 
@@ -81,7 +83,7 @@ function rank(mode: Mode): number[] {
   const peer = peerOf(mode);
   if (peer) return [10, PEER_NAMES.indexOf(peer)];
   const sampling = samplingOf(mode);
-  if (!sampling) return [[0, 1, 2, 9, 2, 2, 9][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
+  if (!sampling) return [[0, 1, 2, 9, 2, 2, 9, 9, 9][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
   return [sampling.pushdown ? 3 : 4, -sampling.ratio];
 }
 
@@ -103,6 +105,7 @@ export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.
   const metricsPath = JSON.stringify(join(dir, 'metrics.jsonl'));
   const logsPath = JSON.stringify(join(dir, 'logs.jsonl'));
   if (mode === 'anomalies') return anomaliesConfig(metricsPath, logsPath);
+  if (mode === 'capture' || mode === 'capture-watch') return captureConfig(mode === 'capture-watch', JSON.stringify(join(dir, 'captures')), metricsPath, logsPath);
   const receiver = mode === 'rtt' ? 'tcp_rtt' : 'tcp_lifecycle';
   const sampling = samplingOf(mode);
   const lines = ['receivers:', `  ${receiver}:`, '    collection_interval: 10s'];
@@ -141,5 +144,31 @@ function anomaliesConfig(metricsPath: string, logsPath: string): string {
     '  pipelines:',
     '    metrics: {receivers: [tcp_anomalies], exporters: [file/metrics]}',
     '    logs: {receivers: [tcp_anomalies], exporters: [file/logs]}',
+  ].join('\n') + '\n';
+}
+
+/**
+ * packet_capture as it runs between captures: `capture` with no capture running (nothing of it is
+ * loaded or attached, so against `off` it shows that idle costs nothing), `capture-watch` with
+ * the trigger watch on the root cgroup, run on every packet of the host (the loads make no
+ * failed connects, resets or retransmission bursts: what it costs is keeping each connection's
+ * ring of headers).
+ */
+function captureConfig(watch: boolean, capturesPath: string, metricsPath: string, logsPath: string): string {
+  return [
+    'receivers:',
+    '  packet_capture:',
+    '    collection_interval: 10s',
+    `    directory: ${capturesPath}`,
+    ...(watch ? ['    triggers:', '      enabled: true', '      max_connections: 65536'] : []),
+    'exporters:',
+    '  file/metrics:',
+    `    path: ${metricsPath}`,
+    '  file/logs:',
+    `    path: ${logsPath}`,
+    'service:',
+    '  pipelines:',
+    '    metrics: {receivers: [packet_capture], exporters: [file/metrics]}',
+    '    logs: {receivers: [packet_capture], exporters: [file/logs]}',
   ].join('\n') + '\n';
 }

@@ -108,7 +108,8 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
                     (with a note) while the agent refuses the tcp_rtt config
                     metrics: tcp_lifecycle -> file; events: plus its logs pipeline;
                     rtt: tcp_rtt -> file; anomalies: tcp_anomalies -> files (metrics,
-                    events); otlp, otlp-gzip: events with the otlp
+                    events); capture: packet_capture with no capture running;
+                    capture-watch: its trigger watch on every packet; otlp, otlp-gzip: events with the otlp
                     exporter (compression none / gzip) to a loopback OTLP/gRPC receiver
                     that only counts (bench/otlp_sink.ts, its CPU reported apart);
                     sampled:R: events through a sampling

@@ -44,6 +44,11 @@ declare -A NEEDED=(
   [/usr/sbin/tcpstates]=libbpf-tools
   [bpftrace]=bpftrace
   [prometheus]=prometheus
+  # packet_capture's tests compare the agent's pcapng with tcpdump's and read it with tshark and
+  # capinfos (tshark's debconf question is answered by DEBIAN_FRONTEND=noninteractive below)
+  [tcpdump]=tcpdump
+  [tshark]=tshark
+  [capinfos]=wireshark-common
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do

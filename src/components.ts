@@ -9,6 +9,7 @@ import { prometheusExporterFactory } from './exporters/prometheus/factory';
 import { FactoryRegistry } from './pipeline/registry';
 import { k8sAttributesProcessorFactory } from './processors/k8s_attributes/factory';
 import { samplingProcessorFactory } from './processors/sampling/factory';
+import { packetCaptureReceiverFactory } from './receivers/packet_capture/factory';
 import { tcpAnomaliesReceiverFactory } from './receivers/tcp_anomalies/factory';
 import { tcpHandshakeReceiverFactory } from './receivers/tcp_handshake/factory';
 import { tcpLifecycleReceiverFactory } from './receivers/tcp_lifecycle/factory';
@@ -20,6 +21,7 @@ export const FACTORIES: readonly Factory[] = [
   tcpHandshakeReceiverFactory,
   tcpRttReceiverFactory,
   tcpAnomaliesReceiverFactory,
+  packetCaptureReceiverFactory,
   // processors
   k8sAttributesProcessorFactory,
   samplingProcessorFactory,

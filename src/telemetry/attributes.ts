@@ -196,6 +196,26 @@ export const ATTR = {
     '`true` on the one series that aggregates everything beyond a map\'s or metric\'s cardinality limit.',
     'true',
   ),
+  captureOutcome: attribute(
+    'outcome',
+    'string',
+    'tcpscope.capture.packets: what became of packets a capture selected: `captured` (written to its pcapng files), `skipped_sampling` (not the 1 in `sampleOneIn`), `skipped_rate_limit` (over `packetsPerSecond`), `skipped_lost` (the kernel ring buffer was full, or the file write failed). tcpscope.capture.triggers: what became of a trigger the kernel saw: `started` (a capture began), `cooldown` (the connection had a triggered capture less than `triggers.cooldown` ago), `busy` (`triggers.max_captures` were running).',
+    'captured',
+  ),
+  captureId: attribute('tcpscope.capture.id', 'string', 'The capture\'s id within the agent process.', 'cap-3'),
+  captureName: attribute('tcpscope.capture.name', 'string', 'The name given in the capture request, when one was.', 'checkout-debug'),
+  captureReason: attribute(
+    'tcpscope.capture.reason',
+    'string',
+    'Why the capture started: `on_demand`, `schedule`, `failed_connect`, `reset`, `retransmit_burst`.',
+    'failed_connect',
+  ),
+  captureEnd: attribute('tcpscope.capture.end', 'string', 'Why it ended: `packets`, `bytes`, `duration` (a bound reached), `stopped`, `shutdown`, `error`.', 'packets'),
+  captureSelection: attribute('tcpscope.capture.selection', 'string', 'The selection, as `source <-> destination` (`->` when not bidirectional) and the cgroup ids.', '198.18.0.1:* <-> 198.18.0.2:80'),
+  captureFiles: attribute('tcpscope.capture.files', 'string[]', 'The pcapng files written, oldest first.', '["/var/lib/tcpscope/captures/tcpscope-on_demand-cap-1-….pcapng"]'),
+  capturePackets: attribute('tcpscope.capture.packets', 'int', 'Packets written to the files.', '42'),
+  captureBytes: attribute('tcpscope.capture.bytes', 'int', 'Bytes of packet data written (after snaplen).', '4242'),
+  captureSkipped: attribute('tcpscope.capture.skipped', 'int', 'Selected packets not written (sampling, rate limit, lost): the capture\'s share of tcpscope.capture.packets with a `skipped_*` outcome.', '0'),
 } as const;
 
 export type AttributeName = keyof typeof ATTR;

@@ -33,6 +33,7 @@ import { kernelBucketOf, SUPPORTED_SCALES } from '../receivers/tcp_rtt/buckets';
 import * as rttLayout from '../receivers/tcp_rtt/layout';
 import { readRttSeries } from '../receivers/tcp_rtt/histograms';
 import { rttMetric } from '../receivers/tcp_rtt/metrics';
+import { captureMetrics } from '../receivers/packet_capture/metrics';
 import { agentResource } from '../resource';
 import { ATTR } from './attributes';
 import { METRICS, type InstrumentKind, type MetricDefinition } from './signals';
@@ -453,6 +454,24 @@ test('receiver loss counters match their definitions', () => {
     [['tcp_rtt_probe', 3], ['tcp_rtt_other', 0]],
   );
   assert.deepEqual(pointsOf(metrics, METRICS.overflowUpdates.name).map((p) => p.value), [11]);
+});
+
+test('packet_capture metrics match their definitions', () => {
+  const none = { failed_connect: 0, reset: 0, retransmit_burst: 0 };
+  const metrics = captureMetrics({
+    receiverId: 'packet_capture',
+    packets: { captured: 12, sampling: 3, rateLimit: 2, lost: 1 },
+    triggers: { started: { ...none, failed_connect: 1 }, cooldown: { ...none, failed_connect: 1 }, busy: none, lost: 0, untracked: 0 },
+    startTime: START,
+    endTime: END,
+  });
+  assertDefined(metrics, 'packet_capture');
+  assert.deepEqual(
+    pointsOf(metrics, METRICS.capturePackets.name).map((p) => [p.attributes[ATTR.captureOutcome.key], p.value]),
+    [['captured', 12], ['skipped_sampling', 3], ['skipped_rate_limit', 2], ['skipped_lost', 1]],
+  );
+  assert.equal(pointsOf(metrics, METRICS.captureTriggers.name).length, 9, '3 reasons x 3 outcomes, zero included');
+  assert.deepEqual(captureMetrics({ receiverId: 'packet_capture', packets: { captured: 0, sampling: 0, rateLimit: 0, lost: 0 }, startTime: START, endTime: END }).map((m) => m.descriptor.name), [METRICS.capturePackets.name], 'no trigger metric without the watch');
 });
 
 // Runs last (node:test runs a file's top-level tests in order).

@@ -170,6 +170,25 @@ export const METRICS = {
     attributes: [ATTR.receiver],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_anomalies'],
   },
+  capturePackets: {
+    name: 'tcpscope.capture.packets',
+    instrument: 'counter',
+    unit: '{packet}',
+    description:
+      'Packets that packet_capture captures selected, by outcome: written to pcapng, or skipped by sampling, by the rate limit, or lost (ring buffer full). Every selected packet of a running capture is counted once, until its packet, byte or duration bound ends it.',
+    attributes: [ATTR.receiver, ATTR.captureOutcome],
+    emittedBy: ['packet_capture'],
+    notes: 'Cumulative over every capture of the receiver since the agent started; a running capture\'s counts are included as they stand.',
+  },
+  captureTriggers: {
+    name: 'tcpscope.capture.triggers',
+    instrument: 'counter',
+    unit: '{trigger}',
+    description:
+      'Triggers packet_capture\'s trigger watch saw (with `triggers.enabled`), by reason (`failed_connect`, `reset`, `retransmit_burst`) and outcome: a capture started, or not because of the connection\'s cooldown or because `triggers.max_captures` were running.',
+    attributes: [ATTR.receiver, ATTR.captureReason, ATTR.captureOutcome],
+    emittedBy: ['packet_capture'],
+  },
   exporterDroppedItems: {
     name: 'tcpscope.exporter.dropped_items',
     instrument: 'counter',
@@ -272,5 +291,12 @@ export const EVENTS = {
       'A TCP packet dropped by the kernel, with `tcp.drop.reason` (opt-in: `drop_events: true`). The tuple is the socket\'s when the packet had one, else the packet\'s with its destination as local.',
     attributes: [...TUPLE, ATTR.tcpDropReason, ATTR.connectionState, ATTR.processLinuxCgroup, ATTR.cgroupId, ATTR.netnsInode, ATTR.tcpStack],
     emittedBy: ['tcp_anomalies'],
+  },
+  captureFinished: {
+    name: 'tcp.capture.finished',
+    description:
+      'A packet capture ended: the pcapng files it wrote, what it selected, what it captured and skipped, why it started and why it ended. Timestamp: the end.',
+    attributes: [ATTR.captureId, ATTR.captureName, ATTR.captureReason, ATTR.captureEnd, ATTR.captureSelection, ATTR.captureFiles, ATTR.capturePackets, ATTR.captureBytes, ATTR.captureSkipped],
+    emittedBy: ['packet_capture'],
   },
 } as const satisfies Record<string, EventDefinition>;
