@@ -44,6 +44,11 @@ declare -A NEEDED=(
   [/usr/sbin/tcpstates]=libbpf-tools
   [bpftrace]=bpftrace
   [prometheus]=prometheus
+  # the kernel matrix (scripts/kernel-matrix.sh): Debian's kernels booted under qemu (TCG), a
+  # busybox initramfs (cpio) that mounts the host's root over virtio-9p
+  [qemu-system-x86_64]=qemu-system-x86
+  [/usr/bin/busybox]=busybox-static
+  [cpio]=cpio
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do
