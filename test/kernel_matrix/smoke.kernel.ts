@@ -96,17 +96,25 @@ test('agent', async (t) => {
   const started = Date.now();
   try {
     agent = await startAgent(children, agentArgv(config), {
-      ready: (stderr) => (stderr.match(/attached/g) ?? []).length >= 3,
+      ready: (stderr) => (stderr.match(/ attached /g) ?? []).length >= 3,
       what: 'the agent to attach the programs of its three receivers',
       timeoutMs: DEADLINE_MS,
     });
   } catch (error) {
-    agentError = (error as Error).message.split('\n').find((l) => /error|fail|cannot|no /i.test(l)) ?? (error as Error).message.split('\n')[0];
-    throw error;
+    // The matrix shows one line: the agent's first error, without its timestamp.
+    const lines = (error as Error).message.split('\n').map(withoutTimestamp);
+    agentError = lines.find((l) => l.startsWith('ERROR')) ?? lines[0];
+    throw new Error(agentError, { cause: error });
   }
-  kmatrix(t, { agent_start_s: (Date.now() - started) / 1000 });
+  // What the agent turned off on this kernel: its start-up warnings, one per missing feature.
+  const warnings = agent.stderr().split('\n').map(withoutTimestamp).filter((l) => l.startsWith('WARN'));
+  kmatrix(t, { agent_start_s: (Date.now() - started) / 1000, turned_off: warnings.map((l) => l.replace(/^WARN\s+/, '')).join('\n') });
   process.stdout.write(agent.stderr());
 });
+
+function withoutTimestamp(line: string): string {
+  return line.replace(/^.*?\d{4}-\d\d-\d\dT[\d:.]+Z\s+/, '').trim();
+}
 
 test('lifecycle', async () => {
   const { cgroup: group } = requireAgent();
@@ -193,14 +201,15 @@ test('rtt', async () => {
   const client = startChild(group.wrap([process.execPath, PEER, 'client', '127.0.0.1', String(port), String(ROUNDS)]));
   children.push(client);
   const { localPort } = await client.nextJson<{ localPort: number }>(DEADLINE_MS);
-  // Both ends stay open (the client waits to be killed): their segs_in bound the samples exactly,
-  // one tcp:tcp_probe run per segment received in ESTABLISHED at most (test/support/segments_in.ts).
+  const rttCount = (points: readonly FlatDataPoint[]) => ours(points, 'system.network.tcp.rtt.duration')[0]?.value ?? 0;
+  const last = await exportWhere(`an RTT histogram of at least ${ROUNDS} samples (one per round trip)`, (p) => rttCount(p) >= ROUNDS);
+  const h = ours(last, 'system.network.tcp.rtt.duration')[0];
+  // Both ends stay open (the client waits to be killed): their segs_in, read after that export was
+  // collected, bound its samples from above, one tcp:tcp_probe run per segment received in
+  // ESTABLISHED at most (test/support/segments_in.ts).
   const sockets = establishedSegments([`( sport = :${localPort} or dport = :${localPort} )`]);
   assert.equal(sockets.length, 2, 'ss shows both ends of the ping-pong connection');
   const atMost = sockets.reduce((sum, s) => sum + segmentsInEstablished(s, s.localPort === localPort ? 'client' : 'accepted'), 0);
-  const rttCount = (points: readonly FlatDataPoint[]) => ours(points, 'system.network.tcp.rtt.duration')[0]?.value ?? 0;
-  const last = await exportWhere(`an RTT histogram of at least ${ROUNDS} samples`, (p) => rttCount(p) >= ROUNDS);
-  const h = ours(last, 'system.network.tcp.rtt.duration')[0];
   assert.ok(h.value <= atMost, `${h.value} samples <= ${atMost} segments received in ESTABLISHED`);
   assert.equal(
     (h.bucketCounts ?? []).reduce((a, b) => a + b, 0),
@@ -217,9 +226,13 @@ test('file exporter', async () => {
   const file = readOtlpJsonFile(out);
   assert.ok(file.lines > 0);
   assert.ok(file.resources.every((r) => r['service.name'] === 'tcpscope'), 'the Resource describes the agent');
-  const last = file.metricExports.at(-1) ?? [];
-  assert.equal(ours(last, 'system.network.tcp.connection.duration', { 'network.tcp.handshake.role': 'client' })[0]?.value, CONNECTIONS);
-  assert.equal(handshakeFailures(last, 'ECONNREFUSED'), 1);
-  assert.equal(handshakeFailures(last, 'ETIMEDOUT'), 1);
+  // Each receiver's collection is its own export (line): the last one holding each metric counts.
+  const lastWith = (metric: string) => file.metricExports.filter((points) => ours(points, metric).length > 0).at(-1) ?? [];
+  const connections = ours(lastWith('system.network.tcp.connection.duration'), 'system.network.tcp.connection.duration', { 'network.tcp.handshake.role': 'client' });
+  assert.equal(connections[0]?.value, CONNECTIONS, 'the final export: connections closed');
+  const handshakes = lastWith('system.network.tcp.handshake.duration');
+  assert.equal(handshakeFailures(handshakes, 'ECONNREFUSED'), 1, 'the final export: refused connects');
+  assert.equal(handshakeFailures(handshakes, 'ETIMEDOUT'), 1, 'the final export: timed-out connects');
+  assert.ok((ours(lastWith('system.network.tcp.rtt.duration'), 'system.network.tcp.rtt.duration')[0]?.value ?? 0) >= ROUNDS, 'the final export: RTT samples');
   assert.ok(file.logs.some((r) => r.attributes['process.linux.cgroup'] === group.attribute));
 });
