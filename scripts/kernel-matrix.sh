@@ -185,67 +185,74 @@ run_guest() {
 
 # --- the run ------------------------------------------------------------------------------------
 
-# Fetching and building the initramfs hold a lock on the cache (another checkout's matrix may be
-# fetching the same kernel); the guests run without it.
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-if ! flock -n 9; then
-  say "waiting for another kernel matrix run to finish fetching into $cache"
-  flock 9
-fi
+# The run is one function, read whole before it starts: editing this file during a run (minutes)
+# cannot change what the running shell reads next.
+main() {
+  # Fetching and building the initramfs hold a lock on the cache (another checkout's matrix may be
+  # fetching the same kernel); the guests run without it.
+  mkdir -p "$cache"
+  exec 9>"$cache/.lock"
+  if ! flock -n 9; then
+    say "waiting for another kernel matrix run to finish fetching into $cache"
+    flock 9
+  fi
 
-IFS=, read -r -a wanted <<<"$lines"
-declare -A KDIR=() INITRAMFS=()
-work=$(mktemp -d "${TMPDIR:-/tmp}/tcpscope-kernel-matrix.XXXXXX")
-((keep_logs)) || trap 'rm -rf "$work"' EXIT
-host_release=$(uname -r)
-for line in "${wanted[@]}"; do
-  if [[ "$line" == host ]]; then
-    # The host's own kernel, when its image is in /boot (its modules are the host's).
-    [[ -f /boot/vmlinuz-$host_release && -d /lib/modules/$host_release ]] || continue
-    KDIR[host]=$work/host-kernel
-    mkdir -p "${KDIR[host]}/boot" "${KDIR[host]}/lib/modules"
-    ln -s "/boot/vmlinuz-$host_release" "${KDIR[host]}/boot/vmlinuz-$host_release"
-    ln -s "/lib/modules/$host_release" "${KDIR[host]}/lib/modules/$host_release"
-    [[ -f /boot/config-$host_release ]] && ln -s "/boot/config-$host_release" "${KDIR[host]}/boot/config-$host_release"
-    echo "host kernel $host_release" >"${KDIR[host]}/.complete"
+  IFS=, read -r -a wanted <<<"$lines"
+  declare -A KDIR=() INITRAMFS=()
+  work=$(mktemp -d "${TMPDIR:-/tmp}/tcpscope-kernel-matrix.XXXXXX")
+  ((keep_logs)) || trap 'rm -rf "$work"' EXIT
+  host_release=$(uname -r)
+  for line in "${wanted[@]}"; do
+    if [[ "$line" == host ]]; then
+      # The host's own kernel, when its image is in /boot (its modules are the host's).
+      [[ -f /boot/vmlinuz-$host_release && -d /lib/modules/$host_release ]] || continue
+      KDIR[host]=$work/host-kernel
+      mkdir -p "${KDIR[host]}/boot" "${KDIR[host]}/lib/modules"
+      ln -s "/boot/vmlinuz-$host_release" "${KDIR[host]}/boot/vmlinuz-$host_release"
+      ln -s "/lib/modules/$host_release" "${KDIR[host]}/lib/modules/$host_release"
+      [[ -f /boot/config-$host_release ]] && ln -s "/boot/config-$host_release" "${KDIR[host]}/boot/config-$host_release"
+      echo "host kernel $host_release" >"${KDIR[host]}/.complete"
+    else
+      [[ -n "${SUITE[$line]:-}" ]] || die "unknown line $line (known: ${!SUITE[*]} host)"
+      KDIR[$line]=$(fetch_kernel "${SUITE[$line]}")
+    fi
+    config=$(ls "${KDIR[$line]}"/boot/config-* 2>/dev/null | head -1)
+    if [[ -z "$config" ]]; then
+      say "$line: no kernel config beside the image: BTF unknown until the guest boots"
+    else
+      grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$config" || die "$line: $(basename "$config") has no CONFIG_DEBUG_INFO_BTF=y: tcpscope needs BTF"
+    fi
+    INITRAMFS[$line]=$(initramfs_for "${KDIR[$line]}")
+    say "$line: $(cat "${KDIR[$line]}/.complete")"
+  done
+  flock -u 9
+  ((fetch_only)) && exit 0
+
+  summary=()
+  for line in "${wanted[@]}"; do
+    if [[ "$line" == host && -z "${KDIR[host]:-}" ]]; then
+      say "host: no image of the running kernel ($host_release) in /boot: not booted (the normal test suite runs on it)"
+      echo "KMATRIX {\"check\":\"boot\",\"ok\":false,\"skipped\":true,\"release\":\"$host_release\",\"error\":\"no /boot/vmlinuz-$host_release on this machine: not booted; npm test runs on this kernel directly\"}" >"$work/host.results"
+      summary+=("host:$work/host.results")
+      continue
+    fi
+    say "$line: booting $(kernel_release "${KDIR[$line]}") under qemu (TCG), running the kernel smoke suite"
+    run_guest "${KDIR[$line]}" "$line" "$work/$line.results" "$work/$line.console"
+    summary+=("$line:$work/$line.results")
+    if ! grep -q '"check":"suite","ok":true' "$work/$line.results"; then
+      say "$line: the suite did not pass; the end of the guest's console follows"
+      tail -n 60 "$work/$line.console" >&2 || true
+    fi
+  done
+
+  # Only a run of every line is the matrix that docs/kernels.md and the README show.
+  if [[ "$lines" == "$all_lines" ]]; then
+    node dist/scripts/kernel-matrix-report.js --doc docs/kernels.md --readme README.md "${summary[@]}"
   else
-    [[ -n "${SUITE[$line]:-}" ]] || die "unknown line $line (known: ${!SUITE[*]} host)"
-    KDIR[$line]=$(fetch_kernel "${SUITE[$line]}")
+    say "--lines $lines is not every line ($all_lines): docs/kernels.md and README.md are left as they are"
+    node dist/scripts/kernel-matrix-report.js "${summary[@]}"
   fi
-  config=$(ls "${KDIR[$line]}"/boot/config-* 2>/dev/null | head -1)
-  if [[ -z "$config" ]]; then
-    say "$line: no kernel config beside the image: BTF unknown until the guest boots"
-  else
-    grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$config" || die "$line: $(basename "$config") has no CONFIG_DEBUG_INFO_BTF=y: tcpscope needs BTF"
-  fi
-  INITRAMFS[$line]=$(initramfs_for "${KDIR[$line]}")
-  say "$line: $(cat "${KDIR[$line]}/.complete")"
-done
-flock -u 9
-((fetch_only)) && exit 0
+}
 
-summary=()
-for line in "${wanted[@]}"; do
-  if [[ "$line" == host && -z "${KDIR[host]:-}" ]]; then
-    say "host: no image of the running kernel ($host_release) in /boot: not booted (the normal test suite runs on it)"
-    echo "KMATRIX {\"check\":\"boot\",\"ok\":false,\"skipped\":true,\"release\":\"$host_release\",\"error\":\"no /boot/vmlinuz-$host_release on this machine: not booted; npm test runs on this kernel directly\"}" >"$work/host.results"
-    summary+=("host:$work/host.results")
-    continue
-  fi
-  say "$line: booting $(kernel_release "${KDIR[$line]}") under qemu (TCG), running the kernel smoke suite"
-  run_guest "${KDIR[$line]}" "$line" "$work/$line.results" "$work/$line.console"
-  summary+=("$line:$work/$line.results")
-  if ! grep -q '"check":"suite","ok":true' "$work/$line.results"; then
-    say "$line: the suite did not pass; the end of the guest's console follows"
-    tail -n 60 "$work/$line.console" >&2 || true
-  fi
-done
-
-# Only a run of every line is the matrix that docs/kernels.md and the README show.
-if [[ "$lines" == "$all_lines" ]]; then
-  node dist/scripts/kernel-matrix-report.js --doc docs/kernels.md --readme README.md "${summary[@]}"
-else
-  say "--lines $lines is not every line ($all_lines): docs/kernels.md and README.md are left as they are"
-  node dist/scripts/kernel-matrix-report.js "${summary[@]}"
-fi
+main
+exit $?
