@@ -189,18 +189,38 @@ export function kernelsDoc(runs: readonly GuestRun[], when: Date): string {
   ].join('\n');
 }
 
-/** The generated block of a Markdown text (markers included); an error when there is none. */
-export function generatedBlock(text: string, where: string): string {
+interface Located {
+  /** The block as written (indentation included), markers included. */
+  readonly raw: string;
+  /** The indentation of its begin marker (the README's block sits in a list item). */
+  readonly indent: string;
+}
+
+function locate(text: string, where: string): Located {
   const begin = text.indexOf(BEGIN);
   const end = text.indexOf(END, begin);
   if (begin < 0 || end < 0) throw new Error(`${where} has no kernel matrix table: it needs the lines ${BEGIN} and ${END}`);
-  return text.slice(begin, end + END.length);
+  const lineStart = text.lastIndexOf('\n', begin) + 1;
+  return { raw: text.slice(lineStart, end + END.length), indent: text.slice(lineStart, begin) };
 }
 
-/** `text` with its generated block replaced by `block`. */
+/** The generated block of a Markdown text (markers included, indentation removed); an error when there is none. */
+export function generatedBlock(text: string, where: string): string {
+  const { raw, indent } = locate(text, where);
+  return raw
+    .split('\n')
+    .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
+    .join('\n');
+}
+
+/** `text` with its generated block replaced by `block`, indented as the block it replaces. */
 export function replaceBlock(text: string, block: string, where: string): string {
-  const current = generatedBlock(text, where);
-  return text.replace(current, () => block);
+  const { raw, indent } = locate(text, where);
+  const indented = block
+    .split('\n')
+    .map((line) => (line === '' ? line : indent + line))
+    .join('\n');
+  return text.replace(raw, () => indented);
 }
 
 function main(argv: readonly string[]): number {

@@ -69,5 +69,9 @@ test('a guest that never reported is a failure of every check, and a host withou
 test('only the text between the markers is replaced; a text without them is an error naming them', () => {
   const text = `a\n${BEGIN}\nold\n${END}\nb\n`;
   assert.equal(replaceBlock(text, `${BEGIN}\nnew $& $1\n${END}`, 'x'), `a\n${BEGIN}\nnew $& $1\n${END}\nb\n`);
+  // In a list item: read without, written with the item's indentation.
+  const item = `- x:\n\n  ${BEGIN}\n  | a |\n  ${END}\n`;
+  assert.equal(generatedBlock(item, 'x'), `${BEGIN}\n| a |\n${END}`);
+  assert.equal(replaceBlock(item, `${BEGIN}\n| b |\n${END}`, 'x'), `- x:\n\n  ${BEGIN}\n  | b |\n  ${END}\n`);
   assert.throws(() => generatedBlock('no table', 'README.md'), /README.md has no kernel matrix table: it needs the lines <!-- kernel-matrix:begin/);
 });
