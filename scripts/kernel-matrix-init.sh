@@ -27,7 +27,17 @@ done
 # matter under TCG: node reads hundreds of files at start.
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /newroot ||
   fail "cannot mount the host's root over virtio-9p"
+# Writable tmpfs where the agent and the tests write. A checkout under one of them (a CI clone in
+# /tmp, say) is kept visible: bound aside first, then moved back on top of the tmpfs.
+mkdir -p /keep
+mount --bind "/newroot$repo" /keep || fail "the checkout $repo is not visible over virtio-9p"
 for d in tmp run var/tmp root; do mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d" || fail "tmpfs on /$d"; done
+if [ ! -d "/newroot$repo/scripts" ]; then
+  mkdir -p "/newroot$repo"
+  mount --move /keep "/newroot$repo" || fail "cannot put the checkout $repo back over the tmpfs"
+else
+  umount /keep
+fi
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev

@@ -94,10 +94,18 @@ EOF
     deb=$(ls "$cache/debs/${package}_"*"${version#*:}"*_amd64.deb 2>/dev/null | head -1)
     [[ -n "$deb" ]] || die "$suite: the download of $package left no .deb in $cache/debs"
     rm -rf "$dir" && mkdir -p "$dir"
-    dpkg-deb -x "$deb" "$dir"
-    rm -f "$deb" # the extracted tree is the cache; the .deb would double it
+    # Kept: the image and its config, and the .deb itself (a third of its extracted size) for the
+    # few modules the initramfs needs, extracted again only when the initramfs is rebuilt.
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" ./boot
+    mv "$deb" "$dir/package.deb"
     echo "$package $version $suite" >"$dir/.complete"
   fi
+  # The suite's older kernels (Debian updated it since) are not used again.
+  local old
+  for old in "$cache"/kernels/*/.complete; do
+    [[ -f "$old" && "$(dirname "$old")" != "$dir" ]] || continue
+    [[ "$(cut -d' ' -f3 "$old")" == "$suite" ]] && rm -rf "$(dirname "$old")"
+  done
   echo "$dir"
 }
 
@@ -140,13 +148,19 @@ module_bytes() { case "$1" in *.xz) xz -dc "$1" ;; *.zst) zstd -dc "$1" ;; *) ca
 initramfs_for() { # kernel dir
   local kdir=$1 release mods
   release=$(kernel_release "$kdir")
-  mods=$(modules_dir "$kdir" "$release")
   local key
-  key=$(cat scripts/kernel-matrix-init.sh scripts/kernel-matrix.sh "$(command -v busybox)" | sha256sum | cut -c1-16)
+  key=$(cat "$kdir/.complete" scripts/kernel-matrix-init.sh scripts/kernel-matrix.sh "$(command -v busybox)" | sha256sum | cut -c1-16)
   local out=$cache/initramfs/$release-$key.cpio.gz
   if [[ ! -f "$out" ]]; then
-    local root
+    local root unpacked=
     root=$(mktemp -d "${TMPDIR:-/tmp}/tcpscope-initramfs.XXXXXX")
+    if [[ -f "$kdir/package.deb" ]]; then
+      unpacked=$(mktemp -d "${TMPDIR:-/tmp}/tcpscope-kernel-package.XXXXXX")
+      dpkg-deb -x "$kdir/package.deb" "$unpacked"
+      mods=$(modules_dir "$unpacked" "$release")
+    else
+      mods=$(modules_dir "$kdir" "$release")
+    fi
     mkdir -p "$root"/{bin,dev,proc,sys,newroot,modules}
     cp "$(command -v busybox)" "$root/bin/busybox"
     cp scripts/kernel-matrix-init.sh "$root/init"
@@ -159,7 +173,7 @@ initramfs_for() { # kernel dir
     printf '%s\n' "${ORDER[@]}" >"$root/modules/order"
     mkdir -p "$cache/initramfs"
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp" && mv "$out.tmp" "$out"
-    rm -rf "$root"
+    rm -rf "$root" ${unpacked:+"$unpacked"}
   fi
   echo "$out"
 }

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentArgv, pipelinesFor, startAgent, stopAgent, writeAgentConfig } from '../support/agent';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
@@ -28,7 +29,7 @@ const ROUNDS = 200;
 const PEER = join(DIST_ROOT, 'test', 'support', 'pingpong_peer.js');
 
 const inGuest = readFileSync('/proc/cmdline', 'utf8').includes('tcpscope.label=');
-const dir = mkdtempSync('/tmp/tcpscope-kmatrix-');
+const dir = mkdtempSync(join(tmpdir(), 'tcpscope-kmatrix-'));
 const out = join(dir, 'telemetry.jsonl');
 const children: RunningChild[] = [];
 let agent: RunningChild | undefined;
