@@ -21,7 +21,7 @@ if [[ ! -f "${suite[0]}" ]]; then
   echo "KMATRIX {\"check\":\"suite\",\"ok\":false,\"error\":\"no dist/test/kernel_matrix/*.kernel.js in $PWD: build first\"}" >"$results"
   exit 1
 fi
-node --test --test-concurrency=1 --test-timeout=600000 \
+node --test --test-concurrency=1 --test-timeout=300000 \
   --test-reporter=./dist/test/kernel_matrix/matrix_reporter.js --test-reporter-destination="$results" \
   --test-reporter=spec --test-reporter-destination=stdout \
   "${suite[@]}"

@@ -5,6 +5,8 @@
 // by the same run; test/kernel_matrix/readme_table.test.ts checks that they match.
 //
 //   node dist/scripts/kernel-matrix-report.js [--doc docs/kernels.md] [--readme README.md] LABEL:RESULTS...
+//   node dist/scripts/kernel-matrix-report.js --readme README.md --from-doc docs/kernels.md
+//     (npm run docs:kernels: README's table copied again from docs/kernels.md, no run)
 //
 // Exit status: 0 when every check of every booted kernel passed, 1 otherwise.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -226,14 +228,21 @@ export function replaceBlock(text: string, block: string, where: string): string
 function main(argv: readonly string[]): number {
   let doc: string | undefined;
   let readme: string | undefined;
+  let fromDoc: string | undefined;
   const runs: GuestRun[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--doc') doc = argv[++i];
     else if (argv[i] === '--readme') readme = argv[++i];
+    else if (argv[i] === '--from-doc') fromDoc = argv[++i];
     else {
       const at = argv[i].indexOf(':');
       runs.push(parseGuestRun(argv[i].slice(0, at), readFileSync(argv[i].slice(at + 1), 'utf8')));
     }
+  }
+  if (fromDoc !== undefined) {
+    if (readme === undefined) throw new Error('--from-doc needs --readme');
+    writeFileSync(readme, replaceBlock(readFileSync(readme, 'utf8'), generatedBlock(readFileSync(fromDoc, 'utf8'), fromDoc), readme));
+    return 0;
   }
   const text = kernelsDoc(runs, new Date());
   process.stdout.write(`\n${requirementsTable(runs)}\n\n${lastRunTable(runs)}\n\n${failures(runs).map((f) => `- ${f}`).join('\n')}\n`);

@@ -31,7 +31,7 @@ lines=$all_lines
 fetch_only=0
 keep_logs=0
 # Per guest: generous, since TCG on a loaded 2-core machine is slow; a hung guest must not hang CI.
-guest_timeout=${TCPSCOPE_GUEST_TIMEOUT:-900}
+guest_timeout=${TCPSCOPE_GUEST_TIMEOUT:-480}
 guest_memory=${TCPSCOPE_GUEST_MEMORY:-2048}
 while (($#)); do
   case "$1" in

@@ -11,7 +11,7 @@ import { BEGIN, END, generatedBlock, kernelsDoc, parseGuestRun, passed, replaceB
 test("README.md's tested kernels table is docs/kernels.md's, from the last matrix run", () => {
   const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
   const doc = readFileSync(join(PACKAGE_ROOT, 'docs', 'kernels.md'), 'utf8');
-  assert.equal(generatedBlock(readme, 'README.md'), generatedBlock(doc, 'docs/kernels.md'), 'README.md differs from docs/kernels.md: run npm run test:kernels');
+  assert.equal(generatedBlock(readme, 'README.md'), generatedBlock(doc, 'docs/kernels.md'), 'README.md differs from docs/kernels.md: run npm run docs:kernels (or npm run test:kernels for a new run)');
 });
 
 const RESULTS_6_1 = [

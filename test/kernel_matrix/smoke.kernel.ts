@@ -36,6 +36,8 @@ let agent: RunningChild | undefined;
 let agentError: string | undefined;
 let base = '';
 let cgroup: TestCgroup | undefined;
+/** The RTT check's own cgroup: its histogram must hold the ping-pong connection's samples only. */
+let rttCgroup: TestCgroup | undefined;
 
 function kmatrix(t: { diagnostic(message: string): void }, fields: Record<string, number | string | boolean>): void {
   t.diagnostic(`kmatrix ${JSON.stringify(fields)}`);
@@ -47,9 +49,9 @@ function requireAgent(): { agent: RunningChild; cgroup: TestCgroup } {
   return { agent, cgroup };
 }
 
-const ours = (points: readonly FlatDataPoint[], metric: string, extra: Record<string, string> = {}): FlatDataPoint[] =>
+const ours = (points: readonly FlatDataPoint[], metric: string, extra: Record<string, string> = {}, group = cgroup): FlatDataPoint[] =>
   points.filter(
-    (p) => p.metric === metric && p.attributes['process.linux.cgroup'] === cgroup?.attribute && Object.entries(extra).every(([k, v]) => p.attributes[k] === v),
+    (p) => p.metric === metric && p.attributes['process.linux.cgroup'] === group?.attribute && Object.entries(extra).every(([k, v]) => p.attributes[k] === v),
   );
 
 /** The last metrics export so far whose points satisfy `ready`, waited for. */
@@ -70,10 +72,12 @@ before(() => {
   if (!inGuest) return;
   base = testCgroupBase('kmatrix');
   cgroup = TestCgroup.create(`${base}/app`);
+  rttCgroup = TestCgroup.create(`${base}/rtt`);
 });
 
 after(async () => {
   for (const c of children) c.kill();
+  rttCgroup?.remove();
   cgroup?.remove(base);
 });
 
@@ -195,16 +199,17 @@ test('handshake timeout', async (t) => {
 });
 
 test('rtt', async () => {
-  const { cgroup: group } = requireAgent();
+  requireAgent();
+  const group = rttCgroup!;
   const server = startChild(group.wrap([process.execPath, PEER, 'server', '127.0.0.1']));
   children.push(server);
   const { port } = await server.nextJson<{ port: number }>(DEADLINE_MS);
   const client = startChild(group.wrap([process.execPath, PEER, 'client', '127.0.0.1', String(port), String(ROUNDS)]));
   children.push(client);
   const { localPort } = await client.nextJson<{ localPort: number }>(DEADLINE_MS);
-  const rttCount = (points: readonly FlatDataPoint[]) => ours(points, 'system.network.tcp.rtt.duration')[0]?.value ?? 0;
-  const last = await exportWhere(`an RTT histogram of at least ${ROUNDS} samples (one per round trip)`, (p) => rttCount(p) >= ROUNDS);
-  const h = ours(last, 'system.network.tcp.rtt.duration')[0];
+  const rtt = (points: readonly FlatDataPoint[]) => ours(points, 'system.network.tcp.rtt.duration', {}, group)[0];
+  const last = await exportWhere(`an RTT histogram of at least ${ROUNDS} samples (one per round trip)`, (p) => (rtt(p)?.value ?? 0) >= ROUNDS);
+  const h = rtt(last);
   // Both ends stay open (the client waits to be killed): their segs_in, read after that export was
   // collected, bound its samples from above, one tcp:tcp_probe run per segment received in
   // ESTABLISHED at most (test/support/segments_in.ts).
@@ -228,12 +233,13 @@ test('file exporter', async () => {
   assert.ok(file.lines > 0);
   assert.ok(file.resources.every((r) => r['service.name'] === 'tcpscope'), 'the Resource describes the agent');
   // Each receiver's collection is its own export (line): the last one holding each metric counts.
-  const lastWith = (metric: string) => file.metricExports.filter((points) => ours(points, metric).length > 0).at(-1) ?? [];
+  const lastWith = (metric: string) => file.metricExports.filter((points) => points.some((p) => p.metric === metric)).at(-1) ?? [];
   const connections = ours(lastWith('system.network.tcp.connection.duration'), 'system.network.tcp.connection.duration', { 'network.tcp.handshake.role': 'client' });
   assert.equal(connections[0]?.value, CONNECTIONS, 'the final export: connections closed');
   const handshakes = lastWith('system.network.tcp.handshake.duration');
   assert.equal(handshakeFailures(handshakes, 'ECONNREFUSED'), 1, 'the final export: refused connects');
   assert.equal(handshakeFailures(handshakes, 'ETIMEDOUT'), 1, 'the final export: timed-out connects');
-  assert.ok((ours(lastWith('system.network.tcp.rtt.duration'), 'system.network.tcp.rtt.duration')[0]?.value ?? 0) >= ROUNDS, 'the final export: RTT samples');
+  const rtt = ours(lastWith('system.network.tcp.rtt.duration'), 'system.network.tcp.rtt.duration', {}, rttCgroup);
+  assert.ok((rtt[0]?.value ?? 0) >= ROUNDS, 'the final export: RTT samples');
   assert.ok(file.logs.some((r) => r.attributes['process.linux.cgroup'] === group.attribute));
 });
