@@ -49,6 +49,8 @@ die() { say "$*"; exit 1; }
 for tool in qemu-system-x86_64 busybox apt-get dpkg-deb cpio gzip xz; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/setup.sh (it installs qemu-system-x86, busybox-static, cpio)"
 done
+# The initramfs has no libc: its busybox must be the static one.
+if ldd "$(command -v busybox)" >/dev/null 2>&1; then die "$(command -v busybox) is dynamically linked: apt-get install busybox-static"; fi
 [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || die "no /usr/share/keyrings/debian-archive-keyring.gpg: apt-get install debian-archive-keyring"
 [[ -f dist/test/kernel_matrix/smoke.kernel.js && -f native/build/Release/tcpscope_bpf.node && -d build/bpf ]] ||
   die "no build of this checkout: run scripts/build.sh first"

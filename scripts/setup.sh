@@ -47,7 +47,7 @@ declare -A NEEDED=(
   # the kernel matrix (scripts/kernel-matrix.sh): Debian's kernels booted under qemu (TCG), a
   # busybox initramfs (cpio) that mounts the host's root over virtio-9p
   [qemu-system-x86_64]=qemu-system-x86
-  [/usr/bin/busybox]=busybox-static
+  [/usr/share/doc/busybox-static/copyright]=busybox-static
   [cpio]=cpio
 )
 missing=()
