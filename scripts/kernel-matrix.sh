@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The kernel matrix: boots Debian's kernels of each supported line under qemu (TCG: no hardware
 # virtualisation needed) and runs the real agent of this checkout (the host's node, native/build,
-# build/bpf, dist/) through the kernel smoke suite (test/kernel_matrix/) inside each guest. Prints a table
-# kernel x check with timings and writes it to docs/kernels.md, from which README.md's
-# "Requirements" table is generated (scripts/kernel-matrix-doc.js; test/kernel_matrix/ checks they match).
+# build/bpf, dist/) through the kernel suites (test/kernel_matrix/*.kernel.ts) inside each guest,
+# one guest after another (one boot per kernel runs every check). Prints a table kernel x check
+# with timings and, for a run of every line, writes it to docs/kernels.md and README.md's
+# "Requirements" table (scripts/kernel-matrix-report.ts; test/kernel_matrix/readme_table.test.ts
+# checks that they match).
 #
 #   scripts/kernel-matrix.sh [--lines 5.10,6.1,6.12,host] [--fetch-only] [--keep-guest-logs]
+#
+# host: the running kernel, booted like the others when its image and modules are in /boot and
+# /lib/modules; otherwise the table says it was not booted (npm test runs on it directly).
+# Environment: TCPSCOPE_GUEST_TIMEOUT (s per guest, default 480), TCPSCOPE_GUEST_MEMORY (MiB).
 #
 # Kernels: Debian's generic amd64 flavour of each line (linux-image-amd64 of bullseye, bookworm,
 # trixie), fetched with `apt-get download` through a private apt state (its own sources list, lists
@@ -38,7 +44,7 @@ while (($#)); do
     --lines) lines=$2; shift 2 ;;
     --fetch-only) fetch_only=1; shift ;;
     --keep-guest-logs) keep_logs=1; shift ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kernel-matrix: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
