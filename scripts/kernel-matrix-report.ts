@@ -143,6 +143,21 @@ export function lastRunTable(runs: readonly GuestRun[]): string {
   return [head, rule, ...body].join('\n');
 }
 
+/** Each check on each booted kernel with its time (guest seconds: TCG, so 10-50x the host's). */
+export function checkTimesTable(runs: readonly GuestRun[]): string {
+  const booted = runs.filter((r) => !r.skipped);
+  const head = `| check | ${booted.map((r) => r.label).join(' | ')} |`;
+  const rule = `|---|${booted.map(() => '---').join('|')}|`;
+  const body = checkNames(booted).map((c) => {
+    const cells = booted.map((r) => {
+      const result = r.checks.get(c);
+      return result && !result.skipped ? `${checkCell(r, c)} ${result.seconds.toFixed(1)} s` : checkCell(r, c);
+    });
+    return `| ${cell(c)} | ${cells.join(' | ')} |`;
+  });
+  return [head, rule, ...body].join('\n');
+}
+
 export function failures(runs: readonly GuestRun[]): string[] {
   const out: string[] = [];
   for (const r of runs) {
@@ -186,6 +201,8 @@ export function kernelsDoc(runs: readonly GuestRun[], when: Date): string {
     "qemu's whole run on the host.",
     '',
     lastRunTable(runs),
+    '',
+    checkTimesTable(runs),
     '',
     ...(notes.length ? ['Failures, and what the agent turned off at start:', '', ...notes.map((n) => `- ${n.replace(/\n/g, ' ')}`), ''] : []),
   ].join('\n');
@@ -245,7 +262,7 @@ function main(argv: readonly string[]): number {
     return 0;
   }
   const text = kernelsDoc(runs, new Date());
-  process.stdout.write(`\n${requirementsTable(runs)}\n\n${lastRunTable(runs)}\n\n${failures(runs).map((f) => `- ${f}`).join('\n')}\n`);
+  process.stdout.write(`\n${checkTimesTable(runs)}\n\n${lastRunTable(runs)}\n\n${failures(runs).map((f) => `- ${f}`).join('\n')}\n`);
   if (doc) writeFileSync(doc, text);
   if (readme) writeFileSync(readme, replaceBlock(readFileSync(readme, 'utf8'), generatedBlock(text, 'the report'), readme));
   const ok = runs.every(passed);
