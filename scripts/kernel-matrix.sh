@@ -11,7 +11,8 @@
 #
 # host: the running kernel, booted like the others when its image and modules are in /boot and
 # /lib/modules; otherwise the table says it was not booted (npm test runs on it directly).
-# Environment: TCPSCOPE_GUEST_TIMEOUT (s per guest, default 480), TCPSCOPE_GUEST_MEMORY (MiB).
+# Environment: TCPSCOPE_GUEST_TIMEOUT (s per guest, default 480), TCPSCOPE_GUEST_MEMORY (MiB),
+# TCPSCOPE_DEBIAN_MIRROR (default http://deb.debian.org; its /debian and /debian-security are used).
 #
 # Kernels: Debian's generic amd64 flavour of each line (linux-image-amd64 of bullseye, bookworm,
 # trixie), fetched with `apt-get download` through a private apt state (its own sources list, lists
@@ -39,6 +40,8 @@ keep_logs=0
 # Per guest: generous, since TCG on a loaded 2-core machine is slow; a hung guest must not hang CI.
 guest_timeout=${TCPSCOPE_GUEST_TIMEOUT:-480}
 guest_memory=${TCPSCOPE_GUEST_MEMORY:-2048}
+# Where Debian's archive is (its /debian and /debian-security): a local mirror can stand in.
+mirror=${TCPSCOPE_DEBIAN_MIRROR:-http://deb.debian.org}
 while (($#)); do
   case "$1" in
     --lines) lines=$2; shift 2 ;;
@@ -82,8 +85,8 @@ fetch_kernel() {
   : >"$state/status"
   local signed_by=/usr/share/keyrings/debian-archive-keyring.gpg
   cat >"$state/sources.list" <<EOF
-deb [signed-by=$signed_by] http://deb.debian.org/debian $suite main
-deb [signed-by=$signed_by] http://deb.debian.org/debian-security $suite-security main
+deb [signed-by=$signed_by] $mirror/debian $suite main
+deb [signed-by=$signed_by] $mirror/debian-security $suite-security main
 EOF
   if ! apt_private "$suite" apt-get update -qq >"$state/update.log" 2>&1 || grep -q '^[WE]:' "$state/update.log"; then
     cat "$state/update.log" >&2
