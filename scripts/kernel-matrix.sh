@@ -55,6 +55,9 @@ done
 say() { echo "kernel-matrix: $*" >&2; }
 die() { say "$*"; exit 1; }
 
+# apt's private state is written as root (its download sandbox user is set to root), and the
+# matrix shares the checkout with a guest that runs the agent as root.
+[[ $(id -u) -eq 0 ]] || die "needs root (as the kernel tests do): run it as root"
 for tool in qemu-system-x86_64 busybox apt-get dpkg-deb cpio gzip xz; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/setup.sh (it installs qemu-system-x86, busybox-static, cpio)"
 done

@@ -31,6 +31,8 @@ is_ci() { case "$(echo "${CI:-}" | tr '[:upper:]' '[:lower:]' | xargs)" in '' | 
 matrix_status=0
 if [[ "${TCPSCOPE_KERNEL_MATRIX:-1}" == 0 ]] && ! is_ci; then
   echo "test: TCPSCOPE_KERNEL_MATRIX=0: the kernel matrix is left out" >&2
+elif [[ $(id -u) -ne 0 ]] && ! is_ci; then
+  echo "test: *** SKIPPING the kernel matrix: it needs root (as the kernel tests do) ***" >&2
 else
   echo "test: the kernel matrix (scripts/kernel-matrix.sh)" >&2
   bash scripts/kernel-matrix.sh || matrix_status=$?
