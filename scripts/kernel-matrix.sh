@@ -187,6 +187,8 @@ initramfs_for() { # kernel dir
     printf '%s\n' "${ORDER[@]}" >"$root/modules/order"
     mkdir -p "$cache/initramfs"
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp" && mv "$out.tmp" "$out"
+    # Earlier builds for this kernel (older scripts) are not used again.
+    find "$cache/initramfs" -name "$release-*.cpio.gz" ! -path "$out" -delete
     rm -rf "$root" ${unpacked:+"$unpacked"}
   fi
   echo "$out"
