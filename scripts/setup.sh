@@ -49,6 +49,11 @@ declare -A NEEDED=(
   [tcpdump]=tcpdump
   [tshark]=tshark
   [capinfos]=wireshark-common
+  # the kernel matrix (scripts/kernel-matrix.sh): Debian's kernels booted under qemu (TCG), a
+  # busybox initramfs (cpio) that mounts the host's root over virtio-9p
+  [qemu-system-x86_64]=qemu-system-x86
+  [/usr/share/doc/busybox-static/copyright]=busybox-static
+  [cpio]=cpio
 )
 missing=()
 for probe in "${!NEEDED[@]}"; do

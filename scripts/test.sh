@@ -21,4 +21,26 @@ if [[ $(id -u) -eq 0 ]] && command -v podman >/dev/null; then
     echo "test: the image build failed (log: $image_log); test/deploy/ will fail" >&2
   fi
 fi
-exec node --test --test-concurrency=1 --test-timeout=120000 "$@" "${files[@]}"
+# The kernel matrix (scripts/kernel-matrix.sh): the agent on each Debian kernel line under qemu,
+# one guest after another. It runs first, because it writes docs/kernels.md and README.md's table,
+# which test/kernel_matrix/readme_table.test.ts then checks. Its failure (a kernel that cannot be
+# fetched included) fails the run after the other tests have run too. TCPSCOPE_KERNEL_MATRIX=0
+# leaves it out of a developer's run, never out of CI's.
+# CI as the tests read it (test/support/kernel.ts isCi): unset, empty, 0, false, no, off are not CI.
+is_ci() { case "$(echo "${CI:-}" | tr '[:upper:]' '[:lower:]' | xargs)" in '' | 0 | false | no | off) return 1 ;; *) return 0 ;; esac; }
+matrix_status=0
+if [[ "${TCPSCOPE_KERNEL_MATRIX:-1}" == 0 ]] && ! is_ci; then
+  echo "test: TCPSCOPE_KERNEL_MATRIX=0: the kernel matrix is left out" >&2
+elif [[ $(id -u) -ne 0 ]] && ! is_ci; then
+  echo "test: *** SKIPPING the kernel matrix: it needs root (as the kernel tests do) ***" >&2
+else
+  echo "test: the kernel matrix (scripts/kernel-matrix.sh)" >&2
+  bash scripts/kernel-matrix.sh || matrix_status=$?
+fi
+status=0
+node --test --test-concurrency=1 --test-timeout=120000 "$@" "${files[@]}" || status=$?
+if ((matrix_status != 0)); then
+  echo "test: the kernel matrix FAILED (exit $matrix_status): its table and the guests' consoles are above" >&2
+  ((status != 0)) || status=$matrix_status
+fi
+exit "$status"
