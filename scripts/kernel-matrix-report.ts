@@ -6,6 +6,8 @@
 //
 //   node dist/scripts/kernel-matrix-report.js [--doc docs/kernels.md] [--readme README.md] LABEL:RESULTS...
 //   node dist/scripts/kernel-matrix-report.js --readme README.md --from-doc docs/kernels.md
+//   node dist/scripts/kernel-matrix-report.js --check-readme README.md LABEL:RESULTS...  (npm test: the
+//     run's table must be README.md's, else it fails naming what to regenerate; nothing is written)
 //     (npm run docs:kernels: README's table copied again from docs/kernels.md, no run)
 //
 // Exit status: 0 when every check of every booted kernel passed, 1 otherwise.
@@ -246,11 +248,13 @@ function main(argv: readonly string[]): number {
   let doc: string | undefined;
   let readme: string | undefined;
   let fromDoc: string | undefined;
+  let checkReadme: string | undefined;
   const runs: GuestRun[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--doc') doc = argv[++i];
     else if (argv[i] === '--readme') readme = argv[++i];
     else if (argv[i] === '--from-doc') fromDoc = argv[++i];
+    else if (argv[i] === '--check-readme') checkReadme = argv[++i];
     else {
       const at = argv[i].indexOf(':');
       runs.push(parseGuestRun(argv[i].slice(0, at), readFileSync(argv[i].slice(at + 1), 'utf8')));
@@ -265,7 +269,16 @@ function main(argv: readonly string[]): number {
   process.stdout.write(`\n${checkTimesTable(runs)}\n\n${lastRunTable(runs)}\n\n${failures(runs).map((f) => `- ${f}`).join('\n')}\n`);
   if (doc) writeFileSync(doc, text);
   if (readme) writeFileSync(readme, replaceBlock(readFileSync(readme, 'utf8'), generatedBlock(text, 'the report'), readme));
-  const ok = runs.every(passed);
+  let ok = runs.every(passed);
+  if (checkReadme !== undefined) {
+    const committed = generatedBlock(readFileSync(checkReadme, 'utf8'), checkReadme);
+    if (committed !== generatedBlock(text, 'the report')) {
+      process.stdout.write(
+        `\n${checkReadme}'s tested kernels table is not this run's (above): run npm run test:kernels and commit docs/kernels.md and ${checkReadme}\n`,
+      );
+      ok = false;
+    }
+  }
   process.stdout.write(`\nkernel matrix: ${ok ? 'every check passed' : 'FAILED'} (${runs.map((r) => `${r.label}: ${r.skipped ? 'not booted' : passed(r) ? 'pass' : 'fail'}`).join(', ')})\n`);
   return ok ? 0 : 1;
 }

@@ -7,7 +7,9 @@
 # "Requirements" table (scripts/kernel-matrix-report.ts; test/kernel_matrix/readme_table.test.ts
 # checks that they match).
 #
-#   scripts/kernel-matrix.sh [--lines 5.10,6.1,6.12,host] [--fetch-only] [--keep-guest-logs]
+#   scripts/kernel-matrix.sh [--lines 5.10,6.1,6.12,host] [--fetch-only] [--keep-guest-logs] [--check-docs]
+#   (--check-docs, as npm test runs it: docs/kernels.md and README.md are not rewritten; the run
+#   fails if README.md's table is not this run's)
 #
 # host: the running kernel, booted like the others when its image and modules are in /boot and
 # /lib/modules; otherwise the table says it was not booted (npm test runs on it directly).
@@ -37,6 +39,7 @@ all_lines=5.10,6.1,6.12,host
 lines=$all_lines
 fetch_only=0
 keep_logs=0
+check_docs=0
 # Per guest: generous, since TCG on a loaded 2-core machine is slow; a hung guest must not hang CI.
 guest_timeout=${TCPSCOPE_GUEST_TIMEOUT:-480}
 guest_memory=${TCPSCOPE_GUEST_MEMORY:-2048}
@@ -47,6 +50,7 @@ while (($#)); do
     --lines) lines=$2; shift 2 ;;
     --fetch-only) fetch_only=1; shift ;;
     --keep-guest-logs) keep_logs=1; shift ;;
+    --check-docs) check_docs=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kernel-matrix: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -276,7 +280,9 @@ main() {
   done
 
   # Only a run of every line is the matrix that docs/kernels.md and the README show.
-  if [[ "$lines" == "$all_lines" ]]; then
+  if [[ "$lines" == "$all_lines" && $check_docs == 1 ]]; then
+    node dist/scripts/kernel-matrix-report.js --check-readme README.md "${summary[@]}"
+  elif [[ "$lines" == "$all_lines" ]]; then
     node dist/scripts/kernel-matrix-report.js --doc docs/kernels.md --readme README.md "${summary[@]}"
   else
     say "--lines $lines is not every line ($all_lines): docs/kernels.md and README.md are left as they are"
