@@ -16,7 +16,7 @@ import { readinessReport, type ReadinessSource } from './health/readiness';
 import { createLogger, writeStderrLine, type AgentLogger } from './logger';
 import { buildService, type FactoryRegistry, type Service } from './pipeline';
 import { PACKET_CAPTURE_TYPE } from './receivers/packet_capture/control/config';
-import { startCaptureControl, type RunningCaptureControl } from './receivers/packet_capture/control/capture_control';
+import type { RunningCaptureControl } from './receivers/packet_capture/control/capture_control';
 import { agentResource } from './resource';
 import { VERSION } from './version';
 
@@ -129,6 +129,8 @@ export async function runAgent(options: RunOptions): Promise<RunningAgent> {
   // After the receivers started (a packet_capture receiver registers its service in start()).
   if (!stopping && [...config.receivers.values()].some((r) => r.id.type === PACKET_CAPTURE_TYPE)) {
     try {
+      // Loaded only with a packet_capture receiver: the control server stays out of other agents' memory.
+      const { startCaptureControl } = require('./receivers/packet_capture/control/capture_control') as typeof import('./receivers/packet_capture/control/capture_control');
       captureControl = await startCaptureControl({ settings: config.capture, logger, cgroupRoot: cgroups.root });
     } catch (error) {
       await service.shutdown().catch(() => undefined);

@@ -26,6 +26,12 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("programInfo", program_info);
 	EXPORT("loadedPrograms", loaded_programs);
 	EXPORT("probeBpf", probe_bpf);
+	EXPORT("btfOpen", btf_open);
+	EXPORT("btfClose", btf_close);
+	EXPORT("btfFind", btf_find);
+	EXPORT("btfHasMember", btf_has_member);
+	EXPORT("btfFunctionProtoParams", btf_function_proto_params);
+	EXPORT("btfEnumValues", btf_enum_values);
 	EXPORT("ringOpen", ring_reader_open);
 	EXPORT("ringClose", ring_reader_close);
 	EXPORT("ringPause", ring_reader_pause);

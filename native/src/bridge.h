@@ -59,6 +59,14 @@ napi_value program_info(napi_env env, napi_callback_info info);
 napi_value loaded_programs(napi_env env, napi_callback_info info);
 napi_value probe_bpf(napi_env env, napi_callback_info info);
 
+/* btf_query.c */
+napi_value btf_open(napi_env env, napi_callback_info info);
+napi_value btf_close(napi_env env, napi_callback_info info);
+napi_value btf_find(napi_env env, napi_callback_info info);
+napi_value btf_has_member(napi_env env, napi_callback_info info);
+napi_value btf_function_proto_params(napi_env env, napi_callback_info info);
+napi_value btf_enum_values(napi_env env, napi_callback_info info);
+
 /* ring_reader.c */
 napi_value ring_reader_open(napi_env env, napi_callback_info info);
 napi_value ring_reader_close(napi_env env, napi_callback_info info);

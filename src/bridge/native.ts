@@ -5,6 +5,7 @@ import { BpfLoadError } from '../errors';
 
 export type NativeHandle = { readonly __brand: 'NativeHandle' };
 export type NativeRingHandle = { readonly __brand: 'NativeRingHandle' };
+export type NativeBtfHandle = { readonly __brand: 'NativeBtfHandle' };
 
 export interface NativeMapDump {
   keys: Buffer;
@@ -58,6 +59,18 @@ export interface NativeAddon {
   loadedPrograms(): NativeLoadedProgram[];
   /** Creates and closes a one-entry array map: throws a NativeError (errno) when bpf() is refused. */
   probeBpf(): void;
+  /** Parses a BTF file (raw or an ELF's .BTF) with libbpf; throws a NativeError when it cannot. */
+  btfOpen(path: string): NativeBtfHandle;
+  /** Frees the parsed BTF now. */
+  btfClose(btf: NativeBtfHandle): void;
+  /** The id of type `name` of BTF kind `kind` (BTF_KIND_*), 0 when there is none. */
+  btfFind(btf: NativeBtfHandle, name: string, kind: number): number;
+  /** Whether struct/union `typeId` has `member`, anonymous members' members included. */
+  btfHasMember(btf: NativeBtfHandle, typeId: number, member: string): boolean;
+  /** Parameters of the function prototype typedef `typeId` points to; -1 if it is not such a typedef. */
+  btfFunctionProtoParams(btf: NativeBtfHandle, typeId: number): number;
+  /** [value, name] of each enumerator of enum `typeId`, null if it is not an enum. */
+  btfEnumValues(btf: NativeBtfHandle, typeId: number): [number, string][] | null;
   ringOpen(
     handle: NativeHandle,
     map: string,

@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KernelBtf, KernelBtfError } from './kernel_btf';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -30,6 +32,21 @@ test('enum values and tracepoint arguments equal what bpftool reads from the ker
   assert.equal(btf.tracepointArguments('no_such_tracepoint'), undefined);
 });
 
-test('a blob that is not BTF is refused with a typed error', () => {
-  assert.throws(() => new KernelBtf(Buffer.alloc(64)), KernelBtfError);
+test('a file that is not BTF is refused with a typed error naming it; a missing one is no BTF', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-btf-test-'));
+  try {
+    const path = join(dir, 'zeros');
+    writeFileSync(path, Buffer.alloc(64));
+    assert.throws(() => KernelBtf.load(path), (e: unknown) => e instanceof KernelBtfError && e.message.startsWith(`${path}: not readable as BTF`));
+    assert.equal(KernelBtf.load(join(dir, 'absent')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a closed BTF refuses questions', (t) => {
+  const btf = KernelBtf.load();
+  if (!btf) return t.skip('no kernel BTF');
+  btf.close();
+  assert.throws(() => btf.hasStruct('sock'), KernelBtfError);
 });

@@ -136,8 +136,7 @@ export function runningKernelFeatures(): KernelFeatures {
   if (running) return running;
   const path = '/sys/kernel/btf/vmlinux';
   const off = featuresOff(process.env[FEATURES_OFF_ENV]);
-  const btf = KernelBtf.load(path);
-  running = btf ? KernelFeatures.probe(btf, path, off) : KernelFeatures.all(`${path} (absent)`);
+  running = KernelBtf.read(path, (btf) => (btf ? KernelFeatures.probe(btf, path, off) : KernelFeatures.all(`${path} (absent)`)));
   return running;
 }
 

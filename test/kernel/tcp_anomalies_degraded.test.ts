@@ -33,7 +33,7 @@ test('tcp_anomalies without reset and drop reasons: loads, reports `unknown`, no
   assert.equal(bare.dropReasons, false);
   assert.equal(bare.resetReasonName(1), 'unknown');
   assert.match(bare.describe(), /reset reasons: unavailable.*drop reasons: unavailable/);
-  const real = kernelReasons(KernelBtf.load());
+  const real = KernelBtf.read(undefined, kernelReasons);
   assert.equal(real.resetReasonName(1), 'NO_SOCKET', 'this kernel names its reset reasons');
   const reasons = { ...real, dropReasons: false };
   const receiver = new TcpAnomaliesReceiver(testSettings('tcp_anomalies', 'degraded'), ANOMALIES_TEST_CONFIG, { logs, metrics: new RecordingMetricsConsumer() }, {

@@ -1,6 +1,5 @@
 import type { ReceiverFactory } from '../../component';
 import { packetCaptureSchema, validatePacketCaptureConfig, type PacketCaptureConfig } from './config';
-import { PacketCaptureReceiver } from './receiver';
 
 export const packetCaptureReceiverFactory: ReceiverFactory<PacketCaptureConfig> = {
   kind: 'receiver',
@@ -8,5 +7,10 @@ export const packetCaptureReceiverFactory: ReceiverFactory<PacketCaptureConfig> 
   signals: ['metrics', 'logs'],
   schema: packetCaptureSchema,
   validate: (config) => validatePacketCaptureConfig(config),
-  create: (settings, config, next) => new PacketCaptureReceiver(settings, config, next),
+  create: (settings, config, next) => {
+    // Loaded only when configured: the engine, pcapng writer and trigger watch stay out of every
+    // other agent's memory.
+    const { PacketCaptureReceiver } = require('./receiver') as typeof import('./receiver');
+    return new PacketCaptureReceiver(settings, config, next);
+  },
 };

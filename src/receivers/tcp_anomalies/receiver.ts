@@ -61,7 +61,7 @@ export class TcpAnomaliesReceiver extends KernelReceiver {
   readonly reasons: KernelReasons;
 
   constructor(settings: CreateSettings, config: TcpAnomaliesConfig, next: Consumers, options: TcpAnomaliesOptions = {}) {
-    const reasons = options.reasons ?? kernelReasons(KernelBtf.load());
+    const reasons = options.reasons ?? KernelBtf.read(undefined, kernelReasons);
     const cgroupFilter = config.cgroup_prefix !== '';
     const dropsCounted = config.drops && reasons.dropReasons;
     let filter: CgroupSubtreeFilter | undefined;
