@@ -47,6 +47,16 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
 	return true;
 }
 
+/* The (handle, typeId) arguments of the calls that ask about one type: its BTF, or NULL after
+ * throwing. */
+static struct btf *btf_and_type(napi_env env, napi_callback_info info, size_t want, napi_value *argv, unsigned int *id)
+{
+	if (!get_args(env, info, want, argv))
+		return NULL;
+	struct btf *btf = arg_btf(env, argv[0]);
+	return btf && arg_u32(env, argv[1], id) ? btf : NULL;
+}
+
 /* btfOpen(path): parses a BTF file (raw, as /sys/kernel/btf/vmlinux, or an ELF's .BTF). */
 napi_value btf_open(napi_env env, napi_callback_info info)
 {
@@ -123,10 +133,8 @@ napi_value btf_has_member(napi_env env, napi_callback_info info)
 	napi_value argv[3], result;
 	unsigned int id;
 	char member[256];
-	if (!get_args(env, info, 3, argv))
-		return NULL;
-	struct btf *btf = arg_btf(env, argv[0]);
-	if (!btf || !arg_u32(env, argv[1], &id) || !arg_string(env, argv[2], member, sizeof(member)))
+	struct btf *btf = btf_and_type(env, info, 3, argv, &id);
+	if (!btf || !arg_string(env, argv[2], member, sizeof(member)))
 		return NULL;
 	napi_get_boolean(env, has_member(btf, id, member, 0), &result);
 	return result;
@@ -138,10 +146,8 @@ napi_value btf_function_proto_params(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2], result;
 	unsigned int id;
-	if (!get_args(env, info, 2, argv))
-		return NULL;
-	struct btf *btf = arg_btf(env, argv[0]);
-	if (!btf || !arg_u32(env, argv[1], &id))
+	struct btf *btf = btf_and_type(env, info, 2, argv, &id);
+	if (!btf)
 		return NULL;
 	int params = -1;
 	const struct btf_type *t = btf__type_by_id(btf, id);
@@ -163,10 +169,8 @@ napi_value btf_enum_values(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2], result;
 	unsigned int id;
-	if (!get_args(env, info, 2, argv))
-		return NULL;
-	struct btf *btf = arg_btf(env, argv[0]);
-	if (!btf || !arg_u32(env, argv[1], &id))
+	struct btf *btf = btf_and_type(env, info, 2, argv, &id);
+	if (!btf)
 		return NULL;
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	if (!t || !(btf_is_enum(t) || btf_is_enum64(t))) {

@@ -110,7 +110,18 @@ interface Fixture {
   exchange(): Promise<void>;
 }
 
-async function setUp(t: TestContext, tag: string, subnet: number, config: Partial<PacketCaptureConfig> = {}): Promise<Fixture> {
+/**
+ * A test link with a client and a server cgroup, the receiver (config: overrides of the defaults,
+ * or made from the client cgroup and the defaults) and an HTTP server in the peer namespace that
+ * answers `requests` requests; all removed after the test.
+ */
+async function setUp(
+  t: TestContext,
+  tag: string,
+  subnet: number,
+  config: Partial<PacketCaptureConfig> | ((client: TestCgroup, base: PacketCaptureConfig) => Partial<PacketCaptureConfig>) = {},
+  requests = 100,
+): Promise<Fixture> {
   const link = createTestLink(tag, subnet);
   const base = testCgroupBase(tag);
   const client = TestCgroup.create(`${base}/client`);
@@ -118,7 +129,8 @@ async function setUp(t: TestContext, tag: string, subnet: number, config: Partia
   const dir = mkdtempSync(join(tmpdir(), 'tcpscope-capture-'));
   const logs = new RecordingLogsConsumer();
   const metrics = new RecordingMetricsConsumer();
-  const receiver = new PacketCaptureReceiver(testSettings('packet_capture', tag), defaults(dir, config), { logs, metrics }, { pollMs: 20 });
+  const overrides = typeof config === 'function' ? config(client, defaults(dir)) : config;
+  const receiver = new PacketCaptureReceiver(testSettings('packet_capture', tag), defaults(dir, overrides), { logs, metrics }, { pollMs: 20 });
   const children: RunningChild[] = [];
   t.after(async () => {
     for (const c of children) c.kill();
@@ -132,7 +144,7 @@ async function setUp(t: TestContext, tag: string, subnet: number, config: Partia
     }
   });
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
-  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', '-c', HTTP_SERVER, link.peerV4, '100']));
+  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', '-c', HTTP_SERVER, link.peerV4, String(requests)]));
   children.push(serverChild);
   const { port } = await serverChild.nextJson<{ port: number }>();
   return {
@@ -556,35 +568,15 @@ time.sleep(30)
 
 test('packet_capture: a burst of retransmissions to a peer that drops them triggers a capture of the connection with the retransmitted segment', async (t) => {
   if (!requireKernel(t)) return;
-  const link = createTestLink('pcapx', randomSubnet());
-  const base = testCgroupBase('pcapx');
-  const client = TestCgroup.create(`${base}/client`);
-  const server = TestCgroup.create(`${base}/server`);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-capture-'));
-  const logs = new RecordingLogsConsumer();
-  const config = defaults(dir, {});
-  const receiver = new PacketCaptureReceiver(
-    testSettings('packet_capture', 'pcapx'),
-    { ...config, triggers: { ...config.triggers, enabled: true, cgroups: [client.path], on: ['retransmit_burst'], before_packets: 8, after_packets: 1, retransmit_burst: 2, retransmit_window: '20s', after_timeout: '20s' } },
-    { logs },
-    { pollMs: 20 },
+  const { link, client, receiver, logs, serverPort: port } = await setUp(
+    t,
+    'pcapx',
+    randomSubnet(),
+    (cgroup, base) => ({
+      triggers: { ...base.triggers, enabled: true, cgroups: [cgroup.path], on: ['retransmit_burst'], before_packets: 8, after_packets: 1, retransmit_burst: 2, retransmit_window: '20s', after_timeout: '20s' },
+    }),
+    1,
   );
-  const children: RunningChild[] = [];
-  t.after(async () => {
-    for (const c of children) c.kill();
-    try {
-      await receiver.shutdown();
-    } finally {
-      link.cleanup();
-      client.remove();
-      server.remove(base);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await receiver.start({ reportFatal: (e) => assert.fail(e) });
-  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', '-c', HTTP_SERVER, link.peerV4, '1']));
-  children.push(serverChild);
-  const { port } = await serverChild.nextJson<{ port: number }>();
   const clientChild = spawn(client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', SILENT_PEER_CLIENT, link.peerV4, String(port)])[0], client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', SILENT_PEER_CLIENT, link.peerV4, String(port)]).slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   t.after(() => clientChild.kill('SIGKILL'));
   const clientPort = await new Promise<number>((resolve, reject) => {

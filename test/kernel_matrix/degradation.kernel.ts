@@ -17,8 +17,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentArgv, pipelinesFor, startAgent, stopAgent, writeAgentConfig } from '../support/agent';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
-import { DIST_ROOT, startChild, waitUntil, type RunningChild } from '../support/child';
-import { readOtlpJsonFileSoFar, type FlatDataPoint } from '../support/otlp_json';
+import { DIST_ROOT, startChild, type RunningChild } from '../support/child';
+import type { FlatDataPoint } from '../support/otlp_json';
+import { lastExportWhere, pointsOf } from './guest_exports';
 import { startTcpPeers } from '../support/tcp_peers';
 import { PACKAGE_ROOT } from '../../src/paths';
 import { FEATURES_OFF_ENV, featuresOff, KERNEL_FEATURES, missingFeatureLine, RECEIVER_FEATURES, type KernelFeatureId, type KernelReceiverType } from '../../src/host/kernel_features';
@@ -66,23 +67,9 @@ function expectedLines(): string[] {
   return lines.sort();
 }
 
-const ours = (points: readonly FlatDataPoint[], metric: string, extra: Record<string, string> = {}): FlatDataPoint[] =>
-  points.filter(
-    (p) => p.metric === metric && p.attributes['process.linux.cgroup'] === cgroup?.attribute && Object.entries(extra).every(([k, v]) => p.attributes[k] === v),
-  );
+const ours = (points: readonly FlatDataPoint[], metric: string, extra: Record<string, string> = {}): FlatDataPoint[] => pointsOf(points, metric, cgroup, extra);
 
-async function exportWhere(what: string, ready: (points: readonly FlatDataPoint[]) => boolean): Promise<FlatDataPoint[]> {
-  let found: FlatDataPoint[] | undefined;
-  await waitUntil(
-    () => {
-      found = readOtlpJsonFileSoFar(out).metricExports.filter((points) => ready(points)).at(-1);
-      return found !== undefined;
-    },
-    DEADLINE_MS,
-    what,
-  );
-  return found!;
-}
+const exportWhere = (what: string, ready: (points: readonly FlatDataPoint[]) => boolean): Promise<FlatDataPoint[]> => lastExportWhere(out, what, DEADLINE_MS, ready);
 
 function requireAgent(): { agent: RunningChild; cgroup: TestCgroup } {
   if (!agent || !cgroup) throw new Error('the agent did not start');

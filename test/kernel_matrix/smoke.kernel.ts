@@ -17,6 +17,7 @@ import { agentArgv, pipelinesFor, startAgent, stopAgent, writeAgentConfig } from
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
 import { DIST_ROOT, startChild, waitUntil, type RunningChild } from '../support/child';
 import { readOtlpJsonFile, readOtlpJsonFileSoFar, type FlatDataPoint } from '../support/otlp_json';
+import { lastExportWhere, pointsOf } from './guest_exports';
 import { establishedSegments, segmentsInEstablished } from '../support/segments_in';
 import { startTcpPeers } from '../support/tcp_peers';
 
@@ -50,23 +51,10 @@ function requireAgent(): { agent: RunningChild; cgroup: TestCgroup } {
 }
 
 const ours = (points: readonly FlatDataPoint[], metric: string, extra: Record<string, string> = {}, group = cgroup): FlatDataPoint[] =>
-  points.filter(
-    (p) => p.metric === metric && p.attributes['process.linux.cgroup'] === group?.attribute && Object.entries(extra).every(([k, v]) => p.attributes[k] === v),
-  );
+  pointsOf(points, metric, group, extra);
 
 /** The last metrics export so far whose points satisfy `ready`, waited for. */
-async function exportWhere(what: string, ready: (points: readonly FlatDataPoint[]) => boolean): Promise<FlatDataPoint[]> {
-  let found: FlatDataPoint[] | undefined;
-  await waitUntil(
-    () => {
-      found = readOtlpJsonFileSoFar(out).metricExports.filter((points) => ready(points)).at(-1);
-      return found !== undefined;
-    },
-    DEADLINE_MS,
-    what,
-  );
-  return found!;
-}
+const exportWhere = (what: string, ready: (points: readonly FlatDataPoint[]) => boolean): Promise<FlatDataPoint[]> => lastExportWhere(out, what, DEADLINE_MS, ready);
 
 before(() => {
   if (!inGuest) return;
