@@ -131,10 +131,16 @@ export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.
  * loads make no anomalies, so what it costs is the hooks (kfree_skb above all) running for nothing.
  */
 function anomaliesConfig(metricsPath: string, logsPath: string): string {
+  return singleReceiverConfig('tcp_anomalies', [], metricsPath, logsPath);
+}
+
+/** One receiver (its collection_interval 10s, then `settings`: YAML lines under it) whose metrics and logs go to files. */
+function singleReceiverConfig(receiver: string, settings: readonly string[], metricsPath: string, logsPath: string): string {
   return [
     'receivers:',
-    '  tcp_anomalies:',
+    `  ${receiver}:`,
     '    collection_interval: 10s',
+    ...settings,
     'exporters:',
     '  file/metrics:',
     `    path: ${metricsPath}`,
@@ -142,8 +148,8 @@ function anomaliesConfig(metricsPath: string, logsPath: string): string {
     `    path: ${logsPath}`,
     'service:',
     '  pipelines:',
-    '    metrics: {receivers: [tcp_anomalies], exporters: [file/metrics]}',
-    '    logs: {receivers: [tcp_anomalies], exporters: [file/logs]}',
+    `    metrics: {receivers: [${receiver}], exporters: [file/metrics]}`,
+    `    logs: {receivers: [${receiver}], exporters: [file/logs]}`,
   ].join('\n') + '\n';
 }
 
@@ -155,20 +161,6 @@ function anomaliesConfig(metricsPath: string, logsPath: string): string {
  * ring of headers).
  */
 function captureConfig(watch: boolean, capturesPath: string, metricsPath: string, logsPath: string): string {
-  return [
-    'receivers:',
-    '  packet_capture:',
-    '    collection_interval: 10s',
-    `    directory: ${capturesPath}`,
-    ...(watch ? ['    triggers:', '      enabled: true', '      max_connections: 65536'] : []),
-    'exporters:',
-    '  file/metrics:',
-    `    path: ${metricsPath}`,
-    '  file/logs:',
-    `    path: ${logsPath}`,
-    'service:',
-    '  pipelines:',
-    '    metrics: {receivers: [packet_capture], exporters: [file/metrics]}',
-    '    logs: {receivers: [packet_capture], exporters: [file/logs]}',
-  ].join('\n') + '\n';
+  const watchLines = watch ? ['    triggers:', '      enabled: true', '      max_connections: 65536'] : [];
+  return singleReceiverConfig('packet_capture', [`    directory: ${capturesPath}`, ...watchLines], metricsPath, logsPath);
 }

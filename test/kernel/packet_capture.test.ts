@@ -112,8 +112,10 @@ interface Fixture {
 
 /**
  * A test link with a client and a server cgroup, the receiver (config: overrides of the defaults,
- * or made from the client cgroup and the defaults) and an HTTP server in the peer namespace that
- * answers `requests` requests; all removed after the test.
+ * or made from the client cgroup and the defaults) and a server in the peer namespace: by default
+ * an HTTP server answering `requests` requests on the link's IPv4 address, or `serverArgv` (a
+ * python3 script and its arguments, the script printing {"port": N} once listening); all removed
+ * after the test.
  */
 async function setUp(
   t: TestContext,
@@ -121,6 +123,7 @@ async function setUp(
   subnet: number,
   config: Partial<PacketCaptureConfig> | ((client: TestCgroup, base: PacketCaptureConfig) => Partial<PacketCaptureConfig>) = {},
   requests = 100,
+  serverArgv?: (link: TestLink) => string[],
 ): Promise<Fixture> {
   const link = createTestLink(tag, subnet);
   const base = testCgroupBase(tag);
@@ -144,7 +147,8 @@ async function setUp(
     }
   });
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
-  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', '-c', HTTP_SERVER, link.peerV4, String(requests)]));
+  const script = serverArgv?.(link) ?? ['-c', HTTP_SERVER, link.peerV4, String(requests)];
+  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', ...script]));
   children.push(serverChild);
   const { port } = await serverChild.nextJson<{ port: number }>();
   return {
@@ -496,35 +500,16 @@ except OSError as e:
 
 test('packet_capture: a reset of an established IPv6 connection triggers a capture of the packets before it (from the kernel ring) and the RST, equal to a full capture of the same connection', async (t) => {
   if (!requireKernel(t)) return;
-  const link = createTestLink('pcapr', randomSubnet());
-  const base = testCgroupBase('pcapr');
-  const client = TestCgroup.create(`${base}/client`);
-  const server = TestCgroup.create(`${base}/server`);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-capture-'));
-  const logs = new RecordingLogsConsumer();
-  const config = defaults(dir, {});
-  const receiver = new PacketCaptureReceiver(
-    testSettings('packet_capture', 'pcapr'),
-    { ...config, triggers: { ...config.triggers, enabled: true, cgroups: [client.path], on: ['reset'], before_packets: 4, after_packets: 2, after_timeout: '300ms' } },
-    { logs },
-    { pollMs: 20 },
+  const { link, client, receiver, logs, children, serverPort: port } = await setUp(
+    t,
+    'pcapr',
+    randomSubnet(),
+    (cgroup, base) => ({
+      triggers: { ...base.triggers, enabled: true, cgroups: [cgroup.path], on: ['reset'], before_packets: 4, after_packets: 2, after_timeout: '300ms' },
+    }),
+    0,
+    (l) => ['-c', RESET_SERVER, l.peerV6],
   );
-  const children: RunningChild[] = [];
-  t.after(async () => {
-    for (const c of children) c.kill();
-    try {
-      await receiver.shutdown();
-    } finally {
-      link.cleanup();
-      client.remove();
-      server.remove(base);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await receiver.start({ reportFatal: (e) => assert.fail(e) });
-  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', '-c', RESET_SERVER, link.peerV6]));
-  children.push(serverChild);
-  const { port } = await serverChild.nextJson<{ port: number }>();
   // The whole connection, on demand, as the reference.
   const full = await receiver.engine.start({ selection: { cgroupPaths: [client.path], destinationAddress: link.peerV6, destinationPort: port } });
   const clientChild = startChild(client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', RESET_CLIENT, link.peerV6, String(port)]));
