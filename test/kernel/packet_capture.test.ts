@@ -113,17 +113,16 @@ interface Fixture {
 /**
  * A test link with a client and a server cgroup, the receiver (config: overrides of the defaults,
  * or made from the client cgroup and the defaults) and a server in the peer namespace: by default
- * an HTTP server answering `requests` requests on the link's IPv4 address, or `serverArgv` (a
- * python3 script and its arguments, the script printing {"port": N} once listening); all removed
- * after the test.
+ * an HTTP server answering `requests` requests on the link's IPv4 address; `server`: a python3
+ * script and its arguments instead (printing {"port": N} once listening), or false for none
+ * (serverPort 0); all removed after the test.
  */
 async function setUp(
   t: TestContext,
   tag: string,
   subnet: number,
   config: Partial<PacketCaptureConfig> | ((client: TestCgroup, base: PacketCaptureConfig) => Partial<PacketCaptureConfig>) = {},
-  requests = 100,
-  serverArgv?: (link: TestLink) => string[],
+  { requests = 100, server: serverScript }: { requests?: number; server?: ((link: TestLink) => string[]) | false } = {},
 ): Promise<Fixture> {
   const link = createTestLink(tag, subnet);
   const base = testCgroupBase(tag);
@@ -147,10 +146,13 @@ async function setUp(
     }
   });
   await receiver.start({ reportFatal: (e) => assert.fail(e) });
-  const script = serverArgv?.(link) ?? ['-c', HTTP_SERVER, link.peerV4, String(requests)];
-  const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', ...script]));
-  children.push(serverChild);
-  const { port } = await serverChild.nextJson<{ port: number }>();
+  let port = 0;
+  if (serverScript !== false) {
+    const script = serverScript?.(link) ?? ['-c', HTTP_SERVER, link.peerV4, String(requests)];
+    const serverChild = startChild(server.wrap(['ip', 'netns', 'exec', link.peer, 'python3', ...script]));
+    children.push(serverChild);
+    ({ port } = await serverChild.nextJson<{ port: number }>());
+  }
   return {
     link,
     client,
@@ -405,30 +407,15 @@ print(json.dumps({'port': port, 'errors': errors}), flush=True)
 
 test('packet_capture: a refused connect triggers a capture holding the SYN and the RST; the cooldown holds a second trigger of the same connection back', async (t) => {
   if (!requireKernel(t)) return;
-  const link = createTestLink('pcapt', randomSubnet());
-  const base = testCgroupBase('pcapt');
-  const client = TestCgroup.create(`${base}/client`);
-  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-capture-'));
-  const logs = new RecordingLogsConsumer();
-  const config = defaults(dir, {});
-  const receiver = new PacketCaptureReceiver(
-    testSettings('packet_capture', 'pcapt'),
-    { ...config, triggers: { ...config.triggers, enabled: true, cgroups: [client.path], before_packets: 4, after_packets: 2, cooldown: '1h', after_timeout: '60s' } },
-    { logs },
-    { pollMs: 20 },
+  const { link, client, receiver, logs, children } = await setUp(
+    t,
+    'pcapt',
+    randomSubnet(),
+    (cgroup, base) => ({
+      triggers: { ...base.triggers, enabled: true, cgroups: [cgroup.path], before_packets: 4, after_packets: 2, cooldown: '1h', after_timeout: '60s' },
+    }),
+    { server: false },
   );
-  const children: RunningChild[] = [];
-  t.after(async () => {
-    for (const c of children) c.kill();
-    try {
-      await receiver.shutdown();
-    } finally {
-      link.cleanup();
-      client.remove(base);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await receiver.start({ reportFatal: (e) => assert.fail(e) });
   const probe = startChild(client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', REFUSED_TWICE, link.clientV4, link.peerV4]));
   children.push(probe);
   const result = await probe.nextJson<{ port: number; errors: unknown[] }>();
@@ -507,8 +494,7 @@ test('packet_capture: a reset of an established IPv6 connection triggers a captu
     (cgroup, base) => ({
       triggers: { ...base.triggers, enabled: true, cgroups: [cgroup.path], on: ['reset'], before_packets: 4, after_packets: 2, after_timeout: '300ms' },
     }),
-    0,
-    (l) => ['-c', RESET_SERVER, l.peerV6],
+    { server: (l) => ['-c', RESET_SERVER, l.peerV6] },
   );
   // The whole connection, on demand, as the reference.
   const full = await receiver.engine.start({ selection: { cgroupPaths: [client.path], destinationAddress: link.peerV6, destinationPort: port } });
@@ -560,7 +546,7 @@ test('packet_capture: a burst of retransmissions to a peer that drops them trigg
     (cgroup, base) => ({
       triggers: { ...base.triggers, enabled: true, cgroups: [cgroup.path], on: ['retransmit_burst'], before_packets: 8, after_packets: 1, retransmit_burst: 2, retransmit_window: '20s', after_timeout: '20s' },
     }),
-    1,
+    { requests: 1 },
   );
   const clientChild = spawn(client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', SILENT_PEER_CLIENT, link.peerV4, String(port)])[0], client.wrap(['ip', 'netns', 'exec', link.client, 'python3', '-c', SILENT_PEER_CLIENT, link.peerV4, String(port)]).slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   t.after(() => clientChild.kill('SIGKILL'));
