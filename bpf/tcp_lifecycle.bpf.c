@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcp_lifecycle: connect/accept/close of every TCP socket, from stable tracepoints only.
  *
- * Per socket we keep a small state record in the socket's own storage from the moment we first
- * see it (SYN_SENT for clients, ESTABLISHED for servers) until CLOSE. Every transition updates per-cgroup kernel
+ * Per socket we keep a small state record in a hash keyed by the socket's address from the moment we
+ * first see it (SYN_SENT for clients, ESTABLISHED for servers) until CLOSE. Every transition updates per-cgroup kernel
  * aggregates (complete, never sampled); events go to a ring buffer that user space drains in
  * batches. */
 #include "vmlinux.h"
@@ -14,7 +14,6 @@
 #include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
-#include "kernel_features.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -24,6 +23,7 @@
 #define TCPSCOPE_ECONNABORTED 103
 #define TCPSCOPE_ECONNRESET 104
 #define TCPSCOPE_ETIMEDOUT 110
+#define TCPSCOPE_E2BIG 7 /* a preallocated hash is full */
 
 /* Settings written by user space before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;       /* events: false when only metrics pipelines use it */
@@ -42,8 +42,7 @@ _Static_assert(sizeof(struct tcpscope_sampling_settings) == 208, "sampling setti
 TCPSCOPE_ASSERT_ZERO_FITS(struct tcp_lifecycle_stats);
 
 
-/* What we remember about one connection between its transitions (in the socket's storage, and
- * for a server socket in events mode also in tcp_lifecycle_accepting until its close). */
+/* What we remember about one connection between its transitions (in tcp_lifecycle_sockets). */
 struct sock_state {
 	/* One slot, two lives, so that the entry keeps its measured size: until ESTABLISHED, when the
 	 * SYN was sent (read once, for the handshake duration); from ESTABLISHED on, the connection
@@ -65,57 +64,46 @@ struct sock_state {
 	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 role;
 	__u8 _unused;
-	__u8 accepted; /* in the accepting copy: written by the accept hooks only */
+	__u8 accepted; /* accept() named the owner: written by the accept hooks only */
 	char comm[TCP_LIFECYCLE_COMM_LEN];
 };
-/* 176 bytes of locked memory per max_connections entry of tcp_lifecycle_accepting were measured
- * with this 104-byte value (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
 _Static_assert(sizeof(struct sock_state) == 104, "sock_state size changed: re-measure SOCKET_ENTRY_BYTES");
 
-/* Every socket we follow, in the socket itself. Socket local storage is found from the socket by
- * a pointer walk: no hashing and no table lock on each of the ~6 transitions of a connection that
- * do work (an LRU hash keyed by the socket cost a lookup, an update and a delete of a shared
- * table per connection end); it lives and dies with the socket, so nothing is evicted and there
- * is no table to size. Only tp_btf programs reach it (syscall tracepoints cannot: see
- * tcp_lifecycle_accepting). */
+/* Every socket we follow, keyed by its address. */
 struct socket_record {
 	struct sock_state st;
 	/* One byte per writer: the record is shared by all CPUs, and the reset tracepoints and
 	 * set_state can update it at once on two CPUs; a read-modify-write of one shared flags byte
 	 * could lose the other's bit, a plain byte store cannot. How the connection is ending: the
-	 * reset tracepoints mark them, the CLOSE transition reads them (classify_end). Cleared at
-	 * SYN_SENT, when a socket is reused for another connection. */
+	 * reset tracepoints mark them, the CLOSE transition reads them (classify_end). */
 	__u8 reset_sent;     /* tcp:tcp_send_reset named this socket */
 	__u8 reset_received; /* tcp:tcp_receive_reset named this socket */
 	__u8 close_pending;  /* its tcp.close waits in tcp_lifecycle_closing for a RST that may follow */
-	__u8 owner_pending;  /* its copy waits in tcp_lifecycle_accepting for accept() to name the owner */
+	__u8 _unused;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct socket_record);
-} tcp_lifecycle_sockets SEC(".maps");
-
-/* tcp_lifecycle_sockets on kernels before 5.11 (kernel_features.h). */
-TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_lifecycle_sockets_by_address, struct socket_record);
+/* 192 bytes of locked memory per max_connections entry were measured with this 112-byte value
+ * (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
+_Static_assert(sizeof(struct socket_record) == 112, "socket_record size changed: re-measure SOCKET_ENTRY_BYTES");
 TCPSCOPE_ASSERT_ZERO_FITS(struct socket_record);
 
-/* Server connections waiting for accept() to name their owning process, in events mode only (the
- * owner is only reported on events). The accept hooks are syscall tracepoints, which cannot reach
- * socket storage, so they find the connection here by its socket: a copy of its state made at
- * ESTABLISHED, into which the hook writes pid and comm before it reports tcp.accept; the CLOSE
- * takes the owner back and deletes the copy. LRU, sized by config `max_connections` (one entry
- * when the receiver has no logs pipeline): a copy evicted before its close is counted in
- * TCP_LIFECYCLE_DROP_EVICTED (its tcp.accept, if accept() had not run yet, and the owner on its
- * tcp.close are lost). */
+/*
+ * The sockets we follow, from their first transition to CLOSE (or, for a close waiting for its
+ * RST, to the RST or the socket's destruction). A preallocated hash, sized by config
+ * `max_connections`: when that many are followed at once, a new socket is not followed, counted in
+ * TCP_LIFECYCLE_DROP_UNTRACKED; nothing is ever evicted. Why not socket local storage, which needs
+ * no table: creating it costs two allocations with memory-cgroup accounting per socket, and
+ * freeing it two RCU-deferred frees, outside the program's own run time. Sampled with
+ * `perf record -a` under connection churn, the receiver's whole kernel cost was 4.0-4.6 us per
+ * connection with socket storage and 2.8-2.9 us with this hash. A hash also lets the accept hooks,
+ * syscall tracepoints that cannot reach socket storage, name a server connection's owner in its
+ * record directly.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
 	__type(key, __u64); /* struct sock * */
-	__type(value, struct sock_state);
-} tcp_lifecycle_accepting SEC(".maps");
+	__type(value, struct socket_record);
+} tcp_lifecycle_sockets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -162,6 +150,26 @@ struct {
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct pending_close);
 } tcp_lifecycle_closing SEC(".maps");
+
+/* The record of the socket at `key`; when `create`, made zeroed if absent, or 0 (counted) when
+ * max_connections sockets are followed already. */
+static __always_inline struct socket_record *record_of(__u64 key, bool create)
+{
+	struct socket_record *r = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+	if (r || !create)
+		return r;
+	/* -EEXIST: another CPU created it meanwhile, which the lookup below finds. */
+	if (bpf_map_update_elem(&tcp_lifecycle_sockets, &key, tcpscope_zero, BPF_NOEXIST) == -TCPSCOPE_E2BIG) {
+		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_UNTRACKED);
+		return 0;
+	}
+	return bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+}
+
+static __always_inline void forget(__u64 key)
+{
+	bpf_map_delete_elem(&tcp_lifecycle_sockets, &key);
+}
 
 static __always_inline struct tcp_lifecycle_stats *stats_for(__u64 cgroup_id, __u8 role, __u8 end)
 {
@@ -242,16 +250,14 @@ static __always_inline void start_afresh(struct socket_record *r, __u64 key)
 {
 	if (r->close_pending)
 		finish_pending(key, 0);
-	if (r->owner_pending)
-		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
 	__builtin_memset(r, 0, sizeof(*r));
 }
 
 static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
 {
-	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, true);
+	struct socket_record *r = record_of(key, true);
 	if (!r)
-		return; /* no memory for it: the connection goes unseen, like one from before the agent */
+		return; /* max_connections followed already: the connection goes unseen, counted */
 	start_afresh(r, key);
 	/* connect() runs tcp_set_state(SYN_SENT) in the caller's context: current is the owner. */
 	r->st.syn_ns = now;
@@ -293,7 +299,10 @@ static __always_inline void count_established(const struct sock_state *st)
 
 static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
-	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, true);
+	/* With events a client's record is made at SYN_SENT: none here means it was not followed
+	 * (counted then) or its SYN predates the agent (whose connect we cannot report). */
+	bool client_followed_at_syn = oldstate == TCP_SYN_SENT && cfg_events_enabled;
+	struct socket_record *r = record_of(key, !client_followed_at_syn);
 	if (!r)
 		return;
 	struct sock_state *st = &r->st;
@@ -313,15 +322,13 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 		return;
 	}
 	/* Server side (SYN_RECV -> ESTABLISHED runs in softirq, so current is not the owner: the
-	 * accept() hook names it, in events mode), a client whose SYN predates the agent (no event:
-	 * we cannot tell who connected), or any client without events (SYN_SENT is not followed). */
+	 * accept() hook names it in the record, in events mode), any client without events (SYN_SENT
+	 * is not followed), or with events a client whose record is its last connection's (the
+	 * SYN_SENT run of this one was missed: no event, we cannot tell who connected). */
 	start_afresh(r, key);
 	st->role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
 	fill_established(sk, st, now);
 	count_established(st);
-	if (cfg_events_enabled && st->role == TCP_LIFECYCLE_ROLE_SERVER &&
-	    !bpf_map_update_elem(&tcp_lifecycle_accepting, &key, st, BPF_ANY))
-		r->owner_pending = 1;
 }
 
 /* A closed connection's aggregates, in the series of its end. */
@@ -433,41 +440,21 @@ static __always_inline void finish_pending(__u64 key, __u8 reset_sent)
 	count_close(cgroup_id, role, end, duration, acked, received);
 }
 
-/* A server connection's owner, which accept() wrote into its accepting copy, onto the socket's
- * state for its tcp.close; the copy is done with. A copy evicted from the LRU lost the owner, and
- * the tcp.accept if accept() had not run yet: counted. */
-static __always_inline void take_owner(struct socket_record *r, __u64 key)
-{
-	struct sock_state *copy = bpf_map_lookup_elem(&tcp_lifecycle_accepting, &key);
-	if (copy) {
-		r->st.pid = copy->pid;
-		__builtin_memcpy(r->st.comm, copy->comm, TCP_LIFECYCLE_COMM_LEN);
-		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
-	} else {
-		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_EVICTED);
-	}
-	r->owner_pending = 0;
-}
-
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
-	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	struct socket_record *r = record_of(key, false);
 	if (!r)
 		return; /* established before the agent started, or never seen */
 	struct sock_state *st = &r->st;
-	if (!st->established_ns) {
-		st->syn_ns = 0; /* a failed connect: tcp_handshake's business */
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!st->established_ns || !tp) {
+		/* A failed connect (tcp_handshake's business), or a CLOSE again while the last one
+		 * waits for its RST (which keeps the record for that). */
+		if (!r->close_pending)
+			forget(key);
 		return;
 	}
-	if (r->owner_pending)
-		take_owner(r, key);
-	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	__u64 duration = now - st->established_ns;
-	/* The connection is over for this record (the storage stays until the socket is freed, with
-	 * the marks a RST after CLOSE still reads). */
-	st->established_ns = 0;
-	if (!tp)
-		return;
 
 	/* bytes_acked/bytes_received count SYN and FIN sequence space too. The SYN is in the
 	 * value taken at ESTABLISHED; our FIN is in bytes_acked once acknowledged (all of write_seq
@@ -510,7 +497,12 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		e = &p->event;
 		fill_event(e, st, TCP_LIFECYCLE_EVENT_CLOSE, now);
 		p->fin_acked = fin_acked;
+		/* The record stays, marked, for the RST or the socket's destruction that decides. */
 		r->close_pending = 1;
+		st->established_ns = 0;
+		/* The slot syn_ns shares with connection_hash: a later ESTABLISHED of this socket whose
+		 * SYN_SENT run was missed must not take the hash for the time of a SYN. */
+		st->syn_ns = 0;
 	} else {
 		count_close(st->cgroup_id, st->role, end, duration, acked, received);
 		e = reserve_event(st, TCP_LIFECYCLE_EVENT_CLOSE, now, &subject);
@@ -528,9 +520,9 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			submit(e);
 		}
 	}
-	/* The slot syn_ns shares with connection_hash: a later ESTABLISHED of this socket whose
-	 * SYN_SENT run was missed must not take the hash for the time of a SYN. */
-	st->syn_ns = 0;
+	/* The connection is over: the record is done with, unless its close waits for a RST. */
+	if (!p)
+		forget(key);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -577,14 +569,15 @@ int BPF_PROG(tcp_lifecycle_reset_sent, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	__u64 key = (__u64)sk;
+	struct socket_record *r = record_of(key, false);
 	if (!r)
 		return 0;
 	r->reset_sent = 1;
 	if (r->close_pending) {
-		/* The RST the kernel sends right after CLOSE (rule 9 of classify_end). */
-		finish_pending((__u64)sk, 1);
-		r->close_pending = 0;
+		/* The RST the kernel sends right after CLOSE (rule 9 of classify_end): decided. */
+		finish_pending(key, 1);
+		forget(key);
 	}
 	return 0;
 }
@@ -594,33 +587,25 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	struct socket_record *r = record_of((__u64)sk, false);
 	if (r)
 		r->reset_received = 1;
 	return 0;
 }
 
 /* A pending close whose socket is destroyed without a RST (rule 9 of classify_end): decided now.
- * Runs once per destroyed TCP socket; the socket storage lookup is a pointer walk, no hashing. */
+ * Also any record the socket still has (a CLOSE run missed): its address is free for a new socket.
+ * Runs once per destroyed TCP socket; almost always it finds nothing. */
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tcp_lifecycle_destroy, const struct sock *sk)
 {
-	struct socket_record *r = tcpscope_socket_state(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk, false);
+	__u64 key = (__u64)sk;
+	struct socket_record *r = record_of(key, false);
 	if (!r)
 		return 0;
-	__u64 key = (__u64)sk;
-	if (r->close_pending) {
+	if (r->close_pending)
 		finish_pending(key, 0);
-		r->close_pending = 0;
-	}
-	if (r->owner_pending) {
-		/* Only if it never passed CLOSE, which takes the copy: not left for the LRU to find. */
-		bpf_map_delete_elem(&tcp_lifecycle_accepting, &key);
-		r->owner_pending = 0;
-	}
-	/* The stand-in hash of kernels before 5.11: the socket's address is free for a new socket. */
-	if (!cfg_socket_storage)
-		tcpscope_socket_state_delete(&tcp_lifecycle_sockets, &tcp_lifecycle_sockets_by_address, sk);
+	forget(key);
 	return 0;
 }
 
@@ -632,8 +617,12 @@ static __always_inline void on_accept_return(long ret)
 	__u64 key = (__u64)tcpscope_socket_of_fd((int)ret);
 	if (!key)
 		return;
-	struct sock_state *st = bpf_map_lookup_elem(&tcp_lifecycle_accepting, &key);
-	if (!st || st->role != TCP_LIFECYCLE_ROLE_SERVER || st->accepted)
+	struct socket_record *r = record_of(key, false);
+	if (!r)
+		return;
+	struct sock_state *st = &r->st;
+	/* Not once the connection is over (a CLOSE before accept(): its close waits for a RST). */
+	if (st->role != TCP_LIFECYCLE_ROLE_SERVER || st->accepted || !st->established_ns)
 		return;
 	st->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(st->comm, sizeof(st->comm));

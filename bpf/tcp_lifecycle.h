@@ -34,8 +34,8 @@
 /* Index of the dropped-events counters (percpu array `tcp_lifecycle_drops`). */
 #define TCP_LIFECYCLE_DROP_RINGBUF 0   /* ring buffer full: event lost, metrics still counted */
 #define TCP_LIFECYCLE_DROP_STATS_FULL 1 /* stats map full: aggregated into the overflow key */
-#define TCP_LIFECYCLE_DROP_EVICTED 2   /* an open socket's state evicted (max_connections): its
-                                        * tcp.connect or tcp.close and its close metrics lost */
+#define TCP_LIFECYCLE_DROP_UNTRACKED 2 /* a socket not followed: max_connections were followed at
+                                        * once; its events and its connection metrics are missing */
 #define TCP_LIFECYCLE_DROP_KINDS 3
 
 /* Stats key for data that did not fit in the stats map (exported with otel.metric.overflow=true). */

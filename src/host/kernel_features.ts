@@ -168,14 +168,10 @@ export const STAND_IN_FACTOR = 2;
 
 export const RECEIVER_FEATURES: Readonly<Record<KernelReceiverType, ReceiverFeatures>> = {
   tcp_lifecycle: {
+    // Its sockets are followed in a hash keyed by address (bpf/tcp_lifecycle.bpf.c says why), so
+    // socket storage is not among what it can lack.
     required: ['ring_buffer', 'inet_sock_set_state', 'tcp_send_reset', 'tcp_receive_reset', 'tcp_destroy_sock'],
-    optional: {
-      socket_storage: {
-        switchOff: ['cfg_socket_storage'],
-        standIns: ['tcp_lifecycle_sockets_by_address'],
-        loss: `${HASH_LOSS} (2 x max_connections entries): with more sockets open at once, the oldest sockets' state is evicted: their tcp.close and its close metrics are lost, uncounted`,
-      },
-    },
+    optional: {},
   },
   tcp_handshake: {
     required: ['ring_buffer', 'inet_sock_set_state'],

@@ -57,18 +57,13 @@ const NOTES = `## How the numbers are obtained
   hook sees transitions, and the agent did not see theirs. A client whose SYN was sent before the
   agent started is counted in the metrics from ESTABLISHED on but has no \`tcp.connect\` event (its
   owner is unknown).
-- **Bounded state.** Per-socket state lives in the socket's own storage
-  (\`BPF_MAP_TYPE_SK_STORAGE\`): found from the socket without hashing, allocated with the socket's
-  first transition and freed with the socket, so nothing is evicted or leaked and there is no table
-  to size. With a logs pipeline, each accepted server connection also has a copy in an LRU hash
-  (\`max_connections\`, 176 bytes of locked kernel memory per entry, measured; default 131,072 =
-  22 MiB) until its close, because the accept() hooks that name its owner are syscall tracepoints,
-  which cannot reach socket storage. If more server connections than that are open at once, the
-  least recently used copies are evicted: those connections' \`tcp.close\` names no process, and
-  their \`tcp.accept\` is lost if accept() came after the eviction. Each eviction is counted
-  (\`tcpscope.receiver.dropped_events\` with \`reason=connection_evicted\`) and the first is logged
-  with the key to raise. Size \`max_connections\` above the host's peak of open server-side
-  connections. Per-cgroup aggregates are bounded by \`max_cgroups\`; beyond
+- **Bounded state.** Each socket is followed, from its first transition to its close, in a
+  preallocated hash keyed by the socket's address (\`max_connections\`, 184 bytes of locked kernel
+  memory per entry, measured; default 131,072 = 23 MiB). Nothing followed is evicted. When that many
+  sockets are followed at once, a new socket is not followed at all: its events and its connection
+  metrics are missing. Each such socket is counted (\`tcpscope.receiver.dropped_events\` with
+  \`reason=connection_untracked\`) and the first is logged with the key to raise. Size
+  \`max_connections\` above the host's peak of open TCP sockets. Per-cgroup aggregates are bounded by \`max_cgroups\`; beyond
   it, data is added to one series per role with \`otel.metric.overflow=true\` (counted in
   \`tcpscope.receiver.overflow_updates\`).
 - **Series of removed cgroups** (pods that came and went) leave the kernel map, in every receiver:

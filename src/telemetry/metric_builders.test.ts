@@ -177,7 +177,7 @@ test('tcp_lifecycle metrics match their definitions', () => {
   const metrics = lifecycleMetrics({
     stats: sumWorkloadStats(map),
     droppedEvents: 7n,
-    evictedEvents: { reason: DROP_REASONS.connectionEvicted, count: 5n },
+    evictedEvents: { reason: DROP_REASONS.connectionUntracked, count: 5n },
     sampledOutEvents: 9n,
     receiverId: 'tcp_lifecycle/test',
     startTime: START,
@@ -200,7 +200,7 @@ test('tcp_lifecycle metrics match their definitions', () => {
   ]);
   assert.deepEqual(
     pointsOf(metrics, METRICS.droppedEvents.name).map((p) => [p.attributes[ATTR.dropReason.key], p.value]),
-    [[DROP_REASONS.ringBufferFull, 7], [DROP_REASONS.connectionEvicted, 5]],
+    [[DROP_REASONS.ringBufferFull, 7], [DROP_REASONS.connectionUntracked, 5]],
   );
   assert.deepEqual(pointsOf(metrics, METRICS.sampledOutEvents.name).map((p) => p.value), [9]);
 });

@@ -189,7 +189,7 @@ test('tcp_lifecycle reports every loopback connection exactly, with owners, byte
   const dropped = pointsOf<SumMetricData>(collected, 'tcpscope.receiver.dropped_events');
   assert.deepEqual(dropped.dataPoints.map((p) => [p.attributes.receiver, p.attributes.reason, typeof p.value]), [
     ['tcp_lifecycle', 'ring_buffer_full', 'number'],
-    ['tcp_lifecycle', 'connection_evicted', 'number'],
+    ['tcp_lifecycle', 'connection_untracked', 'number'],
   ]);
 
   // A connection held open shows in system.network.connection.count on both sides. The client

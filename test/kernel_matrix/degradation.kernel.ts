@@ -2,8 +2,8 @@
 // agent with all four receivers starts, says in one line per receiver and missing feature what is
 // missing and what the user loses (exactly the lines src/host/kernel_features.ts defines for the
 // features this kernel's version lacks), and the rest works: exact connection counts and bytes
-// with the socket-storage stand-in, RTT samples with a sample_interval (per-socket state), and a
-// reset sent by a socket and received by its peer counted by tcp_anomalies.
+// (tcp_lifecycle follows sockets in a hash on every kernel), RTT samples with a sample_interval
+// (per-socket state), and a reset sent by a socket and received by its peer counted by tcp_anomalies.
 //
 // Runs inside a kernel matrix guest (scripts/kernel-matrix-guest.sh runs every
 // dist/test/kernel_matrix/*.kernel.js). On the host it runs only when TCPSCOPE_KERNEL_FEATURES_OFF

@@ -1,5 +1,5 @@
 // The two counters of a receiver's event stream, kept apart on purpose: dropped_events are
-// losses (by reason: the ring buffer was full, or the connection's state was evicted),
+// losses (by reason: the ring buffer was full, a socket's table was full, or its state was evicted),
 // sampled_out_events are intended (the sampling predicate, pushed down to the kernel, dropped
 // what the sampling processor would have dropped).
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
@@ -11,8 +11,8 @@ export interface EventCounts {
   readonly receiverId: string;
   /** Lost because the ring buffer was full (reason=ring_buffer_full). */
   readonly droppedEvents: bigint;
-  /** Lost because per-socket state was evicted from an LRU map while the socket was open
-   * (reason=connection_evicted for server connections' owners, or attempt_evicted for pending handshakes). */
+  /** Lost because a per-socket table was full: a socket not followed (reason=connection_untracked),
+   * or a pending handshake evicted from an LRU map (attempt_evicted). */
   readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;
@@ -20,10 +20,10 @@ export interface EventCounts {
 }
 
 /** Values of tcpscope.receiver.dropped_events' `reason` attribute. */
-export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionEvicted: 'connection_evicted', attemptEvicted: 'attempt_evicted' } as const;
+export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionUntracked: 'connection_untracked', attemptEvicted: 'attempt_evicted' } as const;
 
 export interface EvictedEvents {
-  readonly reason: typeof DROP_REASONS.connectionEvicted | typeof DROP_REASONS.attemptEvicted;
+  readonly reason: typeof DROP_REASONS.connectionUntracked | typeof DROP_REASONS.attemptEvicted;
   readonly count: bigint;
 }
 

@@ -24,8 +24,8 @@ test('no evictions, no warning; the first evictions warn once with the full sent
     limit: 1024,
     exceeded: 'sockets were open at once',
     consequence: 'the oldest tracked ones were evicted and their tcp.connect/tcp.close and close metrics are missing',
-    reason: DROP_REASONS.connectionEvicted,
-    raiseAbove: 'the peak number of open TCP sockets (176 bytes of locked kernel memory each)',
+    reason: DROP_REASONS.connectionUntracked,
+    raiseAbove: 'the peak number of open TCP sockets (184 bytes of locked kernel memory each)',
   });
   report.note(0n);
   assert.deepEqual(lines, []);
@@ -34,8 +34,8 @@ test('no evictions, no warning; the first evictions warn once with the full sent
   assert.deepEqual(lines, [
     'WARN 7 connection event(s) lost: more than max_connections (1024) sockets were open at once, so the oldest tracked ones were ' +
       'evicted and their tcp.connect/tcp.close and close metrics are missing (counted in tcpscope.receiver.dropped_events ' +
-      'reason=connection_evicted). Set receivers.tcp_lifecycle/x.max_connections above the peak number of open TCP sockets ' +
-      '(176 bytes of locked kernel memory each). Logged once.',
+      'reason=connection_untracked). Set receivers.tcp_lifecycle/x.max_connections above the peak number of open TCP sockets ' +
+      '(184 bytes of locked kernel memory each). Logged once.',
   ]);
 });
 

@@ -9,18 +9,18 @@ import { DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS, SOCKET_ENTRY_BYTES, tcpLi
 const validate = (settings: Record<string, unknown>) =>
   validateComponentSettings(tcpLifecycleSchema, settings, ['receivers', 'tcp_lifecycle']) as TcpLifecycleConfig;
 
-test('the default max_connections takes 22 MiB of locked memory at the measured 176 bytes per entry', () => {
+test('the default max_connections takes 23 MiB of locked memory at the measured 184 bytes per entry', () => {
   assert.equal(validate({}).max_connections, DEFAULT_MAX_CONNECTIONS);
-  assert.equal(DEFAULT_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES, 22 * 2 ** 20);
+  assert.equal(DEFAULT_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES, 23 * 2 ** 20);
   assert.equal(validate({ max_connections: MAX_MAX_CONNECTIONS }).max_connections, MAX_MAX_CONNECTIONS);
 });
 
 const REFUSED: readonly [unknown, RegExp][] = [
   [
     16777216,
-    /^receivers\.tcp_lifecycle\.max_connections: would take 2816 MiB of locked kernel memory \(176 bytes each, preallocated at start\); at most 2097152 \(352 MiB\): size it to the peak number of open server-side TCP connections/,
+    /^receivers\.tcp_lifecycle\.max_connections: would take 2944 MiB of locked kernel memory \(184 bytes each, preallocated at start\); at most 2097152 \(368 MiB\): size it to the peak number of open TCP sockets/,
   ],
-  [MAX_MAX_CONNECTIONS + 1, /max_connections: would take 352 MiB of locked kernel memory.*, got 2097153 /],
+  [MAX_MAX_CONNECTIONS + 1, /max_connections: would take 368 MiB of locked kernel memory.*, got 2097153 /],
   [1023, /max_connections: must be an integer from 1024 to 2097152, got 1023 /],
   ['many', /max_connections: must be a number, got "many"/],
 ];

@@ -19,17 +19,16 @@ export interface TcpLifecycleConfig {
 
 /**
  * Locked kernel memory per max_connections entry, measured: the `memlock` the kernel reports for
- * the tcp_lifecycle_accepting LRU hash (104-byte value, 8-byte key, element header, bucket) was
- * 176.0 bytes per entry at 1024, 65,536, 262,144 and 1,048,576 entries on Linux 6.18, x86_64.
- * It is preallocated at load, whatever the traffic, when the receiver has a logs pipeline (one
- * entry otherwise). The sockets themselves are followed in their own storage, not in a table.
+ * the tcp_lifecycle_sockets hash (112-byte value, 8-byte key, element header, bucket) was 184.0
+ * bytes per entry at 65,536, 131,072 and 1,048,576 entries on Linux 6.18, x86_64 (185 at 1024).
+ * It is preallocated at load, whatever the traffic.
  */
-export const SOCKET_ENTRY_BYTES = 176;
+export const SOCKET_ENTRY_BYTES = 184;
 
-/** Default: 131,072 open server connections for 22 MiB of locked memory (with a logs pipeline). */
+/** Default: 131,072 open TCP sockets followed at once for 23 MiB of locked memory. */
 export const DEFAULT_MAX_CONNECTIONS = 131072;
 
-/** Above this (352 MiB locked, about a second to preallocate at load) the size is refused as a mistake. */
+/** Above this (368 MiB locked, about a second to preallocate at load) the size is refused as a mistake. */
 export const MAX_MAX_CONNECTIONS = 2 * 1024 * 1024;
 
 function mebibytes(bytes: number): string {
@@ -44,7 +43,7 @@ function maxConnectionsFormat(value: unknown): void {
   if (value > MAX_MAX_CONNECTIONS) {
     throw new Error(
       `would take ${mebibytes(value * SOCKET_ENTRY_BYTES)} of locked kernel memory (${SOCKET_ENTRY_BYTES} bytes each, ` +
-        `preallocated at start); at most ${MAX_MAX_CONNECTIONS} (${mebibytes(MAX_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES)}): size it to the peak number of open server-side TCP connections`,
+        `preallocated at start); at most ${MAX_MAX_CONNECTIONS} (${mebibytes(MAX_MAX_CONNECTIONS * SOCKET_ENTRY_BYTES)}): size it to the peak number of open TCP sockets`,
     );
   }
 }
@@ -58,7 +57,7 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
     default: 4 * 1024 * 1024,
   },
   max_connections: {
-    doc: `With a logs pipeline: accepted server connections whose owning process is remembered at once (for tcp.accept and the process on tcp.close), ${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each (LRU: when more are open, the least recently used loses its owner: its tcp.close names no process and its tcp.accept is missing if accept() came later, counted in tcpscope.receiver.dropped_events reason=connection_evicted and logged once). Without one it takes nothing. Connections themselves are never evicted: each is followed in its socket's own storage`,
+    doc: `TCP sockets followed at once (each side of a connection is one; a socket is followed from its first transition to its close), ${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each, preallocated. When that many are followed, a new socket is not followed at all: its events and its connection metrics are missing, counted in tcpscope.receiver.dropped_events reason=connection_untracked and logged once. Nothing followed is ever evicted`,
     format: maxConnectionsFormat,
     default: DEFAULT_MAX_CONNECTIONS,
   },

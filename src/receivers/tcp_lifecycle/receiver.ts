@@ -16,7 +16,7 @@ import { statsKey, sumWorkloadStats } from './stats';
 
 const MAPS = {
   events: 'tcp_lifecycle_events',
-  accepting: 'tcp_lifecycle_accepting',
+  sockets: 'tcp_lifecycle_sockets',
   stats: 'tcp_lifecycle_stats',
   drops: 'tcp_lifecycle_drops',
   sampledOut: 'tcp_lifecycle_sampled_out',
@@ -26,14 +26,14 @@ const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exi
 
 export class TcpLifecycleReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, config: TcpLifecycleConfig, next: Consumers, objectPath = bpfObjectPath('tcp_lifecycle')) {
-    const evictions = new EvictionReport(settings.logger, settings.id.text, {
-      lost: 'server connection owner(s)',
+    const untracked = new EvictionReport(settings.logger, settings.id.text, {
+      lost: 'TCP socket(s)',
       key: 'max_connections',
       limit: config.max_connections,
-      exceeded: 'accepted server connections were open at once',
-      consequence: 'the oldest ones were evicted: their tcp.close names no process, and their tcp.accept is missing if accept() came later',
-      reason: DROP_REASONS.connectionEvicted,
-      raiseAbove: `the peak number of open server-side TCP connections (${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each, with a logs pipeline only)`,
+      exceeded: 'sockets were followed at once',
+      consequence: 'new ones went unseen: their events and their connection metrics are missing',
+      reason: DROP_REASONS.connectionUntracked,
+      raiseAbove: `the peak number of open TCP sockets (${SOCKET_ENTRY_BYTES} bytes of locked kernel memory each)`,
     });
     const drops = (bpf: BpfObject) => perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_LIFECYCLE_DROP_KINDS);
     super(settings, config, next, objectPath, {
@@ -45,8 +45,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
         // put every syscall of every process on a slower path, so metrics-only runs go without.
         for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, events);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
-        // Server connections waiting for accept() to name their owner: only events report it.
-        bpf.setMaxEntries(MAPS.accepting, events ? config.max_connections : 1);
+        bpf.setMaxEntries(MAPS.sockets, config.max_connections);
         // What this kernel lacks is turned off before load, one start-up line each.
         for (const line of applyKernelFeatures('tcp_lifecycle', bpf, runningKernelFeatures(), config.max_connections)) settings.logger.warn(line);
         // the overflow series of each (role, end) always has its slot
@@ -63,8 +62,8 @@ export class TcpLifecycleReceiver extends KernelReceiver {
       decodeRaw: (batch, offset, length) => LifecycleRawLogRecord.decode(batch, offset, length),
       metrics: (bpf, startTime, endTime) => {
         const dropped = drops(bpf);
-        const evicted = dropped[CONSTANTS.TCP_LIFECYCLE_DROP_EVICTED];
-        evictions.note(evicted);
+        const notFollowed = dropped[CONSTANTS.TCP_LIFECYCLE_DROP_UNTRACKED];
+        untracked.note(notFollowed);
         return this.series.collect(
           bpf,
           MAPS.stats,
@@ -73,7 +72,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
             lifecycleMetrics({
               stats,
               droppedEvents: dropped[CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF],
-              evictedEvents: { reason: DROP_REASONS.connectionEvicted, count: evicted },
+              evictedEvents: { reason: DROP_REASONS.connectionUntracked, count: notFollowed },
               sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
               receiverId: settings.id.text,
               startTime,
