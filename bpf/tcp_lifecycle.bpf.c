@@ -151,19 +151,21 @@ struct {
 	__type(value, struct pending_close);
 } tcp_lifecycle_closing SEC(".maps");
 
-/* The record of the socket at `key`; when `create`, made zeroed if absent, or 0 (counted) when
- * max_connections sockets are followed already. */
-static __always_inline struct socket_record *record_of(__u64 key, bool create)
+/* The record of the socket at `key`, or 0. */
+static __always_inline struct socket_record *record_of(__u64 key)
 {
-	struct socket_record *r = bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
-	if (r || !create)
-		return r;
-	/* -EEXIST: another CPU created it meanwhile, which the lookup below finds. */
-	if (bpf_map_update_elem(&tcp_lifecycle_sockets, &key, tcpscope_zero, BPF_NOEXIST) == -TCPSCOPE_E2BIG) {
-		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_UNTRACKED);
-		return 0;
-	}
 	return bpf_map_lookup_elem(&tcp_lifecycle_sockets, &key);
+}
+
+/* Starts following the socket at `key` with `fresh`, built whole on the stack (one table
+ * operation instead of create-then-find); false, counted, when max_connections sockets are
+ * followed already (or another CPU inserted one meanwhile, which the socket's lock rules out). */
+static __always_inline bool follow(__u64 key, const struct socket_record *fresh)
+{
+	long err = bpf_map_update_elem(&tcp_lifecycle_sockets, &key, fresh, BPF_NOEXIST);
+	if (err == -TCPSCOPE_E2BIG)
+		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_UNTRACKED);
+	return err == 0;
 }
 
 static __always_inline void forget(__u64 key)
@@ -253,17 +255,27 @@ static __always_inline void start_afresh(struct socket_record *r, __u64 key)
 	__builtin_memset(r, 0, sizeof(*r));
 }
 
+/* A client's record from its SYN: when and by whom. connect() runs tcp_set_state(SYN_SENT) in
+ * the caller's context: current is the owner. */
+static __always_inline void fill_syn_sent(struct sock_state *st, __u64 now)
+{
+	st->syn_ns = now;
+	st->role = TCP_LIFECYCLE_ROLE_CLIENT;
+	st->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+}
+
 static __always_inline void on_syn_sent(const struct sock *sk, __u64 key, __u64 now)
 {
-	struct socket_record *r = record_of(key, true);
-	if (!r)
-		return; /* max_connections followed already: the connection goes unseen, counted */
-	start_afresh(r, key);
-	/* connect() runs tcp_set_state(SYN_SENT) in the caller's context: current is the owner. */
-	r->st.syn_ns = now;
-	r->st.role = TCP_LIFECYCLE_ROLE_CLIENT;
-	r->st.pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(r->st.comm, sizeof(r->st.comm));
+	struct socket_record *r = record_of(key);
+	if (r) {
+		start_afresh(r, key);
+		fill_syn_sent(&r->st, now);
+		return;
+	}
+	struct socket_record fresh = {};
+	fill_syn_sent(&fresh.st, now);
+	follow(key, &fresh); /* or, max_connections followed already, the connection goes unseen, counted */
 }
 
 static __always_inline void fill_established(const struct sock *sk, struct sock_state *st, __u64 now)
@@ -299,12 +311,21 @@ static __always_inline void count_established(const struct sock_state *st)
 
 static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
-	/* With events a client's record is made at SYN_SENT: none here means it was not followed
-	 * (counted then) or its SYN predates the agent (whose connect we cannot report). */
-	bool client_followed_at_syn = oldstate == TCP_SYN_SENT && cfg_events_enabled;
-	struct socket_record *r = record_of(key, !client_followed_at_syn);
-	if (!r)
+	__u8 role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
+	struct socket_record *r = record_of(key);
+	if (!r) {
+		/* With events a client's record is made at SYN_SENT: none here means it was not
+		 * followed (counted then) or its SYN predates the agent (whose connect we cannot
+		 * report). Otherwise a new socket: followed from here. */
+		if (role == TCP_LIFECYCLE_ROLE_CLIENT && cfg_events_enabled)
+			return;
+		struct socket_record fresh = {};
+		fresh.st.role = role;
+		fill_established(sk, &fresh.st, now);
+		if (follow(key, &fresh))
+			count_established(&fresh.st);
 		return;
+	}
 	struct sock_state *st = &r->st;
 	if (oldstate == TCP_SYN_SENT && st->syn_ns) {
 		__u64 handshake_ns = now - st->syn_ns; /* read before fill_established reuses its slot */
@@ -326,7 +347,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	 * is not followed), or with events a client whose record is its last connection's (the
 	 * SYN_SENT run of this one was missed: no event, we cannot tell who connected). */
 	start_afresh(r, key);
-	st->role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
+	st->role = role;
 	fill_established(sk, st, now);
 	count_established(st);
 }
@@ -442,7 +463,7 @@ static __always_inline void finish_pending(__u64 key, __u8 reset_sent)
 
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
-	struct socket_record *r = record_of(key, false);
+	struct socket_record *r = record_of(key);
 	if (!r)
 		return; /* established before the agent started, or never seen */
 	struct sock_state *st = &r->st;
@@ -570,7 +591,7 @@ int BPF_PROG(tcp_lifecycle_reset_sent, const struct sock *sk)
 	if (!sk)
 		return 0;
 	__u64 key = (__u64)sk;
-	struct socket_record *r = record_of(key, false);
+	struct socket_record *r = record_of(key);
 	if (!r)
 		return 0;
 	r->reset_sent = 1;
@@ -587,7 +608,7 @@ int BPF_PROG(tcp_lifecycle_reset_received, const struct sock *sk)
 {
 	if (!sk)
 		return 0;
-	struct socket_record *r = record_of((__u64)sk, false);
+	struct socket_record *r = record_of((__u64)sk);
 	if (r)
 		r->reset_received = 1;
 	return 0;
@@ -600,7 +621,7 @@ SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tcp_lifecycle_destroy, const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct socket_record *r = record_of(key, false);
+	struct socket_record *r = record_of(key);
 	if (!r)
 		return 0;
 	if (r->close_pending)
@@ -617,7 +638,7 @@ static __always_inline void on_accept_return(long ret)
 	__u64 key = (__u64)tcpscope_socket_of_fd((int)ret);
 	if (!key)
 		return;
-	struct socket_record *r = record_of(key, false);
+	struct socket_record *r = record_of(key);
 	if (!r)
 		return;
 	struct sock_state *st = &r->st;
