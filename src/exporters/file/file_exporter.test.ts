@@ -266,8 +266,8 @@ describe('file exporter', () => {
     const exporter = fileExporterFactory.create(testSettings('file'), config(path), ['metrics', 'logs']);
     await exporter.start(host);
     const batches: ReadableLogRecord[][] = [];
-    for (let b = 0; b < 60; b++) {
-      // ~25 kB per request: 60 of them cross MAX_BUFFERED_BYTES (256 KiB) several times
+    for (let b = 0; b < 150; b++) {
+      // ~25 kB per request: 150 of them cross MAX_BUFFERED_BYTES (1 MiB) several times
       batches.push(
         sampleLogs().flatMap((r, i) =>
           Array.from({ length: 20 }, (_, k) => ({

@@ -23,12 +23,15 @@ import { makeParentDirectory } from './parent_directory';
 
 /**
  * Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks.
- * 256 KiB rather than 1 MiB: under the event stream, lines (and the records they came from) wait
- * for the write that takes them; written sooner, they die in V8's young generation instead of
- * being promoted as garbage. Measured in docs/benchmarks.md ("Memory"): with the bound below,
- * ~5-10 MB less peak RSS at 48,000 events/s (user-space event path), CPU per event within noise.
+ * Each write costs the agent 40-50 us of CPU whatever its size (FileHandle.write goes through
+ * libuv's thread pool: two cross-thread wake-ups, expensive in a VM; writeSync of the same 256 KiB
+ * costs 2 us), so fewer, larger writes: 1 MiB instead of 256 KiB took the user-space event path
+ * from 2.90 to 2.64 us of CPU per event at the same peak RSS (`node dist/bench/event_path.js
+ * --rounds 3 --paths raw --semi 8 --rate 60000 --events 600000 --k8s --baseline <main>`). Records
+ * write their OTLP/JSON bytes at once and are not held by the buffer, so it holds bytes only (256
+ * KiB was chosen when lines kept their records alive until the write).
  */
-export const MAX_BUFFERED_BYTES = 256 * 1024;
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * A buffer that grew past this (one huge request) is not kept for reuse once written: the next
