@@ -12,6 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { classifySamples, PERF_SCRIPT_FIELDS, type ClassifyContext, type PerfRoundShares } from './perf_share';
 import { BPFTOOL, heldProgramIds } from './peers';
+import { cpuSeconds } from './proc_stats';
 
 /** Debian ships perf in linux-perf (a wrapper that runs the perf matching the kernel). */
 export const PERF_DEBIAN_PACKAGE = 'linux-perf';
@@ -56,6 +57,8 @@ export class PerfRecording {
   private ackWaiter: (() => void) | undefined;
   private exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exited: Promise<void>;
+  private cpuAtEnable: number | undefined;
+  private perfCpuSeconds: number | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -107,12 +110,23 @@ export class PerfRecording {
   }
 
   /** Switches the events on; resolves when perf has acknowledged (it answers once set up). */
-  enable(): Promise<void> {
-    return this.command('enable');
+  async enable(): Promise<void> {
+    await this.command('enable');
+    this.cpuAtEnable = this.ownCpuSeconds();
   }
 
-  disable(): Promise<void> {
-    return this.command('disable');
+  async disable(): Promise<void> {
+    await this.command('disable');
+    const now = this.ownCpuSeconds();
+    if (now !== undefined && this.cpuAtEnable !== undefined) this.perfCpuSeconds = now - this.cpuAtEnable;
+  }
+
+  private ownCpuSeconds(): number | undefined {
+    try {
+      return this.child.pid === undefined ? undefined : cpuSeconds(this.child.pid);
+    } catch {
+      return undefined;
+    }
   }
 
   private async command(command: 'enable' | 'disable'): Promise<void> {
@@ -175,7 +189,8 @@ export class PerfRecording {
         maxBuffer: 2 ** 30,
         timeout: SCRIPT_TIMEOUT_MS,
       });
-      return classifySamples(stdout.split('\n'), { ...context, perfPid: this.child.pid, frequencyHz: this.frequencyHz });
+      const shares = classifySamples(stdout.split('\n'), { ...context, perfPid: this.child.pid, frequencyHz: this.frequencyHz });
+      return this.perfCpuSeconds === undefined ? shares : { ...shares, perfCpuSeconds: this.perfCpuSeconds };
     } finally {
       rmSync(this.dataPath, { force: true });
       rmSync(`${this.dataPath}.old`, { force: true });

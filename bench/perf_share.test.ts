@@ -183,6 +183,14 @@ describe('summarizePerf', () => {
     close(metrics.totalMax, 0.061);
     close(metrics.idle, 10 / 1010);
     assert.equal(metrics.samples, 1010);
+    assert.ok(Number.isNaN(off.perfProcess), 'no round read perf\'s CPU');
+  });
+
+  it('gives perf\'s own CPU against the CPU time its samples stand for', () => {
+    // 1010 samples at 1000 Hz stand for 1.01 CPU seconds: 5.05, 10.1 and 20.2 ms are 0.5%, 1% and 2%.
+    const withCpu = rounds.map((r, i) => (r.mode === 'off' ? r : { ...r, perf: { ...r.perf, perfCpuSeconds: [0, 0.00505, 0.0101, 0, 0.0202][i] } }));
+    const [, metrics] = summarizePerf(withCpu);
+    close(metrics.perfProcess, 0.01);
   });
 
   it('gives the total per unit of load against the off rounds\' allocation per unit', () => {

@@ -50,6 +50,11 @@ export interface PerfRoundShares {
    * rounds add up) and USER_SPACE_KEYS for user space.
    */
   readonly symbols: Readonly<Record<string, number>>;
+  /**
+   * CPU seconds of the perf process itself between "enable" and "disable" (/proc): perf is
+   * rarely on a CPU when a sample is taken, so its samples undercount it.
+   */
+  readonly perfCpuSeconds?: number;
 }
 
 export interface ClassifyContext {
@@ -188,6 +193,8 @@ export interface RoundShares {
    */
   readonly totalUsPerUnit: number | undefined;
   readonly perf: number;
+  /** perf's own CPU from /proc over the CPU time the samples stand for (all CPUs, idle included); undefined when not read. */
+  readonly perfProcess: number | undefined;
   readonly otherPrograms: number;
   /** Idle samples / all samples. */
   readonly idle: number;
@@ -216,6 +223,7 @@ export function roundShares(round: PerfRoundShares, completed: number, off: OffA
     total: bpf + allocationDelta + tracerProcess,
     totalUsPerUnit: completed > 0 ? usPerUnit(tracerSamples, round, completed) + usPerUnit(counts.allocation, round, completed) - off.usPerUnit : undefined,
     perf: share(counts.perf, round),
+    perfProcess: round.perfCpuSeconds === undefined || round.samples === 0 ? undefined : round.perfCpuSeconds / (round.samples / round.frequencyHz),
     otherPrograms: share(counts.otherPrograms, round),
     idle: round.samples > 0 ? counts.idle / round.samples : NaN,
   };
@@ -243,6 +251,8 @@ export interface PerfModeSummary {
   /** Median of the total as CPU microseconds per unit of load (see RoundShares.totalUsPerUnit). */
   readonly totalUsPerUnit: number;
   readonly perf: number;
+  /** Median of RoundShares.perfProcess (NaN when no round read it). */
+  readonly perfProcess: number;
   readonly otherPrograms: number;
   readonly idle: number;
   /** Median samples per round (idle included). */
@@ -321,6 +331,7 @@ export function summarizePerf(
       totalMax: Math.max(...totals),
       totalUsPerUnit: median(shares.flatMap((s) => (s.totalUsPerUnit === undefined ? [] : [s.totalUsPerUnit]))),
       perf: pick((s) => s.perf),
+      perfProcess: median(shares.flatMap((s) => (s.perfProcess === undefined ? [] : [s.perfProcess]))),
       otherPrograms: pick((s) => s.otherPrograms),
       idle: pick((s) => s.idle),
       samples: median(perfRounds.map((r) => r.samples)),

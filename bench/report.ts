@@ -293,7 +293,7 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
     '(d) tracer process',
     'tracer share of machine CPU (min-max)',
     `tracer CPU us / ${units.short}`,
-    'perf itself',
+    'perf itself: samples / its CPU (/proc)',
     'other BPF programs',
     'idle (of all samples)',
   ];
@@ -306,7 +306,7 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
     percent(s.tracerProcess),
     `${percent(s.total)} (${percent(s.totalMin)} to ${percent(s.totalMax)})`,
     fmt.fixed(s.totalUsPerUnit, units.machineCpuUsDigits + 1),
-    percent(s.perf),
+    `${percent(s.perf)} / ${percent(s.perfProcess)}`,
     percent(s.otherPrograms),
     percent(s.idle, 1),
   ]);
