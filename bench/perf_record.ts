@@ -59,6 +59,7 @@ export class PerfRecording {
   private readonly exited: Promise<void>;
   private cpuAtEnable: number | undefined;
   private perfCpuSeconds: number | undefined;
+  private benchPids: ReadonlySet<number> | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -121,6 +122,11 @@ export class PerfRecording {
     if (now !== undefined && this.cpuAtEnable !== undefined) this.perfCpuSeconds = now - this.cpuAtEnable;
   }
 
+  /** The benchmark's pids seen during the window (bench/interference.ts): samples of other pids are otherProcesses. */
+  setBenchPids(pids: ReadonlySet<number>): void {
+    this.benchPids = pids;
+  }
+
   private ownCpuSeconds(): number | undefined {
     try {
       return this.child.pid === undefined ? undefined : cpuSeconds(this.child.pid);
@@ -181,7 +187,7 @@ export class PerfRecording {
   }
 
   /** Reads the samples back (`perf script`), classifies them, and deletes the data file. */
-  async classify(context: Omit<ClassifyContext, 'perfPid' | 'frequencyHz'>): Promise<PerfRoundShares> {
+  async classify(context: Omit<ClassifyContext, 'perfPid' | 'frequencyHz' | 'benchPids'>): Promise<PerfRoundShares> {
     if (!this.exitStatus) throw new Error('perf record is still running: stop() it before reading its samples');
     try {
       const { stdout } = await promisify(execFile)('perf', ['script', '-i', this.dataPath, '-F', PERF_SCRIPT_FIELDS, '--no-demangle'], {
@@ -189,7 +195,7 @@ export class PerfRecording {
         maxBuffer: 2 ** 30,
         timeout: SCRIPT_TIMEOUT_MS,
       });
-      const shares = classifySamples(stdout.split('\n'), { ...context, perfPid: this.child.pid, frequencyHz: this.frequencyHz });
+      const shares = classifySamples(stdout.split('\n'), { ...context, perfPid: this.child.pid, benchPids: this.benchPids, frequencyHz: this.frequencyHz });
       return this.perfCpuSeconds === undefined ? shares : { ...shares, perfCpuSeconds: this.perfCpuSeconds };
     } finally {
       rmSync(this.dataPath, { force: true });

@@ -114,6 +114,31 @@ describe('classifySamples', () => {
   });
 });
 
+describe('classifySamples with the benchmark\'s pids known', () => {
+  const OTHERS = `
+    9999  ffffffff811c0000 kfree
+    9999      7f0000001234 main
+    9999  ffffffffc0a1b2c3 bpf_prog_${OURS}_tcp_lifecycle_set_state
+      31  ffffffff811c0030 rcu_core
+`;
+  const lines = (CANNED + OTHERS).split('\n');
+  it('counts other processes apart, except their BPF samples (the tracer\'s hooks run for them too); kernel threads and pid 0 stay the benchmark\'s', () => {
+    const benchPids = new Set([TRACER, PERF, 4242, 31]);
+    const round = classifySamples(lines, { tracerPid: TRACER, perfPid: PERF, tracerProgramTags: new Set([OURS]), benchPids, frequencyHz: 999 });
+    assert.equal(round.samples, 32);
+    assert.equal(round.busy, 30);
+    assert.equal(round.counts.otherProcesses, 2);
+    assert.equal(round.counts.tracerPrograms, 3);
+    assert.equal(round.counts.allocation, 6); // the canned 5 and kernel thread 31's rcu_core
+    assert.equal(round.symbols.kfree, 1, 'pid 9999\'s kfree is not the benchmark\'s');
+    assert.equal(round.symbols[USER_SPACE_KEYS.other], 2);
+    assert.equal(Object.values(round.symbols).reduce((a, b) => a + b, 0), round.busy - round.counts.otherProcesses);
+    const unknown = classifySamples(lines, { tracerPid: TRACER, perfPid: PERF, tracerProgramTags: new Set([OURS]), frequencyHz: 999 });
+    assert.equal(unknown.counts.otherProcesses, 0);
+    assert.equal(unknown.counts.allocation, 7);
+  });
+});
+
 describe('symbolClass', () => {
   it('tells idle only of pid 0, keeps LSM stubs out of the BPF runtime', () => {
     assert.equal(symbolClass('pv_native_safe_halt', 0), 'idle');
@@ -125,6 +150,9 @@ describe('symbolClass', () => {
     assert.equal(symbolClass('bpf_map_kzalloc', 12), 'bpfRuntime');
     assert.equal(symbolClass('___pcpu_freelist_pop', 12), 'bpfRuntime');
     assert.equal(symbolClass('bpf_ringbuf_submit', 12), 'bpfRuntime');
+    assert.equal(symbolClass('perf_tp_event', 12), 'bpfRuntime');
+    assert.equal(symbolClass('perf_swevent_event', 12), 'bpfRuntime');
+    assert.equal(symbolClass('perf_swevent_hrtimer', 12), 'other');
     assert.equal(symbolClass('__memcg_slab_free_hook', 12), 'allocation');
     assert.equal(symbolClass('kvfree_call_rcu', 12), 'allocation');
     assert.equal(symbolClass('tcp_v4_connect', 12), 'other');
@@ -215,6 +243,20 @@ describe('summarizePerf', () => {
     close(metrics.topSymbols[1].offShare, 0.05);
     close(metrics.topSymbols[1].delta, 0.2 / 3 - 0.05);
     close(metrics.topSymbols[2].delta, 0.02 / 3);
+  });
+
+  it('gives the total of the benchmark\'s CPU, other processes left out of the denominator', () => {
+    // Others took half the machine: (10 + 5 + 5) BPF and tracer samples, 30 of allocation.
+    const shared = round({ tracerPrograms: 10, bpfRuntime: 5, tracerProcess: 5, allocation: 30, otherProcesses: 500, other: 450 }, { kfree: 30, tcp_v4_connect: 450 });
+    const [off, metrics] = summarizePerf([rounds[0], rounds[3], { mode: 'metrics', perf: shared, load: { completed: 1000 } }]);
+    close(off.totalOfBench, 0);
+    close(off.otherProcesses, 0);
+    // Of the machine: 2% + 3% - 5% = 0; of the benchmark's 500: 4% + 6% - 5% = 5%.
+    close(metrics.total, 0);
+    close(metrics.totalOfBench, 0.05);
+    close(metrics.otherProcesses, 0.5);
+    // kfree: 30 of 500 = 6% against the off rounds' 5%
+    close(metrics.topSymbols.find((t) => t.symbol === 'kfree')?.delta ?? NaN, 0.01);
   });
 
   it('refuses rounds without off', () => {

@@ -15,6 +15,9 @@
 //                    slow path, kprobe dispatch
 //   tracerProcess    (d) every other sample of the tracer's own process (user and kernel)
 //   perf             every other sample of the perf process itself
+//   otherProcesses   every other sample of a process outside the benchmark's process tree (other
+//                    users of a shared machine; kernel threads and pid 0 count as the benchmark's),
+//                    when the tree is known: left out of the benchmark's CPU, not of the machine's
 //   allocation       (c) slab, memcg accounting, page allocation, RCU: these run without a tracer
 //                    too, so a mode's cost is its share minus the off rounds' mean share
 //   other            the rest (the load, the kernel's TCP stack, other processes)
@@ -22,8 +25,8 @@
 // process then gets what is left of its samples.
 import { canonicalOrder, type Mode } from './modes';
 
-export type PerfCategory = 'idle' | 'tracerPrograms' | 'otherPrograms' | 'bpfRuntime' | 'tracerProcess' | 'perf' | 'allocation' | 'other';
-export const PERF_CATEGORIES: readonly PerfCategory[] = ['idle', 'tracerPrograms', 'otherPrograms', 'bpfRuntime', 'tracerProcess', 'perf', 'allocation', 'other'];
+export type PerfCategory = 'idle' | 'tracerPrograms' | 'otherPrograms' | 'bpfRuntime' | 'tracerProcess' | 'perf' | 'otherProcesses' | 'allocation' | 'other';
+export const PERF_CATEGORIES: readonly PerfCategory[] = ['idle', 'tracerPrograms', 'otherPrograms', 'bpfRuntime', 'tracerProcess', 'perf', 'otherProcesses', 'allocation', 'other'];
 
 /** What the symbol alone says about a kernel sample. */
 export type SymbolClass = 'idle' | 'bpfProgram' | 'bpfRuntime' | 'allocation' | 'other';
@@ -46,8 +49,8 @@ export interface PerfRoundShares {
   readonly busy: number;
   readonly counts: Readonly<Record<PerfCategory, number>>;
   /**
-   * Busy samples by symbol: kernel symbols (bpf_prog_<tag>_ written bpf_prog_*_ so that
-   * rounds add up) and USER_SPACE_KEYS for user space.
+   * The benchmark's busy samples (otherProcesses left out) by symbol: kernel symbols
+   * (bpf_prog_<tag>_ written bpf_prog_*_ so that rounds add up) and USER_SPACE_KEYS for user space.
    */
   readonly symbols: Readonly<Record<string, number>>;
   /**
@@ -66,6 +69,11 @@ export interface ClassifyContext {
    * counts as the tracer's. Off rounds pass an empty set (no tracer, no tracer programs).
    */
   readonly tracerProgramTags: ReadonlySet<string> | undefined;
+  /**
+   * The benchmark's processes (its tree: load, tracer, perf) and kernel threads; samples of any
+   * other pid but 0 are otherProcesses. Undefined: every sample counts as the benchmark's.
+   */
+  readonly benchPids?: ReadonlySet<number>;
   readonly frequencyHz: number;
 }
 
@@ -90,6 +98,8 @@ const BPF_RUNTIME = new RegExp(
     '^_{0,2}traceiter_', // the tracepoint's probe iterator: called only with a probe attached
     '^trace_call_bpf$',
     '^perf_trace_', // perf/BPF tracepoint handlers (classic tracepoints)
+    '^perf_tp_(event|filter_match)', // a perf event on a tracepoint (bpftrace's tracepoint: probes)
+    '^perf_swevent_event$', // ...delivered as a software event (cpu-clock sampling does not come this way)
     '^perf_syscall_(enter|exit)$',
     '^syscall_trace_enter',
     '^syscall_exit_work$',
@@ -139,7 +149,7 @@ export const PERF_SCRIPT_FIELDS = 'pid,ip,sym';
 
 /** Classifies every sample line of one round. */
 export function classifySamples(lines: Iterable<string>, context: ClassifyContext): PerfRoundShares {
-  const counts: Record<PerfCategory, number> = { idle: 0, tracerPrograms: 0, otherPrograms: 0, bpfRuntime: 0, tracerProcess: 0, perf: 0, allocation: 0, other: 0 };
+  const counts = Object.fromEntries(PERF_CATEGORIES.map((c) => [c, 0])) as Record<PerfCategory, number>;
   const symbols = new Map<string, number>();
   let samples = 0;
   let unparsed = 0;
@@ -156,7 +166,7 @@ export function classifySamples(lines: Iterable<string>, context: ClassifyContex
     const symbol = match[3];
     const category = categoryOf(pid, kernel, symbol, context);
     counts[category]++;
-    if (category === 'idle') continue;
+    if (category === 'idle' || category === 'otherProcesses') continue;
     const key = kernel ? normalizedSymbol(symbol) : pid === context.tracerPid ? USER_SPACE_KEYS.tracer : pid === context.perfPid ? USER_SPACE_KEYS.perf : USER_SPACE_KEYS.other;
     symbols.set(key, (symbols.get(key) ?? 0) + 1);
   }
@@ -173,6 +183,7 @@ function categoryOf(pid: number, kernel: boolean, symbol: string, context: Class
   if (kind === 'bpfRuntime') return 'bpfRuntime';
   if (pid === context.tracerPid) return 'tracerProcess';
   if (pid === context.perfPid) return 'perf';
+  if (context.benchPids !== undefined && pid !== 0 && !context.benchPids.has(pid)) return 'otherProcesses';
   if (kind === 'allocation') return 'allocation';
   return 'other';
 }
@@ -188,6 +199,13 @@ export interface RoundShares {
   /** (a) + (b) + (c) delta + (d). */
   readonly total: number;
   /**
+   * The same sum as a share of the benchmark's busy CPU (other processes' samples left out of
+   * the denominator and of (c)): on a shared machine, not diluted by what others run.
+   */
+  readonly totalOfBench: number;
+  /** Samples of processes outside the benchmark, of all busy samples. */
+  readonly otherProcesses: number;
+  /**
    * The same sum as CPU microseconds per unit of load (samples / Hz = CPU seconds): unlike a
    * share, not diluted when other processes take CPU; undefined when the round completed nothing.
    */
@@ -201,12 +219,18 @@ export interface RoundShares {
 }
 
 const share = (n: number, round: PerfRoundShares) => (round.busy > 0 ? n / round.busy : NaN);
+/** Of the benchmark's busy samples: the machine's busy samples less other processes'. */
+const benchShare = (n: number, round: PerfRoundShares) => {
+  const own = round.busy - round.counts.otherProcesses;
+  return own > 0 ? n / own : NaN;
+};
 /** CPU microseconds per unit of load that `n` samples stand for. */
 const usPerUnit = (n: number, round: PerfRoundShares, completed: number) => (n / round.frequencyHz / completed) * 1e6;
 
-/** What the off rounds give the other modes to subtract: the mean allocation share, and per unit of load. */
+/** What the off rounds give the other modes to subtract: the mean allocation share (of the machine's, of the benchmark's busy CPU), and per unit of load. */
 export interface OffAllocation {
   readonly share: number;
+  readonly benchShare: number;
   readonly usPerUnit: number;
 }
 
@@ -221,6 +245,8 @@ export function roundShares(round: PerfRoundShares, completed: number, off: OffA
     allocationDelta,
     tracerProcess,
     total: bpf + allocationDelta + tracerProcess,
+    totalOfBench: benchShare(tracerSamples + counts.allocation, round) - off.benchShare,
+    otherProcesses: share(counts.otherProcesses, round),
     totalUsPerUnit: completed > 0 ? usPerUnit(tracerSamples, round, completed) + usPerUnit(counts.allocation, round, completed) - off.usPerUnit : undefined,
     perf: share(counts.perf, round),
     perfProcess: round.perfCpuSeconds === undefined || round.samples === 0 ? undefined : round.perfCpuSeconds / (round.samples / round.frequencyHz),
@@ -232,7 +258,7 @@ export function roundShares(round: PerfRoundShares, completed: number, off: OffA
 export interface SymbolDelta {
   readonly symbol: string;
   readonly kind: SymbolClass | 'user space';
-  /** Mean share of busy samples over the off rounds / the mode's rounds. */
+  /** Mean share of the benchmark's busy samples over the off rounds / the mode's rounds. */
   readonly offShare: number;
   readonly share: number;
   readonly delta: number;
@@ -248,6 +274,12 @@ export interface PerfModeSummary {
   readonly total: number;
   readonly totalMin: number;
   readonly totalMax: number;
+  /** Median of RoundShares.totalOfBench, with its spread. */
+  readonly totalOfBench: number;
+  readonly totalOfBenchMin: number;
+  readonly totalOfBenchMax: number;
+  /** Median share of other processes' samples in the machine's busy samples. */
+  readonly otherProcesses: number;
   /** Median of the total as CPU microseconds per unit of load (see RoundShares.totalUsPerUnit). */
   readonly totalUsPerUnit: number;
   readonly perf: number;
@@ -274,7 +306,7 @@ const mean = (values: readonly number[]) => (values.length === 0 ? NaN : values.
 function meanSymbolShares(rounds: readonly PerfRoundShares[]): Map<string, number> {
   const sums = new Map<string, number>();
   for (const round of rounds) {
-    for (const [symbol, n] of Object.entries(round.symbols)) sums.set(symbol, (sums.get(symbol) ?? 0) + share(n, round));
+    for (const [symbol, n] of Object.entries(round.symbols)) sums.set(symbol, (sums.get(symbol) ?? 0) + benchShare(n, round));
   }
   return new Map([...sums].map(([symbol, sum]) => [symbol, sum / rounds.length]));
 }
@@ -298,6 +330,7 @@ export function summarizePerf(
   if (off.length === 0) throw new Error('--perf needs off rounds: shares of allocation and symbols are given against them (add off to --modes)');
   const offAllocation: OffAllocation = {
     share: mean(off.map((r) => share(r.perf.counts.allocation, r.perf))),
+    benchShare: mean(off.map((r) => benchShare(r.perf.counts.allocation, r.perf))),
     usPerUnit: mean(off.filter((r) => r.completed > 0).map((r) => usPerUnit(r.perf.counts.allocation, r.perf, r.completed))),
   };
   const offSymbols = meanSymbolShares(off.map((r) => r.perf));
@@ -307,6 +340,7 @@ export function summarizePerf(
     const shares = modeRounds.map((r) => roundShares(r.perf, r.completed, offAllocation));
     const pick = (f: (s: RoundShares) => number) => median(shares.map(f));
     const totals = shares.map((s) => s.total);
+    const benchTotals = shares.map((s) => s.totalOfBench);
     let topSymbols: SymbolDelta[] = [];
     if (mode !== 'off') {
       const modeSymbols = meanSymbolShares(perfRounds);
@@ -329,6 +363,10 @@ export function summarizePerf(
       total: median(totals),
       totalMin: Math.min(...totals),
       totalMax: Math.max(...totals),
+      totalOfBench: median(benchTotals),
+      totalOfBenchMin: Math.min(...benchTotals),
+      totalOfBenchMax: Math.max(...benchTotals),
+      otherProcesses: pick((s) => s.otherProcesses),
       totalUsPerUnit: median(shares.flatMap((s) => (s.totalUsPerUnit === undefined ? [] : [s.totalUsPerUnit]))),
       perf: pick((s) => s.perf),
       perfProcess: median(shares.flatMap((s) => (s.perfProcess === undefined ? [] : [s.perfProcess]))),

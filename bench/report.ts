@@ -292,9 +292,11 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
     '(c) alloc/free/RCU, delta vs off',
     '(d) tracer process',
     'tracer share of machine CPU (min-max)',
+    'of the benchmark\'s CPU, others left out (min-max)',
     `tracer CPU us / ${units.short}`,
     'perf itself: samples / its CPU (/proc)',
     'other BPF programs',
+    'other processes',
     'idle (of all samples)',
   ];
   const rows = summaries.map((s) => [
@@ -305,9 +307,11 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
     `${s.allocationDelta >= 0 ? '+' : ''}${percent(s.allocationDelta)}`,
     percent(s.tracerProcess),
     `${percent(s.total)} (${percent(s.totalMin)} to ${percent(s.totalMax)})`,
+    `${percent(s.totalOfBench)} (${percent(s.totalOfBenchMin)} to ${percent(s.totalOfBenchMax)})`,
     fmt.fixed(s.totalUsPerUnit, units.machineCpuUsDigits + 1),
     `${percent(s.perf)} / ${percent(s.perfProcess)}`,
     percent(s.otherPrograms),
+    percent(s.otherProcesses, 1),
     percent(s.idle, 1),
   ]);
   return markdownTable(header, rows);

@@ -253,6 +253,7 @@ async function measuredLoad(spec: LoadSpec, perf?: PerfRecording): Promise<Measu
     const machineCpuSeconds = machineBusySeconds() - busyBefore;
     const interference = monitor.stop();
     await perf?.disable();
+    perf?.setBenchPids(monitor.benchPids);
     return { load, interference, machineCpuSeconds };
   } catch (error) {
     monitor.stop();
