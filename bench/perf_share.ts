@@ -35,7 +35,7 @@ export type SymbolClass = 'idle' | 'bpfProgram' | 'bpfRuntime' | 'allocation' | 
 export const USER_SPACE_KEYS = {
   tracer: '[user space of the tracer process]',
   perf: '[user space of perf]',
-  other: '[user space, other processes]',
+  other: '[user space, the load and the rest]',
 } as const;
 
 export interface PerfRoundShares {
