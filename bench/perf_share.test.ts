@@ -155,6 +155,8 @@ describe('symbolClass', () => {
     assert.equal(symbolClass('perf_swevent_hrtimer', 12), 'other');
     assert.equal(symbolClass('__memcg_slab_free_hook', 12), 'allocation');
     assert.equal(symbolClass('kvfree_call_rcu', 12), 'allocation');
+    assert.equal(symbolClass('pvclock_clocksource_read_nowd', 12), 'allocation');
+    assert.equal(symbolClass('ktime_get_mono_fast_ns', 12), 'allocation');
     assert.equal(symbolClass('tcp_v4_connect', 12), 'other');
     assert.equal(symbolClass('bpf_prog_6deef7357e7b4530_tcp_lifecycle_set_state', 12), 'bpfProgram');
   });

@@ -18,7 +18,8 @@
 //   otherProcesses   every other sample of a process outside the benchmark's process tree (other
 //                    users of a shared machine; kernel threads and pid 0 count as the benchmark's),
 //                    when the tree is known: left out of the benchmark's CPU, not of the machine's
-//   allocation       (c) slab, memcg accounting, page allocation, RCU: these run without a tracer
+//   allocation       (c) slab, memcg accounting, page allocation, RCU, clock reads (a program's
+//                    bpf_ktime_get_ns is a pvclock read in a VM): these run without a tracer
 //                    too, so a mode's cost is its share minus the off rounds' mean share
 //   other            the rest (the load, the kernel's TCP stack, other processes)
 // BPF samples are counted as BPF wherever they ran (mostly in the load's context); the tracer's
@@ -122,6 +123,7 @@ const ALLOCATION = new RegExp(
     '^_{0,3}(obj_cgroup_|mod_objcg|refill_obj_stock|consume_obj_stock|drain_obj_stock|memcg_|mem_cgroup_|page_counter_|refill_stock|consume_stock|drain_stock)',
     '^_{0,3}(alloc_pages|free_pages|free_unref_page|free_pcppages|rmqueue|get_page_from_freelist|free_one_page|free_page)',
     '^_{0,3}(call_rcu|rcu_|kfree_rcu|kvfree_rcu|kvfree_call_rcu|invoke_rcu|note_gp_changes|check_cb_ovld)',
+    '^_{0,3}(pvclock_|kvm_clock_|ktime_get|sched_clock|native_sched_clock|read_tsc|read_hpet)',
   ].join('|'),
 );
 

@@ -289,7 +289,7 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
     'rounds',
     'samples / round',
     '(a)+(b) BPF programs + runtime',
-    '(c) alloc/free/RCU, delta vs off',
+    '(c) alloc/free/RCU/clock, delta vs off',
     '(d) tracer process',
     'tracer share of machine CPU (min-max)',
     'of the benchmark\'s CPU, others left out (min-max)',

@@ -572,7 +572,7 @@ function describeRound(result: RoundResult): string {
     const pct = (n: number) => `${((n / busy) * 100).toFixed(2)}%`;
     parts.push(
       `perf ${samples} samples: BPF ${pct(counts.tracerPrograms + counts.bpfRuntime)}, tracer process ${pct(counts.tracerProcess)}, ` +
-        `alloc/free/RCU ${pct(counts.allocation)}, perf ${pct(counts.perf)} of busy`,
+        `alloc/free/RCU/clock ${pct(counts.allocation)}, perf ${pct(counts.perf)} of busy`,
     );
   }
   return parts.join(', ');
@@ -695,7 +695,7 @@ async function main(argv: readonly string[]): Promise<number> {
         '',
         `tracer share of the machine's CPU (--perf: perf record -a -F ${options.perfFrequencyHz} during each round's load, off rounds too; ` +
           'shares of busy samples, medians over rounds; (a) the tracer\'s bpf_prog_* symbols, (b) BPF runtime and maps, (d) the tracer\'s own process, ' +
-          '(c) allocation/free/RCU minus the off rounds\' mean; total = (a)+(b)+(c)+(d), spread min-max over rounds; off shows the floor; ' +
+          '(c) allocation/free/RCU/clock reads minus the off rounds\' mean; total = (a)+(b)+(c)+(d), spread min-max over rounds; off shows the floor; ' +
           `the total also as CPU us per ${units.singular}, which other processes' CPU does not dilute):`,
         perfTable(perfSummaries, units),
         '',
