@@ -4,6 +4,8 @@
 // medians, deltas against off and the top symbols come out as computed by hand.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { perfSymbolsTable, perfTable } from './report';
+import { LOAD_UNITS } from './loads';
 import { classifySamples, normalizedSymbol, PERF_CATEGORIES, summarizePerf, symbolClass, USER_SPACE_KEYS, type PerfCategory, type PerfRoundShares } from './perf_share';
 
 const TRACER = 777;
@@ -259,6 +261,17 @@ describe('summarizePerf', () => {
     close(metrics.otherProcesses, 0.5);
     // kfree: 30 of 500 = 6% against the off rounds' 5%
     close(metrics.topSymbols.find((t) => t.symbol === 'kfree')?.delta ?? NaN, 0.01);
+  });
+
+  it('prints the shares table and the symbols table with the classes by their letters', () => {
+    const summaries = summarizePerf(rounds, 2);
+    const table = perfTable(summaries, LOAD_UNITS.churn).split('\n');
+    assert.equal(table.length, 4);
+    assert.match(table[3], /^\| metrics only +\| 3 +\| 1,010 +\| 2\.50% +\| \+2\.00% +\| 0\.60% +\| 5\.50% \(3\.90% to 6\.10%\) +\| 5\.50% \(3\.90% to 6\.10%\) +\| 55\.0 +\|/);
+    const symbols = perfSymbolsTable(summaries).split('\n');
+    assert.equal(symbols.length, 4);
+    assert.match(symbols[2], /^\| metrics only \| 1 +\| bpf_prog_\*_x \| \(a\) BPF program +\| 0\.00% +\| 2\.40% \| \+2\.40% \|$/);
+    assert.match(symbols[3], /\| kfree +\| \(c\) alloc\/free\/RCU\/clock \| 5\.00% +\| 6\.67% \| \+1\.67% \|$/);
   });
 
   it('refuses rounds without off', () => {

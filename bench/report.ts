@@ -4,7 +4,7 @@ import { delayQuantile, mergeDelays, type DelayHistogram } from './event_delay';
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
 import { canonicalOrder, modeLabel, peerOf, type Mode } from './modes';
-import type { PerfModeSummary, PerfRoundShares } from './perf_share';
+import type { PerfModeSummary, PerfRoundShares, SymbolDelta } from './perf_share';
 
 export type { Mode };
 
@@ -317,10 +317,20 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
   return markdownTable(header, rows);
 }
 
-/** --perf: each mode's symbols whose share of busy samples rose most against the off rounds (means over rounds). */
+/** How the symbols table names a symbol's class: the letters of the shares table. */
+const SYMBOL_KINDS: Readonly<Record<SymbolDelta['kind'], string>> = {
+  bpfProgram: '(a) BPF program',
+  bpfRuntime: '(b) BPF runtime',
+  allocation: '(c) alloc/free/RCU/clock',
+  idle: 'idle',
+  other: '-',
+  'user space': 'user space',
+};
+
+/** --perf: each mode's symbols whose share of the benchmark's busy samples rose most against the off rounds (means over rounds). */
 export function perfSymbolsTable(summaries: readonly PerfModeSummary[]): string {
   const rows = summaries.flatMap((s) =>
-    s.topSymbols.map((t, i) => [modeLabel(s.mode), String(i + 1), t.symbol, t.kind, percent(t.offShare), percent(t.share), `${t.delta >= 0 ? '+' : ''}${percent(t.delta)}`]),
+    s.topSymbols.map((t, i) => [modeLabel(s.mode), String(i + 1), t.symbol, SYMBOL_KINDS[t.kind], percent(t.offShare), percent(t.share), `${t.delta >= 0 ? '+' : ''}${percent(t.delta)}`]),
   );
   return markdownTable(['mode', '#', 'symbol', 'class', 'share off', 'share', 'delta'], rows);
 }

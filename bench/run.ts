@@ -699,7 +699,7 @@ async function main(argv: readonly string[]): Promise<number> {
           `the total also as CPU us per ${units.singular}, which other processes' CPU does not dilute):`,
         perfTable(perfSummaries, units),
         '',
-        'symbols whose share of busy samples rose most against the off rounds (means over rounds):',
+        'symbols whose share of the benchmark\'s busy samples rose most against the off rounds (means over rounds; other processes left out):',
         perfSymbolsTable(perfSummaries),
       );
     }
