@@ -78,7 +78,7 @@ describe('classifySamples', () => {
     assert.deepEqual(round.symbols, {
       '__do_softirq': 1,
       'bpf_prog_*_tcp_lifecycle_set_state': 2,
-      'bpf_prog_*_sd_fw_egress': 1,
+      "bpf_prog_*_sd_fw_egress (not the tracer's)": 1,
       bpf_trace_run3: 1,
       bpf_sk_storage_get_tracing: 1,
       htab_map_update_elem: 1,
@@ -113,6 +113,9 @@ describe('classifySamples', () => {
     assert.equal(off.counts.allocation, 6);
     assert.equal(off.counts.bpfRuntime, 7);
     assert.equal(off.symbols[USER_SPACE_KEYS.other], 4);
+    // The same program is another key in an off round, so that the tracer's rise against off shows.
+    assert.equal(off.symbols["bpf_prog_*_tcp_lifecycle_set_state (not the tracer's)"], 2);
+    assert.equal(off.symbols['bpf_prog_*_tcp_lifecycle_set_state'], undefined);
   });
 });
 

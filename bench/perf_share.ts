@@ -32,6 +32,9 @@ export const PERF_CATEGORIES: readonly PerfCategory[] = ['idle', 'tracerPrograms
 /** What the symbol alone says about a kernel sample. */
 export type SymbolClass = 'idle' | 'bpfProgram' | 'bpfRuntime' | 'allocation' | 'other';
 
+/** Appended to the `symbols` key of a BPF program the tracer does not hold. */
+export const OTHER_PROGRAM_SUFFIX = " (not the tracer's)";
+
 /** Keys of user-space samples in `symbols` (their symbols are not needed: who ran them is). */
 export const USER_SPACE_KEYS = {
   tracer: '[user space of the tracer process]',
@@ -169,7 +172,7 @@ export function classifySamples(lines: Iterable<string>, context: ClassifyContex
     const category = categoryOf(pid, kernel, symbol, context);
     counts[category]++;
     if (category === 'idle' || category === 'otherProcesses') continue;
-    const key = kernel ? normalizedSymbol(symbol) : pid === context.tracerPid ? USER_SPACE_KEYS.tracer : pid === context.perfPid ? USER_SPACE_KEYS.perf : USER_SPACE_KEYS.other;
+    const key = category === 'otherPrograms' ? normalizedSymbol(symbol) + OTHER_PROGRAM_SUFFIX : kernel ? normalizedSymbol(symbol) : pid === context.tracerPid ? USER_SPACE_KEYS.tracer : pid === context.perfPid ? USER_SPACE_KEYS.perf : USER_SPACE_KEYS.other;
     symbols.set(key, (symbols.get(key) ?? 0) + 1);
   }
   return { frequencyHz: context.frequencyHz, samples, unparsed, busy: samples - counts.idle, counts, symbols: Object.fromEntries(symbols) };
@@ -259,7 +262,7 @@ export function roundShares(round: PerfRoundShares, completed: number, off: OffA
 
 export interface SymbolDelta {
   readonly symbol: string;
-  readonly kind: SymbolClass | 'user space';
+  readonly kind: SymbolClass | 'otherProgram' | 'user space';
   /** Mean share of the benchmark's busy samples over the off rounds / the mode's rounds. */
   readonly offShare: number;
   readonly share: number;
@@ -316,7 +319,8 @@ function meanSymbolShares(rounds: readonly PerfRoundShares[]): Map<string, numbe
 function kindOf(symbol: string): SymbolDelta['kind'] {
   if ((Object.values(USER_SPACE_KEYS) as string[]).includes(symbol)) return 'user space';
   // Keys are normalized (bpf_prog_*_<name>), which the tag pattern no longer matches.
-  return symbol.startsWith('bpf_prog_') ? 'bpfProgram' : symbolClass(symbol, -1);
+  if (symbol.startsWith('bpf_prog_')) return symbol.endsWith(OTHER_PROGRAM_SUFFIX) ? 'otherProgram' : 'bpfProgram';
+  return symbolClass(symbol, -1);
 }
 
 /**

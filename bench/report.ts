@@ -320,6 +320,7 @@ export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnit
 /** How the symbols table names a symbol's class: the letters of the shares table. */
 const SYMBOL_KINDS: Readonly<Record<SymbolDelta['kind'], string>> = {
   bpfProgram: '(a) BPF program',
+  otherProgram: 'other BPF program',
   bpfRuntime: '(b) BPF runtime',
   allocation: '(c) alloc/free/RCU/clock',
   idle: 'idle',
