@@ -63,6 +63,8 @@ export class InterferenceMonitor {
   private readonly timer: NodeJS.Timeout;
   private readonly startTicks: number;
   private readonly began = process.hrtime.bigint();
+  /** Every pid seen in the benchmark's process tree or as a kernel thread while sampling (bench --perf leaves the rest out). */
+  readonly benchPids = new Set<number>();
 
   /** Starts sampling every `intervalMs`; the benchmark's own process tree is left out. */
   constructor(
@@ -98,7 +100,10 @@ export class InterferenceMonitor {
     for (const [pid, p] of processes) {
       // pid 2 is kthreadd, the parent of every kernel thread: their time is the kernel doing
       // our load's work (softirq, RCU), not interference.
-      if (ours.has(pid) || pid === 2 || p.ppid === 2) continue;
+      if (ours.has(pid) || pid === 2 || p.ppid === 2) {
+        this.benchPids.add(pid);
+        continue;
+      }
       const known = this.tracked.get(pid);
       if (known && known.startTicks === p.startTicks) {
         known.lastTicks = p.ticks;

@@ -4,6 +4,7 @@ import { delayQuantile, mergeDelays, type DelayHistogram } from './event_delay';
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
 import { canonicalOrder, modeLabel, peerOf, type Mode } from './modes';
+import type { PerfModeSummary, PerfRoundShares, SymbolDelta } from './perf_share';
 
 export type { Mode };
 
@@ -68,6 +69,8 @@ export interface RoundResult {
   /** 1, or more when earlier attempts were discarded for interference. */
   readonly attempts: number;
   readonly agent?: AgentMeasurements;
+  /** Only with --perf: the round's `perf record -a` samples during the load, by category and symbol. */
+  readonly perf?: PerfRoundShares;
 }
 
 export function median(values: readonly number[]): number {
@@ -275,6 +278,62 @@ export function bpfTable(results: readonly RoundResult[], units: LoadUnits): str
   }
   if (rows.length === 0) return undefined;
   return markdownTable(['mode', 'where', `runs / ${units.singular}`, 'ns / run', `us / ${units.singular}`, 'share of machine CPU'], rows);
+}
+
+const percent = (fraction: number, digits = 2) => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)}%` : '-');
+
+/** --perf: per mode, the shares of the machine's busy CPU (medians over rounds) and the total's spread. */
+export function perfTable(summaries: readonly PerfModeSummary[], units: LoadUnits): string {
+  const header = [
+    'mode',
+    'rounds',
+    'samples / round',
+    '(a)+(b) BPF programs + runtime',
+    '(c) alloc/free/RCU/clock, delta vs off',
+    '(d) tracer process',
+    'tracer share of machine CPU (min-max)',
+    'of the benchmark\'s CPU, others left out (min-max)',
+    `tracer CPU us / ${units.short}`,
+    'perf itself: samples / its CPU (/proc)',
+    'other BPF programs',
+    'other processes',
+    'idle (of all samples)',
+  ];
+  const rows = summaries.map((s) => [
+    modeLabel(s.mode),
+    String(s.rounds),
+    fmt.int(s.samples),
+    percent(s.bpf),
+    `${s.allocationDelta >= 0 ? '+' : ''}${percent(s.allocationDelta)}`,
+    percent(s.tracerProcess),
+    `${percent(s.total)} (${percent(s.totalMin)} to ${percent(s.totalMax)})`,
+    `${percent(s.totalOfBench)} (${percent(s.totalOfBenchMin)} to ${percent(s.totalOfBenchMax)})`,
+    fmt.fixed(s.totalUsPerUnit, units.machineCpuUsDigits + 1),
+    `${percent(s.perf)} / ${percent(s.perfProcess)}`,
+    percent(s.otherPrograms),
+    percent(s.otherProcesses, 1),
+    percent(s.idle, 1),
+  ]);
+  return markdownTable(header, rows);
+}
+
+/** How the symbols table names a symbol's class: the letters of the shares table. */
+const SYMBOL_KINDS: Readonly<Record<SymbolDelta['kind'], string>> = {
+  bpfProgram: '(a) BPF program',
+  otherProgram: 'other BPF program',
+  bpfRuntime: '(b) BPF runtime',
+  allocation: '(c) alloc/free/RCU/clock',
+  idle: 'idle',
+  other: '-',
+  'user space': 'user space',
+};
+
+/** --perf: each mode's symbols whose share of the benchmark's busy samples rose most against the off rounds (means over rounds). */
+export function perfSymbolsTable(summaries: readonly PerfModeSummary[]): string {
+  const rows = summaries.flatMap((s) =>
+    s.topSymbols.map((t, i) => [modeLabel(s.mode), String(i + 1), t.symbol, SYMBOL_KINDS[t.kind], percent(t.offShare), percent(t.share), `${t.delta >= 0 ? '+' : ''}${percent(t.delta)}`]),
+  );
+  return markdownTable(['mode', '#', 'symbol', 'class', 'share off', 'share', 'delta'], rows);
 }
 
 export interface Verdict {

@@ -30,8 +30,12 @@ import {
 import { agentConfig, canonicalOrder, hasEvents, isOtlp, MODE_SYNTAX, modeLabel, parseMode, peerOf, samplingOf, type AgentMode } from './modes';
 import type { SinkCounts } from './otlp_sink';
 import { lostEvents, PEERS, PeerProcess, peerUnavailable } from './peers';
+import { checkPerfAvailable, DEFAULT_PERF_FREQUENCY_HZ, PerfRecording, stopAllPerfRecordings, tracerProgramTags } from './perf_record';
+import { summarizePerf, type PerfRoundShares } from './perf_share';
 import {
   bpfTable,
+  perfSymbolsTable,
+  perfTable,
   roundsTable,
   summarize,
   summaryTable,
@@ -58,12 +62,15 @@ interface BenchOptions {
   readonly jsonPath: string | undefined;
   /** --round-warm-up S: seconds of unrecorded load at the start of every round (0: none). */
   readonly roundWarmUpSeconds: number;
+  /** --perf: `perf record -a` at this many Hz around every round's measured load; undefined: no perf. */
+  readonly perfFrequencyHz: number | undefined;
 }
 
 interface MeasuredLoad {
   readonly load: LoadMeasure;
   readonly interference: Interference;
   readonly machineCpuSeconds: number;
+  readonly perf?: PerfRoundShares;
 }
 
 const AGENT_ATTACH_TIMEOUT_MS = 60_000;
@@ -129,14 +136,19 @@ const USAGE = `usage: npm run bench -- [options]   (as root, after npm run build
                     past their JIT compilation
   --bpf-stats       also measure kernel time per BPF program (sets kernel.bpf_stats_enabled=1
                     for the run, which adds ~2 clock reads per program run to every mode)
+  --perf            also sample the whole machine with perf record -a during every round's load
+                    (off rounds too) and report the tracer's share of the machine's CPU: its
+                    BPF programs and runtime, its allocations against off, its own process
+                    (needs perf: Debian linux-perf; needs off in --modes)
+  --perf-frequency HZ  samples per second per CPU with --perf (default ${DEFAULT_PERF_FREQUENCY_HZ})
 `;
 
 function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const args = parseArgs(
     argv,
-    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries', 'json', 'round-warm-up'],
-    ['bpf-stats'],
+    ['load', 'connections', 'round-trips', 'seconds', 'rounds', 'workers', 'concurrency', 'modes', 'agent', 'max-interference', 'retries', 'json', 'round-warm-up', 'perf-frequency'],
+    ['bpf-stats', 'perf'],
   );
   const integer = (name: string, fallback: number, max: number) => {
     const value = numberArg(args, name, fallback);
@@ -156,6 +168,11 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     throw new Error(`--modes takes a comma-separated list of ${MODE_SYNTAX}, R from 0 to 1 (got "${args.get('modes')}")`);
   }
   if (seconds > 600) throw new Error('--seconds must be at most 600');
+  if (args.has('perf-frequency') && !args.has('perf')) throw new Error('--perf-frequency applies only with --perf');
+  const perfFrequencyHz = args.has('perf') ? integer('perf-frequency', DEFAULT_PERF_FREQUENCY_HZ, 20_000) : undefined;
+  if (perfFrequencyHz !== undefined && !modes.includes('off')) {
+    throw new Error('--perf needs off in --modes: allocation shares and symbol deltas are given against the off rounds');
+  }
   // Sampled modes derive what reached the agent from the kernel's sampled-out count, which is
   // cumulative over the agent's run: a warm-up would be counted in it. So no warm-up with them.
   const sampled = modes.some((m) => m !== undefined && samplingOf(m) !== undefined);
@@ -203,6 +220,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     retries: args.get('retries') === '0' ? 0 : integer('retries', 2, 10),
     jsonPath: args.get('json'),
     roundWarmUpSeconds,
+    perfFrequencyHz,
   };
 }
 
@@ -222,19 +240,55 @@ function checkPrerequisites(options: BenchOptions): void {
   if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
   if (!existsSync(options.agentBin)) throw new Error(`agent launcher ${options.agentBin} not found`);
   if (!existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'cli.js'))) throw new Error('the agent is not built: run npm run build first');
+  if (options.perfFrequencyHz !== undefined) checkPerfAvailable();
 }
 
-async function measuredLoad(spec: LoadSpec): Promise<MeasuredLoad> {
+/** The measured load; with `perf`, its events are on from just before the load to just after it. */
+async function measuredLoad(spec: LoadSpec, perf?: PerfRecording): Promise<MeasuredLoad> {
+  await perf?.enable();
   const monitor = new InterferenceMonitor(availableParallelism());
   const busyBefore = machineBusySeconds();
   try {
     const load = await runLoad(spec);
     const machineCpuSeconds = machineBusySeconds() - busyBefore;
-    return { load, interference: monitor.stop(), machineCpuSeconds };
+    const interference = monitor.stop();
+    await perf?.disable();
+    perf?.setBenchPids(monitor.benchPids);
+    return { load, interference, machineCpuSeconds };
   } catch (error) {
     monitor.stop();
     throw error;
   }
+}
+
+/** `perf record -a` for one round (events off until measuredLoad), or undefined without --perf. */
+function startPerf(options: BenchOptions, dir: string): PerfRecording | undefined {
+  return options.perfFrequencyHz === undefined ? undefined : PerfRecording.start(dir, options.perfFrequencyHz);
+}
+
+/**
+ * Stops the round's perf (SIGINT, waited for). After a failure the round's error is the one
+ * worth reporting: perf's own is then written to stderr only.
+ */
+async function stopPerf(perf: PerfRecording | undefined, failed: boolean): Promise<void> {
+  if (!perf) return;
+  if (!failed) return perf.stop();
+  await perf.stop().catch((error: unknown) => process.stderr.write(`bench: stopping perf: ${error instanceof Error ? error.message : String(error)}\n`));
+}
+
+/** The round with the agent off: the warm-up, then the measured load (perf around it with --perf). */
+async function runOffRound(options: BenchOptions, dir: string): Promise<MeasuredLoad> {
+  await warmUpRound(options);
+  const perf = startPerf(options, dir);
+  let measured: MeasuredLoad;
+  let failed = true;
+  try {
+    measured = await measuredLoad(options.load, perf);
+    failed = false;
+  } finally {
+    await stopPerf(perf, failed);
+  }
+  return perf ? { ...measured, perf: await perf.classify({ tracerPid: undefined, tracerProgramTags: new Set() }) } : measured;
 }
 
 /** `tcpscope validate` on a mode's config: undefined when the agent accepts it, else why not. */
@@ -297,7 +351,7 @@ function bpfDelta(before: readonly BpfProgramRuns[], after: readonly BpfProgramR
  * CPU from /proc around the load and its catch-up, peak RSS, then stopped by pid with SIGINT and
  * its output counted: records of the load's connections, and the events it says it lost.
  */
-async function runPeerRound(mode: Mode, options: BenchOptions): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
+async function runPeerRound(mode: Mode, options: BenchOptions, dir: string): Promise<MeasuredLoad & { agent: AgentMeasurements }> {
   const peer = PEERS[peerOf(mode) as NonNullable<ReturnType<typeof peerOf>>];
   // The peers are C programs with nothing to compile at run time, and the bpftrace scripts count
   // host-wide from their start: their warm-up load runs before they start.
@@ -308,19 +362,27 @@ async function runPeerRound(mode: Mode, options: BenchOptions): Promise<Measured
   let peakRssBytes: number;
   let catchUpSeconds: number;
   let output: { stdout: string; stderr: string };
+  let perf: PerfRecording | undefined;
+  let tags: Set<string> | undefined;
+  let failed = true;
   try {
     await sleep(AGENT_SETTLE_MS);
+    perf = startPerf(options, dir);
+    if (perf) tags = await tracerProgramTags(tool.pid);
     const cpuBefore = tool.cpuSeconds();
-    measured = await measuredLoad(options.load);
+    measured = await measuredLoad(options.load, perf);
     const busyAtLoadEnd = machineBusySeconds();
     catchUpSeconds = await waitUntilIdle(tool.pid, IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
     measured = { ...measured, machineCpuSeconds: measured.machineCpuSeconds + machineBusySeconds() - busyAtLoadEnd };
     cpu = tool.cpuSeconds() - cpuBefore;
     peakRssBytes = memoryUse(tool.pid).peakRssBytes;
     output = await tool.stop();
+    failed = false;
   } finally {
     tool.kill();
+    await stopPerf(perf, failed);
   }
+  if (perf) measured = { ...measured, perf: await perf.classify({ tracerPid: tool.pid, tracerProgramTags: tags }) };
   const { load } = measured;
   const records = peer.countRecords(output.stdout, new Set(load.serverPorts));
   const expected = peer.recordsPerConnection === undefined ? undefined : peer.recordsPerConnection * load.connections;
@@ -412,13 +474,18 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
   let peakRssBytes: number;
   let catchUpSeconds: number;
   let bpf: BpfRuns[] | undefined;
+  let perf: PerfRecording | undefined;
+  let tags: Set<string> | undefined;
+  let failed = true;
   try {
     await sleep(AGENT_SETTLE_MS);
     await warmUpRound(options, agent.pid);
+    perf = startPerf(options, dir);
+    if (perf) tags = await tracerProgramTags(agent.pid);
     const cpuBefore = cpuSeconds(agent.pid);
     if (sink) sinkCpuBefore = cpuSeconds(sink.pid);
     const bpfBefore = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
-    ({ load, interference, machineCpuSeconds } = await measuredLoad(options.load));
+    ({ load, interference, machineCpuSeconds } = await measuredLoad(options.load, perf));
     const bpfAfterLoad = options.bpfStats ? bpfProgramRuns(agent.pid) : [];
     const busyAtLoadEnd = machineBusySeconds();
     catchUpSeconds = await agent.waitUntilIdle(IDLE_WINDOW_MS, IDLE_FRACTION, CATCH_UP_TIMEOUT_MS);
@@ -430,9 +497,12 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
     peakRssBytes = memoryUse(agent.pid).peakRssBytes;
     if (options.bpfStats) bpf = bpfDelta(bpfBefore, bpfAfterLoad);
     await agent.stop(AGENT_STOP_TIMEOUT_MS);
+    failed = false;
   } finally {
     agent.kill();
+    await stopPerf(perf, failed);
   }
+  const perfShares = perf ? await perf.classify({ tracerPid: agent.pid, tracerProgramTags: tags }) : undefined;
   const metrics = await readFinalMetrics(join(dir, 'metrics.jsonl'));
   // The one logs exporter's kernel -> hand-off delays, cumulative over the agent's run (the load and its catch-up).
   const eventDelay = hasEvents(mode) ? await readEventDelay(join(dir, 'metrics.jsonl')) : undefined;
@@ -456,6 +526,7 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
     load,
     interference,
     machineCpuSeconds,
+    ...(perfShares ? { perf: perfShares } : {}),
     agent: {
       cpuSeconds: cpu,
       peakRssBytes,
@@ -495,6 +566,14 @@ function describeRound(result: RoundResult): string {
     }
     if (agent.sampledOutEvents) parts.push(`sampled out in the kernel ${agent.sampledOutEvents}`);
     parts.push(`dropped_events ${agent.droppedEvents ?? 'not exported'}`);
+  }
+  if (result.perf) {
+    const { counts, busy, samples } = result.perf;
+    const pct = (n: number) => `${((n / busy) * 100).toFixed(2)}%`;
+    parts.push(
+      `perf ${samples} samples: BPF ${pct(counts.tracerPrograms + counts.bpfRuntime)}, tracer process ${pct(counts.tracerProcess)}, ` +
+        `alloc/free/RCU/clock ${pct(counts.allocation)}, perf ${pct(counts.perf)} of busy`,
+    );
   }
   return parts.join(', ');
 }
@@ -541,6 +620,8 @@ async function main(argv: readonly string[]): Promise<number> {
   checkPrerequisites(options);
   const tmpRoot = mkdtempSync(join(benchTmpDir(), 'tcpscope-bench-'));
   const removeTmp = () => rmSync(tmpRoot, { recursive: true, force: true });
+  // Before the temp dir goes: perf writes its data file there until it has exited.
+  onExit(stopAllPerfRecordings);
   onExit(removeTmp);
   const statsWere = bpfStatsEnabled();
   const restoreStats = () => {
@@ -583,9 +664,9 @@ async function main(argv: readonly string[]): Promise<number> {
           try {
             const measured =
               mode === 'off'
-                ? await warmUpRound(options).then(() => measuredLoad(load))
+                ? await runOffRound(options, dir)
                 : peerOf(mode)
-                  ? await runPeerRound(mode, options)
+                  ? await runPeerRound(mode, options, dir)
                   : await runAgentRound(mode as AgentMode, options, dir);
             result = { mode, round, attempts: attempt, ...measured };
           } finally {
@@ -625,6 +706,20 @@ async function main(argv: readonly string[]): Promise<number> {
         bpf,
       );
     }
+    const perfSummaries = options.perfFrequencyHz === undefined ? undefined : summarizePerf(results);
+    if (perfSummaries) {
+      out.push(
+        '',
+        `tracer share of the machine's CPU (--perf: perf record -a -F ${options.perfFrequencyHz} during each round's load, off rounds too; ` +
+          'shares of busy samples, medians over rounds; (a) the tracer\'s bpf_prog_* symbols, (b) BPF runtime and maps, (d) the tracer\'s own process, ' +
+          '(c) allocation/free/RCU/clock reads minus the off rounds\' mean; total = (a)+(b)+(c)+(d), spread min-max over rounds; off shows the floor; ' +
+          `the total also as CPU us per ${units.singular}, which other processes' CPU does not dilute):`,
+        perfTable(perfSummaries, units),
+        '',
+        'symbols whose share of the benchmark\'s busy samples rose most against the off rounds (means over rounds; other processes left out):',
+        perfSymbolsTable(perfSummaries),
+      );
+    }
     const noisy = results.filter((r) => r.interference.fraction > options.maxInterference).length;
     out.push(
       '',
@@ -636,7 +731,16 @@ async function main(argv: readonly string[]): Promise<number> {
     out.push('', `finished in ${((Date.now() - began) / 1000).toFixed(0)} s`);
     process.stdout.write(out.join('\n') + '\n');
     if (options.jsonPath) {
-      const report = { header, units, rounds: results, summary: summaries, verdicts: verdictList, discarded, finishedSeconds: (Date.now() - began) / 1000 };
+      const report = {
+        header,
+        units,
+        rounds: results,
+        summary: summaries,
+        ...(perfSummaries ? { perf: perfSummaries } : {}),
+        verdicts: verdictList,
+        discarded,
+        finishedSeconds: (Date.now() - began) / 1000,
+      };
       writeFileSync(options.jsonPath, JSON.stringify(report, null, 2) + '\n');
       process.stderr.write(`bench: wrote ${options.jsonPath}\n`);
     }
