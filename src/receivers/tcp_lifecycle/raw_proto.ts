@@ -13,7 +13,7 @@
 // parts are written into the buffer directly: the writer is not called per field.
 import type { HrTime } from '@opentelemetry/api';
 import { ATTR } from '../../telemetry/attributes';
-import { writeDouble, writeHrTime, type ProtoWriter } from '../../telemetry/otlp_proto_writer';
+import { setBytes, writeDouble, writeHrTime, type ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { ANY_DOUBLE, ANY_INT, ANY_STRING, KV_VALUE, LOG_ATTRIBUTES, protoBytes, stringAttributeProto } from '../../telemetry/otlp_proto_values';
 import { AF_INET } from '../../host/ip_address';
 import type { CachedAddress, CgroupEntry } from '../common/raw_events';
@@ -102,7 +102,7 @@ function varint32(buf: Uint8Array, p: number, value: number): number {
 function copy(buf: Uint8Array, p: number, bytes: Uint8Array): number {
   const n = bytes.length;
   if (n < 16) for (let i = 0; i < n; i++) buf[p + i] = bytes[i];
-  else buf.set(bytes, p);
+  else setBytes.call(buf, bytes, p);
   return p + n;
 }
 
