@@ -200,15 +200,17 @@ let lastCgroup: CgroupEntry | undefined;
 let lastCgroupRun: Uint8Array = new Uint8Array(0);
 
 // dropped_attributes_count 0, observed_time_unix_nano and event_name: the same for every record of
-// a kind in a ring batch (one observed time per batch, one name per kind), kept for the batch's
-// observed time (the batch's own array: its records share it).
-let closingObserved: HrTime | undefined;
+// a kind in a ring batch (one observed time per batch, one name per kind), kept for the observed
+// time last seen (compared by value: an HrTime array may be reused).
+let closingSeconds = -1;
+let closingNanos = -1;
 let closingByKind: (Uint8Array | undefined)[] = [];
 let closingNames: (string | undefined)[] = [];
 
 function closingFields(observed: HrTime, kind: number, eventName: string): Uint8Array {
-  if (observed !== closingObserved) {
-    closingObserved = observed;
+  if (observed[0] !== closingSeconds || observed[1] !== closingNanos) {
+    closingSeconds = observed[0];
+    closingNanos = observed[1];
     closingByKind = [];
     closingNames = [];
   }
