@@ -6,7 +6,7 @@
 //
 // Most of a record's ~700-900 bytes are the same from record to record: keys, the addresses, the
 // cgroup path, the added k8s attributes. They are copied as a few runs glued once and cached
-// (per local address, per peer address, per cgroup entry, per batch and kind for the closing
+// (per local address, per peer address, per cgroup entry, per observed time and kind for the closing
 // fields), each run ending with the head of the integer attribute that follows it up to its
 // varint: [0x32, length, key, 0x12, any length, 0x18]. The two length bytes depend on the varint's
 // width and are set after it is written. The record's room is reserved once, and the variable
