@@ -55,18 +55,34 @@ export function isOtlpProtoLogRecord(record: ReadableLogRecord): record is OtlpP
   return typeof (record as Partial<OtlpProtoLogRecord>).otlpProto === 'function';
 }
 
-// Added attribute sets are cached objects (per cgroup, per peer, per probability): their JSON is
-// encoded once per object, to bytes.
-const encodedSets = new WeakMap<Attributes, JsonFragment | null>();
+// Added attribute sets are cached objects (per cgroup, per peer, per probability): what a record
+// needs of one is kept per object, found with one lookup per record: its keys (to check that the
+// record has none of them yet), its JSON encoded once to bytes, and its protobuf, encoded the
+// first time a record that writes its own protobuf is wrapped with it.
+interface AddedSet {
+  readonly keys: readonly string[];
+  /** undefined: the set has nothing to write in JSON (a record wrapped with it is copied instead). */
+  readonly json: JsonFragment | undefined;
+  proto: Uint8Array | undefined;
+}
 
-function addedJson(added: Attributes): JsonFragment | undefined {
-  let json = encodedSets.get(added);
-  if (json === undefined) {
+const addedSets = new WeakMap<Attributes, AddedSet>();
+
+function addedSet(added: Attributes): AddedSet {
+  let set = addedSets.get(added);
+  if (set === undefined) {
     const text = attributesJson(added);
-    json = text === undefined ? null : fragment(text);
-    encodedSets.set(added, json);
+    // for…in, as withAddedAttributes looked the keys up before: own and inherited enumerable keys.
+    const keys: string[] = [];
+    for (const key in added) keys.push(key);
+    set = { keys, json: text === undefined ? undefined : fragment(text), proto: undefined };
+    addedSets.set(added, set);
   }
-  return json ?? undefined;
+  return set;
+}
+
+function addedProto(added: Attributes, set: AddedSet): Uint8Array {
+  return (set.proto ??= logAttributesProto(added));
 }
 
 // A record wrapped twice (local then peer attributes, or then a sampling probability) writes two
@@ -87,17 +103,6 @@ function joined(first: JsonFragment, second: JsonFragment | undefined): JsonFrag
     bySecond.set(second, both);
   }
   return both;
-}
-
-const protoSets = new WeakMap<Attributes, Uint8Array>();
-
-function addedProto(added: Attributes): Uint8Array {
-  let proto = protoSets.get(added);
-  if (proto === undefined) {
-    proto = logAttributesProto(added);
-    protoSets.set(added, proto);
-  }
-  return proto;
 }
 
 // Two added sets in a row (k8s_attributes' then sampling's) are the same pair of cached objects
@@ -179,9 +184,10 @@ class AddedAttributesProtoLogRecord extends AddedAttributesLogRecord implements 
     private readonly protoBase: OtlpJsonLogRecord & OtlpProtoLogRecord,
     added: Attributes,
     json: JsonFragment,
+    proto: Uint8Array,
   ) {
     super(protoBase, added, json);
-    this.proto = addedProto(added);
+    this.proto = proto;
   }
 
   otlpProto(writer: ProtoWriter, appended: Uint8Array): void {
@@ -197,16 +203,15 @@ class AddedAttributesProtoLogRecord extends AddedAttributesLogRecord implements 
  */
 export function withAddedAttributes(record: ReadableLogRecord, added: Attributes): ReadableLogRecord {
   if (isOtlpJsonLogRecord(record)) {
-    let fresh = true;
-    for (const key in added) {
-      if (record.attribute(key) !== undefined) {
-        fresh = false;
-        break;
-      }
-    }
-    const json = fresh ? addedJson(added) : undefined;
-    if (json !== undefined) {
-      return isOtlpProtoLogRecord(record) ? new AddedAttributesProtoLogRecord(record, added, json) : new AddedAttributesLogRecord(record, added, json);
+    const set = addedSet(added);
+    const json = set.json;
+    let fresh = json !== undefined;
+    const keys = set.keys;
+    for (let i = 0; i < keys.length && fresh; i++) fresh = record.attribute(keys[i]) === undefined;
+    if (fresh) {
+      return isOtlpProtoLogRecord(record)
+        ? new AddedAttributesProtoLogRecord(record, added, json!, addedProto(added, set))
+        : new AddedAttributesLogRecord(record, added, json!);
     }
   }
   return { ...record, attributes: { ...record.attributes, ...added } };

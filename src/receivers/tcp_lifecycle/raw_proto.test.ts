@@ -10,8 +10,30 @@ import { Enrichment } from '../../processors/k8s_attributes/enrichment';
 import { SamplingProcessor } from '../../processors/sampling/processor';
 import { isOtlpProtoLogRecord, withAddedAttributes } from '../../telemetry/otlp_encodable';
 import { OtlpLogsProtoEncoder } from '../../telemetry/otlp_proto_logs';
+import { RequestSlabs, SLAB_BYTES } from '../../telemetry/otlp_proto_slabs';
+import { RawEventCaches } from '../common/raw_events';
+import { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
+import { decodeLifecycleEvent } from './decoder';
+import { EVENT_SIZE } from './layout';
+import { lifecycleLogRecord } from './log_records';
+import { LifecycleRawLogRecord } from './raw_log_record';
 import { assertSameLogsProto, decodedLogRecords, decodeLogsRequest } from '../../../test/support/otlp_logs_proto';
-import { CLOSE, CONNECT, EVENTS, POD, POD_CONTAINER, bothPaths, v6 } from '../../../test/support/raw_lifecycle_events';
+import {
+  ACCEPT,
+  CLOSE,
+  CONNECT,
+  EVENTS,
+  POD,
+  POD_CONTAINER,
+  SERVER,
+  batchOf,
+  bothPaths,
+  context,
+  mapped,
+  v4,
+  v6,
+  type EventSpec,
+} from '../../../test/support/raw_lifecycle_events';
 
 test('otlpProto() writes the generic encoder bytes of the decoded records, each alone and all in one request', () => {
   const { raw, decoded } = bothPaths(EVENTS);
@@ -84,4 +106,110 @@ test('an added attribute the record already has: the copy is a plain record, enc
   assert.equal(isOtlpProtoLogRecord(copy), false);
   const reference = { ...decoded[0], attributes: { ...decoded[0].attributes, 'network.peer.port': 1, extra: 'x' } };
   assert.equal(new OtlpLogsProtoEncoder().encode([copy]).toString('hex'), new OtlpLogsProtoEncoder().encode([reference]).toString('hex'));
+});
+
+/** `events` as raw and decoded records of one batch that reached user space at `observed`. */
+function batchPaths(events: EventSpec[], observed: [number, number], caches = new RawEventCaches(context)): { raw: ReadableLogRecord[]; decoded: ReadableLogRecord[] } {
+  const { batch, offsets } = batchOf(events);
+  const raw = caches.batch(batch, observed);
+  return {
+    raw: offsets.map((o) => LifecycleRawLogRecord.decode(raw, o, EVENT_SIZE)),
+    decoded: offsets.map((o) => lifecycleLogRecord(decodeLifecycleEvent(batch, o, EVENT_SIZE), context, observed)),
+  };
+}
+
+// Every integer the record writes itself, at each varint width (1 to 5 bytes) and its limits: the
+// record sets the two length bytes of each such field after its varint.
+const WIDTHS = [0, 1, 127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 0xffffffff];
+
+test('the integer fields at every varint width, the numbers in each form (integer, double, from 2^32 on), byte for byte', () => {
+  const events: EventSpec[] = [];
+  for (const n of WIDTHS) {
+    const port = Math.min(n, 65535);
+    events.push({ kind: CONNECT, sport: port, dport: 65535 - port, pid: n, netns: n, durationNs: BigInt(n) * 1_000_000_000n });
+    events.push({ kind: ACCEPT, role: SERVER, sport: port, dport: port, pid: n === 0 ? 1 : n, netns: n });
+    events.push({ kind: CLOSE, sport: port, pid: n, netns: n, segments: n, bytesSent: BigInt(n), bytesReceived: BigInt(n) + 1n, srttUs: n, durationNs: BigInt(n) });
+  }
+  // Numbers that take the double form and the int64 form (from 2^32 on) beside the fast forms.
+  events.push({ kind: CLOSE, bytesSent: 2n ** 32n, bytesReceived: 2n ** 40n + 3n, durationNs: 1_500_000_000n, srttUs: 1_500_000 });
+  events.push({ kind: CONNECT, durationNs: 2n ** 63n });
+  const { raw, decoded } = bothPaths(events);
+  assertSameLogsProto(raw, decoded);
+  for (let i = 0; i < raw.length; i++) assertSameLogsProto([raw[i]], [decoded[i]]);
+});
+
+test('runs kept per address and cgroup, and the last one used, follow every change from record to record', () => {
+  // One local address with changing peers, IPv6 between IPv4 records with the same leading bytes,
+  // an IPv4-mapped address after the IPv4 one it maps, cgroups changing and coming back, pid 0
+  // between pids (no pid field, the role alone), every kind.
+  const events: EventSpec[] = [
+    { kind: CONNECT, saddr: v4(10, 0, 0, 1), daddr: v4(10, 0, 0, 2), cgroupId: 77n },
+    { kind: CONNECT, saddr: v4(10, 0, 0, 1), daddr: v4(10, 0, 0, 3), cgroupId: 77n },
+    { kind: CLOSE, saddr: v4(10, 0, 0, 1), daddr: v4(10, 0, 0, 3), cgroupId: 1234n, pid: 0 },
+    { kind: ACCEPT, role: SERVER, family: 10, saddr: [10, 0, 0, 1, ...new Array(12).fill(0)], daddr: v6(0xfd00, 0, 0, 0, 0, 0, 0, 3), cgroupId: 1234n },
+    { kind: ACCEPT, role: SERVER, family: 10, saddr: mapped(10, 0, 0, 1), daddr: mapped(10, 0, 0, 3), cgroupId: 77n },
+    { kind: CLOSE, saddr: v4(10, 0, 0, 1), daddr: v4(10, 0, 0, 3), cgroupId: OVERFLOW_CGROUP_ID },
+    { kind: CLOSE, role: SERVER, saddr: v4(10, 0, 0, 3), daddr: v4(10, 0, 0, 1), cgroupId: 99n, pid: 0 },
+    { kind: CONNECT, saddr: v4(10, 0, 0, 1), daddr: v4(10, 0, 0, 2), cgroupId: 77n },
+  ];
+  const { raw, decoded } = bothPaths(events);
+  const encoder = new OtlpLogsProtoEncoder();
+  for (let round = 0; round < 2; round++) assertSameLogsProto(raw, decoded, encoder);
+  // Each alone and backwards: every record after a record other than the one it followed.
+  for (let i = raw.length - 1; i >= 0; i--) assertSameLogsProto([raw[i]], [decoded[i]], encoder);
+  assertSameLogsProto([...raw].reverse(), [...decoded].reverse(), encoder);
+});
+
+test('records of consecutive batches carry their own batch observed time, also when batches alternate', () => {
+  const caches = new RawEventCaches(context);
+  const a = batchPaths(EVENTS, [1_763_900_001, 5], caches);
+  const b = batchPaths(EVENTS, [1_763_900_002, 999_999_999], caches);
+  const encoder = new OtlpLogsProtoEncoder();
+  assertSameLogsProto(a.raw, a.decoded, encoder);
+  assertSameLogsProto(b.raw, b.decoded, encoder);
+  // Interleaved: the closing fields kept for one batch are not those of the other.
+  const raw = a.raw.flatMap((r, i) => [r, b.raw[i]]);
+  const decoded = a.decoded.flatMap((r, i) => [r, b.decoded[i]]);
+  assertSameLogsProto(raw, decoded, encoder);
+});
+
+test('written into request slabs (the exporter path): the same bytes as a request of its own, the writer moved on past a slab', () => {
+  const { raw, decoded } = bothPaths(EVENTS);
+  const enriched = raw.map((r) => new Enrichment().enrichRecord(r));
+  const reference = new OtlpLogsProtoEncoder({ selfEncoding: false }).encode(enriched);
+  assert.equal(reference.toString('hex'), new OtlpLogsProtoEncoder().encode(decoded.map((r) => new Enrichment().enrichRecord(r))).toString('hex'));
+  const encoder = new OtlpLogsProtoEncoder();
+  const slabs = new RequestSlabs();
+  // Requests kept (their leases held) until they fill more than one slab: records reserve their
+  // room up to a slab's end, and the request that no longer fits goes to the next slab.
+  const leases = [];
+  let written = 0;
+  for (let i = 0; written < SLAB_BYTES + 64 * 1024; i++) {
+    const { bytes, lease } = encoder.encodeInto(enriched, slabs);
+    assert.equal(bytes.toString('hex'), reference.toString('hex'), `request ${i}`);
+    written += bytes.length;
+    leases.push(lease);
+  }
+  assert.equal(slabs.allocated, 2);
+  assert.ok(leases.every((lease) => lease !== undefined), 'every request was written into a slab');
+  for (const lease of leases) lease?.release();
+});
+
+test('added sets: empty, with a value JSON fragments cannot hold, and one set reused on many records', () => {
+  const { raw, decoded } = bothPaths(EVENTS);
+  const empty = withAddedAttributes(raw[0], {});
+  assert.ok(isOtlpProtoLogRecord(empty));
+  assertSameLogsProto([empty], [decoded[0]]);
+  // an array value: no pre-encoded JSON for the set, so the record is copied with its map
+  const list = Object.freeze({ 'k8s.pod.labels': ['a', 'b'] });
+  const copied = withAddedAttributes(raw[0], list);
+  assert.equal(isOtlpProtoLogRecord(copied), false);
+  const reference = { ...decoded[0], attributes: { ...decoded[0].attributes, ...list } };
+  assert.equal(new OtlpLogsProtoEncoder().encode([copied]).toString('hex'), new OtlpLogsProtoEncoder().encode([reference]).toString('hex'));
+  const added = Object.freeze({ 'k8s.pod.uid': 'u-1', 'k8s.namespace.name': 'shop' });
+  const wrapped = raw.map((r) => withAddedAttributes(r, added));
+  assert.ok(wrapped.every(isOtlpProtoLogRecord));
+  // the same set again on top: a second wrapper, its keys already set, so a plain copy
+  assert.equal(isOtlpProtoLogRecord(withAddedAttributes(wrapped[0], added)), false);
+  assertSameLogsProto(wrapped, decoded.map((r) => ({ ...r, attributes: { ...r.attributes, ...added } })));
 });
