@@ -9,6 +9,7 @@ import { ATTR } from '../../telemetry/attributes';
 import { fragment, JsonByteWriter, type JsonFragment } from '../../telemetry/json_byte_writer';
 import { attributesJson, writeNanos } from '../../telemetry/otlp_json_fragments';
 import type { LogRecordContext } from './log_record_context';
+import { u32be, u32le, u64leNumber } from './le_bytes';
 import { cgroupAttributes } from './workload_attributes';
 
 const TWO_32 = 4294967296;
@@ -21,7 +22,7 @@ const MAX_CACHED = 4096;
 
 /** A u64 field as a number, rounded exactly as Number(bigint) rounds it. */
 export function u64Number(buf: Buffer, offset: number): number {
-  return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * TWO_32;
+  return u64leNumber(buf, offset);
 }
 
 /** An address with its JSON string literal, as bytes. */
@@ -52,7 +53,7 @@ export class RawEventCaches {
     if (family === AF_INET) v4At = offset;
     else if (isV4Mapped(buf, offset)) v4At = offset + 12;
     if (v4At >= 0) {
-      const key = buf.readUInt32BE(v4At);
+      const key = u32be(buf, v4At);
       let cached = this.v4.get(key);
       if (cached === undefined) {
         cached = withJson(formatAddress(family, buf, offset));
@@ -131,8 +132,8 @@ export class RawBatch {
 
   /** MonotonicClock.toHrTime of the u64 timestamp at `offset`, without bigints. */
   hrTime(offset: number): HrTime {
-    const lo = this.bytes.readUInt32LE(offset);
-    const hi = this.bytes.readUInt32LE(offset + 4);
+    const lo = u32le(this.bytes, offset);
+    const hi = u32le(this.bytes, offset + 4);
     if (hi >= SAFE_HIGH_WORD) {
       const wall = this.bytes.readBigUInt64LE(offset) + this.offsetNs;
       return [Number(wall / 1_000_000_000n), Number(wall % 1_000_000_000n)];
@@ -150,8 +151,8 @@ export class RawBatch {
 
   /** The cgroup entry of the u64 cgroup id at `offset`. */
   cgroup(offset: number): CgroupEntry {
-    const lo = this.bytes.readUInt32LE(offset);
-    const hi = this.bytes.readUInt32LE(offset + 4);
+    const lo = u32le(this.bytes, offset);
+    const hi = u32le(this.bytes, offset + 4);
     // Ids beyond 2^53 (the overflow id is 2^64-1) are not cached: they would collide as numbers.
     if (hi >= 0x200000) return this.caches.resolveCgroup(this.bytes.readBigUInt64LE(offset));
     const key = lo + hi * TWO_32;

@@ -13,6 +13,7 @@ import type { ProtoWriter } from '../../telemetry/otlp_proto_writer';
 import { keyPrefix, writeDecimalValue, writeNumberValue } from '../../telemetry/otlp_json_fragments';
 import type { RawBatch } from '../common/raw_events';
 import { u64Number, writeCommJson, writeRecordStart } from '../common/raw_events';
+import { u16le, u32le } from '../common/le_bytes';
 import { RawLogRecord } from '../common/raw_log_record';
 import { decodeLifecycleEvent, DecodeError, ENDS, KINDS } from './decoder';
 import { CONSTANTS, EVENT_FIELDS as F, EVENT_SIZE } from './layout';
@@ -98,13 +99,13 @@ export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRe
       case ATTR.processLinuxCgroup.key:
         return this.batch.cgroup(o + F.cgroup_id.offset).cgroup;
       case ATTR.peerAddress.key:
-        return this.batch.caches.address(bytes.readUInt16LE(o + F.family.offset), bytes, o + F.daddr.offset).text;
+        return this.batch.caches.address(u16le(bytes, o + F.family.offset), bytes, o + F.daddr.offset).text;
       case ATTR.localAddress.key:
-        return this.batch.caches.address(bytes.readUInt16LE(o + F.family.offset), bytes, o + F.saddr.offset).text;
+        return this.batch.caches.address(u16le(bytes, o + F.family.offset), bytes, o + F.saddr.offset).text;
       case ATTR.peerPort.key:
-        return bytes.readUInt16LE(o + F.dport.offset);
+        return u16le(bytes, o + F.dport.offset);
       case ATTR.localPort.key:
-        return bytes.readUInt16LE(o + F.sport.offset);
+        return u16le(bytes, o + F.sport.offset);
       default:
         return KEYS.has(key) ? this.attributes[key] : undefined;
     }
@@ -119,20 +120,20 @@ export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRe
     const batch = this.batch;
     const bytes = batch.bytes;
     const o = this.offset;
-    const family = bytes.readUInt16LE(o + F.family.offset);
+    const family = u16le(bytes, o + F.family.offset);
     const local = batch.caches.address(family, bytes, o + F.saddr.offset);
     const peer = batch.caches.address(family, bytes, o + F.daddr.offset);
     writeRecordStart(w, this.hrTime, batch.observedNanos, NAME_FRAGMENTS[bytes[o + F.kind.offset]]);
     w.bytes(local.type === 'ipv4' ? J.startV4 : J.startV6);
     w.bytes(local.json);
     w.bytes(J.afterLocalAddress);
-    w.uint(bytes.readUInt16LE(o + F.sport.offset));
+    w.uint(u16le(bytes, o + F.sport.offset));
     w.bytes(J.afterLocalPort);
     w.bytes(peer.json);
     w.bytes(J.afterPeerAddress);
-    w.uint(bytes.readUInt16LE(o + F.dport.offset));
+    w.uint(u16le(bytes, o + F.dport.offset));
     w.bytes(bytes[o + F.role.offset] === CONSTANTS.TCP_LIFECYCLE_ROLE_SERVER ? J.afterPeerPortServer : J.afterPeerPortClient);
-    const pid = bytes.readUInt32LE(o + F.pid.offset);
+    const pid = u32le(bytes, o + F.pid.offset);
     if (pid !== 0) {
       w.bytes(J.pid);
       w.uint(pid);
@@ -146,7 +147,7 @@ export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRe
       w.bytes(cgroup.json);
     }
     w.bytes(J.netns);
-    w.uint(bytes.readUInt32LE(o + F.netns_inode.offset));
+    w.uint(u32le(bytes, o + F.netns_inode.offset));
     w.bytes(J.endIntPair);
     const kind = bytes[o + F.kind.offset];
     if (kind === CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT) {
@@ -161,13 +162,13 @@ export class LifecycleRawLogRecord extends RawLogRecord implements OtlpJsonLogRe
       w.bytes(J.bytesReceived);
       writeNumberValue(w, u64Number(bytes, o + F.bytes_received.offset));
       w.bytes(J.segmentsSent);
-      w.uint(bytes.readUInt32LE(o + F.segments_sent.offset));
+      w.uint(u32le(bytes, o + F.segments_sent.offset));
       w.bytes(J.segmentsReceived);
-      w.uint(bytes.readUInt32LE(o + F.segments_received.offset));
+      w.uint(u32le(bytes, o + F.segments_received.offset));
       w.bytes(J.retransmits);
-      w.uint(bytes.readUInt32LE(o + F.retransmits.offset));
+      w.uint(u32le(bytes, o + F.retransmits.offset));
       w.bytes(J.rtt);
-      writeDecimalValue(w, bytes.readUInt32LE(o + F.srtt_us.offset), 6);
+      writeDecimalValue(w, u32le(bytes, o + F.srtt_us.offset), 6);
       w.bytes(J.endPair);
       w.bytes(END_FRAGMENTS[bytes[o + F.end.offset]]);
     }
