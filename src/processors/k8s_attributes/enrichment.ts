@@ -23,10 +23,13 @@ interface Cached {
 class VersionedCache {
   private readonly entries = new Map<string, Cached>();
 
-  get(key: string, version: number, compute: () => Attributes): Attributes {
+  /** The set cached for `key` at `version`, if any. (No compute callback: a closure per record on the event path.) */
+  get(key: string, version: number): Attributes | undefined {
     const cached = this.entries.get(key);
-    if (cached && cached.version === version) return cached.added;
-    const added = compute();
+    return cached && cached.version === version ? cached.added : undefined;
+  }
+
+  set(key: string, version: number, added: Attributes): Attributes {
     if (this.entries.size >= MAX_CACHED) this.entries.clear();
     this.entries.set(key, { version, added });
     return added;
@@ -50,7 +53,8 @@ export class Enrichment {
 
   /** The attributes to add for a process.linux.cgroup value. */
   forCgroup(cgroup: string): Attributes {
-    return this.local.get(cgroup, this.view?.localVersion ?? 0, () => this.computeLocal(cgroup));
+    const version = this.view?.localVersion ?? 0;
+    return this.local.get(cgroup, version) ?? this.local.set(cgroup, version, this.computeLocal(cgroup));
   }
 
   /** Whether a peer address can name anything; when not (local mode, peer.enabled: false), a record's is not even read. */
@@ -62,10 +66,10 @@ export class Enrichment {
   forPeer(address: string): Attributes {
     const view = this.view;
     if (!view || !this.peerLookups) return NOTHING;
-    return this.peer.get(address, view.peerVersion, () => {
-      const peer = view.peer(address);
-      return peer ? peerNames(peer) : NOTHING;
-    });
+    const cached = this.peer.get(address, view.peerVersion);
+    if (cached) return cached;
+    const peer = view.peer(address);
+    return this.peer.set(address, view.peerVersion, peer ? peerNames(peer) : NOTHING);
   }
 
   /**
