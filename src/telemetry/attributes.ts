@@ -184,7 +184,7 @@ export const ATTR = {
   dropReason: attribute(
     'reason',
     'string',
-    'Why events were lost: `ring_buffer_full` (user space did not drain the ring buffer in time: raise `ring_buffer_size`), `connection_evicted` (tcp_lifecycle with a logs pipeline: an open server connection\'s owner was evicted from its `max_connections` table, so its tcp.close names no process and its tcp.accept is lost if accept() came later; metrics are unaffected: raise `max_connections`), `attempt_evicted` (tcp_handshake: a pending connect was evicted from its `max_attempts` table, so its outcome is missing from the histogram and the events: raise `max_attempts`).',
+    'Why events were lost: `ring_buffer_full` (user space did not drain the ring buffer in time: raise `ring_buffer_size`), `connection_evicted` (tcp_lifecycle with a logs pipeline: an open server connection\'s owner was evicted from its `max_connections` table, so its tcp.close names no process and its tcp.accept is lost if accept() came later; metrics are unaffected: raise `max_connections`), `attempt_untracked` (tcp_handshake: a connect was not followed because its `max_attempts` table of pending connects was full, so its outcome is missing from the histogram and the events: raise `max_attempts`).',
     'ring_buffer_full',
   ),
   exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) the value is about.', 'otlp'),

@@ -137,7 +137,7 @@ export const METRICS = {
     instrument: 'counter',
     unit: '{event}',
     description:
-      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_evicted` (tcp_lifecycle, with a logs pipeline): an open server connection\'s owner was evicted because more than `max_connections` were open at once; its tcp.close names no process and its tcp.accept is lost if accept() came later (metrics are unaffected). `attempt_evicted` (tcp_handshake): a pending connect was evicted because more than `max_attempts` were pending at once; its outcome is missing from the handshake histogram and the events.',
+      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_evicted` (tcp_lifecycle, with a logs pipeline): an open server connection\'s owner was evicted because more than `max_connections` were open at once; its tcp.close names no process and its tcp.accept is lost if accept() came later (metrics are unaffected). `attempt_untracked` (tcp_handshake): a connect was not followed because `max_attempts` connects were pending at once; counted once per connect, whose outcome is missing from the handshake histogram and the events.',
     attributes: [ATTR.receiver, ATTR.dropReason],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_anomalies'],
     notes: 'Every reason a receiver can have is reported, zero included, `ring_buffer_full` first.',

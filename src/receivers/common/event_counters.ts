@@ -12,7 +12,8 @@ export interface EventCounts {
   /** Lost because the ring buffer was full (reason=ring_buffer_full). */
   readonly droppedEvents: bigint;
   /** Lost because per-socket state was evicted from an LRU map while the socket was open
-   * (reason=connection_evicted for server connections' owners, or attempt_evicted for pending handshakes). */
+   * (reason=connection_evicted for server connections' owners), or because a table of per-socket
+   * state was full (attempt_untracked: a connect not followed by tcp_handshake). */
   readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;
@@ -20,10 +21,10 @@ export interface EventCounts {
 }
 
 /** Values of tcpscope.receiver.dropped_events' `reason` attribute. */
-export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionEvicted: 'connection_evicted', attemptEvicted: 'attempt_evicted' } as const;
+export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionEvicted: 'connection_evicted', attemptUntracked: 'attempt_untracked' } as const;
 
 export interface EvictedEvents {
-  readonly reason: typeof DROP_REASONS.connectionEvicted | typeof DROP_REASONS.attemptEvicted;
+  readonly reason: typeof DROP_REASONS.connectionEvicted | typeof DROP_REASONS.attemptUntracked;
   readonly count: bigint;
 }
 
