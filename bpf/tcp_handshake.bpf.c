@@ -292,7 +292,10 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 		bpf_map_update_elem(&tcp_handshake_ended, &key, &identity, BPF_ANY);
 		return;
 	}
-	bpf_map_delete_elem(&tcp_handshake_ended, &key);
+	/* Looked up first: it is almost never there, and a lookup takes no lock where a delete
+	 * takes the bucket's (perf record -a under churn: ~0.4 us per connection for the delete). */
+	if (bpf_map_lookup_elem(&tcp_handshake_ended, &key))
+		bpf_map_delete_elem(&tcp_handshake_ended, &key);
 }
 
 static __always_inline void report_client_outcome(const struct sock *sk, __u64 key, struct attempt *a, __u32 error, __u64 now)
