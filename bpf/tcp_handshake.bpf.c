@@ -89,7 +89,7 @@ struct connect_call {
  * an LRU with a mark in socket local storage to count its evictions (the design before): creating
  * socket storage costs two allocations with memory-cgroup accounting per connecting socket, and
  * freeing it two RCU-deferred frees, outside the program's own run time (perf record -a under
- * connection churn: src/receivers/tcp_handshake/README.md has the figures).
+ * connection churn: src/receivers/tcp_handshake/README.md, "Cost", has the figures).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
