@@ -16,7 +16,6 @@
 #include "receiver_common.h"
 #include "socket_common.h"
 #include "connection_sampling.h"
-#include "kernel_features.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -25,6 +24,7 @@
 #define EALREADY 114
 #define EISCONN 106
 #define ECONNABORTED 103
+#define TCPSCOPE_E2BIG 7 /* a preallocated hash is full */
 
 /* Settings written before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;
@@ -58,7 +58,7 @@ struct socket_tuple {
 	__u16 _pad;
 };
 
-/* A client handshake in progress. */
+/* A client handshake in progress (in tcp_handshake_attempts). */
 struct attempt {
 	__u64 syn_ns;
 	__u64 cgroup_id;
@@ -69,6 +69,9 @@ struct attempt {
 	__u16 _pad;
 	char comm[TCP_HANDSHAKE_COMM_LEN];
 };
+/* The locked memory per max_attempts entry (src/receivers/tcp_handshake/config.ts) was measured
+ * with this 48-byte value: re-measure when it grows. */
+_Static_assert(sizeof(struct attempt) == 48, "attempt size changed: re-measure ATTEMPT_ENTRY_BYTES");
 
 /* connect() in progress on a thread: what sys_exit_connect needs to report a sync failure. */
 struct connect_call {
@@ -77,8 +80,19 @@ struct connect_call {
 	__s32 fd;
 };
 
+/*
+ * Client handshakes in progress, from SYN_SENT to their outcome (ESTABLISHED or CLOSE), keyed by
+ * the socket's address. A preallocated hash sized by config `max_attempts`: when that many connects
+ * are pending at once, a new one is not followed, counted in TCP_HANDSHAKE_DROP_UNTRACKED (its
+ * outcome is missing from the histogram and the events); nothing followed is ever evicted. The
+ * outcome deletes the entry; tcp_handshake_destroy deletes one a skipped run left behind. Why not
+ * an LRU with a mark in socket local storage to count its evictions (the design before): creating
+ * socket storage costs two allocations with memory-cgroup accounting per connecting socket, and
+ * freeing it two RCU-deferred frees, outside the program's own run time (perf record -a under
+ * connection churn: src/receivers/tcp_handshake/README.md, "Cost", has the figures).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct attempt);
@@ -100,20 +114,6 @@ struct {
 	__type(key, __u32); /* thread id */
 	__type(value, struct connect_call);
 } tcp_handshake_calls SEC(".maps");
-
-/* Sockets with an attempt in tcp_handshake_attempts, marked in the socket's own storage (which
- * cannot be evicted): leaving SYN_SENT without an entry but with the mark means the LRU evicted
- * the attempt while pending, and its outcome (histogram record and event) is lost: counted in
- * TCP_HANDSHAKE_DROP_EVICTED. The mark stays until the socket is freed; a new SYN_SENT re-marks. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u8);
-} tcp_handshake_pending SEC(".maps");
-
-/* tcp_handshake_pending on kernels before 5.11 (kernel_features.h). */
-TCPSCOPE_SOCKET_STATE_BY_ADDRESS(tcp_handshake_pending_by_address, __u8);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -169,12 +169,6 @@ static __always_inline __u64 socket_identity_read(const struct sock *sk)
 		return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
 	return sock ? BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino) : 0;
-}
-
-static __always_inline void count_if_evicted(const struct sock *sk)
-{
-	if (tcpscope_socket_state(&tcp_handshake_pending, &tcp_handshake_pending_by_address, sk, false))
-		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_EVICTED);
 }
 
 /* Written by set_state (softirq or process context) and by sys_exit_connect (process context,
@@ -287,9 +281,21 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 	if (call)
 		a.fd = call->fd;
 	bpf_get_current_comm(a.comm, sizeof(a.comm));
-	bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY);
-	tcpscope_socket_state(&tcp_handshake_pending, &tcp_handshake_pending_by_address, sk, true);
-	bpf_map_delete_elem(&tcp_handshake_ended, &key);
+	/* One table operation. BPF_ANY: an entry already there is one a skipped run left behind for
+	 * this socket (a socket leaves SYN_SENT before it can enter it again), replaced. */
+	if (bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY) == -TCPSCOPE_E2BIG) {
+		/* max_attempts connects pending at once: this one is not followed, counted. Its error,
+		 * should connect() return one, is this attempt's outcome, not a failure before any SYN:
+		 * marked as ended so that sys_exit_connect does not report it. */
+		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_UNTRACKED);
+		__u64 identity = socket_identity(sk);
+		bpf_map_update_elem(&tcp_handshake_ended, &key, &identity, BPF_ANY);
+		return;
+	}
+	/* Looked up first: it is almost never there, and a lookup takes no lock where a delete
+	 * takes the bucket's (perf record -a under churn: ~0.4 us per connection for the delete). */
+	if (bpf_map_lookup_elem(&tcp_handshake_ended, &key))
+		bpf_map_delete_elem(&tcp_handshake_ended, &key);
 }
 
 static __always_inline void report_client_outcome(const struct sock *sk, __u64 key, struct attempt *a, __u32 error, __u64 now)
@@ -321,9 +327,6 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 		}
 	}
 	bpf_map_delete_elem(&tcp_handshake_attempts, &key);
-	/* The stand-in hash keeps its entry until evicted: the outcome is out, the mark has done its job. */
-	if (!cfg_socket_storage)
-		tcpscope_socket_state_delete(&tcp_handshake_pending, &tcp_handshake_pending_by_address, sk);
 	if (error) {
 		__u64 identity = socket_identity(sk);
 		bpf_map_update_elem(&tcp_handshake_ended, &key, &identity, BPF_ANY);
@@ -333,10 +336,8 @@ static __always_inline void report_client_outcome(const struct sock *sk, __u64 k
 static __always_inline void on_client_close(const struct sock *sk, __u64 key)
 {
 	struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
-	if (!a) {
-		count_if_evicted(sk); /* else: SYN sent before the agent started */
-		return;
-	}
+	if (!a)
+		return; /* not followed (counted at SYN_SENT), or SYN sent before the agent started */
 	/* RST and exhausted SYN retries set sk_err before closing. An ICMP unreachable during
 	 * SYN_SENT is a soft error here (sk_err_soft, error report, SYNs go on): an application that
 	 * gives up on it reads it with SO_ERROR (which clears it) and closes, so the error the
@@ -421,12 +422,22 @@ int BPF_PROG(tcp_handshake_set_state, const struct sock *sk, int oldstate, int n
 		struct attempt *a = bpf_map_lookup_elem(&tcp_handshake_attempts, &key);
 		if (a)
 			report_client_outcome(sk, key, a, 0, bpf_ktime_get_ns());
-		else
-			count_if_evicted(sk);
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED && sk->sk_protocol == IPPROTO_TCP)
 		on_server_established(sk);
+	return 0;
+}
+
+/* An attempt whose outcome run the kernel skipped (counted in missed_runs) would hold its entry
+ * for good: the socket's end frees it. Runs once per destroyed TCP socket; almost always it finds
+ * nothing, with a lookup that takes no lock. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tcp_handshake_destroy, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	if (bpf_map_lookup_elem(&tcp_handshake_attempts, &key))
+		bpf_map_delete_elem(&tcp_handshake_attempts, &key);
 	return 0;
 }
 

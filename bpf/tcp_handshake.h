@@ -17,7 +17,7 @@
 
 #define TCP_HANDSHAKE_DROP_RINGBUF 0
 #define TCP_HANDSHAKE_DROP_STATS_FULL 1
-#define TCP_HANDSHAKE_DROP_EVICTED 2 /* a pending attempt evicted (max_attempts): outcome lost */
+#define TCP_HANDSHAKE_DROP_UNTRACKED 2 /* a connect not followed (max_attempts pending at once): outcome missing */
 #define TCP_HANDSHAKE_DROP_KINDS 3
 
 #define TCP_HANDSHAKE_OVERFLOW_CGROUP 0xffffffffffffffffULL

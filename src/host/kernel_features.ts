@@ -174,17 +174,15 @@ export const RECEIVER_FEATURES: Readonly<Record<KernelReceiverType, ReceiverFeat
     optional: {},
   },
   tcp_handshake: {
-    required: ['ring_buffer', 'inet_sock_set_state'],
+    // Its pending connects are in a preallocated hash keyed by address (bpf/tcp_handshake.bpf.c
+    // says why), so socket storage is not among what it can lack; tcp_destroy_sock frees an entry
+    // whose outcome run the kernel skipped.
+    required: ['ring_buffer', 'inet_sock_set_state', 'tcp_destroy_sock'],
     optional: {
       inet_sk_error_report: {
         unload: ['tcp_handshake_error_report'],
         loss:
           'an error reported on a connecting socket is read at connect() return, getsockopt(SO_ERROR) and close only: one the application consumed otherwise is reported as ECONNABORTED',
-      },
-      socket_storage: {
-        switchOff: ['cfg_socket_storage'],
-        standIns: ['tcp_handshake_pending_by_address'],
-        loss: `${HASH_LOSS} (2 x max_attempts entries): with more connects pending at once, attempts evicted while pending go uncounted in the evicted drops`,
       },
       socket_cookie: {
         switchOff: ['cfg_socket_cookie'],

@@ -184,7 +184,7 @@ export const ATTR = {
   dropReason: attribute(
     'reason',
     'string',
-    'Why events were lost: `ring_buffer_full` (user space did not drain the ring buffer in time: raise `ring_buffer_size`), `connection_untracked` (tcp_lifecycle: a TCP socket was not followed because its `max_connections` table was full, so its events and its connection metrics are missing; counted once per socket: raise `max_connections`), `attempt_evicted` (tcp_handshake: a pending connect was evicted from its `max_attempts` table, so its outcome is missing from the histogram and the events: raise `max_attempts`).',
+    'Why events were lost: `ring_buffer_full` (user space did not drain the ring buffer in time: raise `ring_buffer_size`), `connection_untracked` (tcp_lifecycle: a TCP socket was not followed because its `max_connections` table was full, so its events and its connection metrics are missing; counted once per socket: raise `max_connections`), `attempt_untracked` (tcp_handshake: a connect was not followed because its `max_attempts` table of pending connects was full, so its outcome is missing from the histogram and the events: raise `max_attempts`).',
     'ring_buffer_full',
   ),
   exporter: attribute('exporter', 'string', 'Id of the exporter (`type[/name]`) the value is about.', 'otlp'),

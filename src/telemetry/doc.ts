@@ -94,6 +94,14 @@ Not double counted: a blocking connect() that returns the error of an attempt al
 from the state change, and a later connect() on a non-blocking socket that returns its stored error
 (\`EALREADY\`/\`EISCONN\` are never failures) are recognised by the socket (its cookie) and skipped.
 
+**Pending connects** are followed from SYN_SENT to their outcome in a preallocated hash keyed by
+the socket's address (\`max_attempts\`, 120 bytes of locked kernel memory per entry, measured;
+default 65,536 = 7.5 MiB). Nothing followed is evicted; an outcome frees its entry. When
+\`max_attempts\` connects are pending at once, a new connect is not followed at all: its outcome is
+missing from the histogram and the events (and the error its connect() returns is not reported as
+a failure before any SYN). Each such connect is counted (\`tcpscope.receiver.dropped_events\` with
+\`reason=attempt_untracked\`) and the first is logged with the key to raise.
+
 **Server side.** \`SYN_RECV → ESTABLISHED\` of the child socket is recorded with role \`server\`; its
 duration is the kernel's SYN-ACK RTT sample (SYN-ACK sent → final ACK), taken just before
 ESTABLISHED. The time between the SYN's arrival and the SYN-ACK is not exposed by a tracepoint.

@@ -137,7 +137,7 @@ export const METRICS = {
     instrument: 'counter',
     unit: '{event}',
     description:
-      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_untracked` (tcp_lifecycle): a TCP socket was not followed because `max_connections` sockets were followed at once; counted once per socket, whose open and close events are lost and which is missing from the connection metrics too. `attempt_evicted` (tcp_handshake): a pending connect was evicted because more than `max_attempts` were pending at once; its outcome is missing from the handshake histogram and the events.',
+      'Events lost, by reason. `ring_buffer_full`: the kernel ring buffer was full; metrics are unaffected (aggregated in the kernel before the ring buffer). `connection_untracked` (tcp_lifecycle): a TCP socket was not followed because `max_connections` sockets were followed at once; counted once per socket, whose open and close events are lost and which is missing from the connection metrics too. `attempt_untracked` (tcp_handshake): a connect was not followed because `max_attempts` connects were pending at once; counted once per connect, whose outcome is missing from the handshake histogram and the events.',
     attributes: [ATTR.receiver, ATTR.dropReason],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake', 'tcp_anomalies'],
     notes: 'Every reason a receiver can have is reported, zero included, `ring_buffer_full` first.',

@@ -72,7 +72,7 @@ test('every receiver exports missed_runs for each of its loaded programs', async
   });
   for (const [receiver, programs] of [
     [lifecycle, ['tcp_lifecycle_set_state', 'tcp_lifecycle_reset_sent', 'tcp_lifecycle_reset_received', 'tcp_lifecycle_destroy']], // metrics only: the accept hooks are not loaded
-    [handshake, ['tcp_handshake_error_report', 'tcp_handshake_set_state', 'tcp_handshake_connect_enter', 'tcp_handshake_connect_exit', 'tcp_handshake_getsockopt_enter']],
+    [handshake, ['tcp_handshake_error_report', 'tcp_handshake_set_state', 'tcp_handshake_destroy', 'tcp_handshake_connect_enter', 'tcp_handshake_connect_exit', 'tcp_handshake_getsockopt_enter']],
   ] as const) {
     await receiver.start({ reportFatal: (e) => assert.fail(e) });
     const metrics = receiver.collect().scopeMetrics[0].metrics;

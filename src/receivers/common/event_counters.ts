@@ -11,8 +11,8 @@ export interface EventCounts {
   readonly receiverId: string;
   /** Lost because the ring buffer was full (reason=ring_buffer_full). */
   readonly droppedEvents: bigint;
-  /** Lost because a per-socket table was full: a socket not followed (reason=connection_untracked),
-   * or a pending handshake evicted from an LRU map (attempt_evicted). */
+  /** Lost because a per-socket table was full: a socket not followed by tcp_lifecycle
+   * (reason=connection_untracked), or a connect not followed by tcp_handshake (attempt_untracked). */
   readonly evictedEvents?: EvictedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;
@@ -20,10 +20,10 @@ export interface EventCounts {
 }
 
 /** Values of tcpscope.receiver.dropped_events' `reason` attribute. */
-export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionUntracked: 'connection_untracked', attemptEvicted: 'attempt_evicted' } as const;
+export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionUntracked: 'connection_untracked', attemptUntracked: 'attempt_untracked' } as const;
 
 export interface EvictedEvents {
-  readonly reason: typeof DROP_REASONS.connectionUntracked | typeof DROP_REASONS.attemptEvicted;
+  readonly reason: typeof DROP_REASONS.connectionUntracked | typeof DROP_REASONS.attemptUntracked;
   readonly count: bigint;
 }
 

@@ -46,14 +46,14 @@ test('the handshake wording reads as the receiver wrote it before the shared rep
     key: 'max_attempts',
     limit: 64,
     exceeded: 'connects were pending at once',
-    consequence: 'the oldest were evicted and their outcomes are missing from system.network.tcp.handshake.duration and the events',
-    reason: DROP_REASONS.attemptEvicted,
+    consequence: 'new ones were not followed and their outcomes are missing from system.network.tcp.handshake.duration and the events',
+    reason: DROP_REASONS.attemptUntracked,
     raiseAbove: 'the peak number of connects waiting for an answer (a SYN to a silent host waits up to ~2 min)',
   }).note(3n);
   assert.deepEqual(lines, [
-    'WARN 3 handshake outcome(s) lost: more than max_attempts (64) connects were pending at once, so the oldest were evicted and ' +
+    'WARN 3 handshake outcome(s) lost: more than max_attempts (64) connects were pending at once, so new ones were not followed and ' +
       'their outcomes are missing from system.network.tcp.handshake.duration and the events (counted in tcpscope.receiver.dropped_events ' +
-      'reason=attempt_evicted). Set receivers.tcp_handshake/y.max_attempts above the peak number of connects waiting for an answer ' +
+      'reason=attempt_untracked). Set receivers.tcp_handshake/y.max_attempts above the peak number of connects waiting for an answer ' +
       '(a SYN to a silent host waits up to ~2 min). Logged once.',
   ]);
 });

@@ -12,7 +12,7 @@ import { EvictionReport } from '../common/eviction_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
 import { CgroupSubtreeFilter } from './cgroup_filter';
-import type { TcpHandshakeConfig } from './config';
+import { ATTEMPT_ENTRY_BYTES, type TcpHandshakeConfig } from './config';
 import { CONSTANTS, STATS_SIZE } from './layout';
 import { HandshakeRawLogRecord } from './raw_log_record';
 import { handshakeMetrics } from './metrics';
@@ -35,14 +35,14 @@ export class TcpHandshakeReceiver extends KernelReceiver {
     const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
     let filter: CgroupSubtreeFilter | undefined;
-    const evictions = new EvictionReport(settings.logger, settings.id.text, {
+    const untracked = new EvictionReport(settings.logger, settings.id.text, {
       lost: 'handshake outcome(s)',
       key: 'max_attempts',
       limit: config.max_attempts,
       exceeded: 'connects were pending at once',
-      consequence: 'the oldest were evicted and their outcomes are missing from system.network.tcp.handshake.duration and the events',
-      reason: DROP_REASONS.attemptEvicted,
-      raiseAbove: 'the peak number of connects waiting for an answer (a SYN to a silent host waits up to ~2 min)',
+      consequence: 'new ones were not followed and their outcomes are missing from system.network.tcp.handshake.duration and the events',
+      reason: DROP_REASONS.attemptUntracked,
+      raiseAbove: `the peak number of connects waiting for an answer (a SYN to a silent host waits up to ~2 min; ${ATTEMPT_ENTRY_BYTES} bytes of locked kernel memory each)`,
     });
     super(settings, config, next, objectPath, {
       eventsMap: MAPS.events,
@@ -58,6 +58,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
         bpf.setGlobalU32('cfg_cgroup_filter', cgroupFilter ? 1 : 0);
         bpf.setGlobalU32('cfg_wakeup_min_bytes', config.wakeup_min_bytes);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
+        // Pending connects, preallocated at load (ATTEMPT_ENTRY_BYTES each).
         bpf.setMaxEntries(MAPS.attempts, config.max_attempts);
         // What this kernel lacks is turned off before load, one start-up line each.
         for (const line of applyKernelFeatures('tcp_handshake', bpf, runningKernelFeatures(), config.max_attempts)) settings.logger.warn(line);
@@ -93,8 +94,8 @@ export class TcpHandshakeReceiver extends KernelReceiver {
       // re-creates its series, with a new start time (see CgroupSeriesReaper).
       metrics: (bpf, startTime, endTime) => {
         const dropped = perCpuCounters(bpf, MAPS.drops, CONSTANTS.TCP_HANDSHAKE_DROP_KINDS);
-        const evicted = dropped[CONSTANTS.TCP_HANDSHAKE_DROP_EVICTED];
-        evictions.note(evicted);
+        const notFollowed = dropped[CONSTANTS.TCP_HANDSHAKE_DROP_UNTRACKED];
+        untracked.note(notFollowed);
         return this.series.collect(
           bpf,
           MAPS.stats,
@@ -103,7 +104,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
             handshakeMetrics({
               stats,
               droppedEvents: dropped[CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF],
-              evictedEvents: { reason: DROP_REASONS.attemptEvicted, count: evicted },
+              evictedEvents: { reason: DROP_REASONS.attemptUntracked, count: notFollowed },
               sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
               receiverId: settings.id.text,
               startTime,
