@@ -196,7 +196,8 @@ test('the config schedule starts captures by itself, named and with reason sched
   const { config, agent } = await startCaptureAgent(t, children, [
     { name: 'tick', every: '10s', selection: { cgroup: [cgroup.directory] }, bounds: { duration: '1s', packets: 50 } },
   ]);
-  assert.match(agent.stderr(), /scheduled capture "tick": first at \S+, then every 10s/);
+  // The schedule's line can follow the control socket's, the agent's readiness line: wait for it.
+  await waitUntil(() => /scheduled capture "tick": first at \S+, then every 10s/.test(agent.stderr()), DEADLINE_MS, 'the schedule line');
   // The first start is one interval after the agent started; two starts show it repeats.
   await waitUntil(() => (agent.stderr().match(/scheduled capture "tick" started as cap-\d+ \(receiver packet_capture\)/g) ?? []).length >= 2, DEADLINE_MS + 20_000, 'two scheduled starts');
   const captures = await captureJson<ControlCaptureStatus[]>(config.socket, ['list']);
