@@ -267,7 +267,7 @@ describe('file exporter', () => {
     await exporter.start(host);
     const batches: ReadableLogRecord[][] = [];
     for (let b = 0; b < 150; b++) {
-      // ~25 kB per request: 150 of them cross MAX_BUFFERED_BYTES (1 MiB) several times
+      // ~25 kB per request: 150 of them cross MAX_BUFFERED_BYTES (256 KiB) many times
       batches.push(
         sampleLogs().flatMap((r, i) =>
           Array.from({ length: 20 }, (_, k) => ({

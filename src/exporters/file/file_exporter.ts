@@ -25,13 +25,14 @@ import { makeParentDirectory } from './parent_directory';
  * Past this many buffered bytes a consume() waits for a write, so memory stays bounded between ticks.
  * Each write costs the agent 40-50 us of CPU whatever its size (FileHandle.write goes through
  * libuv's thread pool: two cross-thread wake-ups, expensive in a VM; writeSync of the same 256 KiB
- * costs 2 us), so fewer, larger writes: 1 MiB instead of 256 KiB took the user-space event path
- * from 2.90 to 2.64 us of CPU per event at the same peak RSS (`node dist/bench/event_path.js
- * --rounds 3 --paths raw --semi 8 --rate 60000 --events 600000 --k8s --baseline <main>`). Records
- * write their OTLP/JSON bytes at once and are not held by the buffer, so it holds bytes only (256
- * KiB was chosen when lines kept their records alive until the write).
+ * costs 2 us), so larger writes save CPU: 1 MiB took the user-space event path from 2.90 to 2.64
+ * us per event (`node dist/bench/event_path.js --rounds 3 --paths raw --semi 8 --rate 60000
+ * --events 600000 --k8s --baseline <main>`), 512 KiB most of that. But the whole agent's peak RSS
+ * in events mode rose with it, past the 80 MB target (`node dist/bench/run.js --modes off,events
+ * --rounds 2`, twice each: 78.3-78.4 MB at 256 KiB, 80.2-81.4 at 512 KiB, 81.7-82.0 at 1 MiB: the
+ * two alternating buffers grow by doubling), so 256 KiB stays.
  */
-export const MAX_BUFFERED_BYTES = 1024 * 1024;
+export const MAX_BUFFERED_BYTES = 256 * 1024;
 
 /**
  * A buffer that grew past this (one huge request) is not kept for reuse once written: the next
