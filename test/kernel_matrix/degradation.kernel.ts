@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentArgv, pipelinesFor, startAgent, stopAgent, writeAgentConfig } from '../support/agent';
 import { TestCgroup, testCgroupBase } from '../support/cgroup';
@@ -86,6 +86,7 @@ after(async () => {
   if (agent && agent.process.exitCode === null) await stopAgent(agent, DEADLINE_MS).catch(() => undefined);
   for (const c of children) c.kill();
   cgroup?.remove(base);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('degradation: one start-up line per missing feature and receiver', async (t) => {
