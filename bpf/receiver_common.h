@@ -28,6 +28,9 @@
  * 512-byte BPF stack, and a map value pointer (this global's section) is what update accepts. */
 static const __u8 tcpscope_zero[TCPSCOPE_ZERO_BYTES] __attribute__((aligned(8))) = {};
 
+/* -E2BIG from bpf_map_update_elem: a preallocated hash is full. */
+#define TCPSCOPE_E2BIG 7
+
 #define TCPSCOPE_ASSERT_ZERO_FITS(type) \
 	_Static_assert(sizeof(type) <= TCPSCOPE_ZERO_BYTES, #type " is larger than tcpscope_zero: raise TCPSCOPE_ZERO_BYTES")
 
@@ -48,6 +51,18 @@ static __always_inline void tcpscope_count(void *counters, __u32 index)
 	__u64 *counter = bpf_map_lookup_elem(counters, &index);
 	if (counter)
 		tcpscope_add(counter, 1);
+}
+
+/* Inserts `value` at `key` into a preallocated hash of per-socket state; when the hash is full
+ * (its size is the receiver's limit), counts counters[index]: what is not inserted is not followed.
+ * Returns bpf_map_update_elem's result. */
+static __always_inline long tcpscope_insert_or_count(void *map, const void *key, const void *value, __u64 flags,
+						     void *counters, __u32 index)
+{
+	long err = bpf_map_update_elem(map, key, value, flags);
+	if (err == -TCPSCOPE_E2BIG)
+		tcpscope_count(counters, index);
+	return err;
 }
 
 /* The value of `key` in an aggregate map, created zeroed when absent; 0 when the map is full.

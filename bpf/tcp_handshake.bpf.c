@@ -24,7 +24,6 @@
 #define EALREADY 114
 #define EISCONN 106
 #define ECONNABORTED 103
-#define TCPSCOPE_E2BIG 7 /* a preallocated hash is full */
 
 /* Settings written before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;
@@ -283,11 +282,11 @@ static __always_inline void on_syn_sent(const struct sock *sk, __u64 key)
 	bpf_get_current_comm(a.comm, sizeof(a.comm));
 	/* One table operation. BPF_ANY: an entry already there is one a skipped run left behind for
 	 * this socket (a socket leaves SYN_SENT before it can enter it again), replaced. */
-	if (bpf_map_update_elem(&tcp_handshake_attempts, &key, &a, BPF_ANY) == -TCPSCOPE_E2BIG) {
+	if (tcpscope_insert_or_count(&tcp_handshake_attempts, &key, &a, BPF_ANY, &tcp_handshake_drops,
+				     TCP_HANDSHAKE_DROP_UNTRACKED) == -TCPSCOPE_E2BIG) {
 		/* max_attempts connects pending at once: this one is not followed, counted. Its error,
 		 * should connect() return one, is this attempt's outcome, not a failure before any SYN:
 		 * marked as ended so that sys_exit_connect does not report it. */
-		tcpscope_count(&tcp_handshake_drops, TCP_HANDSHAKE_DROP_UNTRACKED);
 		__u64 identity = socket_identity(sk);
 		bpf_map_update_elem(&tcp_handshake_ended, &key, &identity, BPF_ANY);
 		return;

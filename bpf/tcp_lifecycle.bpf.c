@@ -23,7 +23,6 @@
 #define TCPSCOPE_ECONNABORTED 103
 #define TCPSCOPE_ECONNRESET 104
 #define TCPSCOPE_ETIMEDOUT 110
-#define TCPSCOPE_E2BIG 7 /* a preallocated hash is full */
 
 /* Settings written by user space before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;       /* events: false when only metrics pipelines use it */
@@ -84,7 +83,6 @@ struct socket_record {
 /* 192 bytes of locked memory per max_connections entry were measured with this 112-byte value
  * (src/receivers/tcp_lifecycle/config.ts): re-measure when it grows. */
 _Static_assert(sizeof(struct socket_record) == 112, "socket_record size changed: re-measure SOCKET_ENTRY_BYTES");
-TCPSCOPE_ASSERT_ZERO_FITS(struct socket_record);
 
 /*
  * The sockets we follow, from their first transition to CLOSE (or, for a close waiting for its
@@ -162,10 +160,8 @@ static __always_inline struct socket_record *record_of(__u64 key)
  * followed already (or another CPU inserted one meanwhile, which the socket's lock rules out). */
 static __always_inline bool follow(__u64 key, const struct socket_record *fresh)
 {
-	long err = bpf_map_update_elem(&tcp_lifecycle_sockets, &key, fresh, BPF_NOEXIST);
-	if (err == -TCPSCOPE_E2BIG)
-		tcpscope_count(&tcp_lifecycle_drops, TCP_LIFECYCLE_DROP_UNTRACKED);
-	return err == 0;
+	return tcpscope_insert_or_count(&tcp_lifecycle_sockets, &key, fresh, BPF_NOEXIST, &tcp_lifecycle_drops,
+					TCP_LIFECYCLE_DROP_UNTRACKED) == 0;
 }
 
 static __always_inline void forget(__u64 key)

@@ -177,7 +177,7 @@ test('tcp_lifecycle metrics match their definitions', () => {
   const metrics = lifecycleMetrics({
     stats: sumWorkloadStats(map),
     droppedEvents: 7n,
-    evictedEvents: { reason: DROP_REASONS.connectionUntracked, count: 5n },
+    untrackedEvents: { reason: DROP_REASONS.connectionUntracked, count: 5n },
     sampledOutEvents: 9n,
     receiverId: 'tcp_lifecycle/test',
     startTime: START,

@@ -1,5 +1,5 @@
 // The two counters of a receiver's event stream, kept apart on purpose: dropped_events are
-// losses (by reason: the ring buffer was full, a socket's table was full, or its state was evicted),
+// losses (by reason: the ring buffer was full, or a table of per-socket state was full),
 // sampled_out_events are intended (the sampling predicate, pushed down to the kernel, dropped
 // what the sampling processor would have dropped).
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
@@ -13,7 +13,7 @@ export interface EventCounts {
   readonly droppedEvents: bigint;
   /** Lost because a per-socket table was full: a socket not followed by tcp_lifecycle
    * (reason=connection_untracked), or a connect not followed by tcp_handshake (attempt_untracked). */
-  readonly evictedEvents?: EvictedEvents;
+  readonly untrackedEvents?: UntrackedEvents;
   readonly sampledOutEvents: bigint;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
@@ -22,7 +22,7 @@ export interface EventCounts {
 /** Values of tcpscope.receiver.dropped_events' `reason` attribute. */
 export const DROP_REASONS = { ringBufferFull: 'ring_buffer_full', connectionUntracked: 'connection_untracked', attemptUntracked: 'attempt_untracked' } as const;
 
-export interface EvictedEvents {
+export interface UntrackedEvents {
   readonly reason: typeof DROP_REASONS.connectionUntracked | typeof DROP_REASONS.attemptUntracked;
   readonly count: bigint;
 }
@@ -45,6 +45,6 @@ function counter(def: MetricDefinition, input: EventCounts, values: readonly [At
 export function eventCounterMetrics(input: EventCounts): MetricData[] {
   // ring_buffer_full first: every event receiver has it.
   const dropped: [Attributes, bigint][] = [[{ [ATTR.dropReason.key]: DROP_REASONS.ringBufferFull }, input.droppedEvents]];
-  if (input.evictedEvents) dropped.push([{ [ATTR.dropReason.key]: input.evictedEvents.reason }, input.evictedEvents.count]);
+  if (input.untrackedEvents) dropped.push([{ [ATTR.dropReason.key]: input.untrackedEvents.reason }, input.untrackedEvents.count]);
   return [counter(METRICS.droppedEvents, input, dropped), counter(METRICS.sampledOutEvents, input, [[{}, input.sampledOutEvents]])];
 }

@@ -6,14 +6,14 @@ import { errnoName } from '../../host/errno';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS } from '../../telemetry/signals';
 import { durationHistogramValue } from '../common/duration_buckets';
-import { eventCounterMetrics, type EvictedEvents } from '../common/event_counters';
+import { eventCounterMetrics, type UntrackedEvents } from '../common/event_counters';
 import { OVERFLOW_CGROUP_ID, workloadAttributes } from '../common/workload_attributes';
 import type { HandshakeStats } from './stats';
 
 export interface HandshakeMetricsInput {
   readonly stats: readonly HandshakeStats[];
   readonly droppedEvents: bigint;
-  readonly evictedEvents?: EvictedEvents;
+  readonly untrackedEvents?: UntrackedEvents;
   readonly sampledOutEvents: bigint;
   readonly receiverId: string;
   readonly startTime: HrTime;

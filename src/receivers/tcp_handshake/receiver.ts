@@ -8,7 +8,7 @@ import type { Consumers, CreateSettings } from '../../component';
 import { ConfigError } from '../../errors';
 import { bpfObjectPath } from '../../paths';
 import { DROP_REASONS } from '../common/event_counters';
-import { EvictionReport } from '../common/eviction_report';
+import { UntrackedReport } from '../common/untracked_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
 import { OVERFLOW_CGROUP_ID } from '../common/workload_attributes';
 import { CgroupSubtreeFilter } from './cgroup_filter';
@@ -35,7 +35,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
     const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
     let filter: CgroupSubtreeFilter | undefined;
-    const untracked = new EvictionReport(settings.logger, settings.id.text, {
+    const untracked = new UntrackedReport(settings.logger, settings.id.text, {
       lost: 'handshake outcome(s)',
       key: 'max_attempts',
       limit: config.max_attempts,
@@ -104,7 +104,7 @@ export class TcpHandshakeReceiver extends KernelReceiver {
             handshakeMetrics({
               stats,
               droppedEvents: dropped[CONSTANTS.TCP_HANDSHAKE_DROP_RINGBUF],
-              evictedEvents: { reason: DROP_REASONS.attemptUntracked, count: notFollowed },
+              untrackedEvents: { reason: DROP_REASONS.attemptUntracked, count: notFollowed },
               sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
               receiverId: settings.id.text,
               startTime,

@@ -86,7 +86,7 @@ test('open count and bytes per (cgroup, role); lifetimes per end with tcp.connec
   const metrics = lifecycleMetrics({
     stats: sumWorkloadStats(map(SERIES)),
     droppedEvents: 0n,
-    evictedEvents: { reason: 'connection_untracked', count: 0n },
+    untrackedEvents: { reason: 'connection_untracked', count: 0n },
     sampledOutEvents: 0n,
     receiverId: 'tcp_lifecycle',
     startTime: [1, 0],

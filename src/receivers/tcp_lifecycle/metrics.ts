@@ -6,7 +6,7 @@ import type { CgroupResolver } from '../../host/cgroup_resolver';
 import { ATTR } from '../../telemetry/attributes';
 import { METRICS, type MetricDefinition } from '../../telemetry/signals';
 import { durationHistogramValue } from '../common/duration_buckets';
-import { eventCounterMetrics, type EvictedEvents } from '../common/event_counters';
+import { eventCounterMetrics, type UntrackedEvents } from '../common/event_counters';
 import { workloadAttributes } from '../common/workload_attributes';
 import type { WorkloadStats } from './stats';
 
@@ -17,7 +17,7 @@ function descriptor(def: MetricDefinition, valueType: ValueType) {
 export interface LifecycleMetricsInput {
   readonly stats: readonly WorkloadStats[];
   readonly droppedEvents: bigint;
-  readonly evictedEvents: EvictedEvents;
+  readonly untrackedEvents: UntrackedEvents;
   readonly sampledOutEvents: bigint;
   readonly receiverId: string;
   readonly startTime: HrTime;

@@ -35,14 +35,9 @@ const END_FIELDS: Record<number, Uint8Array> = Object.fromEntries(
 );
 const MAX_END_FIELD = Math.max(...Object.values(END_FIELDS).map((f) => f.length));
 
+/** Cached runs and heads, glued once (never per record). */
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 /**

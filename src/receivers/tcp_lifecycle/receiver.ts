@@ -5,7 +5,7 @@ import { applyKernelFeatures, runningKernelFeatures } from '../../host/kernel_fe
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
 import { DROP_REASONS } from '../common/event_counters';
-import { EvictionReport } from '../common/eviction_report';
+import { UntrackedReport } from '../common/untracked_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
 import type { TcpLifecycleConfig } from './config';
 import { SOCKET_ENTRY_BYTES } from './config';
@@ -26,7 +26,7 @@ const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exi
 
 export class TcpLifecycleReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, config: TcpLifecycleConfig, next: Consumers, objectPath = bpfObjectPath('tcp_lifecycle')) {
-    const untracked = new EvictionReport(settings.logger, settings.id.text, {
+    const untracked = new UntrackedReport(settings.logger, settings.id.text, {
       lost: 'TCP socket(s)',
       key: 'max_connections',
       limit: config.max_connections,
@@ -72,7 +72,7 @@ export class TcpLifecycleReceiver extends KernelReceiver {
             lifecycleMetrics({
               stats,
               droppedEvents: dropped[CONSTANTS.TCP_LIFECYCLE_DROP_RINGBUF],
-              evictedEvents: { reason: DROP_REASONS.connectionUntracked, count: notFollowed },
+              untrackedEvents: { reason: DROP_REASONS.connectionUntracked, count: notFollowed },
               sampledOutEvents: perCpuCounter(bpf, MAPS.sampledOut, 0),
               receiverId: settings.id.text,
               startTime,

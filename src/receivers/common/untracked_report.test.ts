@@ -1,9 +1,9 @@
-// The eviction warning: once per run, only when something was evicted, in the receiver's words.
+// The table-full warning: once per run, only when something was not followed, in the receiver's words.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentLogger } from '../../logger';
 import { DROP_REASONS } from './event_counters';
-import { EvictionReport } from './eviction_report';
+import { UntrackedReport } from './untracked_report';
 
 function recordingLogger(lines: string[]): AgentLogger {
   const logger: AgentLogger = {
@@ -16,9 +16,9 @@ function recordingLogger(lines: string[]): AgentLogger {
   return logger;
 }
 
-test('no evictions, no warning; the first evictions warn once with the full sentence', () => {
+test('nothing untracked, no warning; the first untracked sockets warn once with the full sentence', () => {
   const lines: string[] = [];
-  const report = new EvictionReport(recordingLogger(lines), 'tcp_lifecycle/x', {
+  const report = new UntrackedReport(recordingLogger(lines), 'tcp_lifecycle/x', {
     lost: 'connection event(s)',
     key: 'max_connections',
     limit: 1024,
@@ -41,7 +41,7 @@ test('no evictions, no warning; the first evictions warn once with the full sent
 
 test('the handshake wording reads as the receiver wrote it before the shared report', () => {
   const lines: string[] = [];
-  new EvictionReport(recordingLogger(lines), 'tcp_handshake/y', {
+  new UntrackedReport(recordingLogger(lines), 'tcp_handshake/y', {
     lost: 'handshake outcome(s)',
     key: 'max_attempts',
     limit: 64,
