@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { PEER_NAMES, PEERS, type PeerName } from './peers';
 
-export type FixedMode = 'off' | 'metrics' | 'events' | 'rtt' | 'otlp' | 'otlp-gzip' | 'anomalies' | 'capture' | 'capture-watch';
+export type FixedMode = 'off' | 'metrics' | 'events' | 'close-events' | 'rtt' | 'otlp' | 'otlp-gzip' | 'anomalies' | 'capture' | 'capture-watch';
 export type SampledMode = `sampled:${number}` | `userspace-sampled:${number}`;
 /** A peer tool (bench/peers.ts) instead of the agent, under the same load. */
 export type PeerMode = `peer:${PeerName}`;
@@ -13,7 +13,7 @@ export type Mode = FixedMode | SampledMode | PeerMode;
 /** The modes that run tcpscope. */
 export type AgentMode = Exclude<Mode, 'off' | PeerMode>;
 
-const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'rtt', 'otlp', 'otlp-gzip', 'anomalies', 'capture', 'capture-watch'];
+const FIXED_MODES: readonly FixedMode[] = ['off', 'metrics', 'events', 'close-events', 'rtt', 'otlp', 'otlp-gzip', 'anomalies', 'capture', 'capture-watch'];
 const SAMPLED_PREFIXES = ['sampled', 'userspace-sampled'] as const;
 
 /** For `--help`: what --modes accepts. */
@@ -60,6 +60,7 @@ export function modeLabel(mode: Mode): string {
     off: 'agent off',
     metrics: 'metrics only',
     events: 'every connection as a log event',
+    'close-events': 'every connection as a log event, tcp.close only',
     rtt: 'tcp_rtt metrics',
     otlp: 'every connection as a log event, otlp exporter',
     'otlp-gzip': 'every connection as a log event, otlp exporter, gzip',
@@ -71,7 +72,12 @@ export function modeLabel(mode: Mode): string {
 
 /** Whether the mode has a logs pipeline (events cross to the agent, all or sampled). */
 export function hasEvents(mode: Mode): boolean {
-  return mode === 'events' || isOtlp(mode) || samplingOf(mode) !== undefined;
+  return mode === 'events' || mode === 'close-events' || isOtlp(mode) || samplingOf(mode) !== undefined;
+}
+
+/** Log records per completed connection of the load: connect, accept and a close on each end, or the closes alone. */
+export function eventsPerConnection(mode: Mode): number {
+  return mode === 'close-events' ? 2 : 4;
 }
 
 /** Whether the mode exports its logs with the otlp exporter, to a loopback receiver that counts (bench/otlp_sink.ts). */
@@ -83,7 +89,7 @@ function rank(mode: Mode): number[] {
   const peer = peerOf(mode);
   if (peer) return [10, PEER_NAMES.indexOf(peer)];
   const sampling = samplingOf(mode);
-  if (!sampling) return [[0, 1, 2, 9, 2, 2, 9, 9, 9][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
+  if (!sampling) return [[0, 1, 2, 2, 9, 2, 2, 9, 9, 9][FIXED_MODES.indexOf(mode as FixedMode)], FIXED_MODES.indexOf(mode as FixedMode)];
   return [sampling.pushdown ? 3 : 4, -sampling.ratio];
 }
 
@@ -110,6 +116,7 @@ export function agentConfig(mode: AgentMode, dir: string, otlpEndpoint = '127.0.
   const sampling = samplingOf(mode);
   const lines = ['receivers:', `  ${receiver}:`, '    collection_interval: 10s'];
   if (sampling && !sampling.pushdown) lines.push('    sampling_pushdown: false');
+  if (mode === 'close-events') lines.push('    events: [tcp.close]');
   // Every events mode enriches with k8s_attributes in local mode (no API server: container.id and
   // k8s.pod.uid from cgroup paths), as the issue's goals are stated: its cost is part of the path.
   if (hasEvents(mode)) lines.push('processors:', '  k8s_attributes:', '    auth_type: none');

@@ -27,7 +27,7 @@ import {
   setBpfStatsEnabled,
   type BpfProgramRuns,
 } from './proc_stats';
-import { agentConfig, canonicalOrder, hasEvents, isOtlp, MODE_SYNTAX, modeLabel, parseMode, peerOf, samplingOf, type AgentMode } from './modes';
+import { agentConfig, canonicalOrder, eventsPerConnection, hasEvents, isOtlp, MODE_SYNTAX, modeLabel, parseMode, peerOf, samplingOf, type AgentMode } from './modes';
 import type { SinkCounts } from './otlp_sink';
 import { lostEvents, PEERS, PeerProcess, peerUnavailable } from './peers';
 import { checkPerfAvailable, DEFAULT_PERF_FREQUENCY_HZ, PerfRecording, stopAllPerfRecordings, tracerProgramTags } from './perf_record';
@@ -510,8 +510,8 @@ async function runAgentRoundWith(mode: AgentMode, options: BenchOptions, dir: st
   if (hasEvents(mode)) {
     // The sink is stopped after the agent: what the exporter delivered at shutdown is counted too.
     const counts = sink ? await sink.stop(load.serverPorts) : await countLogRecords(join(dir, 'logs.jsonl'), new Set(load.serverPorts));
-    // connect + accept + a close on each side, for every completed connection.
-    const offered = 4 * load.connections;
+    // connect + accept + a close on each side (or the closes alone), for every completed connection.
+    const offered = eventsPerConnection(mode) * load.connections;
     events = {
       expected: samplingOf(mode) ? undefined : offered,
       offered,
