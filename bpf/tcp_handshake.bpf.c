@@ -27,7 +27,9 @@
 
 /* Settings written before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;
-const volatile __u32 cfg_established_events = 1; /* off when tcp_lifecycle reports them already */
+/* Successful connects / accepts as events: off when tcp_lifecycle reports them already. */
+const volatile __u32 cfg_established_connects = 1;
+const volatile __u32 cfg_established_accepts = 1;
 const volatile __u32 cfg_connect_only = 0;
 const volatile __u32 cfg_failed_only = 0;
 const volatile __u32 cfg_port_count = 0;
@@ -206,7 +208,7 @@ static __always_inline bool event_wanted(__u8 role, __u32 error, __u64 cgroup_id
 {
 	if (!cfg_events_enabled)
 		return false;
-	if (error == 0 && !cfg_established_events)
+	if (error == 0 && !(role == TCP_HANDSHAKE_ROLE_CLIENT ? cfg_established_connects : cfg_established_accepts))
 		return false;
 	if (cfg_connect_only && role != TCP_HANDSHAKE_ROLE_CLIENT)
 		return false;

@@ -26,6 +26,10 @@
 
 /* Settings written by user space before load; names map one-to-one to config keys. */
 const volatile __u32 cfg_events_enabled = 1;       /* events: false when only metrics pipelines use it */
+/* The event kinds written (bit 1 << TCP_LIFECYCLE_EVENT_*), the receiver's `events` key: a kind
+ * left out is never reserved in the ring. */
+const volatile __u32 cfg_event_kinds = (1u << TCP_LIFECYCLE_EVENT_CONNECT) | (1u << TCP_LIFECYCLE_EVENT_ACCEPT) |
+				       (1u << TCP_LIFECYCLE_EVENT_CLOSE);
 const volatile __u32 cfg_wakeup_min_bytes = 65536;  /* wake user space once this much is pending */
 /* The sampling processor's predicate when every logs pipeline of this receiver starts with the
  * same one (written by the agent from the pipeline, not from a receiver key; zero: disabled). */
@@ -225,10 +229,16 @@ static __always_inline void fill_event(struct tcp_lifecycle_event *e, const stru
 	__builtin_memset(e->_pad, 0, sizeof(e->_pad)); /* ring memory is not zeroed */
 }
 
+/* Whether the logs pipelines get events of this kind at all (before sampling). */
+static __always_inline bool writes_kind(__u8 kind)
+{
+	return cfg_events_enabled && (cfg_event_kinds & (1u << kind));
+}
+
 static __always_inline struct tcp_lifecycle_event *reserve_event(const struct sock_state *st, __u8 kind, __u64 now,
 								  struct tcpscope_sampling_subject *subject)
 {
-	if (!cfg_events_enabled)
+	if (!writes_kind(kind))
 		return 0;
 	if (!sampled_in(st, subject))
 		return 0;
@@ -510,7 +520,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	}
 	struct tcp_lifecycle_event *e;
 	if (p) {
-		p->keep_event = cfg_events_enabled && sampled_in(st, &subject);
+		p->keep_event = writes_kind(TCP_LIFECYCLE_EVENT_CLOSE) && sampled_in(st, &subject);
 		e = &p->event;
 		fill_event(e, st, TCP_LIFECYCLE_EVENT_CLOSE, now);
 		p->fin_acked = fin_acked;

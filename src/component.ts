@@ -104,9 +104,10 @@ export type LogsStreamEffect<C> =
 
 /**
  * Kinds of log events a receiver can declare it always reports (ReceiverFactory.reportsEvents).
- * `established_connection`: a tcp.connect / tcp.accept event for every successful handshake.
+ * `established_connect`: a tcp.connect event for every successful outbound handshake;
+ * `established_accept`: a tcp.accept event for every successful inbound one.
  */
-export type EventKind = 'established_connection';
+export type EventKind = 'established_connect' | 'established_accept';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
@@ -133,8 +134,8 @@ interface FactoryBase<C> {
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'receiver';
-  /** Events it always reports to its logs pipelines; others sharing a pipeline may leave them out. */
-  readonly reportsEvents?: readonly EventKind[];
+  /** Events it always reports to its logs pipelines with this config; others sharing a pipeline may leave them out. */
+  reportsEvents?(config: C): readonly EventKind[];
   /** One receiver instance per id, shared by every pipeline that lists it. */
   create(settings: CreateSettings, config: C, next: Consumers): Receiver;
 }

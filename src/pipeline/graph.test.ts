@@ -62,7 +62,7 @@ function factories(rec: Recorder) {
     },
   };
   // A receiver that declares it reports every established connection (as tcp_lifecycle does).
-  const reporter: ReceiverFactory = { ...source, type: 'reporter', reportsEvents: ['established_connection'] };
+  const reporter: ReceiverFactory = { ...source, type: 'reporter', reportsEvents: () => ['established_connect', 'established_accept'] };
   // Appends its label to every log body, so the order of a chain shows in the output.
   const tag: ProcessorFactory<{ label: string }> = {
     kind: 'processor',
@@ -209,7 +209,7 @@ service:
     logs/c: {receivers: [source/c], exporters: [sink]}
 `);
     assert.deepEqual(Object.fromEntries(rec.logsPeerEvents), {
-      'source/a': ['established_connection'],
+      'source/a': ['established_accept', 'established_connect'],
       'source/b': [],
       'source/c': [],
       reporter: [],

@@ -95,7 +95,8 @@ function peerEvents(receiver: string, config: ValidatedConfig, registry: Factory
   );
   const kinds = new Set<EventKind>();
   for (const peer of peers) {
-    for (const kind of factoryFor(registry, 'receiver', lookup(config.receivers, peer, 'receiver')).reportsEvents ?? []) kinds.add(kind);
+    const spec = lookup(config.receivers, peer, 'receiver');
+    for (const kind of factoryFor(registry, 'receiver', spec).reportsEvents?.(spec.config) ?? []) kinds.add(kind);
   }
   return kinds;
 }

@@ -253,14 +253,14 @@ export const EVENTS = {
   connect: {
     name: 'tcp.connect',
     description:
-      'The terminal outcome of an outbound connection attempt. From tcp_lifecycle: it reached ESTABLISHED (with `tcp.handshake.duration`). From tcp_handshake: every outcome, failures with `error.type`; when both receivers feed one logs pipeline, successes come from tcp_lifecycle only (one event per attempt). Timestamp: the outcome.',
+      'The terminal outcome of an outbound connection attempt. From tcp_lifecycle: it reached ESTABLISHED (with `tcp.handshake.duration`). From tcp_handshake: every outcome, failures with `error.type`; when both receivers feed one logs pipeline, successes come from tcp_lifecycle only (one event per attempt), unless its `events` key leaves tcp.connect out. Timestamp: the outcome.',
     attributes: [...SOCKET, ATTR.tcpHandshakeDuration, ATTR.errorType, ATTR.socketFd],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
   },
   accept: {
     name: 'tcp.accept',
     description:
-      'An inbound connection reached ESTABLISHED. From tcp_lifecycle: emitted when accept() returns (that is when the owner is known), stamped with the time of the transition. From tcp_handshake (only when tcp_lifecycle does not share its logs pipeline): at the transition, with `tcp.handshake.duration` and no process.',
+      'An inbound connection reached ESTABLISHED. From tcp_lifecycle: emitted when accept() returns (that is when the owner is known), stamped with the time of the transition. From tcp_handshake (only when no tcp_lifecycle writing tcp.accept shares its logs pipeline): at the transition, with `tcp.handshake.duration` and no process.',
     attributes: [...SOCKET, ATTR.tcpHandshakeDuration],
     emittedBy: ['tcp_lifecycle', 'tcp_handshake'],
   },

@@ -44,7 +44,7 @@ test('series of removed cgroups leave every kernel map after their last export; 
   const metrics = new RecordingMetricsConsumer();
   const lifecycle = new TcpLifecycleReceiver(
     testSettings('tcp_lifecycle'),
-    { collection_interval: '1h', drain_interval: '100ms', ring_buffer_size: 1 << 16, max_connections: 65536, max_cgroups: MAX_SERIES, wakeup_min_bytes: 4096, sampling_pushdown: true },
+    { collection_interval: '1h', drain_interval: '100ms', ring_buffer_size: 1 << 16, max_connections: 65536, max_cgroups: MAX_SERIES, wakeup_min_bytes: 4096, sampling_pushdown: true, events: ['tcp.connect', 'tcp.accept', 'tcp.close'] },
     { metrics },
   );
   const handshake = new TcpHandshakeReceiver(testSettings('tcp_handshake'), { ...HANDSHAKE_TEST_CONFIG, max_series: MAX_SERIES }, { metrics });

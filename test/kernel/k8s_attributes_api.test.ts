@@ -57,7 +57,7 @@ test('real connections from kubelet-style cgroups carry pod, namespace, containe
   ] as const);
   const receiver = new TcpLifecycleReceiver(
     testSettings('tcp_lifecycle'),
-    { collection_interval: '1h', drain_interval: '20ms', ring_buffer_size: 1 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: 65536, sampling_pushdown: true },
+    { collection_interval: '1h', drain_interval: '20ms', ring_buffer_size: 1 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: 65536, sampling_pushdown: true, events: ['tcp.connect', 'tcp.accept', 'tcp.close'] },
     { logs: logsProcessor, metrics: metricsProcessor },
   );
   shutdown = async () => {

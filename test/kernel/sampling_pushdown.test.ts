@@ -23,6 +23,7 @@ const CONFIG: TcpLifecycleConfig = {
   max_cgroups: 1024,
   wakeup_min_bytes: 65536,
   sampling_pushdown: true,
+  events: ['tcp.connect', 'tcp.accept', 'tcp.close'],
 };
 
 const host = { reportFatal: (e: Error) => assert.fail(e) };

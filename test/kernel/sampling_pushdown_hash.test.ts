@@ -40,6 +40,7 @@ const LIFECYCLE_CONFIG: TcpLifecycleConfig = {
   max_cgroups: 1024,
   wakeup_min_bytes: 65536,
   sampling_pushdown: true,
+  events: ['tcp.connect', 'tcp.accept', 'tcp.close'],
 };
 
 /** Predicates whose decisions read the hash: alone, under any with a threshold, under all. */

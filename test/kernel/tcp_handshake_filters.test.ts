@@ -7,6 +7,8 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import type { EventKind } from '../../src/component';
 import { PACKAGE_ROOT } from '../../src/paths';
+import { validateComponentSettings } from '../../src/config/component_settings';
+import { tcpLifecycleSchema, type TcpLifecycleConfig } from '../../src/receivers/tcp_lifecycle/config';
 import { tcpLifecycleReceiverFactory } from '../../src/receivers/tcp_lifecycle/factory';
 import type { TcpHandshakeConfig } from '../../src/receivers/tcp_handshake/config';
 import { TcpHandshakeReceiver } from '../../src/receivers/tcp_handshake/receiver';
@@ -112,10 +114,22 @@ test('connect_only, ports and cgroup_prefix', async (t) => {
   assert.deepEqual(summary(events), ['tcp.connect:ECONNREFUSED:2']);
 });
 
+/** What the graph gives tcp_handshake beside a tcp_lifecycle with these settings (its factory declares it). */
+function besideLifecycle(settings: Record<string, unknown>): EventKind[] {
+  const config = validateComponentSettings(tcpLifecycleSchema, settings, ['receivers', 'tcp_lifecycle']) as TcpLifecycleConfig;
+  return [...(tcpLifecycleReceiverFactory.reportsEvents?.(config) ?? [])];
+}
+
 test('with tcp_lifecycle in the same logs pipeline, only failures come from tcp_handshake', async (t) => {
   if (!requireKernel(t)) return;
-  // what the graph gives it beside tcp_lifecycle (whose factory declares this)
-  const { events, counts } = await run(t, {}, [...(tcpLifecycleReceiverFactory.reportsEvents ?? [])]);
+  const { events, counts } = await run(t, {}, besideLifecycle({}));
   assert.deepEqual(counts, ALL_ATTEMPTS);
   assert.deepEqual(summary(events), ['tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:2']);
+});
+
+test('beside a tcp_lifecycle whose events leave tcp.accept out, tcp_handshake reports the accepts', async (t) => {
+  if (!requireKernel(t)) return;
+  const { events, counts } = await run(t, {}, besideLifecycle({ events: ['tcp.connect', 'tcp.close'] }));
+  assert.deepEqual(counts, ALL_ATTEMPTS);
+  assert.deepEqual(summary(events), ['tcp.accept:ok:server', 'tcp.accept:ok:server', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:1', 'tcp.connect:ECONNREFUSED:2']);
 });

@@ -50,7 +50,7 @@ test('a slow logs pipeline gets bounded batches, bounded concurrency, and loses 
   const logs = new SlowConsumer(cgroup.attribute);
   const receiver = new TcpLifecycleReceiver(
     testSettings('tcp_lifecycle'),
-    { collection_interval: '1h', drain_interval: '1h', ring_buffer_size: 16 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: WAKEUP_BYTES, sampling_pushdown: true },
+    { collection_interval: '1h', drain_interval: '1h', ring_buffer_size: 16 << 20, max_connections: 65536, max_cgroups: 1024, wakeup_min_bytes: WAKEUP_BYTES, sampling_pushdown: true, events: ['tcp.connect', 'tcp.accept', 'tcp.close'] },
     { logs, metrics: new RecordingMetricsConsumer() },
   );
   t.after(async () => {

@@ -10,4 +10,5 @@ export const LIFECYCLE_TEST_CONFIG: TcpLifecycleConfig = {
   max_cgroups: 1024,
   wakeup_min_bytes: 65536,
   sampling_pushdown: true,
+  events: ['tcp.connect', 'tcp.accept', 'tcp.close'],
 };

@@ -29,10 +29,11 @@ const MAPS = {
 
 export class TcpHandshakeReceiver extends KernelReceiver {
   constructor(settings: CreateSettings, config: TcpHandshakeConfig, next: Consumers, objectPath = bpfObjectPath('tcp_handshake')) {
-    // A receiver in the same logs pipeline that reports every successful connect and accept
-    // already (tcp_lifecycle, with their owners): then this one sends only failures, one event
-    // per attempt.
-    const peerReportsEstablished = settings.logsPeerEvents?.has('established_connection') ?? false;
+    // A receiver in the same logs pipeline that reports every successful connect, or accept,
+    // already (tcp_lifecycle, with their owners, as its `events` key says): then this one leaves
+    // those out, one event per attempt.
+    const peerReportsConnects = settings.logsPeerEvents?.has('established_connect') ?? false;
+    const peerReportsAccepts = settings.logsPeerEvents?.has('established_accept') ?? false;
     const cgroupFilter = config.cgroup_prefix !== '';
     let filter: CgroupSubtreeFilter | undefined;
     const untracked = new UntrackedReport(settings.logger, settings.id.text, {
@@ -48,7 +49,8 @@ export class TcpHandshakeReceiver extends KernelReceiver {
       eventsMap: MAPS.events,
       prepare(bpf: BpfObject, events: boolean) {
         bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
-        bpf.setGlobalU32('cfg_established_events', peerReportsEstablished ? 0 : 1);
+        bpf.setGlobalU32('cfg_established_connects', peerReportsConnects ? 0 : 1);
+        bpf.setGlobalU32('cfg_established_accepts', peerReportsAccepts ? 0 : 1);
         bpf.setGlobalU32('cfg_connect_only', config.connect_only ? 1 : 0);
         bpf.setGlobalU32('cfg_failed_only', config.failed_only ? 1 : 0);
         bpf.setGlobalU32('cfg_port_count', config.ports.length);

@@ -30,3 +30,22 @@ for (const [value, message] of REFUSED) {
     assert.throws(() => validate({ max_connections: value }), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   });
 }
+
+test('events: all three by default, any non-empty subset accepted in the order given', () => {
+  assert.deepStrictEqual(validate({}).events, ['tcp.connect', 'tcp.accept', 'tcp.close']);
+  assert.deepStrictEqual(validate({ events: ['tcp.close'] }).events, ['tcp.close']);
+  assert.deepStrictEqual(validate({ events: ['tcp.close', 'tcp.connect'] }).events, ['tcp.close', 'tcp.connect']);
+});
+
+const REFUSED_EVENTS: readonly [unknown, RegExp][] = [
+  [[], /^receivers\.tcp_lifecycle\.events: must be a non-empty list of tcp\.connect, tcp\.accept, tcp\.close, each at most once \(tcp\.close alone: one record per socket\), got \[\]/],
+  [['close'], /events: must be a non-empty list of .*; not an event of this receiver: "close", got \["close"\]/],
+  [['tcp.close', 'tcp.close'], /events: must be a non-empty list of .*; listed twice: "tcp\.close"/],
+  ['tcp.close', /^receivers\.tcp_lifecycle\.events: must be a list, got "tcp\.close"/],
+];
+
+for (const [value, message] of REFUSED_EVENTS) {
+  test(`events ${JSON.stringify(value)} is refused at validation, naming the key`, () => {
+    assert.throws(() => validate({ events: value }), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+  });
+}

@@ -15,6 +15,21 @@ export interface TcpLifecycleConfig {
   wakeup_min_bytes: number;
   /** Evaluate the logs pipelines' common sampling predicate in the kernel. */
   sampling_pushdown: boolean;
+  /** The events the kernel writes for the logs pipelines; the others are never written. */
+  events: LifecycleEventName[];
+}
+
+/** The receiver's events, by the names they are exported with (`EventName`). */
+export const LIFECYCLE_EVENT_NAMES = ['tcp.connect', 'tcp.accept', 'tcp.close'] as const;
+export type LifecycleEventName = (typeof LIFECYCLE_EVENT_NAMES)[number];
+
+/** events: a non-empty list of the receiver's event names, each at most once. */
+function eventNamesFormat(value: unknown): void {
+  const expected = `must be a non-empty list of ${LIFECYCLE_EVENT_NAMES.join(', ')}, each at most once (tcp.close alone: one record per socket)`;
+  if (!Array.isArray(value) || value.length === 0) throw new Error(expected);
+  const unknown = value.filter((name) => !(LIFECYCLE_EVENT_NAMES as readonly unknown[]).includes(name));
+  if (unknown.length > 0) throw new Error(`${expected}; not an event of this receiver: ${unknown.map((n) => JSON.stringify(n)).join(', ')}`);
+  if (new Set(value).size !== value.length) throw new Error(`${expected}; listed twice: ${JSON.stringify(value.find((n, i) => value.indexOf(n) !== i))}`);
 }
 
 /**
@@ -68,4 +83,10 @@ export const tcpLifecycleSchema: Schema<TcpLifecycleConfig> = {
   },
   wakeup_min_bytes: { ...KERNEL_RECEIVER_SETTINGS.wakeup_min_bytes },
   sampling_pushdown: { ...KERNEL_RECEIVER_SETTINGS.sampling_pushdown },
+  events: {
+    doc:
+      'The events the logs pipelines get. tcp.close alone is one record per socket: it carries the tuple, the owner, the duration, the bytes and how the connection ended, so [tcp.close] keeps all of that for half the records of the default; tcp.connect adds when each connection was established and its handshake time, tcp.accept when a server took it. The kernel never writes the others (no ring buffer space, no agent CPU). No effect without a logs pipeline.',
+    format: eventNamesFormat,
+    default: [...LIFECYCLE_EVENT_NAMES],
+  },
 };

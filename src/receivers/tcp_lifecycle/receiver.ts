@@ -7,7 +7,7 @@ import { bpfObjectPath } from '../../paths';
 import { DROP_REASONS } from '../common/event_counters';
 import { UntrackedReport } from '../common/untracked_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
-import type { TcpLifecycleConfig } from './config';
+import type { LifecycleEventName, TcpLifecycleConfig } from './config';
 import { SOCKET_ENTRY_BYTES } from './config';
 import { CONSTANTS, OVERFLOW_CGROUP_ID, STATS_SIZE } from './layout';
 import { lifecycleMetrics } from './metrics';
@@ -21,6 +21,17 @@ const MAPS = {
   drops: 'tcp_lifecycle_drops',
   sampledOut: 'tcp_lifecycle_sampled_out',
 } as const;
+
+const EVENT_KINDS: Readonly<Record<LifecycleEventName, number>> = {
+  'tcp.connect': CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT,
+  'tcp.accept': CONSTANTS.TCP_LIFECYCLE_EVENT_ACCEPT,
+  'tcp.close': CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE,
+};
+
+/** The kernel's cfg_event_kinds: bit 1 << TCP_LIFECYCLE_EVENT_* for each event written. */
+export function eventKindBits(names: readonly LifecycleEventName[]): number {
+  return names.reduce((bits, name) => bits | (1 << EVENT_KINDS[name]), 0);
+}
 
 const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exit'] as const;
 
@@ -41,9 +52,12 @@ export class TcpLifecycleReceiver extends KernelReceiver {
       prepare(bpf: BpfObject, events: boolean) {
         bpf.setGlobalU32('cfg_events_enabled', events ? 1 : 0);
         bpf.setGlobalU32('cfg_wakeup_min_bytes', config.wakeup_min_bytes);
-        // The accept hooks only name the owner of server sockets for events. Syscall tracepoints
-        // put every syscall of every process on a slower path, so metrics-only runs go without.
-        for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, events);
+        bpf.setGlobalU32('cfg_event_kinds', eventKindBits(config.events));
+        // The accept hooks only name the owner of server sockets, for tcp.accept and tcp.close
+        // events. Syscall tracepoints put every syscall of every process on a slower path, so
+        // runs without those events go without.
+        const ownersNeeded = events && config.events.some((name) => name !== 'tcp.connect');
+        for (const program of ACCEPT_PROGRAMS) bpf.setAutoload(program, ownersNeeded);
         bpf.setMaxEntries(MAPS.events, config.ring_buffer_size);
         bpf.setMaxEntries(MAPS.sockets, config.max_connections);
         // What this kernel lacks is turned off before load, one start-up line each.
