@@ -3,7 +3,7 @@
 import { delayQuantile, mergeDelays, type DelayHistogram } from './event_delay';
 import type { Interference } from './interference';
 import type { LoadKind, LoadMeasure, LoadUnits } from './loads';
-import { canonicalOrder, modeLabel, peerOf, type Mode } from './modes';
+import { canonicalOrder, modeLabel, type Mode } from './modes';
 import type { PerfModeSummary, PerfRoundShares, SymbolDelta } from './perf_share';
 
 export type { Mode };
@@ -347,8 +347,10 @@ export function verdicts(summaries: readonly ModeSummary[], load: LoadKind): Ver
   const metrics = of('metrics');
   const events = of('events');
   const rtt = of('rtt');
-  // The agent's modes only: a peer tool's memory is reported beside it, not held to its target.
-  const rss = Math.max(...summaries.filter((s) => peerOf(s.mode) === undefined).map((s) => s.peakRssMb ?? 0));
+  // The target holds for the metrics and the events (file exporter) modes, as the issue states it;
+  // the other modes' memory (otlp's queue, peer tools) is reported in the table, not held to it.
+  const rssModes = [metrics, events, rtt].filter((m): m is ModeSummary => m !== undefined);
+  const rss = Math.max(...rssModes.map((s) => s.peakRssMb ?? 0));
   const result: Verdict[] = [];
   const metricsTarget = load === 'churn' ? TARGETS.metricsChurnRatio : TARGETS.metricsPingPongRatio;
   const loadName = load === 'churn' ? 'churn' : 'ping-pong';
@@ -382,8 +384,12 @@ export function verdicts(summaries: readonly ModeSummary[], load: LoadKind): Ver
       met: p99 === undefined ? undefined : p99 < TARGETS.eventDelayP99Seconds,
     });
   }
-  if (metrics || events || rtt) {
-    result.push({ target: `agent peak RSS <= ${TARGETS.peakRssBytes / (1024 * 1024)} MB`, measured: `${rss.toFixed(1)} MB`, met: rss * 1024 * 1024 <= TARGETS.peakRssBytes });
+  if (rssModes.length > 0) {
+    result.push({
+      target: `agent peak RSS <= ${TARGETS.peakRssBytes / (1024 * 1024)} MB (${rssModes.map((m) => m.mode).join(', ')})`,
+      measured: `${rss.toFixed(1)} MB`,
+      met: rss * 1024 * 1024 <= TARGETS.peakRssBytes,
+    });
   }
   return result;
 }

@@ -10,7 +10,7 @@ import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { delayQuantile, mergeDelays, readEventDelay, type DelayHistogram } from '../../bench/event_delay';
-import { summarize, verdicts, type RoundResult } from '../../bench/report';
+import { summarize, verdicts, type ModeSummary, type RoundResult } from '../../bench/report';
 import { encodeMetricsRequest } from '../../src/exporters/file/otlp_json';
 import { EVENT_DELAY_BOUNDARIES_S, EventDelayAppender, EventDelays } from '../../src/pipeline/event_delay';
 import { agentResource } from '../../src/resource';
@@ -84,4 +84,15 @@ test('rounds merge into one histogram; the summary and the p99 < 100 ms verdict 
   const verdict = verdicts([events], 'churn').find((v) => v.target.startsWith('event latency'));
   assert.equal(verdict?.met, true);
   assert.equal(verdicts([{ ...events, eventDelayP99: 0.1 }], 'churn').find((v) => v.target.startsWith('event latency'))?.met, false);
+});
+
+test('the peak RSS target holds the metrics and events modes to 80 MB, not the otlp exporter or peers', () => {
+  const summary = (mode: string, peakRssMb: number) => ({ mode, ratio: 1, pairedRatio: 1, peakRssMb }) as unknown as ModeSummary;
+  const rssVerdict = (list: ModeSummary[]) => verdicts(list, 'churn').find((v) => v.target.startsWith('agent peak RSS'));
+  const within = rssVerdict([summary('metrics', 76.3), summary('events', 78.5), summary('otlp', 92), summary('peer:bpftrace-lifetime', 120)]);
+  assert.equal(within?.target, 'agent peak RSS <= 80 MB (metrics, events)');
+  assert.equal(within?.measured, '78.5 MB');
+  assert.equal(within?.met, true);
+  assert.equal(rssVerdict([summary('metrics', 76.3), summary('events', 80.5)])?.met, false);
+  assert.equal(rssVerdict([summary('otlp', 92)]), undefined, 'no target without a metrics or events mode');
 });
