@@ -1,9 +1,10 @@
 // CPU time used during a round by processes that are not the benchmark's: on a shared 2-core
 // machine one compiler run elsewhere takes a large bite out of the load, and a ratio computed
 // from such a round is noise. Sampled from /proc while the round runs, so that processes which
-// start and end inside it are seen too (up to the sampling interval).
+// start and end inside it are seen too (up to the sampling interval). CPU time the hypervisor
+// gave to other guests (steal) is counted too: it takes from the load just the same.
 import { readdirSync, readFileSync } from 'node:fs';
-import { clockTicksPerSecond } from './proc_stats';
+import { clockTicksPerSecond, machineStealSeconds } from './proc_stats';
 
 interface ProcessSample {
   readonly ppid: number;
@@ -50,8 +51,10 @@ interface Tracked {
 }
 
 export interface Interference {
-  /** CPU seconds used by other processes during the round (kernel threads excluded). */
+  /** CPU seconds used by other processes during the round (kernel threads excluded), and stolen by the hypervisor. */
   readonly cpuSeconds: number;
+  /** Of that, stolen by the hypervisor (/proc/stat steal). */
+  readonly stealSeconds: number;
   /** That, as a fraction of all CPUs over the round. */
   readonly fraction: number;
   /** The biggest users, "comm: seconds". */
@@ -63,6 +66,7 @@ export class InterferenceMonitor {
   private readonly timer: NodeJS.Timeout;
   private readonly startTicks: number;
   private readonly began = process.hrtime.bigint();
+  private readonly stealAtStart = machineStealSeconds();
   /** Every pid seen in the benchmark's process tree or as a kernel thread while sampling (bench --perf leaves the rest out). */
   readonly benchPids = new Set<number>();
 
@@ -84,14 +88,16 @@ export class InterferenceMonitor {
     const used = [...this.tracked.values()]
       .map((t) => ({ comm: t.comm, seconds: (t.lastTicks - t.firstTicks) / hz }))
       .filter((t) => t.seconds > 0);
-    const cpuSeconds = used.reduce((sum, t) => sum + t.seconds, 0);
+    const stealSeconds = Math.max(0, machineStealSeconds() - this.stealAtStart);
+    const cpuSeconds = used.reduce((sum, t) => sum + t.seconds, 0) + stealSeconds;
     const byComm = new Map<string, number>();
     for (const t of used) byComm.set(t.comm, (byComm.get(t.comm) ?? 0) + t.seconds);
+    if (stealSeconds > 0) byComm.set('steal (hypervisor)', stealSeconds);
     const top = [...byComm.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
       .map(([comm, s]) => `${comm}: ${s.toFixed(2)}`);
-    return { cpuSeconds, fraction: cpuSeconds / (seconds * this.cpus), top };
+    return { cpuSeconds, stealSeconds, fraction: cpuSeconds / (seconds * this.cpus), top };
   }
 
   private sample(): void {

@@ -100,6 +100,12 @@ export function setBpfStatsEnabled(enabled: boolean): void {
   writeFileSync(BPF_STATS_SYSCTL, enabled ? '1' : '0');
 }
 
+/** CPU seconds the hypervisor gave to others while this machine's CPUs wanted to run (steal), since boot. */
+export function machineStealSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (fields[7] ?? 0) / clockTicksPerSecond();
+}
+
 /** CPU seconds all CPUs spent busy since boot (user, nice, system, irq, softirq; not idle or steal). */
 export function machineBusySeconds(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
