@@ -1,0 +1,163 @@
+// What does tcp_lifecycle's kernel side cost a churning host, apart from the agent process?
+// Connection churn (bench/churn_load.ts, in a child process) with no program, with empty programs
+// on the receiver's metrics-mode hooks (the floor of the attachments), and with the receiver's
+// own programs in metrics mode (TcpLifecycleReceiver in this process, which sits idle: its
+// collection interval is an hour), in alternating rounds whose order rotates each round.
+// Reported per variant: connections/s (median, mean, and the mean ratio to the off rounds next to
+// each round, which cancels the machine's slow drift), and the machine's busy CPU per connection
+// from /proc/stat split into user, system and irq+softirq.
+//
+// Variants: off | empty | metrics[:<max_connections>] (default 131072, the receiver's default).
+//
+// Run as root after `npm run build`:
+//   node dist/bench/lifecycle_hooks.js [--rounds 5] [--seconds 5] [--variants off,empty,metrics,metrics:8192]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BpfObject } from '../src/bridge/bpf_object';
+import { createLogger } from '../src/logger';
+import { PACKAGE_ROOT } from '../src/paths';
+import { DEFAULT_MAX_CONNECTIONS, LIFECYCLE_EVENT_NAMES } from '../src/receivers/tcp_lifecycle/config';
+import { TcpLifecycleReceiver } from '../src/receivers/tcp_lifecycle/receiver';
+import { agentResource } from '../src/resource';
+import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
+import { runLoad } from './loads';
+import { clockTicksPerSecond } from './proc_stats';
+
+interface Variant {
+  readonly name: string;
+  readonly kind: 'off' | 'empty' | 'metrics';
+  readonly maxConnections: number;
+}
+
+function parseVariant(text: string): Variant {
+  if (text === 'off' || text === 'empty') return { name: text, kind: text, maxConnections: 0 };
+  const [kind, size, ...rest] = text.split(':');
+  const maxConnections = size === undefined ? DEFAULT_MAX_CONNECTIONS : Number(size);
+  if (kind !== 'metrics' || rest.length > 0 || !Number.isInteger(maxConnections) || maxConnections < 1024) {
+    throw new Error(`unknown variant "${text}": expected off, empty or metrics[:<max_connections from 1024>]`);
+  }
+  return { name: text, kind: 'metrics', maxConnections };
+}
+
+/** Busy CPU ticks of the whole machine since boot: user (+nice), system, irq + softirq. */
+function cpuTicks(): { user: number; system: number; irq: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { user: f[0] + f[1], system: f[2], irq: f[5] + f[6] };
+}
+
+async function withVariant<T>(variant: Variant, emptyObject: string, work: () => Promise<T>): Promise<T> {
+  if (variant.kind === 'off') return work();
+  if (variant.kind === 'empty') {
+    const bpf = BpfObject.openAndLoad(emptyObject, () => undefined);
+    try {
+      bpf.attach();
+      return await work();
+    } finally {
+      bpf.close();
+    }
+  }
+  // No logs consumer: the receiver loads as in a metrics-only pipeline (no events, no accept hooks).
+  const receiver = new TcpLifecycleReceiver(
+    { id: { type: 'tcp_lifecycle', text: 'tcp_lifecycle' }, resource: agentResource(), logger: createLogger('warn') },
+    {
+      collection_interval: '1h',
+      drain_interval: '100ms',
+      ring_buffer_size: 4 << 20,
+      max_connections: variant.maxConnections,
+      max_cgroups: 4096,
+      wakeup_min_bytes: 65536,
+      sampling_pushdown: true,
+      events: [...LIFECYCLE_EVENT_NAMES],
+    },
+    { metrics: { consume: async () => undefined } },
+  );
+  await receiver.start({ reportFatal: (e) => { throw e; } });
+  try {
+    return await work();
+  } finally {
+    await receiver.shutdown();
+  }
+}
+
+interface Round {
+  readonly variant: string;
+  readonly rate: number;
+  readonly userUs: number;
+  readonly systemUs: number;
+  readonly irqUs: number;
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), ['rounds', 'seconds', 'variants']);
+  const rounds = numberArg(args, 'rounds', 5);
+  const seconds = numberArg(args, 'seconds', 5);
+  const variants = (args.get('variants') ?? 'off,empty,metrics').split(',').map(parseVariant);
+  if (!variants.some((v) => v.kind === 'off')) throw new Error('--variants must include off: the ratios are to it');
+  const dir = mkdtempSync(join(tmpdir(), 'tcpscope-lifecycle-hooks-'));
+  const load = { ...DEFAULT_CHURN_OPTIONS, connections: 300_000 };
+  const hz = clockTicksPerSecond();
+  const order: Round[] = [];
+  try {
+    const emptyObject = join(dir, 'lifecycle_empty.bpf.o');
+    const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
+    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', `-D__TARGET_ARCH_${arch}`, `-I${join(PACKAGE_ROOT, 'build', 'bpf')}`,
+      '-c', join(PACKAGE_ROOT, 'bench', 'bpf', 'lifecycle_empty.bpf.c'), '-o', emptyObject]);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < variants.length; i++) {
+        const variant = variants[(i + r) % variants.length];
+        const round = await withVariant(variant, emptyObject, async () => {
+          await runLoad({ kind: 'churn', options: { ...load, seconds: 1 } }); // warm-up, unrecorded
+          await sleep(500);
+          const before = cpuTicks();
+          const result = await runLoad({ kind: 'churn', options: { ...load, seconds } });
+          const after = cpuTicks();
+          const us = (ticks: number) => (ticks / hz) * 1e6 / result.completed;
+          return { variant: variant.name, rate: result.rate, userUs: us(after.user - before.user), systemUs: us(after.system - before.system), irqUs: us(after.irq - before.irq) };
+        });
+        order.push(round);
+        process.stderr.write(
+          `[round ${r + 1}] ${round.variant}: ${Math.round(round.rate)} connections/s, machine CPU us / conn: user ${round.userUs.toFixed(1)}, system ${round.systemUs.toFixed(1)}, irq+softirq ${round.irqUs.toFixed(1)}\n`,
+        );
+        await sleep(1000);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Each round against the mean of the off rounds next to it in the run (before and after).
+  const paired = (index: number): number => {
+    const offs = [order.slice(0, index).reverse().find((x) => x.variant === 'off'), order.slice(index + 1).find((x) => x.variant === 'off')].filter((x) => x !== undefined);
+    return order[index].rate / mean(offs.map((x) => x!.rate));
+  };
+  const offRates = order.filter((x) => x.variant === 'off').map((x) => x.rate);
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  process.stdout.write(
+    `command: node dist/bench/lifecycle_hooks.js --rounds ${rounds} --seconds ${seconds} --variants ${variants.map((v) => v.name).join(',')}\n\n` +
+      '| variant | connections/s median (min-max) | mean | ratio vs off, medians | ratio vs off, means | paired ratio, mean of rounds | machine CPU us / conn: user / system / irq+softirq | total |\n' +
+      '|---|---|---|---|---|---|---|---|\n',
+  );
+  for (const v of variants) {
+    const mine = order.map((x, i) => ({ x, i })).filter(({ x }) => x.variant === v.name);
+    const rates = mine.map(({ x }) => x.rate);
+    const [user, system, irq] = [mean(mine.map(({ x }) => x.userUs)), mean(mine.map(({ x }) => x.systemUs)), mean(mine.map(({ x }) => x.irqUs))];
+    process.stdout.write(
+      `| ${v.name} | ${fmt(median(rates))} (${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}) | ${fmt(mean(rates))} | ${(median(rates) / median(offRates)).toFixed(3)} | ` +
+        `${(mean(rates) / mean(offRates)).toFixed(3)} | ${v.kind === 'off' ? '-' : mean(mine.map(({ i }) => paired(i))).toFixed(3)} | ` +
+        `${user.toFixed(1)} / ${system.toFixed(1)} / ${irq.toFixed(1)} | ${(user + system + irq).toFixed(1)} |\n`,
+    );
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`lifecycle_hooks: ${error.message}\n`);
+  process.exit(1);
+});
