@@ -7,12 +7,14 @@
 // each round, which cancels the machine's slow drift), and the machine's busy CPU per connection
 // from /proc/stat split into user, system and irq+softirq.
 //
-// Variants: off | empty | metrics[:<max_connections>] (default 131072, the receiver's default).
+// Variants: off | empty | metrics[:<max_connections>] (default 131072, the receiver's default) |
+// agent (the whole agent, bin/tcpscope, on the benchmark's metrics-only config: what the agent
+// process adds to the same programs).
 //
 // Run as root after `npm run build`:
 //   node dist/bench/lifecycle_hooks.js [--rounds 5] [--seconds 5] [--variants off,empty,metrics,metrics:8192]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfObject } from '../src/bridge/bpf_object';
@@ -22,21 +24,23 @@ import { DEFAULT_MAX_CONNECTIONS, LIFECYCLE_EVENT_NAMES } from '../src/receivers
 import { TcpLifecycleReceiver } from '../src/receivers/tcp_lifecycle/receiver';
 import { agentResource } from '../src/resource';
 import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
+import { AgentProcess } from './agent_process';
 import { runLoad } from './loads';
+import { agentConfig } from './modes';
 import { clockTicksPerSecond } from './proc_stats';
 
 interface Variant {
   readonly name: string;
-  readonly kind: 'off' | 'empty' | 'metrics';
+  readonly kind: 'off' | 'empty' | 'metrics' | 'agent';
   readonly maxConnections: number;
 }
 
 function parseVariant(text: string): Variant {
-  if (text === 'off' || text === 'empty') return { name: text, kind: text, maxConnections: 0 };
+  if (text === 'off' || text === 'empty' || text === 'agent') return { name: text, kind: text, maxConnections: 0 };
   const [kind, size, ...rest] = text.split(':');
   const maxConnections = size === undefined ? DEFAULT_MAX_CONNECTIONS : Number(size);
   if (kind !== 'metrics' || rest.length > 0 || !Number.isInteger(maxConnections) || maxConnections < 1024) {
-    throw new Error(`unknown variant "${text}": expected off, empty or metrics[:<max_connections from 1024>]`);
+    throw new Error(`unknown variant "${text}": expected off, empty, agent or metrics[:<max_connections from 1024>]`);
   }
   return { name: text, kind: 'metrics', maxConnections };
 }
@@ -47,8 +51,19 @@ function cpuTicks(): { user: number; system: number; irq: number } {
   return { user: f[0] + f[1], system: f[2], irq: f[5] + f[6] };
 }
 
-async function withVariant<T>(variant: Variant, emptyObject: string, work: () => Promise<T>): Promise<T> {
+async function withVariant<T>(variant: Variant, emptyObject: string, dir: string, work: () => Promise<T>): Promise<T> {
   if (variant.kind === 'off') return work();
+  if (variant.kind === 'agent') {
+    const config = join(dir, 'agent.yaml');
+    writeFileSync(config, agentConfig('metrics', dir));
+    const agent = await AgentProcess.start(join(PACKAGE_ROOT, 'bin', 'tcpscope'), config, AGENT_START_TIMEOUT_MS);
+    try {
+      await sleep(AGENT_SETTLE_MS);
+      return await work();
+    } finally {
+      await agent.stop(AGENT_STOP_TIMEOUT_MS);
+    }
+  }
   if (variant.kind === 'empty') {
     const bpf = BpfObject.openAndLoad(emptyObject, () => undefined);
     try {
@@ -80,6 +95,11 @@ async function withVariant<T>(variant: Variant, emptyObject: string, work: () =>
     await receiver.shutdown();
   }
 }
+
+/** As bench/run.ts: the agent's start (its "attached" line) and stop, and the wait after attaching. */
+const AGENT_START_TIMEOUT_MS = 60_000;
+const AGENT_STOP_TIMEOUT_MS = 30_000;
+const AGENT_SETTLE_MS = 500;
 
 interface Round {
   readonly variant: string;
@@ -114,7 +134,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < variants.length; i++) {
         const variant = variants[(i + r) % variants.length];
-        const round = await withVariant(variant, emptyObject, async () => {
+        const round = await withVariant(variant, emptyObject, dir, async () => {
           await runLoad({ kind: 'churn', options: { ...load, seconds: 1 } }); // warm-up, unrecorded
           await sleep(500);
           const before = cpuTicks();

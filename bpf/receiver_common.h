@@ -30,6 +30,8 @@ static const __u8 tcpscope_zero[TCPSCOPE_ZERO_BYTES] __attribute__((aligned(8)))
 
 /* -E2BIG from bpf_map_update_elem: a preallocated hash is full. */
 #define TCPSCOPE_E2BIG 7
+/* -EEXIST from bpf_map_update_elem with BPF_NOEXIST: the key is there already. */
+#define TCPSCOPE_EEXIST 17
 
 #define TCPSCOPE_ASSERT_ZERO_FITS(type) \
 	_Static_assert(sizeof(type) <= TCPSCOPE_ZERO_BYTES, #type " is larger than tcpscope_zero: raise TCPSCOPE_ZERO_BYTES")

@@ -291,7 +291,10 @@ static __always_inline void fill_established(const struct sock *sk, struct sock_
 	st->cgroup_id = tcpscope_socket_cgroup_id(sk);
 	st->bytes_acked_at_established = tp ? tp->bytes_acked : 0;
 	st->bytes_received_at_established = tp ? tp->bytes_received : 0;
-	TCPSCOPE_READ_TUPLE(sk, st);
+	/* Only events and their sampling read the tuple: metrics are per cgroup, role and end. The
+	 * record is zeroed (created or start_afresh) before this, so metrics-only records keep zeros. */
+	if (cfg_events_enabled)
+		TCPSCOPE_READ_TUPLE(sk, st);
 	/* The tuple every event of the socket reports is final here (the local port can be gone by
 	 * CLOSE): hash it now, once. Not when nothing would read it (metrics only, or no logs
 	 * pipeline samples: cfg_connection_hash). */
@@ -318,20 +321,26 @@ static __always_inline void count_established(const struct sock_state *st)
 static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
 	__u8 role = oldstate == TCP_SYN_SENT ? TCP_LIFECYCLE_ROLE_CLIENT : TCP_LIFECYCLE_ROLE_SERVER;
-	struct socket_record *r = record_of(key);
-	if (!r) {
-		/* With events a client's record is made at SYN_SENT: none here means it was not
-		 * followed (counted then) or its SYN predates the agent (whose connect we cannot
-		 * report). Otherwise a new socket: followed from here. */
-		if (role == TCP_LIFECYCLE_ROLE_CLIENT && cfg_events_enabled)
-			return;
+	/* A socket new to the table: every server socket and, without events, every client (only
+	 * events follow a client from SYN_SENT). Its record is inserted whole without a lookup first,
+	 * one table operation per socket fewer; one there already (left by a CLOSE run that was
+	 * missed) is taken over below. */
+	if (role == TCP_LIFECYCLE_ROLE_SERVER || !cfg_events_enabled) {
 		struct socket_record fresh = {};
 		fresh.st.role = role;
 		fill_established(sk, &fresh.st, now);
-		if (follow(key, &fresh))
+		long err = tcpscope_insert_or_count(&tcp_lifecycle_sockets, &key, &fresh, BPF_NOEXIST, &tcp_lifecycle_drops,
+						    TCP_LIFECYCLE_DROP_UNTRACKED);
+		if (err == 0)
 			count_established(&fresh.st);
-		return;
+		if (err != -TCPSCOPE_EEXIST)
+			return; /* followed now, or max_connections followed already (counted) */
 	}
+	struct socket_record *r = record_of(key);
+	/* With events a client's record is made at SYN_SENT: none here means it was not followed
+	 * (counted then) or its SYN predates the agent (whose connect we cannot report). */
+	if (!r)
+		return;
 	struct sock_state *st = &r->st;
 	if (oldstate == TCP_SYN_SENT && st->syn_ns) {
 		__u64 handshake_ns = now - st->syn_ns; /* read before fill_established reuses its slot */
