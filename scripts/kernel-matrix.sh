@@ -206,10 +206,13 @@ run_guest() {
   local started=$SECONDS status=0
   # The host's / is shared read-only (the guest writes only to its own tmpfs mounts). ttyS0 is the
   # console (kernel messages, the suite's spec output); ttyS1 carries only the results.
+  # A soft lockup (a CPU stuck in the kernel for 20 s) panics the guest, which then exits at once
+  # (panic=-1 reboots, -no-reboot ends qemu) instead of hanging until the timeout, and loglevel=5
+  # puts the stuck CPU's registers and stack (printed at the default level, 4) on the console.
   timeout --kill-after=10 "$guest_timeout" qemu-system-x86_64 -accel tcg -smp 2 -m "$guest_memory" \
     -nographic -no-reboot -nodefaults -monitor none \
     -kernel "$kdir/boot/vmlinuz-$release" -initrd "$initramfs" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 tcpscope.repo=$repo tcpscope.ci=${CI:-} tcpscope.label=$label" \
+    -append "console=ttyS0 panic=-1 softlockup_panic=1 quiet loglevel=5 tcpscope.repo=$repo tcpscope.ci=${CI:-} tcpscope.label=$label" \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
     -serial "file:$console" -serial "file:$results" \
     -device virtio-rng-pci </dev/null >/dev/null 2>"$console.qemu" || status=$?
@@ -275,7 +278,7 @@ main() {
     summary+=("$line:$work/$line.results")
     if ! grep -q '"check":"suite","ok":true' "$work/$line.results"; then
       say "$line: the suite did not pass; the end of the guest's console follows"
-      tail -n 60 "$work/$line.console" >&2 || true
+      tail -n 120 "$work/$line.console" >&2 || true
     fi
   done
 
