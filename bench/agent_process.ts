@@ -134,6 +134,12 @@ export async function waitUntilIdle(pid: number, windowMs: number, idleFraction:
   }
 }
 
+/** How long the agent may take to log "attached", and to exit after SIGTERM. */
+export const AGENT_ATTACH_TIMEOUT_MS = 60_000;
+export const AGENT_STOP_TIMEOUT_MS = 60_000;
+/** After "attached" the agent still logs its banner and arms timers; let that pass before measuring. */
+export const AGENT_SETTLE_MS = 500;
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -13,21 +13,23 @@
 //
 // Run as root after `npm run build`:
 //   node dist/bench/lifecycle_hooks.js [--rounds 5] [--seconds 5] [--variants off,empty,metrics,metrics:8192]
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfObject } from '../src/bridge/bpf_object';
 import { createLogger } from '../src/logger';
 import { PACKAGE_ROOT } from '../src/paths';
-import { DEFAULT_MAX_CONNECTIONS, LIFECYCLE_EVENT_NAMES } from '../src/receivers/tcp_lifecycle/config';
+import { validateComponentSettings } from '../src/config/component_settings';
+import { DEFAULT_MAX_CONNECTIONS, tcpLifecycleSchema, type TcpLifecycleConfig } from '../src/receivers/tcp_lifecycle/config';
 import { TcpLifecycleReceiver } from '../src/receivers/tcp_lifecycle/receiver';
 import { agentResource } from '../src/resource';
 import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
-import { AgentProcess } from './agent_process';
+import { AGENT_ATTACH_TIMEOUT_MS, AGENT_SETTLE_MS, AGENT_STOP_TIMEOUT_MS, AgentProcess, sleep } from './agent_process';
+import { compileBpf } from './bpf_compile';
 import { runLoad } from './loads';
 import { agentConfig } from './modes';
-import { clockTicksPerSecond } from './proc_stats';
+import { clockTicksPerSecond, machineCpuTicks } from './proc_stats';
+import { median } from './report';
 
 interface Variant {
   readonly name: string;
@@ -45,18 +47,12 @@ function parseVariant(text: string): Variant {
   return { name: text, kind: 'metrics', maxConnections };
 }
 
-/** Busy CPU ticks of the whole machine since boot: user (+nice), system, irq + softirq. */
-function cpuTicks(): { user: number; system: number; irq: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { user: f[0] + f[1], system: f[2], irq: f[5] + f[6] };
-}
-
 async function withVariant<T>(variant: Variant, emptyObject: string, dir: string, work: () => Promise<T>): Promise<T> {
   if (variant.kind === 'off') return work();
   if (variant.kind === 'agent') {
     const config = join(dir, 'agent.yaml');
     writeFileSync(config, agentConfig('metrics', dir));
-    const agent = await AgentProcess.start(join(PACKAGE_ROOT, 'bin', 'tcpscope'), config, AGENT_START_TIMEOUT_MS);
+    const agent = await AgentProcess.start(join(PACKAGE_ROOT, 'bin', 'tcpscope'), config, AGENT_ATTACH_TIMEOUT_MS);
     try {
       await sleep(AGENT_SETTLE_MS);
       return await work();
@@ -74,18 +70,11 @@ async function withVariant<T>(variant: Variant, emptyObject: string, dir: string
     }
   }
   // No logs consumer: the receiver loads as in a metrics-only pipeline (no events, no accept hooks).
+  // The receiver's defaults, as the agent would run it, but for the table size and an idle hour between collections.
+  const config = validateComponentSettings(tcpLifecycleSchema, { collection_interval: '1h', max_connections: variant.maxConnections }, ['receivers', 'tcp_lifecycle']) as TcpLifecycleConfig;
   const receiver = new TcpLifecycleReceiver(
     { id: { type: 'tcp_lifecycle', text: 'tcp_lifecycle' }, resource: agentResource(), logger: createLogger('warn') },
-    {
-      collection_interval: '1h',
-      drain_interval: '100ms',
-      ring_buffer_size: 4 << 20,
-      max_connections: variant.maxConnections,
-      max_cgroups: 4096,
-      wakeup_min_bytes: 65536,
-      sampling_pushdown: true,
-      events: [...LIFECYCLE_EVENT_NAMES],
-    },
+    config,
     { metrics: { consume: async () => undefined } },
   );
   await receiver.start({ reportFatal: (e) => { throw e; } });
@@ -96,11 +85,6 @@ async function withVariant<T>(variant: Variant, emptyObject: string, dir: string
   }
 }
 
-/** As bench/run.ts: the agent's start (its "attached" line) and stop, and the wait after attaching. */
-const AGENT_START_TIMEOUT_MS = 60_000;
-const AGENT_STOP_TIMEOUT_MS = 30_000;
-const AGENT_SETTLE_MS = 500;
-
 interface Round {
   readonly variant: string;
   readonly rate: number;
@@ -109,12 +93,7 @@ interface Round {
   readonly irqUs: number;
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), ['rounds', 'seconds', 'variants']);
@@ -127,21 +106,24 @@ async function main(): Promise<void> {
   const hz = clockTicksPerSecond();
   const order: Round[] = [];
   try {
-    const emptyObject = join(dir, 'lifecycle_empty.bpf.o');
-    const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
-    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', `-D__TARGET_ARCH_${arch}`, `-I${join(PACKAGE_ROOT, 'build', 'bpf')}`,
-      '-c', join(PACKAGE_ROOT, 'bench', 'bpf', 'lifecycle_empty.bpf.c'), '-o', emptyObject]);
+    const emptyObject = compileBpf(join('bench', 'bpf', 'lifecycle_empty.bpf.c'), join(dir, 'lifecycle_empty.bpf.o'));
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < variants.length; i++) {
         const variant = variants[(i + r) % variants.length];
         const round = await withVariant(variant, emptyObject, dir, async () => {
           await runLoad({ kind: 'churn', options: { ...load, seconds: 1 } }); // warm-up, unrecorded
           await sleep(500);
-          const before = cpuTicks();
+          const before = machineCpuTicks();
           const result = await runLoad({ kind: 'churn', options: { ...load, seconds } });
-          const after = cpuTicks();
+          const after = machineCpuTicks();
           const us = (ticks: number) => (ticks / hz) * 1e6 / result.completed;
-          return { variant: variant.name, rate: result.rate, userUs: us(after.user - before.user), systemUs: us(after.system - before.system), irqUs: us(after.irq - before.irq) };
+          return {
+            variant: variant.name,
+            rate: result.rate,
+            userUs: us(after.user + after.nice - before.user - before.nice),
+            systemUs: us(after.system - before.system),
+            irqUs: us(after.irq + after.softirq - before.irq - before.softirq),
+          };
         });
         order.push(round);
         process.stderr.write(

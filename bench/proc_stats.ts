@@ -100,15 +100,28 @@ export function setBpfStatsEnabled(enabled: boolean): void {
   writeFileSync(BPF_STATS_SYSCTL, enabled ? '1' : '0');
 }
 
+/** The whole machine's CPU time since boot, in clock ticks, by kind (/proc/stat's `cpu` line). */
+export interface MachineCpuTicks {
+  readonly user: number;
+  readonly nice: number;
+  readonly system: number;
+  readonly irq: number;
+  readonly softirq: number;
+  readonly steal: number;
+}
+
+export function machineCpuTicks(): MachineCpuTicks {
+  const [user, nice, system, , , irq, softirq, steal = 0] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { user, nice, system, irq, softirq, steal };
+}
+
 /** CPU seconds the hypervisor gave to others while this machine's CPUs wanted to run (steal), since boot. */
 export function machineStealSeconds(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return (fields[7] ?? 0) / clockTicksPerSecond();
+  return machineCpuTicks().steal / clockTicksPerSecond();
 }
 
 /** CPU seconds all CPUs spent busy since boot (user, nice, system, irq, softirq; not idle or steal). */
 export function machineBusySeconds(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq] = fields;
-  return (user + nice + system + irq + softirq) / clockTicksPerSecond();
+  const t = machineCpuTicks();
+  return (t.user + t.nice + t.system + t.irq + t.softirq) / clockTicksPerSecond();
 }

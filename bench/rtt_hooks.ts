@@ -17,18 +17,18 @@
 //
 // Run as root after `npm run build`:
 //   node dist/bench/rtt_hooks.js [--rounds 3] [--seconds 4] [--variants off,probe:0,probe:50ms,...]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { BpfObject } from '../src/bridge/bpf_object';
 import { parseDuration } from '../src/exporters/duration';
 import { findCgroupV2Root } from '../src/host/cgroup_resolver';
-import { bpfObjectPath, PACKAGE_ROOT } from '../src/paths';
+import { bpfObjectPath } from '../src/paths';
 import { TcpRttReceiver } from '../src/receivers/tcp_rtt/receiver';
 import { kernelBucketUpperBoundsUs } from '../src/receivers/tcp_rtt/buckets';
 import { createLogger } from '../src/logger';
 import { agentResource } from '../src/resource';
+import { compileBpf } from './bpf_compile';
 import { numberArg, parseArgs } from './churn_load';
 import { DEFAULT_PINGPONG_OPTIONS, runPingPongLoad } from './pingpong_load';
 import { bpfProgramRuns, bpfStatsEnabled, setBpfStatsEnabled } from './proc_stats';
@@ -63,11 +63,7 @@ function parseVariant(text: string): Variant {
 }
 
 function compile(dir: string, source: string): string {
-  const out = join(dir, `${basename(source, '.bpf.c')}-${compiled++}.bpf.o`);
-  const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
-  execFileSync('clang', ['-target', 'bpf', '-O2', '-g', '-Wall', '-Werror', `-D__TARGET_ARCH_${arch}`, `-I${join(PACKAGE_ROOT, 'build', 'bpf')}`, `-I${join(PACKAGE_ROOT, 'bpf')}`,
-    '-c', resolve(PACKAGE_ROOT, source), '-o', out]);
-  return out;
+  return compileBpf(source, join(dir, `${basename(source, '.bpf.c')}-${compiled++}.bpf.o`));
 }
 
 function bucketTable(): Buffer {

@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths';
-import { AgentProcess, sleep, waitUntilIdle } from './agent_process';
+import { AGENT_ATTACH_TIMEOUT_MS, AGENT_SETTLE_MS, AGENT_STOP_TIMEOUT_MS, AgentProcess, sleep, waitUntilIdle } from './agent_process';
 import { DEFAULT_CHURN_OPTIONS, numberArg, parseArgs } from './churn_load';
 import { onExit, spawnTracked } from './child_processes';
 import { InterferenceMonitor, type Interference } from './interference';
@@ -73,11 +73,7 @@ interface MeasuredLoad {
   readonly perf?: PerfRoundShares;
 }
 
-const AGENT_ATTACH_TIMEOUT_MS = 60_000;
 const AGENT_VALIDATE_TIMEOUT_MS = 60_000;
-const AGENT_STOP_TIMEOUT_MS = 60_000;
-/** After "attached" the agent still logs its banner and arms timers; let that pass before measuring. */
-const AGENT_SETTLE_MS = 500;
 /** The agent counts as idle below 5% of a core over 250 ms. */
 const IDLE_WINDOW_MS = 250;
 const IDLE_FRACTION = 0.05;

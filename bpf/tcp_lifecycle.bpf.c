@@ -160,12 +160,12 @@ static __always_inline struct socket_record *record_of(__u64 key)
 }
 
 /* Starts following the socket at `key` with `fresh`, built whole on the stack (one table
- * operation instead of create-then-find); false, counted, when max_connections sockets are
- * followed already (or another CPU inserted one meanwhile, which the socket's lock rules out). */
-static __always_inline bool follow(__u64 key, const struct socket_record *fresh)
+ * operation instead of create-then-find): 0 when followed; -E2BIG, counted, when max_connections
+ * sockets are followed already; -EEXIST when the socket has a record already. */
+static __always_inline long follow(__u64 key, const struct socket_record *fresh)
 {
 	return tcpscope_insert_or_count(&tcp_lifecycle_sockets, &key, fresh, BPF_NOEXIST, &tcp_lifecycle_drops,
-					TCP_LIFECYCLE_DROP_UNTRACKED) == 0;
+					TCP_LIFECYCLE_DROP_UNTRACKED);
 }
 
 static __always_inline void forget(__u64 key)
@@ -329,8 +329,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 		struct socket_record fresh = {};
 		fresh.st.role = role;
 		fill_established(sk, &fresh.st, now);
-		long err = tcpscope_insert_or_count(&tcp_lifecycle_sockets, &key, &fresh, BPF_NOEXIST, &tcp_lifecycle_drops,
-						    TCP_LIFECYCLE_DROP_UNTRACKED);
+		long err = follow(key, &fresh);
 		if (err == 0)
 			count_established(&fresh.st);
 		if (err != -TCPSCOPE_EEXIST)

@@ -2,6 +2,7 @@
 // (`cfg_*` globals) and map sizes.
 import type { Schema } from 'convict';
 import type { DurationSetting } from '../../exporters/duration';
+import { EVENTS } from '../../telemetry/signals';
 import { KERNEL_RECEIVER_SETTINGS, integerBetween, ringBufferSizeFormat } from '../common/config_formats';
 
 export interface TcpLifecycleConfig {
@@ -20,7 +21,7 @@ export interface TcpLifecycleConfig {
 }
 
 /** The receiver's events, by the names they are exported with (`EventName`). */
-export const LIFECYCLE_EVENT_NAMES = ['tcp.connect', 'tcp.accept', 'tcp.close'] as const;
+export const LIFECYCLE_EVENT_NAMES = [EVENTS.connect.name, EVENTS.accept.name, EVENTS.close.name] as const;
 export type LifecycleEventName = (typeof LIFECYCLE_EVENT_NAMES)[number];
 
 /** events: a non-empty list of the receiver's event names, each at most once. */

@@ -4,11 +4,13 @@ import type { BpfObject } from '../../bridge/bpf_object';
 import { applyKernelFeatures, runningKernelFeatures } from '../../host/kernel_features';
 import type { Consumers, CreateSettings } from '../../component';
 import { bpfObjectPath } from '../../paths';
+import { EVENTS } from '../../telemetry/signals';
 import { DROP_REASONS } from '../common/event_counters';
 import { UntrackedReport } from '../common/untracked_report';
 import { KernelReceiver, perCpuCounter, perCpuCounters } from '../common/kernel_receiver';
 import type { LifecycleEventName, TcpLifecycleConfig } from './config';
 import { SOCKET_ENTRY_BYTES } from './config';
+import { KINDS } from './decoder';
 import { CONSTANTS, OVERFLOW_CGROUP_ID, STATS_SIZE } from './layout';
 import { lifecycleMetrics } from './metrics';
 import { LifecycleRawLogRecord } from './raw_log_record';
@@ -22,15 +24,11 @@ const MAPS = {
   sampledOut: 'tcp_lifecycle_sampled_out',
 } as const;
 
-const EVENT_KINDS: Readonly<Record<LifecycleEventName, number>> = {
-  'tcp.connect': CONSTANTS.TCP_LIFECYCLE_EVENT_CONNECT,
-  'tcp.accept': CONSTANTS.TCP_LIFECYCLE_EVENT_ACCEPT,
-  'tcp.close': CONSTANTS.TCP_LIFECYCLE_EVENT_CLOSE,
-};
-
 /** The kernel's cfg_event_kinds: bit 1 << TCP_LIFECYCLE_EVENT_* for each event written. */
 export function eventKindBits(names: readonly LifecycleEventName[]): number {
-  return names.reduce((bits, name) => bits | (1 << EVENT_KINDS[name]), 0);
+  let bits = 0;
+  for (const [kind, name] of Object.entries(KINDS)) if (names.includes(EVENTS[name].name)) bits |= 1 << Number(kind);
+  return bits;
 }
 
 const ACCEPT_PROGRAMS = ['tcp_lifecycle_accept4_exit', 'tcp_lifecycle_accept_exit'] as const;
