@@ -338,8 +338,10 @@ describe('gRPC unary over node:http2: deadline and connections', () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => silent.close(resolve));
     });
-    const s = createEncodedLogsSender(settings(`localhost:${(silent.address() as AddressInfo).port}`, { insecure: false, timeoutMs: 300 }));
-    assert.deepStrictEqual(await s.send(batch(bytes(10))), { kind: 'retryable', reason: 'DEADLINE_EXCEEDED: Deadline exceeded after 0.300s' });
+    // 1 s, not less: the accept that `closed` records runs on this process's event loop, after the
+    // timers phase that fires the deadline, so a loop stalled that long would assert before it.
+    const s = createEncodedLogsSender(settings(`localhost:${(silent.address() as AddressInfo).port}`, { insecure: false, timeoutMs: 1000 }));
+    assert.deepStrictEqual(await s.send(batch(bytes(10))), { kind: 'retryable', reason: 'DEADLINE_EXCEEDED: Deadline exceeded after 1.000s' });
     assert.deepStrictEqual(closed, [false], 'one connection, kept for the next attempt');
     await s.shutdown();
     await until(() => closed[0] === true, 'the connection to close');
@@ -373,11 +375,13 @@ describe('gRPC unary over node:http2: deadline and connections', () => {
   it('after shutdown, a call in flight still ends by its deadline and a new send fails retryably', async () => {
     const srv = await scriptedServer();
     srv.respond = () => undefined; // never answers
-    const s = createEncodedLogsSender(settings(`127.0.0.1:${srv.port}`, { timeoutMs: 300 }));
+    // 1 s, not less: the server records the request at its end, which a deadline passed first
+    // (a loaded machine stalling this process) would cancel, leaving the wait below nothing to see.
+    const s = createEncodedLogsSender(settings(`127.0.0.1:${srv.port}`, { timeoutMs: 1000 }));
     const inFlight = s.send(batch(bytes(10)));
     await until(() => srv.requests.length === 1, 'the request at the server');
     await s.shutdown();
-    assert.deepStrictEqual(await inFlight, { kind: 'retryable', reason: 'DEADLINE_EXCEEDED: Deadline exceeded after 0.300s' });
+    assert.deepStrictEqual(await inFlight, { kind: 'retryable', reason: 'DEADLINE_EXCEEDED: Deadline exceeded after 1.000s' });
   });
 });
 
